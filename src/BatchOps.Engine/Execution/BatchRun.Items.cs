@@ -1,0 +1,156 @@
+using BatchOps.Engine.Jobs;
+using Polly;
+
+namespace BatchOps.Engine.Execution;
+
+internal sealed partial class BatchRun<TIn, TOut>
+{
+    private RateGate? _rateGate;
+
+    private async Task ItemWorkerAsync()
+    {
+        var reader = _itemQueue.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var work))
+            {
+                await RunItemAsync(work).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async ValueTask RunItemAsync(WorkItem<TIn, TOut> work)
+    {
+        var item = work.Item;
+        if (IsHalted)
+        {
+            Finish(work.Chunk, work.Slot, NotStarted(item));
+            return;
+        }
+
+        _progress.Started();
+        var startedAt = _time.GetUtcNow();
+        var started = _time.GetTimestamp();
+        Outcome<TOut> outcome;
+        if (ReferenceEquals(_pipeline, ResiliencePipeline.Empty) && _rateGate is null)
+        {
+            work.Chunk.Attempts[work.Slot] = 1;
+            outcome = await InvokeItemAsync(item, ForcedToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var context = ResilienceContextPool.Shared.Get(ForcedToken);
+            context.Properties.Set(ResiliencePipelineFactory.ItemIndex, item.Index);
+            try
+            {
+                outcome = await _pipeline.ExecuteOutcomeAsync(
+                    static async (ctx, state) =>
+                    {
+                        state.Run.CountAttempt(state.Work);
+                        if (state.Run._rateGate is { } gate)
+                        {
+                            try
+                            {
+                                await gate.WaitAsync(ctx.CancellationToken).ConfigureAwait(false);
+                            }
+                            catch (OperationCanceledException cancelled)
+                            {
+                                return Outcome.FromException<TOut>(cancelled);
+                            }
+                        }
+
+                        return await state.Run.InvokeItemAsync(state.Work.Item, ctx.CancellationToken).ConfigureAwait(false);
+                    },
+                    context,
+                    (Run: this, Work: work)).ConfigureAwait(false);
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
+        }
+
+        _progress.Ended();
+        Finish(work.Chunk, work.Slot, Conclude(item, outcome, work.Chunk.Attempts[work.Slot], startedAt, started));
+    }
+
+    private void CountAttempt(WorkItem<TIn, TOut> work) => work.Chunk.Attempts[work.Slot]++;
+
+    private async ValueTask<Outcome<TOut>> InvokeItemAsync(BatchItem<TIn> item, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var pending = _operation.PerItemOperation!(item, cancellationToken);
+            return Outcome.FromResult(pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false));
+        }
+        catch (Exception error)
+        {
+            return Outcome.FromException<TOut>(error);
+        }
+    }
+
+    /// <summary>Turns the last attempt's outcome into the item's result and applies the error policy.</summary>
+    private ItemResult<TIn, TOut> Conclude(BatchItem<TIn> item, Outcome<TOut> outcome, int attempts, DateTimeOffset startedAt, long started)
+    {
+        var status = ItemStatus.Succeeded;
+        ItemError? error = null;
+        if (outcome.Exception is { } exception)
+        {
+            var cancelled = exception is OperationCanceledException && ForcedToken.IsCancellationRequested;
+            status = cancelled ? ItemStatus.Cancelled : ItemStatus.Failed;
+            error = ItemError.FromException(exception, !cancelled && _isRetryable(exception));
+            if (!cancelled)
+            {
+                CountFailure();
+            }
+        }
+
+        return new ItemResult<TIn, TOut>
+        {
+            Index = item.Index,
+            Key = item.Key,
+            Input = item.Value,
+            Output = status == ItemStatus.Succeeded ? outcome.Result : default,
+            Status = status,
+            Attempts = attempts,
+            Duration = _time.GetElapsedTime(started),
+            StartedAt = startedAt,
+            EndedAt = _time.GetUtcNow(),
+            Error = error,
+        };
+    }
+
+    private void CountFailure()
+    {
+        var failures = Interlocked.Increment(ref _failures);
+        if (_options.StopOnError)
+        {
+            Halt(StopReason.ErrorPolicy, StopMode.Graceful, "Stopped after the first failure (StopOnError); items not started were skipped.");
+        }
+        else if (_options.MaxErrors is { } limit && failures >= limit)
+        {
+            Halt(StopReason.ErrorPolicy, StopMode.Graceful, $"Stopped after {limit} failures (MaxErrors {limit}); items not started were skipped.");
+        }
+    }
+
+    private ItemResult<TIn, TOut> NotStarted(BatchItem<TIn> item)
+    {
+        bool cancelled;
+        lock (_stopLock)
+        {
+            cancelled = _stopReason == StopReason.Cancelled;
+        }
+
+        return new ItemResult<TIn, TOut>
+        {
+            Index = item.Index,
+            Key = item.Key,
+            Input = item.Value,
+            Status = cancelled ? ItemStatus.Cancelled : ItemStatus.Skipped,
+            EndedAt = _time.GetUtcNow(),
+        };
+    }
+
+    private bool ShouldRetry(Exception error) =>
+        !(error is OperationCanceledException && ForcedToken.IsCancellationRequested) && _isRetryable(error);
+}

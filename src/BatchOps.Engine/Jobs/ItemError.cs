@@ -1,0 +1,59 @@
+using System.Runtime.ExceptionServices;
+using System.Text.Json.Serialization;
+
+namespace BatchOps.Engine.Jobs;
+
+/// <summary>Why an item failed, in a form that survives being stored and exported.</summary>
+public sealed class ItemError
+{
+    /// <summary>Creates an error record from its stored parts.</summary>
+    [JsonConstructor]
+    public ItemError(string type, string message, string? detail, bool isRetryable)
+    {
+        Type = type;
+        Message = message;
+        Detail = detail;
+        IsRetryable = isRetryable;
+    }
+
+    /// <summary>Full name of the exception type, for example <c>System.TimeoutException</c>.</summary>
+    public string Type { get; }
+
+    /// <summary>The exception's message.</summary>
+    public string Message { get; }
+
+    /// <summary>Extra text: the stack trace, or the tail of a process's stderr.</summary>
+    public string? Detail { get; }
+
+    /// <summary>Whether the retry predicate classified the error as transient.</summary>
+    public bool IsRetryable { get; }
+
+    /// <summary>The original exception, present only in the process that saw it (never stored).</summary>
+    [JsonIgnore]
+    public Exception? Exception { get; private init; }
+
+    /// <summary>Builds an error from an exception, keeping the exception and its original stack.</summary>
+    public static ItemError FromException(Exception exception, bool isRetryable)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var detail = exception is IErrorDetail withDetail ? withDetail.Detail : exception.StackTrace;
+        return new ItemError(exception.GetType().FullName ?? exception.GetType().Name, exception.Message, detail, isRetryable)
+        {
+            Exception = exception,
+        };
+    }
+
+    /// <summary>Rethrows the original exception with its stack, or an <see cref="InvalidOperationException"/> when it is not in this process.</summary>
+    public void Throw()
+    {
+        if (Exception is not null)
+        {
+            ExceptionDispatchInfo.Capture(Exception).Throw();
+        }
+
+        throw new InvalidOperationException($"{Type}: {Message}");
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Type}: {Message}";
+}

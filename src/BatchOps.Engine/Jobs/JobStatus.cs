@@ -1,0 +1,26 @@
+namespace BatchOps.Engine.Jobs;
+
+/// <summary>Where a job stands.</summary>
+public enum JobStatus
+{
+    /// <summary>Created and stored but never run.</summary>
+    Pending = 0,
+
+    /// <summary>Running now under a live lease.</summary>
+    Running = 1,
+
+    /// <summary>Every item succeeded.</summary>
+    Completed = 2,
+
+    /// <summary>Every item ran; some failed.</summary>
+    CompletedWithErrors = 3,
+
+    /// <summary>Stopped by the error policy, a job timeout or a fault, or every item failed.</summary>
+    Failed = 4,
+
+    /// <summary>Stopped by the caller; resumable.</summary>
+    Cancelled = 5,
+
+    /// <summary>Marked Running, but its owner process is gone (found after a crash); resumable.</summary>
+    Interrupted = 6,
+}
