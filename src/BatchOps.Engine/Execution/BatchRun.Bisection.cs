@@ -62,7 +62,7 @@ internal sealed partial class BatchRun<TIn, TOut>
         }
 
         var cancelled = outcome.Exception is OperationCanceledException && ForcedToken.IsCancellationRequested;
-        if (count == 1 || cancelled)
+        if (count == 1 || cancelled || outcome.Exception is OutputCountMismatchException)
         {
             for (var i = 0; i < count; i++)
             {
@@ -124,9 +124,7 @@ internal sealed partial class BatchRun<TIn, TOut>
             var outputs = await _operation.PerChunkOperation!(segment, cancellationToken).ConfigureAwait(false);
             if (outputs is not null && outputs.Count != segment.Count)
             {
-                return Outcome.FromException<IReadOnlyList<TOut>?>(new BatchOperationException(
-                    $"The chunk operation returned {outputs.Count} outputs for {segment.Count} items; return one output per item, in order, or null.",
-                    isRetryable: false));
+                return Outcome.FromException<IReadOnlyList<TOut>?>(new OutputCountMismatchException(outputs.Count, segment.Count));
             }
 
             return Outcome.FromResult<IReadOnlyList<TOut>?>(outputs);
