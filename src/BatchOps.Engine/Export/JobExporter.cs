@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using BatchOps.Engine.Store;
+
+namespace BatchOps.Engine.Export;
+
+/// <summary>
+/// Writes a job and its items as JSON (one object: the job, then an array of items) or CSV (one row per
+/// item). Items are streamed from the store, so a job of any size exports in constant memory.
+/// </summary>
+public static class JobExporter
+{
+    /// <summary>The CSV columns, in order.</summary>
+    public static readonly string[] CsvColumns =
+        ["index", "key", "status", "attempts", "durationMs", "startedAt", "endedAt", "errorType", "errorMessage", "input", "output"];
+
+    /// <summary>Writes the job and every item as JSON. Inputs stored as JSON are embedded as JSON, others as strings.</summary>
+    public static async Task WriteJsonAsync(IJobStore store, JobRecord job, Stream output, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(job);
+        await using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
+        writer.WriteStartObject();
+        writer.WritePropertyName("job");
+        JsonSerializer.Serialize(writer, job, StoreJson.Options);
+        writer.WriteStartArray("items");
+        var jsonInput = string.Equals(job.InputFormat, "json", StringComparison.Ordinal);
+        await foreach (var item in store.GetItemsAsync(job.Id, ItemQuery.All, cancellationToken).ConfigureAwait(false))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("index", item.Index);
+            WriteStringOrNull(writer, "key", item.Key);
+            writer.WriteString("status", item.Status.ToString());
+            writer.WriteNumber("attempts", item.Attempts);
+            if (item.Duration is { } duration) writer.WriteNumber("durationMs", Math.Round(duration.TotalMilliseconds, 3));
+            if (item.StartedAt is { } started) writer.WriteString("startedAt", started);
+            if (item.EndedAt is { } ended) writer.WriteString("endedAt", ended);
+            writer.WritePropertyName("input");
+            if (jsonInput)
+            {
+                writer.WriteRawValue(item.Input, skipInputValidation: false);
+            }
+            else
+            {
+                writer.WriteStringValue(item.Input);
+            }
+
+            WriteStringOrNull(writer, "output", item.Output);
+            if (item.Error is { } error)
+            {
+                writer.WritePropertyName("error");
+                JsonSerializer.Serialize(writer, error, StoreJson.Options);
+            }
+
+            writer.WriteEndObject();
+            if (writer.BytesPending > 64 * 1024)
+            {
+                await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes one CSV row per item (RFC 4180 quoting), with a header row.</summary>
+    public static async Task WriteCsvAsync(IJobStore store, JobRecord job, TextWriter output, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(output);
+        await output.WriteLineAsync(string.Join(',', CsvColumns)).ConfigureAwait(false);
+        var row = new StringBuilder();
+        await foreach (var item in store.GetItemsAsync(job.Id, ItemQuery.All, cancellationToken).ConfigureAwait(false))
+        {
+            row.Clear();
+            AppendCells(row,
+                item.Index.ToString(CultureInfo.InvariantCulture),
+                item.Key,
+                item.Status.ToString(),
+                item.Attempts.ToString(CultureInfo.InvariantCulture),
+                item.Duration?.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture),
+                item.StartedAt?.ToString("O", CultureInfo.InvariantCulture),
+                item.EndedAt?.ToString("O", CultureInfo.InvariantCulture),
+                item.Error?.Type,
+                item.Error?.Message,
+                item.Input,
+                item.Output);
+            await output.WriteLineAsync(row.ToString()).ConfigureAwait(false);
+        }
+
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Quotes a CSV cell when it holds a comma, quote or line break; also defuses spreadsheet formulas.</summary>
+    public static string CsvCell(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return string.Empty;
+        }
+
+        if (value[0] is '=' or '+' or '-' or '@' && !double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+        {
+            value = "'" + value;
+        }
+
+        return value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+    }
+
+    private static void AppendCells(StringBuilder row, params string?[] cells)
+    {
+        for (var i = 0; i < cells.Length; i++)
+        {
+            if (i > 0)
+            {
+                row.Append(',');
+            }
+
+            row.Append(CsvCell(cells[i]));
+        }
+    }
+
+    private static void WriteStringOrNull(Utf8JsonWriter writer, string name, string? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNull(name);
+        }
+        else
+        {
+            writer.WriteString(name, value);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Logging;
+using BatchOps.Engine.Progress;
+using BatchOps.Engine.Store;
+
+namespace BatchOps.Engine.Jobs;
+
+/// <summary>
+/// Sits between the engine and the front end's observer: records streamed items before they run, commits
+/// each chunk's outcomes in one transaction, logs failures, and forwards everything else.
+/// </summary>
+internal sealed class DurableObserver<TIn, TOut>(
+    IJobStore store,
+    string jobId,
+    IPayloadCodec<TOut> outputCodec,
+    BatchObserver<TIn, TOut>? inner,
+    JobLog log,
+    bool recordItems,
+    IPayloadCodec<TIn> inputCodec) : BatchObserver<TIn, TOut>
+{
+    public override async ValueTask OnChunkStartingAsync(long chunk, IReadOnlyList<BatchItem<TIn>> items)
+    {
+        if (recordItems)
+        {
+            var stored = new StoredItem[items.Count];
+            for (var i = 0; i < stored.Length; i++)
+            {
+                stored[i] = new StoredItem { Index = items[i].Index, Key = items[i].Key, Input = inputCodec.Serialize(items[i].Value) };
+            }
+
+            await store.AddItemsAsync(jobId, stored).ConfigureAwait(false);
+        }
+
+        if (inner is not null)
+        {
+            await inner.OnChunkStartingAsync(chunk, items).ConfigureAwait(false);
+        }
+    }
+
+    public override void OnItemCompleted(ItemResult<TIn, TOut> result)
+    {
+        if (result.Status == ItemStatus.Failed && result.Error is not null)
+        {
+            log.Failure(result.Index, result.Key, result.Error);
+        }
+
+        inner?.OnItemCompleted(result);
+    }
+
+    public override async ValueTask OnChunkCompletedAsync(long chunk, IReadOnlyList<ItemResult<TIn, TOut>> results)
+    {
+        var outcomes = new ItemOutcome[results.Count];
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            var r = results[i];
+            var output = r.Status == ItemStatus.Succeeded && r.Output is not null ? outputCodec.Serialize(r.Output) : null;
+            outcomes[i] = new ItemOutcome(r.Index, r.Status, r.Attempts, output, r.Error, r.StartedAt, r.EndedAt, r.Duration);
+        }
+
+        await store.CheckpointAsync(jobId, outcomes).ConfigureAwait(false);
+        if (inner is not null)
+        {
+            await inner.OnChunkCompletedAsync(chunk, results).ConfigureAwait(false);
+        }
+    }
+
+    public override void OnRetry(RetryNotice notice) => inner?.OnRetry(notice);
+
+    public override void OnProgress(ProgressSnapshot snapshot) => inner?.OnProgress(snapshot);
+}

@@ -1,0 +1,31 @@
+using BatchOps.Engine.Execution;
+
+namespace BatchOps.Engine.Jobs;
+
+/// <summary>How to run a stored job: the operation, the codecs of its payloads, and who listens.</summary>
+public sealed record JobRunRequest<TIn, TOut>
+{
+    /// <summary>The operation to run for each item (or chunk).</summary>
+    public required BatchOperation<TIn, TOut> Operation { get; init; }
+
+    /// <summary>Reads stored inputs; must match the job's <c>InputFormat</c>.</summary>
+    public required IPayloadCodec<TIn> InputCodec { get; init; }
+
+    /// <summary>Writes outputs for the store.</summary>
+    public required IPayloadCodec<TOut> OutputCodec { get; init; }
+
+    /// <summary>Which items to run. The default resumes.</summary>
+    public RunKind Kind { get; init; } = RunKind.Resume;
+
+    /// <summary>With <see cref="RunKind.RetryFailed"/>: only these failed items; null retries all.</summary>
+    public IReadOnlyCollection<long>? Indexes { get; init; }
+
+    /// <summary>The front end's observer (results, progress, retries); the store's checkpoints come first.</summary>
+    public BatchObserver<TIn, TOut>? Observer { get; init; }
+
+    /// <summary>Stop handle for the caller; requests from other processes arrive through it too.</summary>
+    public BatchStopSource? Stop { get; init; }
+
+    /// <summary>Adjusts the engine options built from the job's settings (a retry predicate, a time source).</summary>
+    public Action<BatchOptions>? Configure { get; init; }
+}

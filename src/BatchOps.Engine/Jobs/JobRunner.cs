@@ -1,0 +1,277 @@
+using System.Runtime.CompilerServices;
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Logging;
+using BatchOps.Engine.Store;
+
+namespace BatchOps.Engine.Jobs;
+
+/// <summary>
+/// Runs jobs durably: creates them with their items, takes the job's lease, feeds stored items to the
+/// engine, commits each chunk's outcomes in one transaction, renews the lease and polls for stop requests
+/// from other processes, and writes the job's log. Every front end (cmdlets, batchops) runs jobs through it.
+/// </summary>
+public sealed class JobRunner
+{
+    private const int CreateBatchSize = 1000;
+    private readonly IJobStore _store;
+    private readonly TimeProvider _time;
+    private readonly string? _logFolder;
+
+    /// <summary>Creates a runner over a store.</summary>
+    /// <param name="store">Where jobs and outcomes are kept.</param>
+    /// <param name="logFolder">Folder of the per-job log files; null writes no logs.</param>
+    /// <param name="time">Clock for leases, timestamps and the engine; the default is the system clock.</param>
+    public JobRunner(IJobStore store, string? logFolder = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        _store = store;
+        _logFolder = logFolder;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>How often a running job renews its lease and looks for stop requests. The default is 1 second.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The store this runner writes to.</summary>
+    public IJobStore Store => _store;
+
+    /// <summary>
+    /// Creates a job and records all its items as Pending, a thousand per transaction. Nothing runs yet.
+    /// The settings are validated first, so a bad value is rejected before anything is stored.
+    /// </summary>
+    public async Task<JobRecord> CreateAsync<TIn>(
+        JobDefinition definition,
+        IEnumerable<TIn> items,
+        IPayloadCodec<TIn> inputCodec,
+        string outputFormat,
+        Func<TIn, string?>? keySelector = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(inputCodec);
+        var job = await CreateJobAsync(definition, inputCodec.Format, outputFormat, cancellationToken).ConfigureAwait(false);
+        var batch = new List<StoredItem>(CreateBatchSize);
+        long index = 0;
+        foreach (var item in items)
+        {
+            batch.Add(new StoredItem { Index = index++, Key = keySelector?.Invoke(item), Input = inputCodec.Serialize(item) });
+            if (batch.Count == CreateBatchSize)
+            {
+                await _store.AddItemsAsync(job.Id, batch, cancellationToken).ConfigureAwait(false);
+                batch.Clear();
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            await _store.AddItemsAsync(job.Id, batch, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await _store.GetJobAsync(job.Id, cancellationToken).ConfigureAwait(false) ?? job;
+    }
+
+    /// <summary>
+    /// Runs a stored job: its unfinished items (resume) or its failed ones (retry). Returns when the run
+    /// ends, whatever the outcome; throws <see cref="StoreException"/> when the job does not exist or a
+    /// live process owns it, and <see cref="ArgumentOutOfRangeException"/> for invalid stored settings.
+    /// </summary>
+    public async Task<JobRunResult> RunAsync<TIn, TOut>(string jobId, JobRunRequest<TIn, TOut> request, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(jobId);
+        ArgumentNullException.ThrowIfNull(request);
+        var job = await _store.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false)
+            ?? throw new StoreException($"There is no job '{jobId}' in '{_store.Location}'. List the jobs with Get-BatchJob or 'batchops list'.");
+        if (!string.Equals(job.InputFormat, request.InputCodec.Format, StringComparison.Ordinal))
+        {
+            throw new StoreException($"Job '{job.Name}' ({job.Id}) stores its inputs as '{job.InputFormat}', but this front end reads '{request.InputCodec.Format}'. Run it from the front end that created it.");
+        }
+
+        var options = BuildOptions(job, request);
+        var lease = await AcquireAsync(job, cancellationToken).ConfigureAwait(false);
+        return await RunLeasedAsync(job, lease, options, request, inputs: null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Creates a job over input that arrives as a stream (a PowerShell pipeline) and runs it at once: each
+    /// chunk's items are recorded as Pending before they run, so a crash leaves them resumable.
+    /// </summary>
+    public async Task<JobRunResult> RunNewAsync<TIn, TOut>(
+        JobDefinition definition,
+        IAsyncEnumerable<TIn> inputs,
+        JobRunRequest<TIn, TOut> request,
+        Func<TIn, string?>? keySelector = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(request);
+        var job = await CreateJobAsync(definition, request.InputCodec.Format, request.OutputCodec.Format, cancellationToken).ConfigureAwait(false);
+        var options = BuildOptions(job, request);
+        var lease = await AcquireAsync(job, cancellationToken).ConfigureAwait(false);
+        return await RunLeasedAsync(job, lease, options, request, BatchInput.From(inputs, keySelector, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<JobRecord> CreateJobAsync(JobDefinition definition, string inputFormat, string outputFormat, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        ArgumentException.ThrowIfNullOrWhiteSpace(definition.Name, nameof(definition.Name));
+        _ = definition.Settings.ToOptions();
+        var job = new JobRecord
+        {
+            Id = JobRecord.NewId(),
+            Name = definition.Name,
+            Description = definition.Description,
+            Tags = definition.Tags,
+            Status = JobStatus.Pending,
+            Settings = definition.Settings,
+            OperationKind = definition.OperationKind,
+            Operation = definition.Operation,
+            InputFormat = inputFormat,
+            OutputFormat = outputFormat,
+            CreatedAt = _time.GetUtcNow(),
+        };
+        await _store.CreateJobAsync(job, cancellationToken).ConfigureAwait(false);
+        return job;
+    }
+
+    private BatchOptions BuildOptions<TIn, TOut>(JobRecord job, JobRunRequest<TIn, TOut> request)
+    {
+        var options = job.Settings.ToOptions(_time);
+        request.Configure?.Invoke(options);
+        options.Validate();
+        return options;
+    }
+
+    private async Task<JobLease> AcquireAsync(JobRecord job, CancellationToken cancellationToken)
+    {
+        var lease = JobLease.ForCurrentProcess(_time.GetUtcNow());
+        if (!await _store.TryAcquireLeaseAsync(job.Id, lease, cancellationToken).ConfigureAwait(false))
+        {
+            var holder = (await _store.GetJobAsync(job.Id, cancellationToken).ConfigureAwait(false))?.Lease;
+            throw new JobBusyException(
+                $"Job '{job.Name}' ({job.Id}) is already running in process {holder?.ProcessId} on {holder?.Host}. Wait for it, or stop it first (Stop-BatchJob / 'batchops cancel {job.Id}').");
+        }
+
+        return lease;
+    }
+
+    private async Task<JobRunResult> RunLeasedAsync<TIn, TOut>(
+        JobRecord job,
+        JobLease lease,
+        BatchOptions options,
+        JobRunRequest<TIn, TOut> request,
+        IAsyncEnumerable<BatchItem<TIn>>? inputs,
+        CancellationToken cancellationToken)
+    {
+        using var log = JobLog.Open(_logFolder, job.Id, _time);
+        using var ownStop = request.Stop is null ? new BatchStopSource() : null;
+        var stop = request.Stop ?? ownStop!;
+        using var heartbeatStop = new CancellationTokenSource();
+        JobSummary summary;
+        try
+        {
+            job = (await _store.GetJobAsync(job.Id, cancellationToken).ConfigureAwait(false))!;
+            IAsyncEnumerable<BatchItem<TIn>> items;
+            if (inputs is not null)
+            {
+                items = inputs;
+                log.Start(job, RunKind.Resume, 0);
+                log.Info("items arrive as a stream and are recorded chunk by chunk");
+            }
+            else
+            {
+                var query = ItemQuery.Unfinished;
+                long count = job.Counts.Unfinished;
+                if (request.Kind == RunKind.RetryFailed)
+                {
+                    var reset = await _store.ResetFailedAsync(job.Id, request.Indexes, cancellationToken).ConfigureAwait(false);
+                    query = new ItemQuery { Indexes = reset };
+                    count = reset.Count;
+                }
+
+                options.TotalCount = count;
+                items = ReadItemsAsync(job.Id, query, request.InputCodec, cancellationToken);
+                log.Start(job, request.Kind, count);
+            }
+
+            var heartbeat = HeartbeatAsync(job.Id, lease, stop, log, heartbeatStop.Token);
+            var observer = new DurableObserver<TIn, TOut>(_store, job.Id, request.OutputCodec, request.Observer, log, recordItems: inputs is not null, request.InputCodec);
+            try
+            {
+                summary = await BatchExecutor.RunAsync(items, request.Operation, options, observer, stop, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await heartbeatStop.CancelAsync().ConfigureAwait(false);
+                await heartbeat.ConfigureAwait(false);
+            }
+        }
+        catch (Exception error)
+        {
+            // Never leave a job looking Running after a failure of our own: record why it stopped.
+            await _store.ReleaseLeaseAsync(job.Id, lease, JobStatus.Failed, $"The run failed: {error.Message}", CancellationToken.None).ConfigureAwait(false);
+            log.Info($"run failed: {error.GetType().FullName}: {error.Message}");
+            throw;
+        }
+
+        var counts = (await _store.GetJobAsync(job.Id, CancellationToken.None).ConfigureAwait(false))!.Counts;
+        var status = summary.StopReason == StopReason.None ? counts.FinalStatus() : summary.Status;
+        var message = summary.Message ?? (status == JobStatus.Failed && counts.Unfinished > 0
+            ? $"{counts.Unfinished} item(s) have not run; resume the job to run them."
+            : null);
+        await _store.ReleaseLeaseAsync(job.Id, lease, status, message, CancellationToken.None).ConfigureAwait(false);
+        var final = (await _store.GetJobAsync(job.Id, CancellationToken.None).ConfigureAwait(false))!;
+        log.End(final, summary);
+        return new JobRunResult(final, summary);
+    }
+
+    private async IAsyncEnumerable<BatchItem<TIn>> ReadItemsAsync<TIn>(
+        string jobId,
+        ItemQuery query,
+        IPayloadCodec<TIn> codec,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var stored in _store.GetItemsAsync(jobId, query, cancellationToken).ConfigureAwait(false))
+        {
+            TIn value;
+            try
+            {
+                value = codec.Deserialize(stored.Input);
+            }
+            catch (Exception error)
+            {
+                throw new StoreException($"The stored input of item {stored.Index} cannot be read as '{codec.Format}': {error.Message}", error);
+            }
+
+            yield return new BatchItem<TIn>(stored.Index, value, stored.Key);
+        }
+    }
+
+    /// <summary>Renews the lease until the run ends; turns a stop request from another process into a stop.</summary>
+    private async Task HeartbeatAsync(string jobId, JobLease lease, BatchStopSource stop, JobLog log, CancellationToken cancellationToken)
+    {
+        StopMode? honoured = null;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(HeartbeatInterval, _time, cancellationToken).ConfigureAwait(false);
+                var requested = await _store.RenewLeaseAsync(jobId, lease, cancellationToken).ConfigureAwait(false);
+                if (requested is { } mode && (honoured is null || mode > honoured))
+                {
+                    honoured = mode;
+                    log.Info($"{mode} stop requested through the store");
+                    stop.Stop(mode);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (StoreException error)
+            {
+                // A busy store delays a heartbeat; the run goes on and the next beat tries again.
+                log.Info($"lease renewal failed: {error.Message}");
+            }
+        }
+    }
+}

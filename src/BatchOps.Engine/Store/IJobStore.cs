@@ -1,0 +1,66 @@
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Jobs;
+
+namespace BatchOps.Engine.Store;
+
+/// <summary>
+/// Durable record of jobs and item outcomes. Implementations must be safe for several threads and several
+/// processes at once, and must not assume one machine: ownership is a lease, stopping is a request the
+/// owner polls, and every write that belongs together is one transaction.
+/// </summary>
+public interface IJobStore : IDisposable
+{
+    /// <summary>Where the store lives: a file path, or a description for non-file stores.</summary>
+    string Location { get; }
+
+    /// <summary>Records a new job (status Pending, no items yet).</summary>
+    Task CreateJobAsync(JobRecord job, CancellationToken cancellationToken = default);
+
+    /// <summary>Records items as Pending in one transaction; items already recorded are left as they are.</summary>
+    Task AddItemsAsync(string jobId, IReadOnlyList<StoredItem> items, CancellationToken cancellationToken = default);
+
+    /// <summary>Writes the outcomes of one chunk in one transaction.</summary>
+    Task CheckpointAsync(string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken = default);
+
+    /// <summary>One job with its counts, or null.</summary>
+    Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>Jobs matching the query, newest first.</summary>
+    Task<IReadOnlyList<JobRecord>> FindJobsAsync(JobQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Streams a job's items in index order, reading a page at a time.</summary>
+    IAsyncEnumerable<StoredItem> GetItemsAsync(string jobId, ItemQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Earlier outcomes of one item, oldest first.</summary>
+    Task<IReadOnlyList<ItemHistoryEntry>> GetItemHistoryAsync(string jobId, long index, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Takes the job's lease unless a live owner holds it; on success the job is Running, its run count
+    /// grows by one and any old stop request is cleared.
+    /// </summary>
+    Task<bool> TryAcquireLeaseAsync(string jobId, JobLease lease, CancellationToken cancellationToken = default);
+
+    /// <summary>Renews the lease (heartbeat) and returns a stop another process requested, if any.</summary>
+    Task<StopMode?> RenewLeaseAsync(string jobId, JobLease lease, CancellationToken cancellationToken = default);
+
+    /// <summary>Ends a run: sets the job's final status and message and frees the lease.</summary>
+    Task ReleaseLeaseAsync(string jobId, JobLease lease, JobStatus status, string? message, CancellationToken cancellationToken = default);
+
+    /// <summary>Asks the job's owner, in whatever process, to stop. False when there is no such job.</summary>
+    Task<bool> RequestStopAsync(string jobId, StopMode mode, CancellationToken cancellationToken = default);
+
+    /// <summary>Sets the status of a job that has no live owner (for example cancelling a Pending job).</summary>
+    Task SetStatusAsync(string jobId, JobStatus status, string? message, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Resets Failed items (all, or the given indexes) to Pending for a retry, keeping each one's earlier
+    /// outcome in its history; returns the indexes reset.
+    /// </summary>
+    Task<IReadOnlyList<long>> ResetFailedAsync(string jobId, IReadOnlyCollection<long>? indexes, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a job with its items and history. False when there is no such job.</summary>
+    Task<bool> RemoveJobAsync(string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>Totals over all jobs.</summary>
+    Task<StoreStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default);
+}

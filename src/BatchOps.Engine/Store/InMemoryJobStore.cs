@@ -1,0 +1,295 @@
+using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Jobs;
+
+namespace BatchOps.Engine.Store;
+
+/// <summary>
+/// A store that lives only as long as the process: for tests, and as the baseline that the durable
+/// store's cost is measured against. Same semantics as <see cref="SqliteJobStore"/>, one lock for everything.
+/// </summary>
+public sealed class InMemoryJobStore(TimeProvider? time = null) : IJobStore
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly object _lock = new();
+    private readonly Dictionary<string, JobRecord> _jobs = [];
+    private readonly Dictionary<string, SortedDictionary<long, StoredItem>> _items = [];
+    private readonly Dictionary<(string, long), List<ItemHistoryEntry>> _history = [];
+    private long _sequence;
+    private readonly Dictionary<string, long> _order = [];
+
+    /// <inheritdoc/>
+    public string Location => "(in memory)";
+
+    /// <inheritdoc/>
+    public Task CreateJobAsync(JobRecord job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        lock (_lock)
+        {
+            if (!_jobs.TryAdd(job.Id, job with { CreatedAt = job.CreatedAt == default ? _time.GetUtcNow() : job.CreatedAt, Counts = new ItemCounts() }))
+            {
+                throw new StoreException($"A job with id '{job.Id}' already exists.");
+            }
+
+            _items[job.Id] = [];
+            _order[job.Id] = _sequence++;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task AddItemsAsync(string jobId, IReadOnlyList<StoredItem> items, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        lock (_lock)
+        {
+            var stored = ItemsOf(jobId);
+            foreach (var item in items)
+            {
+                stored.TryAdd(item.Index, item);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task CheckpointAsync(string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(outcomes);
+        lock (_lock)
+        {
+            var stored = ItemsOf(jobId);
+            foreach (var o in outcomes)
+            {
+                if (stored.TryGetValue(o.Index, out var item))
+                {
+                    stored[o.Index] = item with
+                    {
+                        Status = o.Status,
+                        Attempts = o.Attempts,
+                        Output = o.Output,
+                        Error = o.Error,
+                        StartedAt = o.StartedAt,
+                        EndedAt = o.EndedAt,
+                        Duration = o.Duration,
+                    };
+                }
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(_jobs.ContainsKey(jobId) ? View(jobId) : null);
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<JobRecord>> FindJobsAsync(JobQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        lock (_lock)
+        {
+            var name = query.Name is null ? null : new Regex("^" + Regex.Escape(query.Name).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$", RegexOptions.IgnoreCase);
+            IEnumerable<JobRecord> jobs = _jobs.Keys.OrderByDescending(id => _order[id]).Select(View);
+            jobs = jobs.Where(j =>
+                (query.Id is null || j.Id == query.Id)
+                && (name is null || name.IsMatch(j.Name))
+                && (query.Tag is null || j.Tags.Contains(query.Tag, StringComparer.OrdinalIgnoreCase))
+                && (query.Since is null || j.CreatedAt >= query.Since)
+                && (query.Statuses is not { Count: > 0 } || query.Statuses.Contains(j.Status)));
+            if (query.Newest is { } newest)
+            {
+                jobs = jobs.Take(newest);
+            }
+
+            return Task.FromResult<IReadOnlyList<JobRecord>>(jobs.ToList());
+        }
+    }
+
+    /// <inheritdoc/>
+    public async IAsyncEnumerable<StoredItem> GetItemsAsync(string jobId, ItemQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        List<StoredItem> snapshot;
+        lock (_lock)
+        {
+            snapshot = ItemsOf(jobId).Values
+                .Where(i => (query.Statuses is not { Count: > 0 } || query.Statuses.Contains(i.Status))
+                    && (query.Indexes is null || query.Indexes.Contains(i.Index)))
+                .ToList();
+        }
+
+        foreach (var item in snapshot)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return item;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<ItemHistoryEntry>> GetItemHistoryAsync(string jobId, long index, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult<IReadOnlyList<ItemHistoryEntry>>(_history.TryGetValue((jobId, index), out var h) ? h.ToList() : []);
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task<bool> TryAcquireLeaseAsync(string jobId, JobLease lease, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            var job = JobOf(jobId);
+            if (job.Lease is { } holder && !holder.SameOwnerAs(lease) && holder.IsAlive(_time.GetUtcNow()))
+            {
+                return Task.FromResult(false);
+            }
+
+            _jobs[jobId] = job with
+            {
+                Status = JobStatus.Running, Lease = lease, StartedAt = _time.GetUtcNow(), EndedAt = null, Message = null, StopRequest = null, RunCount = job.RunCount + 1,
+            };
+            return Task.FromResult(true);
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task<StopMode?> RenewLeaseAsync(string jobId, JobLease lease, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            var job = JobOf(jobId);
+            if (job.Lease is null || !job.Lease.SameOwnerAs(lease))
+            {
+                return Task.FromResult<StopMode?>(StopMode.Forced);
+            }
+
+            _jobs[jobId] = job with { Lease = job.Lease with { HeartbeatAt = _time.GetUtcNow() } };
+            return Task.FromResult(job.StopRequest);
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task ReleaseLeaseAsync(string jobId, JobLease lease, JobStatus status, string? message, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            var job = JobOf(jobId);
+            if (job.Lease is not null && job.Lease.SameOwnerAs(lease))
+            {
+                _jobs[jobId] = job with { Status = status, Message = message, EndedAt = _time.GetUtcNow(), Lease = null, StopRequest = null };
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task<bool> RequestStopAsync(string jobId, StopMode mode, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            if (!_jobs.TryGetValue(jobId, out var job))
+            {
+                return Task.FromResult(false);
+            }
+
+            _jobs[jobId] = job with { StopRequest = job.StopRequest is { } existing && existing > mode ? existing : mode };
+            return Task.FromResult(true);
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task SetStatusAsync(string jobId, JobStatus status, string? message, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            _jobs[jobId] = JobOf(jobId) with { Status = status, Message = message, StopRequest = null };
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<long>> ResetFailedAsync(string jobId, IReadOnlyCollection<long>? indexes, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            var run = JobOf(jobId).RunCount;
+            var stored = ItemsOf(jobId);
+            var reset = stored.Values.Where(i => i.Status == ItemStatus.Failed && (indexes is null || indexes.Contains(i.Index))).ToList();
+            foreach (var item in reset)
+            {
+                var key = (jobId, item.Index);
+                if (!_history.TryGetValue(key, out var history))
+                {
+                    _history[key] = history = [];
+                }
+
+                history.Add(new ItemHistoryEntry(run, item.Status, item.Attempts, item.Error, item.EndedAt));
+                stored[item.Index] = item with { Status = ItemStatus.Pending, Attempts = 0, Output = null, Error = null, StartedAt = null, EndedAt = null, Duration = null };
+            }
+
+            return Task.FromResult<IReadOnlyList<long>>(reset.Select(i => i.Index).ToList());
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task<bool> RemoveJobAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            _items.Remove(jobId);
+            _order.Remove(jobId);
+            foreach (var key in _history.Keys.Where(k => k.Item1 == jobId).ToList())
+            {
+                _history.Remove(key);
+            }
+
+            return Task.FromResult(_jobs.Remove(jobId));
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<StoreStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default) =>
+        StoreStatisticsBuilder.Build(await FindJobsAsync(new JobQuery(), cancellationToken).ConfigureAwait(false));
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+    }
+
+    private JobRecord JobOf(string jobId) =>
+        _jobs.TryGetValue(jobId, out var job) ? job : throw new StoreException($"There is no job '{jobId}' in the in-memory store.");
+
+    private SortedDictionary<long, StoredItem> ItemsOf(string jobId) =>
+        _items.TryGetValue(jobId, out var items) ? items : throw new StoreException($"There is no job '{jobId}' in the in-memory store.");
+
+    private JobRecord View(string jobId)
+    {
+        var job = _jobs[jobId];
+        var counts = new ItemCounts();
+        foreach (var group in _items[jobId].Values.GroupBy(i => i.Status))
+        {
+            counts = counts.With(group.Key, group.LongCount());
+        }
+
+        job = job with { Counts = counts };
+        return job.Status == JobStatus.Running && (job.Lease is null || !job.Lease.IsAlive(_time.GetUtcNow()))
+            ? job with { Status = JobStatus.Interrupted }
+            : job;
+    }
+}

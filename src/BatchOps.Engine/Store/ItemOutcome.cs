@@ -1,0 +1,14 @@
+using BatchOps.Engine.Jobs;
+
+namespace BatchOps.Engine.Store;
+
+/// <summary>What a checkpoint writes for one item.</summary>
+public sealed record ItemOutcome(
+    long Index,
+    ItemStatus Status,
+    int Attempts,
+    string? Output,
+    ItemError? Error,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset EndedAt,
+    TimeSpan Duration);

@@ -1,0 +1,19 @@
+using BatchOps.Engine.Jobs;
+
+namespace BatchOps.Engine.Store;
+
+/// <summary>Which items of a job to read; items always come in index order.</summary>
+public sealed record ItemQuery
+{
+    /// <summary>Statuses to keep; null keeps all.</summary>
+    public IReadOnlyCollection<ItemStatus>? Statuses { get; init; }
+
+    /// <summary>Indexes to keep; null keeps all.</summary>
+    public IReadOnlyCollection<long>? Indexes { get; init; }
+
+    /// <summary>Items a resume runs: neither Succeeded nor Failed.</summary>
+    public static ItemQuery Unfinished { get; } = new() { Statuses = [ItemStatus.Pending, ItemStatus.Running, ItemStatus.Skipped, ItemStatus.Cancelled] };
+
+    /// <summary>Every item.</summary>
+    public static ItemQuery All { get; } = new();
+}

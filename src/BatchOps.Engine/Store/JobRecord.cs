@@ -1,0 +1,68 @@
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Jobs;
+
+namespace BatchOps.Engine.Store;
+
+/// <summary>A job as the store keeps it: definition, state of its runs, and item counts.</summary>
+public sealed record JobRecord
+{
+    /// <summary>Unique id (12 hex digits), chosen at creation.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>Human name; several jobs may share one (the newest wins when a name is used as an id).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Optional free text.</summary>
+    public string? Description { get; init; }
+
+    /// <summary>Labels to filter jobs by.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>Where the job stands; Running with a dead owner is reported as Interrupted.</summary>
+    public JobStatus Status { get; init; }
+
+    /// <summary>Settings the job runs with.</summary>
+    public JobSettings Settings { get; init; } = new();
+
+    /// <summary>What runs per item: "exec", "http", "scriptblock"… (the front end that owns it knows how to run it).</summary>
+    public required string OperationKind { get; init; }
+
+    /// <summary>The operation's definition as text (JSON, script text), in the front end's own format.</summary>
+    public required string Operation { get; init; }
+
+    /// <summary>How item inputs are serialized ("json", "clixml"…).</summary>
+    public string InputFormat { get; init; } = "json";
+
+    /// <summary>How item outputs are serialized.</summary>
+    public string OutputFormat { get; init; } = "text";
+
+    /// <summary>When the job was created.</summary>
+    public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>When the latest run started.</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>When the latest run ended.</summary>
+    public DateTimeOffset? EndedAt { get; init; }
+
+    /// <summary>Why the latest run stopped or failed, when it did.</summary>
+    public string? Message { get; init; }
+
+    /// <summary>How many runs (first run, resumes, retries) have started.</summary>
+    public int RunCount { get; init; }
+
+    /// <summary>The lease of the running owner, while one holds it.</summary>
+    public JobLease? Lease { get; init; }
+
+    /// <summary>A stop another process asked for and the owner has not yet honoured.</summary>
+    public StopMode? StopRequest { get; init; }
+
+    /// <summary>Item counts by status.</summary>
+    public ItemCounts Counts { get; init; } = new();
+
+    /// <summary>Length of the latest run, when it has ended.</summary>
+    public TimeSpan? Duration => StartedAt is { } start && EndedAt is { } end && end >= start ? end - start : null;
+
+    /// <summary>A fresh id: 12 lowercase hex digits.</summary>
+    public static string NewId() => Guid.NewGuid().ToString("N")[..12];
+}

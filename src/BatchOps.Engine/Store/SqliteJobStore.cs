@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using Microsoft.Data.Sqlite;
+
+namespace BatchOps.Engine.Store;
+
+/// <summary>
+/// The embedded default store: one SQLite file in WAL mode with a busy timeout, so several processes
+/// (two PowerShell sessions, a scheduled task, the batchops command) share it safely. The file is private
+/// to its user (0600 on Unix). Opening validates the file before anything is written: a foreign or corrupt
+/// file, or one from a newer schema, is left untouched and reported.
+/// </summary>
+public sealed partial class SqliteJobStore : IJobStore
+{
+    /// <summary>Schema version this build writes; older stores are migrated forward on open.</summary>
+    public const int SchemaVersion = 1;
+
+    /// <summary>SQLite application_id marking a BatchOps store ("BOPS").</summary>
+    public const int ApplicationId = 0x424F5053;
+
+    private const int BusyTimeoutMs = 30_000;
+    private readonly string _connectionString;
+    private readonly TimeProvider _time;
+
+    private SqliteJobStore(string path, TimeProvider time)
+    {
+        Location = path;
+        _time = time;
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWrite,
+            Pooling = true,
+            DefaultTimeout = BusyTimeoutMs / 1000,
+        }.ToString();
+    }
+
+    /// <inheritdoc/>
+    public string Location { get; }
+
+    /// <summary>
+    /// Opens (creating when absent) the store in <paramref name="folder"/> (see <see cref="StoreLocation.ResolveFolder"/>).
+    /// Throws <see cref="StoreException"/> with the reason and the fix when the folder or file cannot be used.
+    /// </summary>
+    public static SqliteJobStore Open(string? folder = null, TimeProvider? time = null)
+    {
+        SqliteRuntime.EnsureInitialized();
+        var directory = StoreLocation.ResolveFolder(folder);
+        var path = Path.Combine(directory, StoreLocation.DatabaseFileName);
+        CreatePrivateFile(directory, path);
+        var store = new SqliteJobStore(path, time ?? TimeProvider.System);
+        store.Initialize();
+        return store;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
+
+    private static void CreatePrivateFile(string directory, string path)
+    {
+        try
+        {
+            if (!Directory.Exists(directory))
+            {
+                if (OperatingSystem.IsWindows())
+                {
+                    Directory.CreateDirectory(directory);
+                }
+                else
+                {
+                    Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                }
+            }
+
+            if (File.Exists(path))
+            {
+                return;
+            }
+
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            using (new FileStream(path, options))
+            {
+            }
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Another process created it first.
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            throw new StoreException(
+                $"Cannot create the job store at '{path}': {error.Message} Make the folder writable, or choose another folder with {StoreLocation.HomeVariable} (or --store).",
+                error);
+        }
+    }
+
+    private void Initialize()
+    {
+        using var connection = Connect(configure: false);
+        long applicationId;
+        long version;
+        long objects;
+        try
+        {
+            applicationId = Scalar(connection, "PRAGMA application_id");
+            version = Scalar(connection, "PRAGMA user_version");
+            objects = Scalar(connection, "SELECT count(*) FROM sqlite_master");
+        }
+        catch (SqliteException error) when (error.SqliteErrorCode is SqliteErrors.NotADatabase or SqliteErrors.Corrupt)
+        {
+            throw new StoreException(
+                $"'{Location}' is not a BatchOps job store ({error.Message.TrimEnd('.')}). It was left untouched: move it away, or choose another folder with {StoreLocation.HomeVariable} (or --store).",
+                error);
+        }
+        catch (SqliteException error)
+        {
+            throw Translate(error);
+        }
+
+        if (applicationId != ApplicationId && objects > 0)
+        {
+            throw new StoreException(
+                $"'{Location}' is a SQLite database of another application, not a BatchOps job store. It was left untouched: move it away, or choose another folder with {StoreLocation.HomeVariable} (or --store).");
+        }
+
+        if (version > SchemaVersion)
+        {
+            throw new StoreException(
+                $"'{Location}' was written by a newer BatchOps (store schema {version}; this version reads up to {SchemaVersion}). It was left untouched: upgrade BatchOps, or choose another folder with {StoreLocation.HomeVariable} (or --store).");
+        }
+
+        Guard(() =>
+        {
+            Execute(connection, "PRAGMA journal_mode=WAL");
+            for (var next = (int)version + 1; next <= SchemaVersion; next++)
+            {
+                using var transaction = connection.BeginTransaction();
+                Execute(connection, SqliteSchema.Migrations[next - 1], transaction);
+                Execute(connection, $"PRAGMA application_id={ApplicationId}", transaction);
+                Execute(connection, $"PRAGMA user_version={next}", transaction);
+                transaction.Commit();
+            }
+
+            return 0;
+        });
+    }
+
+    /// <summary>Opens a pooled connection with the per-connection settings every operation needs.</summary>
+    private SqliteConnection Connect(bool configure = true)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            connection.Open();
+            if (configure)
+            {
+                Execute(connection, $"PRAGMA busy_timeout={BusyTimeoutMs}; PRAGMA synchronous=NORMAL;");
+            }
+
+            return connection;
+        }
+        catch (SqliteException error)
+        {
+            connection.Dispose();
+            throw Translate(error);
+        }
+    }
+
+    /// <summary>Runs store work and turns SQLite's errors into messages that say what to do.</summary>
+    private T Guard<T>(Func<T> work)
+    {
+        try
+        {
+            return work();
+        }
+        catch (SqliteException error)
+        {
+            throw Translate(error);
+        }
+    }
+
+    private Exception Translate(SqliteException error) => error.SqliteErrorCode switch
+    {
+        SqliteErrors.ReadOnly or SqliteErrors.CantOpen or SqliteErrors.Permission => new StoreException(
+            $"Cannot write to the job store '{Location}': {error.Message.TrimEnd('.')}. Make the file and its folder writable, or choose another folder with {StoreLocation.HomeVariable} (or --store).",
+            error),
+        SqliteErrors.Busy or SqliteErrors.Locked => new StoreException(
+            $"The job store '{Location}' stayed locked by another process for {BusyTimeoutMs / 1000} s. Try again when it is less busy.",
+            error),
+        SqliteErrors.Full => new StoreException($"The disk holding the job store '{Location}' is full. Free space and resume the job.", error),
+        _ => new StoreException($"The job store '{Location}' failed: {error.Message}", error),
+    };
+
+    private static long Scalar(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        command.ExecuteNonQuery();
+    }
+
+    [Conditional("DEBUG")]
+    private static void AssertJobId(string jobId) => Debug.Assert(!string.IsNullOrEmpty(jobId), "A job id is required.");
+}

@@ -1,0 +1,277 @@
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+using BatchOps.Engine.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace BatchOps.Engine.Tests.Store;
+
+public class SqliteJobStoreTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private SqliteJobStore CreateSut() => SqliteJobStore.Open(_folder.Path);
+
+    private static JobRecord NewJob(string name = "patch", params string[] tags) => new()
+    {
+        Id = JobRecord.NewId(),
+        Name = name,
+        Tags = tags,
+        OperationKind = "exec",
+        Operation = "{}",
+    };
+
+    [Fact]
+    public void Open_NewFolder_CreatesPrivateWalStoreFile()
+    {
+        using var store = CreateSut();
+
+        var path = _folder.File(StoreLocation.DatabaseFileName);
+        Assert.Equal(path, store.Location);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        using var connection = new SqliteConnection($"Data Source={path}");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode";
+        Assert.Equal("wal", command.ExecuteScalar());
+        command.CommandText = "PRAGMA user_version";
+        Assert.Equal((long)SqliteJobStore.SchemaVersion, command.ExecuteScalar());
+    }
+
+    [Fact]
+    public void Open_CorruptFile_ThrowsClearErrorAndLeavesFileUntouched()
+    {
+        var path = _folder.File(StoreLocation.DatabaseFileName);
+        var garbage = Enumerable.Range(0, 8192).Select(i => (byte)(i * 7)).ToArray();
+        File.WriteAllBytes(path, garbage);
+
+        var error = Assert.Throws<StoreException>(CreateSut);
+
+        Assert.Contains("is not a BatchOps job store", error.Message, StringComparison.Ordinal);
+        Assert.Contains("left untouched", error.Message, StringComparison.Ordinal);
+        Assert.Contains(StoreLocation.HomeVariable, error.Message, StringComparison.Ordinal);
+        Assert.Equal(garbage, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void Open_ForeignSqliteDatabase_ThrowsClearErrorAndLeavesFileUntouched()
+    {
+        var path = _folder.File(StoreLocation.DatabaseFileName);
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE invoices (id INTEGER); INSERT INTO invoices VALUES (1);";
+            command.ExecuteNonQuery();
+        }
+
+        var before = File.ReadAllBytes(path);
+        var error = Assert.Throws<StoreException>(CreateSut);
+
+        Assert.Contains("another application", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void Open_StoreFromNewerSchema_ThrowsUpgradeErrorAndLeavesFileUntouched()
+    {
+        using (CreateSut())
+        {
+        }
+
+        var path = _folder.File(StoreLocation.DatabaseFileName);
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA user_version = 99;";
+            command.ExecuteNonQuery();
+        }
+
+        SqliteConnection.ClearAllPools();
+        var before = File.ReadAllBytes(path);
+        var error = Assert.Throws<StoreException>(CreateSut);
+
+        Assert.Contains("newer BatchOps (store schema 99; this version reads up to 1)", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void Open_ReadOnlyFolderWithoutStore_ThrowsErrorNamingTheFix()
+    {
+        var folder = Path.Combine(_folder.Path, "locked");
+        Directory.CreateDirectory(folder);
+        ReadOnlyFolder.Make(folder);
+
+        var error = Assert.Throws<StoreException>(() => SqliteJobStore.Open(folder));
+
+        Assert.Contains("Cannot create the job store", error.Message, StringComparison.Ordinal);
+        Assert.Contains("writable", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Open_ReadOnlyFolderWithStore_ThrowsErrorAndKeepsRecordedOutcomes()
+    {
+        var folder = Path.Combine(_folder.Path, "locked");
+        var job = NewJob();
+        using (var store = SqliteJobStore.Open(folder))
+        {
+            await store.CreateJobAsync(job);
+            await store.AddItemsAsync(job.Id, [new StoredItem { Index = 0, Input = "1" }]);
+            await store.CheckpointAsync(job.Id, [new ItemOutcome(0, ItemStatus.Succeeded, 1, "ok", null, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero)]);
+        }
+
+        SqliteConnection.ClearAllPools();
+        var path = Path.Combine(folder, StoreLocation.DatabaseFileName);
+        foreach (var sidecar in new[] { "-wal", "-shm" })
+        {
+            File.Delete(path + sidecar);
+        }
+
+        var before = File.ReadAllBytes(path);
+        ReadOnlyFolder.Make(folder);
+
+        var error = Assert.Throws<StoreException>(() => SqliteJobStore.Open(folder));
+
+        Assert.Contains("Cannot write to the job store", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public async Task CheckpointAndQueries_RoundTripItemsAndCounts()
+    {
+        using var store = CreateSut();
+        var job = NewJob("nightly", "prod", "db");
+        await store.CreateJobAsync(job);
+        await store.AddItemsAsync(job.Id, Enumerable.Range(0, 2500).Select(i => new StoredItem { Index = i, Key = $"k{i}", Input = $"{{\"n\":{i}}}" }).ToList());
+        var error = new ItemError("System.IO.IOException", "share busy", "stderr tail", isRetryable: true);
+        await store.CheckpointAsync(job.Id, [
+            new ItemOutcome(1, ItemStatus.Succeeded, 2, "out-1", null, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddSeconds(1), TimeSpan.FromMilliseconds(12.5)),
+            new ItemOutcome(2, ItemStatus.Failed, 3, null, error, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddSeconds(2), TimeSpan.FromSeconds(1)),
+        ]);
+
+        var stored = await store.GetJobAsync(job.Id);
+        Assert.Equal((2500L, 1L, 1L, 2498L), (stored!.Counts.Total, stored.Counts.Succeeded, stored.Counts.Failed, stored.Counts.Pending));
+        Assert.Equal(["prod", "db"], stored.Tags);
+
+        var all = await store.GetItemsAsync(job.Id, ItemQuery.All).ToListAsync();
+        Assert.Equal(Enumerable.Range(0, 2500).Select(i => (long)i), all.Select(i => i.Index));
+        var failed = Assert.Single(await store.GetItemsAsync(job.Id, new ItemQuery { Statuses = [ItemStatus.Failed] }).ToListAsync());
+        Assert.Equal((2L, 3, "share busy", "stderr tail", true), (failed.Index, failed.Attempts, failed.Error!.Message, failed.Error.Detail, failed.Error.IsRetryable));
+        var picked = await store.GetItemsAsync(job.Id, new ItemQuery { Indexes = [2001, 1, 7] }).ToListAsync();
+        Assert.Equal([1L, 7L, 2001L], picked.Select(i => i.Index));
+        Assert.Equal("out-1", picked[0].Output);
+        Assert.Equal(12.5, picked[0].Duration!.Value.TotalMilliseconds);
+    }
+
+    [Fact]
+    public async Task FindJobs_FiltersByNameWildcardTagStatusAndNewest()
+    {
+        using var store = CreateSut();
+        foreach (var (name, tag) in new[] { ("patch-web", "prod"), ("patch-db", "prod"), ("backup", "dev"), ("patch_x", "dev") })
+        {
+            await store.CreateJobAsync(NewJob(name, tag));
+        }
+
+        Assert.Equal(["patch_x", "patch-db", "patch-web"], (await store.FindJobsAsync(new JobQuery { Name = "PATCH*" })).Select(j => j.Name));
+        Assert.Equal(["patch_x"], (await store.FindJobsAsync(new JobQuery { Name = "patch_?" })).Select(j => j.Name));
+        Assert.Equal(["patch-db", "patch-web"], (await store.FindJobsAsync(new JobQuery { Tag = "prod" })).Select(j => j.Name));
+        Assert.Single(await store.FindJobsAsync(new JobQuery { Newest = 1 }));
+        Assert.Equal(4, (await store.FindJobsAsync(new JobQuery { Statuses = [JobStatus.Pending] })).Count);
+        Assert.Empty(await store.FindJobsAsync(new JobQuery { Statuses = [JobStatus.Running] }));
+    }
+
+    [Fact]
+    public async Task Lease_LiveOwnerBlocksOthersAndDeadOwnerShowsInterrupted()
+    {
+        using var store = CreateSut();
+        var job = NewJob();
+        await store.CreateJobAsync(job);
+        var mine = JobLease.ForCurrentProcess(DateTimeOffset.UtcNow);
+        var otherLive = mine with { ProcessId = 1, ProcessStartedAt = StartTimeOfPid1() };
+
+        Assert.True(await store.TryAcquireLeaseAsync(job.Id, mine));
+        Assert.Equal(JobStatus.Running, (await store.GetJobAsync(job.Id))!.Status);
+        Assert.False(await store.TryAcquireLeaseAsync(job.Id, otherLive));
+
+        await store.RequestStopAsync(job.Id, StopMode.Graceful);
+        Assert.Equal(StopMode.Graceful, await store.RenewLeaseAsync(job.Id, mine));
+        await store.RequestStopAsync(job.Id, StopMode.Forced);
+        Assert.Equal(StopMode.Forced, await store.RenewLeaseAsync(job.Id, mine));
+
+        // A lease held by a process that no longer exists reads as Interrupted and can be taken over.
+        var dead = mine with { ProcessId = int.MaxValue - 7 };
+        await store.ReleaseLeaseAsync(job.Id, mine, JobStatus.Cancelled, "stopped");
+        Assert.True(await store.TryAcquireLeaseAsync(job.Id, dead));
+        Assert.Equal(JobStatus.Interrupted, (await store.GetJobAsync(job.Id))!.Status);
+        Assert.True(await store.TryAcquireLeaseAsync(job.Id, mine));
+        Assert.Equal(3, (await store.GetJobAsync(job.Id))!.RunCount);
+    }
+
+    [Fact]
+    public async Task ResetFailed_KeepsEarlierErrorInHistory()
+    {
+        using var store = CreateSut();
+        var job = NewJob();
+        await store.CreateJobAsync(job);
+        await store.AddItemsAsync(job.Id, Enumerable.Range(0, 3).Select(i => new StoredItem { Index = i, Input = "x" }).ToList());
+        var error = new ItemError("System.TimeoutException", "slow", null, true);
+        await store.CheckpointAsync(job.Id, [
+            new ItemOutcome(0, ItemStatus.Failed, 2, null, error, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero),
+            new ItemOutcome(1, ItemStatus.Succeeded, 1, "ok", null, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero),
+            new ItemOutcome(2, ItemStatus.Failed, 1, null, error, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero),
+        ]);
+
+        Assert.Equal([2L], await store.ResetFailedAsync(job.Id, [2, 1]));
+        Assert.Equal([0L], await store.ResetFailedAsync(job.Id, null));
+
+        var history = Assert.Single(await store.GetItemHistoryAsync(job.Id, 0));
+        Assert.Equal((ItemStatus.Failed, 2, "slow"), (history.Status, history.Attempts, history.Error!.Message));
+        var counts = (await store.GetJobAsync(job.Id))!.Counts;
+        Assert.Equal((2L, 1L, 0L), (counts.Pending, counts.Succeeded, counts.Failed));
+    }
+
+    [Fact]
+    public async Task RemoveJob_DeletesJobItemsAndHistory()
+    {
+        using var store = CreateSut();
+        var job = NewJob();
+        await store.CreateJobAsync(job);
+        await store.AddItemsAsync(job.Id, [new StoredItem { Index = 0, Input = "x" }]);
+
+        Assert.True(await store.RemoveJobAsync(job.Id));
+        Assert.Null(await store.GetJobAsync(job.Id));
+        Assert.Empty(await store.GetItemsAsync(job.Id, ItemQuery.All).ToListAsync());
+        Assert.False(await store.RemoveJobAsync(job.Id));
+    }
+
+    [Fact]
+    public async Task TwoStoreInstances_WritingAtOnce_LoseNoUpdates()
+    {
+        using var first = CreateSut();
+        using var second = SqliteJobStore.Open(_folder.Path);
+        var job = NewJob();
+        await first.CreateJobAsync(job);
+        await first.AddItemsAsync(job.Id, Enumerable.Range(0, 2000).Select(i => new StoredItem { Index = i, Input = "x" }).ToList());
+
+        async Task WriteHalf(IJobStore store, int parity)
+        {
+            foreach (var chunk in Enumerable.Range(0, 2000).Where(i => i % 2 == parity).Chunk(50))
+            {
+                await Task.Run(() => store.CheckpointAsync(job.Id, chunk.Select(i => new ItemOutcome(i, ItemStatus.Succeeded, 1, $"{parity}", null, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero)).ToList()));
+            }
+        }
+
+        await Task.WhenAll(WriteHalf(first, 0), WriteHalf(second, 1));
+
+        Assert.Equal(2000, (await second.GetJobAsync(job.Id))!.Counts.Succeeded);
+    }
+
+    private static DateTimeOffset StartTimeOfPid1()
+    {
+        using var init = System.Diagnostics.Process.GetProcessById(1);
+        return new DateTimeOffset(init.StartTime.ToUniversalTime(), TimeSpan.Zero);
+    }
+}
