@@ -1,0 +1,46 @@
+using BatchOps.Engine.Config;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+
+namespace BatchOps.Cli;
+
+/// <summary>What one invocation works with: the store, a job runner, the settings file and the output writers.</summary>
+public sealed class CliSession : IDisposable
+{
+    private SqliteJobStore? _store;
+
+    public CliSession(string? storeFolder, TextWriter output, TextWriter error, bool errorIsTerminal, CancellationToken interrupt)
+    {
+        StoreFolder = StoreLocation.ResolveFolder(storeFolder);
+        Out = output;
+        Error = error;
+        ErrorIsTerminal = errorIsTerminal;
+        Interrupt = interrupt;
+    }
+
+    /// <summary>The store folder: --store, else $BATCHOPS_HOME, else the platform default.</summary>
+    public string StoreFolder { get; }
+
+    public TextWriter Out { get; }
+
+    public TextWriter Error { get; }
+
+    /// <summary>Whether stderr is a terminal (a live progress bar) or a file or pipe (plain periodic lines).</summary>
+    public bool ErrorIsTerminal { get; }
+
+    /// <summary>Fires on Ctrl+C or SIGTERM.</summary>
+    public CancellationToken Interrupt { get; }
+
+    /// <summary>The store, opened on first use.</summary>
+    public IJobStore Store => _store ??= SqliteJobStore.Open(StoreFolder);
+
+    /// <summary>A runner over the store that writes job logs beside it.</summary>
+    public JobRunner CreateRunner() => new(Store, StoreLocation.LogFolder(StoreFolder));
+
+    /// <summary>The settings file: $BATCHOPS_CONFIG, else settings.json in the store folder.</summary>
+    public SettingsFile LoadSettings() => SettingsFile.Load(SettingsFile.DefaultPath(StoreFolder));
+
+    public Task<JobRecord> ResolveJobAsync(string idOrName) => JobResolver.ResolveAsync(Store, idOrName, Interrupt);
+
+    public void Dispose() => _store?.Dispose();
+}

@@ -1,0 +1,122 @@
+using System.CommandLine;
+using BatchOps.Cli.Output;
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Jobs;
+
+namespace BatchOps.Cli.Commands;
+
+/// <summary>The commands that act on one stored job: resume, retry, cancel, remove.</summary>
+internal static class JobCommands
+{
+    public static Argument<string> JobArgument() => new("job") { Description = "Job id, or job name (the newest job with that name)." };
+
+    public static Command Resume(GlobalOptions global)
+    {
+        var job = JobArgument();
+        var command = new Command("resume", "Run the items of a job that have not run: after a stop, a crash or Ctrl+C. Succeeded items never run again.") { job, global.Json };
+        command.SetAction(async (parse, _) =>
+        {
+            using var session = global.Open(parse);
+            return await JobExecution.RunAsync(session, parse.GetValue(job)!, RunKind.Resume, parse.GetValue(global.Json)).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    public static Command Retry(GlobalOptions global)
+    {
+        var job = JobArgument();
+        var items = new Option<long[]>("--item") { Description = "Retry only these item indexes (repeatable). The default retries every failed item.", AllowMultipleArgumentsPerToken = true };
+        var command = new Command("retry", "Run the failed items of a job again; each keeps its earlier error in its history.") { job, items, global.Json };
+        command.SetAction(async (parse, _) =>
+        {
+            using var session = global.Open(parse);
+            var chosen = parse.GetValue(items);
+            return await JobExecution.RunAsync(session, parse.GetValue(job)!, RunKind.RetryFailed, parse.GetValue(global.Json), chosen is { Length: > 0 } ? chosen : null).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    public static Command Cancel(GlobalOptions global)
+    {
+        var job = JobArgument();
+        var force = new Option<bool>("--force") { Description = "Cancel running attempts too, instead of letting them finish." };
+        var command = new Command("cancel", "Stop a job, also one running in another process: nothing new starts and the job ends Cancelled (resumable).") { job, force };
+        command.SetAction(async (parse, _) =>
+        {
+            using var session = global.Open(parse);
+            var record = await session.ResolveJobAsync(parse.GetValue(job)!).ConfigureAwait(false);
+            var mode = parse.GetValue(force) ? StopMode.Forced : StopMode.Graceful;
+            if (record.Status == JobStatus.Running)
+            {
+                await session.Store.RequestStopAsync(record.Id, mode, session.Interrupt).ConfigureAwait(false);
+                session.Out.WriteLine($"Asked process {record.Lease?.ProcessId} on {record.Lease?.Host} to stop job '{record.Name}' ({record.Id}) ({mode.ToString().ToLowerInvariant()}).");
+            }
+            else if (record.Status is JobStatus.Pending or JobStatus.Interrupted)
+            {
+                await session.Store.SetStatusAsync(record.Id, JobStatus.Cancelled, "Cancelled before it ran to the end; resume it to run the rest.", session.Interrupt).ConfigureAwait(false);
+                session.Out.WriteLine($"Job '{record.Name}' ({record.Id}) was {record.Status} and is now Cancelled.");
+            }
+            else
+            {
+                session.Out.WriteLine($"Job '{record.Name}' ({record.Id}) is not running ({record.Status}); nothing to cancel.");
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    public static Command Remove(GlobalOptions global)
+    {
+        var job = JobArgument();
+        var command = new Command("remove", "Delete a job with its items, history and log.") { job };
+        command.SetAction(async (parse, _) =>
+        {
+            using var session = global.Open(parse);
+            var record = await session.ResolveJobAsync(parse.GetValue(job)!).ConfigureAwait(false);
+            if (record.Status == JobStatus.Running)
+            {
+                session.Error.WriteLine($"Job '{record.Name}' ({record.Id}) is running in process {record.Lease?.ProcessId}; cancel it first: batchops cancel {record.Id}");
+                return ExitCodes.Usage;
+            }
+
+            await session.Store.RemoveJobAsync(record.Id, session.Interrupt).ConfigureAwait(false);
+            File.Delete(Path.Combine(Engine.Store.StoreLocation.LogFolder(session.StoreFolder), $"{record.Id}.log"));
+            session.Out.WriteLine($"Removed job '{record.Name}' ({record.Id}).");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    public static Command Show(GlobalOptions global)
+    {
+        var job = JobArgument();
+        var items = new Option<bool>("--items") { Description = "List the job's items too." };
+        var status = new Option<ItemStatus[]>("--status") { Description = "With --items: only items in these statuses (Pending, Running, Succeeded, Failed, Skipped, Cancelled).", AllowMultipleArgumentsPerToken = true };
+        var command = new Command("show", "Show one job, optionally with its items.") { job, items, status, global.Json };
+        command.SetAction(async (parse, _) =>
+        {
+            using var session = global.Open(parse);
+            var record = await session.ResolveJobAsync(parse.GetValue(job)!).ConfigureAwait(false);
+            var statuses = parse.GetValue(status);
+            var listItems = parse.GetValue(items) || statuses is { Length: > 0 };
+            var query = new Engine.Store.ItemQuery { Statuses = statuses is { Length: > 0 } ? statuses : null };
+            if (parse.GetValue(global.Json))
+            {
+                var list = listItems ? await session.Store.GetItemsAsync(record.Id, query, session.Interrupt).ToListAsync(session.Interrupt).ConfigureAwait(false) : null;
+                Printer.Json(session.Out, new { job = record, items = list });
+                return ExitCodes.Success;
+            }
+
+            Printer.JobDetails(session.Out, record);
+            if (listItems)
+            {
+                session.Out.WriteLine();
+                Printer.ItemTable(session.Out, await session.Store.GetItemsAsync(record.Id, query, session.Interrupt).ToListAsync(session.Interrupt).ConfigureAwait(false));
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,20 @@
+using System.Text.Json;
+using BatchOps.Engine.Execution;
+
+namespace BatchOps.Cli.Operations;
+
+/// <summary>An operation of a spec, checked and with its templates compiled, ready to run per item.</summary>
+public abstract class CompiledOperation
+{
+    /// <summary>"exec" or "http".</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>The normalized definition stored with the job, from which resume and retry rebuild it.</summary>
+    public abstract string Definition { get; }
+
+    /// <summary>Throws when the item lacks a field a placeholder uses.</summary>
+    public abstract void Validate(JsonElement item, long index);
+
+    /// <summary>The engine operation: one call per item; the output is text (stdout or response body).</summary>
+    public abstract BatchOperation<JsonElement, string?> ToBatchOperation();
+}

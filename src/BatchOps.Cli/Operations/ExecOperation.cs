@@ -1,0 +1,158 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text.Json;
+using BatchOps.Cli.Spec;
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Store;
+
+namespace BatchOps.Cli.Operations;
+
+/// <summary>
+/// Runs a process per item, without a shell. Exit code 0 is success with stdout as the output; any other
+/// exit code fails the item (retryable) with the tail of stderr as the error detail. A timeout or forced
+/// stop kills the whole process tree.
+/// </summary>
+public sealed class ExecOperation : CompiledOperation
+{
+    private const int StderrTail = 4000;
+    private readonly OperationSpec _spec;
+    private readonly Template _command;
+    private readonly Template[] _args;
+    private readonly (string Name, Template Value)[] _env;
+
+    private ExecOperation(OperationSpec spec, string where)
+    {
+        _spec = spec;
+        _command = Template.Parse(spec.Command!, $"{where}.command");
+        _args = (spec.Args ?? []).Select((a, i) => Template.Parse(a, $"{where}.args[{i}]")).ToArray();
+        _env = (spec.Env ?? []).Select(e => (e.Key, Template.Parse(e.Value, $"{where}.env.{e.Key}"))).ToArray();
+    }
+
+    public override string Kind => OperationSpec.Exec;
+
+    public override string Definition => JsonSerializer.Serialize(_spec, StoreJson.Options);
+
+    internal static ExecOperation Compile(OperationSpec spec, string baseFolder, string where)
+    {
+        Reject(spec.Method, "method", where);
+        Reject(spec.Url, "url", where);
+        Reject(spec.Headers, "headers", where);
+        Reject(spec.Body, "body", where);
+        if (string.IsNullOrWhiteSpace(spec.Command))
+        {
+            throw new JobSpecException($"{where}: \"command\" is required for kind \"exec\" (the program to run for each item).");
+        }
+
+        var normalized = new OperationSpec
+        {
+            Kind = OperationSpec.Exec,
+            Command = spec.Command,
+            Args = spec.Args,
+            Env = spec.Env,
+            WorkingDirectory = spec.WorkingDirectory is null ? null : Path.GetFullPath(Path.Combine(baseFolder, spec.WorkingDirectory)),
+        };
+        if (normalized.WorkingDirectory is { } cwd && !Directory.Exists(cwd))
+        {
+            throw new JobSpecException($"{where}: \"workingDirectory\" '{cwd}' does not exist.");
+        }
+
+        return new ExecOperation(normalized, where);
+    }
+
+    public override void Validate(JsonElement item, long index)
+    {
+        _command.Validate(item, index);
+        foreach (var arg in _args)
+        {
+            arg.Validate(item, index);
+        }
+
+        foreach (var (_, value) in _env)
+        {
+            value.Validate(item, index);
+        }
+    }
+
+    public override BatchOperation<JsonElement, string?> ToBatchOperation() =>
+        BatchOperation<JsonElement, string?>.PerItem((item, ct) => new ValueTask<string?>(RunAsync(item.Value, item.Index, ct)));
+
+    private async Task<string?> RunAsync(JsonElement item, long index, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(_command.Render(item, index))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = _spec.WorkingDirectory ?? string.Empty,
+        };
+        foreach (var arg in _args)
+        {
+            start.ArgumentList.Add(arg.Render(item, index));
+        }
+
+        foreach (var (name, value) in _env)
+        {
+            start.Environment[name] = value.Render(item, index);
+        }
+
+        using var process = new Process { StartInfo = start };
+        try
+        {
+            process.Start();
+        }
+        catch (Win32Exception error)
+        {
+            throw new BatchOperationException($"Cannot start '{start.FileName}': {error.Message}. Check the command name and PATH.", isRetryable: false, innerException: error);
+        }
+
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            KillQuietly(process);
+            throw;
+        }
+
+        var output = await stdout.ConfigureAwait(false);
+        var errors = await stderr.ConfigureAwait(false);
+        if (process.ExitCode != 0)
+        {
+            var tail = errors.Length > StderrTail ? errors[^StderrTail..] : errors;
+            var firstLine = tail.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
+            throw new BatchOperationException(
+                $"'{start.FileName}' exited with code {process.ExitCode}{(firstLine is null ? "." : $": {firstLine}")}",
+                isRetryable: true,
+                detail: tail.Length == 0 ? null : tail);
+        }
+
+        return output.TrimEnd('\r', '\n');
+    }
+
+    private static void KillQuietly(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        catch (Win32Exception)
+        {
+        }
+    }
+
+    private static void Reject(object? value, string field, string where)
+    {
+        if (value is not null)
+        {
+            throw new JobSpecException($"{where}: \"{field}\" belongs to kind \"http\", not \"exec\"; remove it or change the kind.");
+        }
+    }
+}

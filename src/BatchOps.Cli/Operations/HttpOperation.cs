@@ -1,0 +1,155 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using BatchOps.Cli.Spec;
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Store;
+
+namespace BatchOps.Cli.Operations;
+
+/// <summary>
+/// Sends one HTTP request per item. 2xx is success with the response body as the output; 408, 429 and
+/// 5xx fail retryably and honour Retry-After; other 4xx fail without retry.
+/// </summary>
+public sealed class HttpOperation : CompiledOperation
+{
+    private const int BodyExcerpt = 2000;
+
+    private static readonly HttpClient Client = new(new SocketsHttpHandler
+    {
+        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        AutomaticDecompression = DecompressionMethods.All,
+    })
+    {
+        // The engine's per-attempt timeout governs; HttpClient's own would fire as an unclassified error.
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
+
+    private readonly OperationSpec _spec;
+    private readonly HttpMethod _method;
+    private readonly Template _url;
+    private readonly (string Name, Template Value)[] _headers;
+    private readonly Template? _body;
+    private readonly bool _jsonBody;
+
+    private HttpOperation(OperationSpec spec, string where)
+    {
+        _spec = spec;
+        _method = new HttpMethod(spec.Method!);
+        _url = Template.Parse(spec.Url!, $"{where}.url");
+        _headers = (spec.Headers ?? []).Select(h => (h.Key, Template.Parse(h.Value, $"{where}.headers.{h.Key}"))).ToArray();
+        if (spec.Body is { } body)
+        {
+            _jsonBody = body.ValueKind != JsonValueKind.String;
+            _body = Template.Parse(_jsonBody ? body.GetRawText() : body.GetString()!, $"{where}.body");
+        }
+    }
+
+    public override string Kind => OperationSpec.Http;
+
+    public override string Definition => JsonSerializer.Serialize(_spec, StoreJson.Options);
+
+    internal static HttpOperation Compile(OperationSpec spec, string where)
+    {
+        foreach (var (value, field) in new (object?, string)[] { (spec.Command, "command"), (spec.Args, "args"), (spec.WorkingDirectory, "workingDirectory"), (spec.Env, "env") })
+        {
+            if (value is not null)
+            {
+                throw new JobSpecException($"{where}: \"{field}\" belongs to kind \"exec\", not \"http\"; remove it or change the kind.");
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(spec.Url))
+        {
+            throw new JobSpecException($"{where}: \"url\" is required for kind \"http\".");
+        }
+
+        var method = string.IsNullOrWhiteSpace(spec.Method) ? "GET" : spec.Method.Trim().ToUpperInvariant();
+        if (!method.All(char.IsAsciiLetterUpper))
+        {
+            throw new JobSpecException($"{where}: \"method\" \"{spec.Method}\" is not an HTTP method; use GET, POST, PUT, PATCH, DELETE….");
+        }
+
+        var template = Template.Parse(spec.Url, $"{where}.url");
+        if (!template.HasPlaceholders && !Uri.TryCreate(spec.Url, UriKind.Absolute, out _))
+        {
+            throw new JobSpecException($"{where}: \"url\" \"{spec.Url}\" is not an absolute URL.");
+        }
+
+        return new HttpOperation(new OperationSpec { Kind = OperationSpec.Http, Method = method, Url = spec.Url, Headers = spec.Headers, Body = spec.Body }, where);
+    }
+
+    public override void Validate(JsonElement item, long index)
+    {
+        _url.Validate(item, index);
+        var url = _url.Render(item, index);
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new JobSpecException($"Item {index}: the url \"{url}\" made from {_url.Where} is not an absolute http(s) URL.");
+        }
+
+        foreach (var (_, value) in _headers)
+        {
+            value.Validate(item, index);
+        }
+
+        _body?.Validate(item, index);
+    }
+
+    public override BatchOperation<JsonElement, string?> ToBatchOperation() =>
+        BatchOperation<JsonElement, string?>.PerItem((item, ct) => new ValueTask<string?>(SendAsync(item.Value, item.Index, ct)));
+
+    private async Task<string?> SendAsync(JsonElement item, long index, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(_method, _url.Render(item, index));
+        if (_body is not null)
+        {
+            request.Content = new StringContent(_body.Render(item, index, jsonEscape: _jsonBody), Encoding.UTF8, _jsonBody ? "application/json" : "text/plain");
+        }
+
+        foreach (var (name, template) in _headers)
+        {
+            var value = template.Render(item, index);
+            if (!request.Headers.TryAddWithoutValidation(name, value))
+            {
+                request.Content ??= new ByteArrayContent([]);
+                request.Content.Headers.Remove(name);
+                request.Content.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+
+        using var response = await Client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        if (response.IsSuccessStatusCode)
+        {
+            return body;
+        }
+
+        var code = (int)response.StatusCode;
+        var retryable = code is 408 or 429 or >= 500;
+        var excerpt = body.Length > BodyExcerpt ? body[..BodyExcerpt] : body;
+        throw new BatchOperationException(
+            $"{_method} {request.RequestUri} answered {code} {response.ReasonPhrase}.",
+            isRetryable: retryable,
+            retryAfter: retryable ? RetryAfter(response.Headers.RetryAfter) : null,
+            detail: excerpt.Length == 0 ? null : excerpt);
+    }
+
+    /// <summary>Reads Retry-After as seconds or as a date; null when absent or already past.</summary>
+    internal static TimeSpan? RetryAfter(RetryConditionHeaderValue? header)
+    {
+        if (header?.Delta is { } delta)
+        {
+            return delta;
+        }
+
+        if (header?.Date is { } date)
+        {
+            var wait = date - DateTimeOffset.UtcNow;
+            return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Text.Json;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+
+namespace BatchOps.Cli.Output;
+
+/// <summary>Writes jobs, items and statistics as aligned text tables or as JSON.</summary>
+public static class Printer
+{
+    public static void Json<T>(TextWriter output, T value)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        output.WriteLine(JsonSerializer.Serialize(value, StoreJson.Indented));
+    }
+
+    public static void JobTable(TextWriter output, IReadOnlyList<JobRecord> jobs)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(jobs);
+        Table(output, ["ID", "NAME", "STATUS", "ITEMS", "OK", "FAILED", "CREATED"], jobs.Select(j => new[]
+        {
+            j.Id, j.Name, j.Status.ToString(), Num(j.Counts.Total), Num(j.Counts.Succeeded), Num(j.Counts.Failed), Time(j.CreatedAt),
+        }));
+        if (jobs.Count == 0)
+        {
+            output.WriteLine("(no jobs)");
+        }
+    }
+
+    public static void JobDetails(TextWriter output, JobRecord job)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(job);
+        var c = job.Counts;
+        var rows = new List<(string, string?)>
+        {
+            ("Id", job.Id),
+            ("Name", job.Name),
+            ("Description", job.Description),
+            ("Tags", job.Tags.Count == 0 ? null : string.Join(", ", job.Tags)),
+            ("Status", job.Status.ToString()),
+            ("Message", job.Message),
+            ("Items", $"{c.Total} total: {c.Succeeded} succeeded, {c.Failed} failed, {c.Skipped} skipped, {c.Cancelled} cancelled, {c.Pending + c.Running} pending"),
+            ("Operation", $"{job.OperationKind} {job.Operation}"),
+            ("Settings", job.Settings.ToString()),
+            ("Created", Time(job.CreatedAt)),
+            ("Last run", job.StartedAt is null ? "never" : $"#{job.RunCount}, {Time(job.StartedAt.Value)} to {(job.EndedAt is { } e ? Time(e) : "now")}"),
+            ("Owner", job.Lease is { } l ? $"process {l.ProcessId} on {l.Host}, heartbeat {Time(l.HeartbeatAt)}" : null),
+        };
+        foreach (var (name, value) in rows.Where(r => r.Item2 is not null))
+        {
+            output.WriteLine($"{name,-12} {value}");
+        }
+    }
+
+    public static void ItemTable(TextWriter output, IEnumerable<StoredItem> items)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        Table(output, ["INDEX", "KEY", "STATUS", "ATTEMPTS", "MS", "OUTPUT / ERROR"], items.Select(i => new[]
+        {
+            Num(i.Index), i.Key ?? string.Empty, i.Status.ToString(), Num(i.Attempts),
+            i.Duration is { } d ? d.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) : string.Empty,
+            Clip(i.Error?.Message ?? i.Output ?? string.Empty),
+        }));
+    }
+
+    public static void Statistics(TextWriter output, StoreStatistics stats)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(stats);
+        output.WriteLine($"Jobs         {stats.Jobs}");
+        output.WriteLine($"By status    {Pairs(stats.ByStatus.Select(p => (p.Key.ToString(), p.Value)))}");
+        output.WriteLine($"By tag       {Pairs(stats.ByTag.Select(p => (p.Key, p.Value)))}");
+        var i = stats.Items;
+        output.WriteLine($"Items        {i.Total} total: {i.Succeeded} succeeded, {i.Failed} failed, {i.Skipped + i.Cancelled} not run, {i.Pending + i.Running} pending");
+        output.WriteLine($"Avg duration {(stats.AverageDuration is { } d ? d.ToString(@"hh\:mm\:ss\.f", CultureInfo.InvariantCulture) : "-")}");
+        output.WriteLine($"Items/s      {(stats.ItemsPerSecond is { } r ? r.ToString("F1", CultureInfo.InvariantCulture) : "-")}");
+        output.WriteLine($"Active       {(stats.Active.Count == 0 ? "none" : string.Join(", ", stats.Active.Select(j => $"{j.Name} ({j.Id})")))}");
+        output.WriteLine("Recent");
+        JobTable(output, stats.Recent);
+    }
+
+    private static string Pairs(IEnumerable<(string Name, long Count)> pairs)
+    {
+        var text = string.Join(", ", pairs.OrderByDescending(p => p.Count).Select(p => $"{p.Name} {p.Count}"));
+        return text.Length == 0 ? "-" : text;
+    }
+
+    private static void Table(TextWriter output, string[] header, IEnumerable<string[]> rows)
+    {
+        var all = rows.Prepend(header).ToList();
+        var widths = header.Select((_, c) => all.Max(r => r[c].Length)).ToArray();
+        foreach (var row in all)
+        {
+            output.WriteLine(string.Join("  ", row.Select((cell, c) => c == row.Length - 1 ? cell : cell.PadRight(widths[c]))).TrimEnd());
+        }
+    }
+
+    private static string Num(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Time(DateTimeOffset value) => value.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+
+    private static string Clip(string text)
+    {
+        text = text.ReplaceLineEndings(" ");
+        return text.Length > 80 ? text[..77] + "..." : text;
+    }
+}

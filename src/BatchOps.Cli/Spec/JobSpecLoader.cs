@@ -1,0 +1,157 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using BatchOps.Cli.Operations;
+using BatchOps.Engine.Config;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+
+namespace BatchOps.Cli.Spec;
+
+/// <summary>
+/// Reads and checks a job spec file completely before anything runs: unknown fields, missing or
+/// conflicting fields, invalid settings, and every placeholder against every item are reported with the
+/// file and the field to fix.
+/// </summary>
+public static class JobSpecLoader
+{
+    private static readonly JsonSerializerOptions StrictOptions = new(StoreJson.Options)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+    };
+
+    /// <summary>Loads a spec; <paramref name="settingsFile"/> supplies the layers below the spec's own settings.</summary>
+    public static LoadedJob Load(string path, SettingsFile settingsFile)
+    {
+        ArgumentNullException.ThrowIfNull(settingsFile);
+        var fullPath = Path.GetFullPath(path);
+        if (!File.Exists(fullPath))
+        {
+            throw new JobSpecException($"The job spec file '{fullPath}' does not exist.");
+        }
+
+        JobSpec spec;
+        try
+        {
+            spec = JsonSerializer.Deserialize<JobSpec>(File.ReadAllText(fullPath), StrictOptions)
+                ?? throw new JobSpecException($"{fullPath}: the file holds null; write a JSON object with name, items and operation.");
+        }
+        catch (JsonException error)
+        {
+            throw new JobSpecException($"{fullPath}: {Describe(error)}", error);
+        }
+
+        var where = fullPath;
+        if (string.IsNullOrWhiteSpace(spec.Name))
+        {
+            throw new JobSpecException($"{where}: \"name\" is required.");
+        }
+
+        var operation = spec.Operation ?? throw new JobSpecException($"{where}: \"operation\" is required, with \"kind\" \"exec\" or \"http\".");
+        var folder = Path.GetDirectoryName(fullPath)!;
+        var compiled = OperationFactory.Compile(operation, folder, $"{where}: operation");
+        var items = ReadItems(spec, folder, where);
+        var key = spec.Key is null ? null : Template.Parse(spec.Key, $"{where}: key");
+        for (var i = 0; i < items.Count; i++)
+        {
+            compiled.Validate(items[i], i);
+            key?.Validate(items[i], i);
+        }
+
+        JobSettings settings;
+        try
+        {
+            settings = settingsFile.Resolve(spec.Name, spec.Settings);
+            _ = settings.ToOptions();
+        }
+        catch (ArgumentOutOfRangeException error)
+        {
+            var source = spec.Settings is not null && SettingNames.Explain(error) is { } text ? text : error.Message;
+            throw new JobSpecException($"{where}: settings: {source}", error);
+        }
+
+        var definition = new JobDefinition
+        {
+            Name = spec.Name,
+            Description = spec.Description,
+            Tags = spec.Tags ?? [],
+            Settings = settings,
+            OperationKind = compiled.Kind,
+            Operation = compiled.Definition,
+        };
+        return new LoadedJob(definition, items, key is null ? null : item => key.Render(item, -1));
+    }
+
+    private static List<JsonElement> ReadItems(JobSpec spec, string folder, string where)
+    {
+        if (spec.Items is not null && spec.ItemsFile is not null)
+        {
+            throw new JobSpecException($"{where}: give \"items\" or \"itemsFile\", not both.");
+        }
+
+        if (spec.Items is { } inline)
+        {
+            if (inline.ValueKind != JsonValueKind.Array)
+            {
+                throw new JobSpecException($"{where}: \"items\" must be a JSON array.");
+            }
+
+            return inline.EnumerateArray().Select(e => e.Clone()).ToList();
+        }
+
+        if (spec.ItemsFile is null)
+        {
+            throw new JobSpecException($"{where}: \"items\" (a JSON array) or \"itemsFile\" (a JSON Lines file) is required.");
+        }
+
+        var file = Path.GetFullPath(Path.Combine(folder, spec.ItemsFile));
+        if (!File.Exists(file))
+        {
+            throw new JobSpecException($"{where}: \"itemsFile\" '{file}' does not exist (paths are relative to the spec file).");
+        }
+
+        var items = new List<JsonElement>();
+        var number = 0;
+        foreach (var line in File.ReadLines(file))
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            try
+            {
+                using var document = JsonDocument.Parse(line);
+                items.Add(document.RootElement.Clone());
+            }
+            catch (JsonException error)
+            {
+                throw new JobSpecException($"{file}, line {number}: not a JSON value ({error.Message}). Each line of an items file holds one JSON value.", error);
+            }
+        }
+
+        return items;
+    }
+
+    private static string Describe(JsonException error)
+    {
+        if (!error.Message.Contains("could not be mapped", StringComparison.Ordinal))
+        {
+            return $"{error.Message}";
+        }
+
+        // System.Text.Json: "The JSON property 'x' could not be mapped to any .NET member contained in type ..."
+        var start = error.Message.IndexOf('\'', StringComparison.Ordinal);
+        var end = error.Message.IndexOf('\'', start + 1);
+        var field = end > start ? error.Message[(start + 1)..end] : "?";
+        var at = error.Path ?? "$";
+        var valid = at.Contains("settings", StringComparison.OrdinalIgnoreCase)
+            ? $"Valid settings: {SettingNames.Valid}."
+            : at.Contains("operation", StringComparison.OrdinalIgnoreCase)
+                ? "Valid operation fields: kind, command, args, workingDirectory, env (exec); method, url, headers, body (http)."
+                : "Valid fields: name, description, tags, items, itemsFile, key, operation, settings.";
+        return $"unknown field \"{field}\" at {at}. {valid}";
+    }
+}

@@ -1,0 +1,152 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace BatchOps.Cli.Spec;
+
+/// <summary>
+/// A string with placeholders, compiled once: {field.path} (a field of the item, dots into objects and
+/// arrays), {item} (the whole item as JSON), {index} (its 0-based index). {{ and }} stand for braces.
+/// </summary>
+public sealed class Template
+{
+    private readonly List<(string? Text, string[]? Path)> _parts = [];
+
+    private Template(string source, string where)
+    {
+        Source = source;
+        Where = where;
+        var text = new StringBuilder();
+        for (var i = 0; i < source.Length; i++)
+        {
+            var c = source[i];
+            if ((c == '{' || c == '}') && i + 1 < source.Length && source[i + 1] == c)
+            {
+                text.Append(c);
+                i++;
+                continue;
+            }
+
+            if (c == '}')
+            {
+                throw new JobSpecException($"{where}: a lone '}}' in \"{source}\"; write '}}}}' for a literal brace.");
+            }
+
+            if (c != '{')
+            {
+                text.Append(c);
+                continue;
+            }
+
+            var end = source.IndexOf('}', i + 1);
+            if (end < 0)
+            {
+                throw new JobSpecException($"{where}: the placeholder opened at position {i} in \"{source}\" is not closed; write '{{{{' for a literal brace.");
+            }
+
+            var name = source[(i + 1)..end].Trim();
+            if (name.Length == 0)
+            {
+                throw new JobSpecException($"{where}: empty placeholder '{{}}' in \"{source}\"; use {{field}}, {{item}} or {{index}}.");
+            }
+
+            if (text.Length > 0)
+            {
+                _parts.Add((text.ToString(), null));
+                text.Clear();
+            }
+
+            _parts.Add((null, name.Split('.')));
+            i = end;
+        }
+
+        if (text.Length > 0)
+        {
+            _parts.Add((text.ToString(), null));
+        }
+    }
+
+    /// <summary>The template text.</summary>
+    public string Source { get; }
+
+    /// <summary>Where in the spec the template stands (operation.args[1]), for error messages.</summary>
+    public string Where { get; }
+
+    /// <summary>Whether the template holds any placeholder.</summary>
+    public bool HasPlaceholders => _parts.Any(p => p.Path is not null);
+
+    public static Template Parse(string source, string where) => new(source, where);
+
+    /// <summary>Throws when an item lacks a field the template uses; run on every item before any runs.</summary>
+    public void Validate(JsonElement item, long index)
+    {
+        foreach (var (_, path) in _parts)
+        {
+            if (path is not null && !IsSpecial(path) && !TryResolve(item, path, out _))
+            {
+                throw new JobSpecException($"Item {index} has no field '{string.Join('.', path)}', which {Where} uses in \"{Source}\". Add the field to every item or change the placeholder.");
+            }
+        }
+    }
+
+    /// <summary>Fills the placeholders from an item; <paramref name="jsonEscape"/> escapes values for use inside a JSON string.</summary>
+    public string Render(JsonElement item, long index, bool jsonEscape = false)
+    {
+        if (!HasPlaceholders)
+        {
+            return Source.Replace("{{", "{", StringComparison.Ordinal).Replace("}}", "}", StringComparison.Ordinal);
+        }
+
+        var result = new StringBuilder();
+        foreach (var (text, path) in _parts)
+        {
+            if (text is not null)
+            {
+                result.Append(text);
+                continue;
+            }
+
+            var segments = path!;
+            var value = segments switch
+            {
+                ["index"] => index.ToString(CultureInfo.InvariantCulture),
+                ["item"] => item.GetRawText(),
+                _ => TryResolve(item, segments, out var field) ? Text(field) : throw new JobSpecException($"Item {index} has no field '{string.Join('.', segments)}' used by {Where}."),
+            };
+            result.Append(jsonEscape ? JsonEncodedText.Encode(value).ToString() : value);
+        }
+
+        return result.ToString();
+    }
+
+    private static bool IsSpecial(string[] path) => path is ["index"] or ["item"];
+
+    private static string Text(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => value.GetString()!,
+        JsonValueKind.Null => string.Empty,
+        _ => value.GetRawText(),
+    };
+
+    private static bool TryResolve(JsonElement item, string[] path, out JsonElement value)
+    {
+        value = item;
+        foreach (var segment in path)
+        {
+            if (value.ValueKind == JsonValueKind.Object && value.TryGetProperty(segment, out var child))
+            {
+                value = child;
+            }
+            else if (value.ValueKind == JsonValueKind.Array && int.TryParse(segment, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < value.GetArrayLength())
+            {
+                value = value[i];
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
