@@ -30,8 +30,8 @@ public sealed class HttpOperation : CompiledOperation
     private readonly HttpMethod _method;
     private readonly Template _url;
     private readonly (string Name, Template Value)[] _headers;
-    private readonly Template? _body;
-    private readonly bool _jsonBody;
+    private readonly Template? _textBody;
+    private readonly JsonTemplate? _jsonBody;
 
     private HttpOperation(OperationSpec spec, string where)
     {
@@ -39,10 +39,13 @@ public sealed class HttpOperation : CompiledOperation
         _method = new HttpMethod(spec.Method!);
         _url = Template.Parse(spec.Url!, $"{where}.url");
         _headers = (spec.Headers ?? []).Select(h => (h.Key, Template.Parse(h.Value, $"{where}.headers.{h.Key}"))).ToArray();
-        if (spec.Body is { } body)
+        if (spec.Body is { ValueKind: JsonValueKind.String } text)
         {
-            _jsonBody = body.ValueKind != JsonValueKind.String;
-            _body = Template.Parse(_jsonBody ? body.GetRawText() : body.GetString()!, $"{where}.body");
+            _textBody = Template.Parse(text.GetString()!, $"{where}.body");
+        }
+        else if (spec.Body is { } json)
+        {
+            _jsonBody = new JsonTemplate(json, $"{where}.body");
         }
     }
 
@@ -94,7 +97,8 @@ public sealed class HttpOperation : CompiledOperation
             value.Validate(item, index);
         }
 
-        _body?.Validate(item, index);
+        _textBody?.Validate(item, index);
+        _jsonBody?.Validate(item, index);
     }
 
     public override BatchOperation<JsonElement, string?> ToBatchOperation() =>
@@ -103,9 +107,13 @@ public sealed class HttpOperation : CompiledOperation
     private async Task<string?> SendAsync(JsonElement item, long index, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(_method, _url.Render(item, index));
-        if (_body is not null)
+        if (_jsonBody is not null)
         {
-            request.Content = new StringContent(_body.Render(item, index, jsonEscape: _jsonBody), Encoding.UTF8, _jsonBody ? "application/json" : "text/plain");
+            request.Content = new StringContent(_jsonBody.Render(item, index), Encoding.UTF8, "application/json");
+        }
+        else if (_textBody is not null)
+        {
+            request.Content = new StringContent(_textBody.Render(item, index), Encoding.UTF8, "text/plain");
         }
 
         foreach (var (name, template) in _headers)

@@ -89,8 +89,8 @@ public sealed class Template
         }
     }
 
-    /// <summary>Fills the placeholders from an item; <paramref name="jsonEscape"/> escapes values for use inside a JSON string.</summary>
-    public string Render(JsonElement item, long index, bool jsonEscape = false)
+    /// <summary>Fills the placeholders from an item.</summary>
+    public string Render(JsonElement item, long index)
     {
         if (!HasPlaceholders)
         {
@@ -113,7 +113,7 @@ public sealed class Template
                 ["item"] => item.GetRawText(),
                 _ => TryResolve(item, segments, out var field) ? Text(field) : throw new JobSpecException($"Item {index} has no field '{string.Join('.', segments)}' used by {Where}."),
             };
-            result.Append(jsonEscape ? JsonEncodedText.Encode(value).ToString() : value);
+            result.Append(value);
         }
 
         return result.ToString();

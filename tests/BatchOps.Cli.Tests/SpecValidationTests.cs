@@ -1,0 +1,106 @@
+using BatchOps.Cli.Tests.Support;
+using BatchOps.Engine.Tests.Support;
+
+namespace BatchOps.Cli.Tests;
+
+public class SpecValidationTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private string Store => Path.Combine(_folder.Path, "store");
+
+    public static TheoryData<string, string> BadSpecs => new()
+    {
+        { """{ "name": "x", "items": [1], "operation": { "kind": "exec", "command": "true" }, "retries": 3 }""", "unknown field \"retries\"" },
+        { """{ "name": "x", "items": [1], "operation": { "kind": "exec", "command": "true" }, "settings": { "throttle": 3 } }""", "unknown field \"throttle\" at $.settings.throttle. Valid settings: chunkSize" },
+        { """{ "name": "x", "items": [1], "operation": { "kind": "exec", "command": "true", "shell": "bash" } }""", "unknown field \"shell\" at $.operation.shell. Valid operation fields" },
+        { """{ "name": "x", "items": [{ "host": "a" }, { "hots": "b" }], "operation": { "kind": "exec", "command": "echo", "args": ["{host}"] } }""", "Item 1 has no field 'host', which" },
+        { """{ "name": "x", "items": [{ "a": { "b": 1 } }], "operation": { "kind": "exec", "command": "echo", "args": ["{a.c}"] } }""", "Item 0 has no field 'a.c'" },
+        { """{ "name": "x", "items": [1], "operation": { "kind": "exec", "command": "true" }, "settings": { "throttleLimit": 0 } }""", "setting \"throttleLimit\" is out of range: use 1 to 1024." },
+        { """{ "name": "x", "items": [1], "operation": { "kind": "exec", "command": "true" }, "settings": { "timeoutSeconds": 0 } }""", "setting \"timeoutSeconds\" is out of range" },
+        { """{ "name": "x", "items": [1], "operation": { "kind": "exec", "command": "true" }, "settings": { "rateLimit": -1 } }""", "setting \"rateLimit\" is out of range" },
+        { """{ "name": "x", "items": [1], "operation": { "kind": "exec", "command": "true" }, "settings": { "retryCount": -2 } }""", "setting \"retryCount\" is out of range" },
+        { """{ "items": [1], "operation": { "kind": "exec", "command": "true" } }""", "\"name\" is required" },
+        { """{ "name": "x", "operation": { "kind": "exec", "command": "true" } }""", "\"items\" (a JSON array) or \"itemsFile\"" },
+        { """{ "name": "x", "items": [1], "itemsFile": "a.jsonl", "operation": { "kind": "exec", "command": "true" } }""", "not both" },
+        { """{ "name": "x", "items": [1], "operation": { "kind": "ftp" } }""", "unknown kind \"ftp\"" },
+        { """{ "name": "x", "items": [1], "operation": { "kind": "exec", "command": "true", "url": "http://127.0.0.1/" } }""", "\"url\" belongs to kind \"http\"" },
+        { """{ "name": "x", "items": [1], "operation": { "kind": "http", "url": "not a url" } }""", "is not an absolute URL" },
+        { """{ "name": "x", "items": [1], "operation": { "kind": "exec", "command": "echo", "args": ["{oops"] } }""", "is not closed" },
+        { """{ "name": "x", "items": [1], "itemsFile": null, "operation": { "kind": "exec", "command": "true" } } trailing""", "job.json" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSpecs))]
+    public async Task Run_BadSpec_ExitsTwoNamingTheFieldAndRunsNothing(string json, string expected)
+    {
+        var spec = SpecFiles.WriteRaw(_folder.Path, json);
+
+        var result = await CliHarness.RunAsync(Store, "run", spec);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.Error, StringComparison.Ordinal);
+        Assert.Contains("(no jobs)", (await CliHarness.RunAsync(Store, "list")).Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_ItemsFileWithBadLine_NamesFileAndLine()
+    {
+        File.WriteAllText(Path.Combine(_folder.Path, "items.jsonl"), "{\"n\":1}\n\n{\"n\":\n");
+        var spec = SpecFiles.WriteRaw(_folder.Path, """{ "name": "x", "itemsFile": "items.jsonl", "operation": { "kind": "exec", "command": "true" } }""");
+
+        var result = await CliHarness.RunAsync(Store, "run", spec);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("items.jsonl, line 3: not a JSON value", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_MissingSpecFile_ExitsTwo()
+    {
+        var result = await CliHarness.RunAsync(Store, "run", Path.Combine(_folder.Path, "nope.json"));
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("does not exist", result.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("frobnicate")]
+    [InlineData("list", "--status", "Sideways")]
+    [InlineData("export", "job-x")]
+    [InlineData("show")]
+    public async Task Usage_Errors_ExitTwo(params string[] args)
+    {
+        var result = await CliHarness.RunAsync(Store, args);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("batchops --help", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Show_UnknownJob_ExitsTwoWithHint()
+    {
+        var result = await CliHarness.RunAsync(Store, "show", "no-such-job");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("No job has the id or name 'no-such-job'", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_CorruptStoreFile_ExitsTwoAndLeavesItUntouched()
+    {
+        Directory.CreateDirectory(Store);
+        var db = Path.Combine(Store, "batchops.db");
+        File.WriteAllText(db, "this is my shopping list, not a database, please keep it safe ..........................");
+        var before = File.ReadAllBytes(db);
+        var spec = SpecFiles.WriteRaw(_folder.Path, """{ "name": "x", "items": [1], "operation": { "kind": "exec", "command": "true" } }""");
+
+        var result = await CliHarness.RunAsync(Store, "run", spec);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("is not a BatchOps job store", result.Error, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(db));
+    }
+}
