@@ -100,7 +100,7 @@ public sealed partial class SqliteJobStore : IJobStore
 
     private void Initialize()
     {
-        using var connection = Connect(configure: false);
+        using var connection = Connect();
         long applicationId;
         long version;
         long objects;
@@ -138,7 +138,13 @@ public sealed partial class SqliteJobStore : IJobStore
             Execute(connection, "PRAGMA journal_mode=WAL");
             for (var next = (int)version + 1; next <= SchemaVersion; next++)
             {
+                // Another process may be migrating the same file: take the write lock, then look again.
                 using var transaction = connection.BeginTransaction();
+                if (Scalar(connection, "PRAGMA user_version", transaction) >= next)
+                {
+                    continue;
+                }
+
                 Execute(connection, SqliteSchema.Migrations[next - 1], transaction);
                 Execute(connection, $"PRAGMA application_id={ApplicationId}", transaction);
                 Execute(connection, $"PRAGMA user_version={next}", transaction);
@@ -149,18 +155,14 @@ public sealed partial class SqliteJobStore : IJobStore
         });
     }
 
-    /// <summary>Opens a pooled connection with the per-connection settings every operation needs.</summary>
-    private SqliteConnection Connect(bool configure = true)
+    /// <summary>Opens a pooled connection with the per-connection settings every operation needs (neither writes to the file).</summary>
+    private SqliteConnection Connect()
     {
         var connection = new SqliteConnection(_connectionString);
         try
         {
             connection.Open();
-            if (configure)
-            {
-                Execute(connection, $"PRAGMA busy_timeout={BusyTimeoutMs}; PRAGMA synchronous=NORMAL;");
-            }
-
+            Execute(connection, $"PRAGMA busy_timeout={BusyTimeoutMs}; PRAGMA synchronous=NORMAL;");
             return connection;
         }
         catch (SqliteException error)

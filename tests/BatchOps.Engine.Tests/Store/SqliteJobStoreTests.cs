@@ -269,6 +269,20 @@ public class SqliteJobStoreTests : IDisposable
         Assert.Equal(2000, (await second.GetJobAsync(job.Id))!.Counts.Succeeded);
     }
 
+    [Fact]
+    public async Task Open_ManyAtOnceOnANewFolder_MigratesOnce()
+    {
+        // Regression: two processes creating the store together both ran the first migration.
+        var folder = Path.Combine(_folder.Path, "fresh");
+        var stores = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(() => SqliteJobStore.Open(folder))));
+
+        foreach (var store in stores)
+        {
+            Assert.Empty(await store.FindJobsAsync(new JobQuery()));
+            store.Dispose();
+        }
+    }
+
     private static DateTimeOffset StartTimeOfPid1()
     {
         using var init = System.Diagnostics.Process.GetProcessById(1);
