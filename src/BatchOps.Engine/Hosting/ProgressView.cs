@@ -1,0 +1,42 @@
+using System.Globalization;
+using BatchOps.Engine.Progress;
+
+namespace BatchOps.Engine.Hosting;
+
+/// <summary>The fields of one Write-Progress record for a job, computed from a snapshot.</summary>
+/// <param name="ActivityId">Stable per job, so each job has its own bar.</param>
+/// <param name="Activity">"BatchOps: name (id)".</param>
+/// <param name="StatusDescription">Counts and rate.</param>
+/// <param name="PercentComplete">0-100, or -1 when the total is unknown.</param>
+/// <param name="SecondsRemaining">ETA in seconds, or -1.</param>
+/// <param name="Completed">True for the final record, which removes the bar.</param>
+public sealed record ProgressView(int ActivityId, string Activity, string StatusDescription, int PercentComplete, int SecondsRemaining, bool Completed)
+{
+    /// <summary>Builds the progress record fields for a job.</summary>
+    public static ProgressView From(string jobId, string jobName, ProgressSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var total = snapshot.Total?.ToString(CultureInfo.InvariantCulture) ?? "?";
+        var status = string.Create(CultureInfo.InvariantCulture,
+            $"{snapshot.Completed}/{total} done: {snapshot.Succeeded} ok, {snapshot.Failed} failed, {snapshot.Running} running, {snapshot.ItemsPerSecond:F1} items/s");
+        return new ProgressView(
+            ActivityId: (int)(StableHash(jobId) & 0x7FFFFFFF),
+            Activity: $"BatchOps: {jobName} ({jobId})",
+            StatusDescription: status,
+            PercentComplete: snapshot.Percent is { } p ? (int)Math.Clamp(Math.Floor(p), 0, 100) : -1,
+            SecondsRemaining: snapshot.EstimatedRemaining is { } eta ? (int)Math.Min(int.MaxValue, Math.Ceiling(eta.TotalSeconds)) : -1,
+            Completed: snapshot.IsFinal);
+    }
+
+    private static uint StableHash(string text)
+    {
+        var hash = 2166136261u;
+        foreach (var c in text)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return hash;
+    }
+}
