@@ -98,7 +98,7 @@ public class PipelinePumpTests
         input.Complete();
 
         // Blocking wait on purpose: the pump belongs to this thread, and an await could resume elsewhere.
-        Assert.True(consumer.Wait(TimeSpan.FromSeconds(10)));
+        Assert.True(SpinWait.SpinUntil(() => consumer.IsCompleted, TimeSpan.FromSeconds(10)));
         pump.Drain(m => written.Add(m.Payload));
 
         Assert.Equal(Enumerable.Range(0, 50), consumed);
