@@ -80,7 +80,7 @@ public class JobRunnerTests : IDisposable
 
         Assert.Equal(JobStatus.Cancelled, first.Job.Status);
         var succeededBefore = (await store.GetItemsAsync(job.Id, new ItemQuery { Statuses = [ItemStatus.Succeeded] }).ToListAsync()).Select(i => (int)i.Index).ToHashSet();
-        Assert.Equal(25, succeededBefore.Count);
+        Assert.Equal(26, succeededBefore.Count);
 
         var second = await runner.RunAsync(job.Id, Request(n =>
         {
