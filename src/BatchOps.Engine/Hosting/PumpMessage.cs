@@ -20,6 +20,9 @@ public enum PumpMessageKind
 
     /// <summary>A progress snapshot (WriteProgress); only the latest one is kept.</summary>
     Progress,
+
+    /// <summary>An action to run on the pipeline thread (script blocks in the caller's own runspace).</summary>
+    Invoke,
 }
 
 /// <summary>One message for the pipeline thread.</summary>

@@ -26,6 +26,12 @@ public sealed record JobRunRequest<TIn, TOut>
     /// <summary>Stop handle for the caller; requests from other processes arrive through it too.</summary>
     public BatchStopSource? Stop { get; init; }
 
+    /// <summary>Settings for this run only, over the job's stored ones (explicit parameters of a resume).</summary>
+    public JobSettings? SettingsOverride { get; init; }
+
+    /// <summary>Called once the run holds the job's lease, with the job as stored (its id is known from here on).</summary>
+    public Action<Store.JobRecord>? OnStarted { get; init; }
+
     /// <summary>Adjusts the engine options built from the job's settings (a retry predicate, a time source).</summary>
     public Action<BatchOptions>? Configure { get; init; }
 }

@@ -135,7 +135,7 @@ public sealed class JobRunner
 
     private BatchOptions BuildOptions<TIn, TOut>(JobRecord job, JobRunRequest<TIn, TOut> request)
     {
-        var options = job.Settings.ToOptions(_time);
+        var options = (request.SettingsOverride?.Over(job.Settings) ?? job.Settings).ToOptions(_time);
         request.Configure?.Invoke(options);
         options.Validate();
         return options;
@@ -170,6 +170,7 @@ public sealed class JobRunner
         try
         {
             job = (await _store.GetJobAsync(job.Id, cancellationToken).ConfigureAwait(false))!;
+            request.OnStarted?.Invoke(job);
             IAsyncEnumerable<BatchItem<TIn>> items;
             if (inputs is not null)
             {

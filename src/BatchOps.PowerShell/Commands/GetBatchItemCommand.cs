@@ -1,0 +1,51 @@
+using System.Management.Automation;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+using BatchOps.PowerShell.Scripting;
+
+namespace BatchOps.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Gets the items of a stored job with their status, attempts, output and error.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "BatchItem")]
+[OutputType(typeof(BatchItemResult))]
+public sealed class GetBatchItemCommand : JobIdCmdlet
+{
+    /// <summary>Only items in these statuses.</summary>
+    [Parameter]
+    public ItemStatus[]? Status { get; set; }
+
+    /// <summary>Only these indexes.</summary>
+    [Parameter]
+    public long[]? Index { get; set; }
+
+    /// <summary>Also output each item's earlier outcomes (kept when it was retried).</summary>
+    [Parameter]
+    public SwitchParameter History { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var id in Id)
+        {
+            if (FindJob(id) is not { } job)
+            {
+                continue;
+            }
+
+            var codec = RawTextCodec.For(job.InputFormat);
+            var query = new ItemQuery { Statuses = Status, Indexes = Index };
+            foreach (var item in JobStore.GetItemsAsync(job.Id, query).ToBlockingEnumerable())
+            {
+                WriteObject(BatchItemResult.From(job.Id, item, codec));
+                if (History)
+                {
+                    foreach (var entry in JobStore.GetItemHistoryAsync(job.Id, item.Index).GetAwaiter().GetResult())
+                    {
+                        WriteObject(entry);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+using System.Management.Automation;
+using BatchOps.Engine.Store;
+
+namespace BatchOps.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Gets statistics over all jobs in the store: by status and tag, active and recent jobs, durations, items per second.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "BatchStatistics")]
+[OutputType(typeof(StoreStatistics))]
+public sealed class GetBatchStatisticsCommand : BatchCmdlet
+{
+    protected override void EndProcessing() => WriteObject(JobStore.GetStatisticsAsync().GetAwaiter().GetResult());
+}

@@ -1,0 +1,179 @@
+using System.Management.Automation;
+using System.Runtime.CompilerServices;
+using BatchOps.Engine.Hosting;
+using BatchOps.Engine.Jobs;
+using JobDefinition = BatchOps.Engine.Jobs.JobDefinition;
+using BatchOps.Engine.Store;
+using BatchOps.PowerShell.Completion;
+using BatchOps.PowerShell.Scripting;
+
+namespace BatchOps.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Runs a script block over pipeline input in chunks, in parallel, durably; or runs a stored job.</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Invoke, "BatchJob", DefaultParameterSetName = ScriptSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(BatchItemResult))]
+public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
+{
+    internal const string IdSet = "Id";
+
+    private readonly ConditionalWeakTable<object, string> _keys = [];
+    private PipelineInput<object?>? _input;
+    private bool _whatIf;
+    private long _offered;
+
+    /// <summary>Id or name of a stored job to run (its unfinished items). Accepts BatchJob objects from the pipeline.</summary>
+    [Parameter(ParameterSetName = IdSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, HelpMessage = "Id or name of the stored job to run.")]
+    [Alias("JobId")]
+    [ArgumentCompleter(typeof(JobCompleter))]
+    public string? Id { get; set; }
+
+    /// <summary>With ThrottleLimit 1: run the script block in this session's runspace (sees its variables, functions and modules).</summary>
+    [Parameter]
+    public SwitchParameter UseCallerRunspace { get; set; }
+
+    protected override void BeginProcessing()
+    {
+        if (ParameterSetName == IdSet)
+        {
+            return;
+        }
+
+        var definition = BuildDefinition();
+        _whatIf = !ShouldProcess($"new job '{definition.Name}'", "Create and run the batch job");
+        if (_whatIf)
+        {
+            return;
+        }
+
+        var options = definition.Settings.ToOptions();
+        var session = ActiveRun = new JobRunSession();
+        var spec = JobRunSession.SpecOf(new JobRecord { Id = "-", Name = definition.Name, OperationKind = definition.OperationKind, Operation = definition.Operation });
+        var pool = OpenPool(spec, options.ThrottleLimit, session);
+        var input = _input = new PipelineInput<object?>(Math.Max(options.ChunkSize, 64));
+        var runner = new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder));
+        session.Start(pool, definition.Name, RunKind.Resume, null, (request, ct) => runner.RunNewAsync(definition, input.Items, request, KeyFor, ct));
+    }
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == IdSet)
+        {
+            RunStored(Id!);
+            return;
+        }
+
+        var index = _offered++;
+        if (_whatIf)
+        {
+            ShouldProcess($"item {index}: {InputObject}", "Run the script block");
+            return;
+        }
+
+        if (KeyOf(InputObject) is { } key && InputObject is not null)
+        {
+            _keys.AddOrUpdate(InputObject, key);
+        }
+
+        _input!.Add(InputObject, ActiveRun!.Pump, Write, ActiveRun.Cancellation);
+    }
+
+    protected override void EndProcessing()
+    {
+        if (ParameterSetName == IdSet || ActiveRun is null)
+        {
+            return;
+        }
+
+        _input!.Complete();
+        Finish(this, ActiveRun);
+    }
+
+    private void RunStored(string idOrName)
+    {
+        if (FindJob(idOrName) is not { } job || !ShouldProcess($"job '{job.Name}' ({job.Id}), {job.Counts.Unfinished} unfinished item(s)", "Run the batch job"))
+        {
+            return;
+        }
+
+        RunStoredJob(this, job, RunKind.Resume, null, ExplicitSettings, UseCallerRunspace);
+    }
+
+    /// <summary>Runs a stored script-block job (resume or retry) from any BatchOps cmdlet, draining on its pipeline thread.</summary>
+    internal static void RunStoredJob(BatchCmdlet cmdlet, JobRecord job, RunKind kind, IReadOnlyCollection<long>? indexes, JobSettings overrides, bool useCallerRunspace)
+    {
+        ScriptOperationSpec spec;
+        try
+        {
+            spec = JobRunSession.SpecOf(job);
+        }
+        catch (InvalidOperationException error)
+        {
+            cmdlet.WriteError(new ErrorRecord(error, "BatchOps.NotAScriptJob", ErrorCategory.InvalidType, job.Id));
+            return;
+        }
+
+        var options = overrides.Over(job.Settings).ToOptions();
+        using var session = cmdlet.ActiveRun = new JobRunSession();
+        var pool = useCallerRunspace && options.ThrottleLimit == 1
+            ? ScriptWorkerPool.ForCallerRunspace(spec, session.Pump)
+            : ScriptWorkerPool.Open(spec, options.ThrottleLimit, session.Pump, null);
+        var runner = new JobRunner(cmdlet.JobStore, StoreLocation.LogFolder(cmdlet.StoreFolder));
+        session.Start(pool, job.Name, kind, indexes, (request, ct) =>
+            runner.RunAsync(job.Id, request with { SettingsOverride = overrides }, ct));
+        try
+        {
+            Finish(cmdlet, session);
+        }
+        finally
+        {
+            cmdlet.ActiveRun = null;
+        }
+    }
+
+    private static void Finish(BatchCmdlet cmdlet, JobRunSession session)
+    {
+        JobRunResult result;
+        try
+        {
+            result = session.Drain(cmdlet.Write);
+        }
+        catch (JobBusyException error)
+        {
+            cmdlet.ThrowTerminatingError(new ErrorRecord(error, ErrorRecordInfo.JobBusyId, ErrorCategory.ResourceBusy, null));
+            return;
+        }
+        catch (StoreException error)
+        {
+            cmdlet.ThrowTerminatingError(new ErrorRecord(error, ErrorRecordInfo.StoreErrorId, ErrorCategory.ResourceUnavailable, null));
+            return;
+        }
+
+        if (result.Run.StopReason is StopReason.Fault or StopReason.ErrorPolicy or StopReason.JobTimeout)
+        {
+            cmdlet.WriteError(new ErrorRecord(
+                result.Run.Fault ?? new InvalidOperationException(result.Run.Message),
+                ErrorRecordInfo.JobFailedId,
+                ErrorCategory.OperationStopped,
+                BatchJob.From(result.Job))
+            {
+                ErrorDetails = new ErrorDetails($"Job '{result.Job.Name}' ({result.Job.Id}) stopped: {result.Run.Message} Resume it with Invoke-BatchJob -Id {result.Job.Id}."),
+            });
+        }
+    }
+
+    private ScriptWorkerPool OpenPool(ScriptOperationSpec spec, int throttle, JobRunSession session)
+    {
+        if (UseCallerRunspace && throttle != 1)
+        {
+            ThrowTerminatingError(new ErrorRecord(
+                new ArgumentException("-UseCallerRunspace runs items one at a time on this session's thread; use it with -ThrottleLimit 1."),
+                ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, throttle));
+        }
+
+        return UseCallerRunspace ? ScriptWorkerPool.ForCallerRunspace(spec, session.Pump) : ScriptWorkerPool.Open(spec, throttle, session.Pump, null);
+    }
+
+    private string? KeyFor(object? item) => item is not null && _keys.TryGetValue(item, out var key) ? key : null;
+}

@@ -1,0 +1,76 @@
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Hosting;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+using BatchOps.PowerShell.Scripting;
+
+namespace BatchOps.PowerShell.Commands;
+
+/// <summary>
+/// One run of a script-block job from a cmdlet: the pump, the stop handles and the background run. The
+/// cmdlet starts it, feeds input, drains it on the pipeline thread and stops it from StopProcessing.
+/// </summary>
+internal sealed class JobRunSession : IDisposable
+{
+    private readonly CancellationTokenSource _cancel = new();
+    private readonly BatchStopSource _stop = new();
+    private Task<JobRunResult>? _run;
+    private ScriptWorkerPool? _pool;
+    private string _jobId = string.Empty;
+    private string _jobName = string.Empty;
+
+    public PipelinePump Pump { get; } = new();
+
+    public CancellationToken Cancellation => _cancel.Token;
+
+    /// <summary>Starts a run in the background; <paramref name="start"/> receives the request to pass to the runner.</summary>
+    public void Start(ScriptWorkerPool pool, string jobName, RunKind kind, IReadOnlyCollection<long>? indexes, Func<JobRunRequest<object?, object?>, CancellationToken, Task<JobRunResult>> start)
+    {
+        _pool = pool;
+        _jobName = jobName;
+        var request = new JobRunRequest<object?, object?>
+        {
+            Operation = pool.ToOperation(),
+            InputCodec = CliXmlCodec.Instance,
+            OutputCodec = CliXmlCodec.Instance,
+            Kind = kind,
+            Indexes = indexes,
+            Observer = new RunObserver(Pump, () => (_jobId, _jobName)),
+            Stop = _stop,
+            OnStarted = job => (_jobId, _jobName) = (job.Id, job.Name),
+        };
+        _run = Task.Run(() => start(request, _cancel.Token));
+        _run.ContinueWith(_ => Pump.Complete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>Writes everything the run reports until it ends; returns its result (or rethrows its failure).</summary>
+    public JobRunResult Drain(Action<PumpMessage> write)
+    {
+        Pump.DrainUntilCompleted(write);
+        return _run!.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Ctrl+C: cancel running attempts; the job stays resumable.</summary>
+    public void Cancel() => _cancel.Cancel();
+
+    public void Dispose()
+    {
+        _pool?.Dispose();
+        _stop.Dispose();
+        _cancel.Dispose();
+        Pump.Dispose();
+    }
+
+    /// <summary>The stored script-block operation of a job.</summary>
+    public static ScriptOperationSpec SpecOf(JobRecord job)
+    {
+        if (job.OperationKind != ScriptOperationSpec.Kind)
+        {
+            throw new InvalidOperationException(
+                $"Job '{job.Name}' ({job.Id}) runs a '{job.OperationKind}' operation; run it with the batchops command ('batchops resume {job.Id}').");
+        }
+
+        return System.Text.Json.JsonSerializer.Deserialize<ScriptOperationSpec>(job.Operation, StoreJson.Options)
+            ?? throw new InvalidOperationException($"Job '{job.Name}' ({job.Id}) has no stored script.");
+    }
+}

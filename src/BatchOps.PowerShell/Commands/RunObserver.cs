@@ -1,0 +1,29 @@
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Hosting;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Progress;
+
+namespace BatchOps.PowerShell.Commands;
+
+/// <summary>Turns what a run reports into pump messages; called on worker threads, writes nothing itself.</summary>
+internal sealed class RunObserver(PipelinePump pump, Func<(string Id, string Name)> job) : BatchObserver<object?, object?>
+{
+    public override void OnItemCompleted(ItemResult<object?, object?> result)
+    {
+        var item = BatchItemResult.From(job().Id, result);
+        pump.Post(PumpMessageKind.Output, item);
+        if (result.Status == ItemStatus.Failed)
+        {
+            pump.Post(PumpMessageKind.Error, ErrorRecordInfo.ForFailedItem(item));
+        }
+    }
+
+    public override void OnRetry(RetryNotice notice) =>
+        pump.Post(PumpMessageKind.Verbose, $"Retrying item {notice.Index}{(notice.Count > 1 ? $" (+{notice.Count - 1} in its chunk)" : string.Empty)} in {notice.Delay.TotalSeconds:F1}s after attempt {notice.Attempt}: {notice.Error.Message}");
+
+    public override void OnProgress(ProgressSnapshot snapshot)
+    {
+        var (id, name) = job();
+        pump.Post(PumpMessageKind.Progress, ProgressView.From(id, name, snapshot));
+    }
+}

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+
+namespace BatchOps.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Waits until jobs running in other sessions or processes finish, showing their progress.</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Wait, "BatchJob")]
+[OutputType(typeof(BatchJob))]
+public sealed class WaitBatchJobCommand : JobIdCmdlet
+{
+    private readonly CancellationTokenSource _stop = new();
+
+    /// <summary>Most seconds to wait; the default waits for ever. When it passes, the job is output as it stands and an error is written.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int Timeout { get; set; } = -1;
+
+    protected override void ProcessRecord()
+    {
+        var clock = Stopwatch.StartNew();
+        foreach (var id in Id)
+        {
+            if (FindJob(id) is not { } job)
+            {
+                continue;
+            }
+
+            while (job.Status is JobStatus.Running && !_stop.IsCancellationRequested)
+            {
+                var view = Engine.Hosting.ProgressView.From(job.Id, job.Name, new Engine.Progress.ProgressSnapshot
+                {
+                    Total = job.Counts.Total,
+                    Succeeded = job.Counts.Succeeded,
+                    Failed = job.Counts.Failed,
+                    Skipped = job.Counts.Skipped,
+                    Cancelled = job.Counts.Cancelled,
+                    Elapsed = job.StartedAt is { } started ? DateTimeOffset.UtcNow - started : TimeSpan.Zero,
+                });
+                WriteProgress(new ProgressRecord(view.ActivityId, view.Activity, view.StatusDescription) { PercentComplete = view.PercentComplete });
+                if (Timeout >= 0 && clock.Elapsed.TotalSeconds >= Timeout)
+                {
+                    WriteError(new ErrorRecord(new TimeoutException($"Job '{job.Name}' ({job.Id}) was still running after {Timeout} s."), "BatchOps.WaitTimedOut", ErrorCategory.OperationTimeout, job.Id));
+                    break;
+                }
+
+                _stop.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(500));
+                job = JobStore.GetJobAsync(job.Id).GetAwaiter().GetResult() ?? job;
+            }
+
+            WriteObject(BatchJob.From(job, JobStore.Location));
+        }
+    }
+
+    protected override void StopProcessing() => _stop.Cancel();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _stop.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}

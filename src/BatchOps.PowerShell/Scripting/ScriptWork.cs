@@ -1,0 +1,70 @@
+using System.Collections.ObjectModel;
+using System.Management.Automation;
+
+namespace BatchOps.PowerShell.Scripting;
+
+/// <summary>
+/// One invocation handed to a worker runspace's driver loop: the input, the variables ($_ and $PSItem) and
+/// arguments to invoke the script block with, and the task the engine awaits. Public because the driver
+/// script (PowerShell) calls its methods; not meant for users.
+/// </summary>
+public sealed class ScriptWork
+{
+    private readonly TaskCompletionSource<object?> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _state;
+
+    internal ScriptWork(object? input, object?[] argumentList)
+    {
+        Input = input;
+        Arguments = [input, .. argumentList];
+        // InvokeWithContext binds "_" as the pipeline variable, which also makes $PSItem work.
+        Variables = [new PSVariable("_", input)];
+    }
+
+    /// <summary>The item (or the chunk's array).</summary>
+    public object? Input { get; }
+
+    /// <summary>The item first, then -ArgumentList.</summary>
+    public object?[] Arguments { get; }
+
+    /// <summary>$_ (and so $PSItem), plus the $using: values in the caller's runspace mode.</summary>
+    public List<PSVariable> Variables { get; }
+
+    internal Task<object?> Task => _done.Task;
+
+    internal ScriptWorker? Worker { get; private set; }
+
+    /// <summary>Called by the driver when it takes the work; false when it was cancelled while queued.</summary>
+    public bool Begin(ScriptWorker worker)
+    {
+        Worker = worker;
+        return Interlocked.CompareExchange(ref _state, 1, 0) == 0;
+    }
+
+    /// <summary>Called by the driver with the script block's output.</summary>
+    public void Complete(Collection<PSObject>? output)
+    {
+        object? result = output is null || output.Count == 0 ? null : output.Count == 1 ? output[0] : output.ToArray();
+        if (Interlocked.Exchange(ref _state, 2) == 1)
+        {
+            _done.TrySetResult(result);
+        }
+    }
+
+    /// <summary>Called by the driver with the error that ended the invocation.</summary>
+    public void Fail(ErrorRecord error)
+    {
+        if (Interlocked.Exchange(ref _state, 2) == 1)
+        {
+            _done.TrySetException(new ScriptItemException(error));
+        }
+    }
+
+    internal void Cancel(CancellationToken token)
+    {
+        if (Interlocked.Exchange(ref _state, 2) != 2)
+        {
+            _done.TrySetCanceled(token);
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using BatchOps.Engine.Hosting;
+
+namespace BatchOps.PowerShell.Scripting;
+
+/// <summary>
+/// One worker runspace running one long-lived driver pipeline: the script block is compiled once, then
+/// items are pulled from the shared queue and the block is invoked per item inside its own try/catch, so
+/// one item's terminating error never kills the worker. A timeout or forced stop stops the pipeline; the
+/// driver is then started again on the same runspace. Public because the driver script calls
+/// <see cref="ScriptWork.Begin"/> with it; not meant for users.
+/// </summary>
+public sealed class ScriptWorker : IDisposable
+{
+    // Errors inside the block stop the item (so an item succeeds only if its script ran cleanly);
+    // streams other than output are forwarded to the caller by the pool.
+    private const string DriverScript = """
+        param($Queue, $Script, $Worker)
+        $ErrorActionPreference = 'Stop'
+        $__batchOpsBlock = [scriptblock]::Create($Script)
+        foreach ($__batchOpsWork in $Queue.GetConsumingEnumerable()) {
+            if (-not $__batchOpsWork.Begin($Worker)) { continue }
+            try {
+                $__batchOpsWork.Complete($__batchOpsBlock.InvokeWithContext($null, $__batchOpsWork.Variables, $__batchOpsWork.Arguments))
+            }
+            catch {
+                $__batchOpsWork.Fail($_)
+            }
+        }
+        """;
+
+    private readonly Runspace _runspace;
+    private readonly BlockingCollection<ScriptWork> _queue;
+    private readonly string _script;
+    private readonly PipelinePump _pump;
+    private readonly object _lock = new();
+    private System.Management.Automation.PowerShell? _pipeline;
+    private bool _disposed;
+
+    internal ScriptWorker(Runspace runspace, BlockingCollection<ScriptWork> queue, string script, PipelinePump pump)
+    {
+        _runspace = runspace;
+        _queue = queue;
+        _script = script;
+        _pump = pump;
+    }
+
+    internal void Start()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            var pipeline = System.Management.Automation.PowerShell.Create();
+            pipeline.Runspace = _runspace;
+            pipeline.AddScript(DriverScript).AddParameter("Queue", _queue).AddParameter("Script", _script).AddParameter("Worker", this);
+            pipeline.Streams.Warning.DataAdded += (s, e) => _pump.Post(PumpMessageKind.Warning, ((PSDataCollection<WarningRecord>)s!)[e.Index].Message);
+            pipeline.Streams.Verbose.DataAdded += (s, e) => _pump.Post(PumpMessageKind.Verbose, ((PSDataCollection<VerboseRecord>)s!)[e.Index].Message);
+            pipeline.Streams.Information.DataAdded += (s, e) => _pump.Post(PumpMessageKind.Information, ((PSDataCollection<InformationRecord>)s!)[e.Index]);
+            _pipeline = pipeline;
+            pipeline.BeginInvoke<object, PSObject>(null, null, null, OnDriverEnded, pipeline);
+        }
+    }
+
+    /// <summary>Stops the running invocation (timeout or forced stop); the driver restarts for the next item.</summary>
+    internal void StopCurrent()
+    {
+        lock (_lock)
+        {
+            _pipeline?.BeginStop(null, null);
+        }
+    }
+
+    private void OnDriverEnded(IAsyncResult result)
+    {
+        var pipeline = (System.Management.Automation.PowerShell)result.AsyncState!;
+        try
+        {
+            pipeline.EndInvoke(result);
+        }
+        catch (Exception)
+        {
+            // Stopped (timeout, forced stop) or broken: the item in flight was already settled by the
+            // engine's cancellation; start a fresh driver below unless the pool is closing.
+        }
+
+        pipeline.Dispose();
+        bool restart;
+        lock (_lock)
+        {
+            restart = !_disposed && !_queue.IsCompleted;
+        }
+
+        if (restart)
+        {
+            Start();
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _disposed = true;
+            _pipeline?.BeginStop(null, null);
+        }
+    }
+}

@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using System.Management.Automation.Host;
+using System.Management.Automation.Runspaces;
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Hosting;
+using BatchOps.Engine.Jobs;
+
+namespace BatchOps.PowerShell.Scripting;
+
+/// <summary>
+/// Runs a script-block operation: in worker runspaces (one per throttle slot, opened once, never one per
+/// item), or in the caller's own runspace on the pipeline thread (ThrottleLimit 1 with -UseCallerRunspace).
+/// </summary>
+internal sealed class ScriptWorkerPool : IDisposable
+{
+    private readonly BlockingCollection<ScriptWork> _queue = new();
+    private readonly List<ScriptWorker> _workers = [];
+    private readonly List<Runspace> _runspaces = [];
+    private readonly object?[] _argumentList;
+    private readonly PipelinePump _pump;
+    private readonly ScriptBlock? _callerBlock;
+    private readonly List<PSVariable> _callerVariables = [];
+
+    private ScriptWorkerPool(ScriptOperationSpec spec, object?[] argumentList, PipelinePump pump, ScriptBlock? callerBlock)
+    {
+        Spec = spec;
+        _argumentList = argumentList;
+        _pump = pump;
+        _callerBlock = callerBlock;
+    }
+
+    public ScriptOperationSpec Spec { get; }
+
+    /// <summary>Opens <paramref name="workers"/> runspaces with the spec's modules, functions and $using: values.</summary>
+    public static ScriptWorkerPool Open(ScriptOperationSpec spec, int workers, PipelinePump pump, PSHost? host)
+    {
+        var (arguments, usings) = Decode(spec);
+        var pool = new ScriptWorkerPool(spec, arguments, pump, null);
+        var state = InitialSessionState.CreateDefault2();
+        if (spec.ImportModule.Length > 0)
+        {
+            state.ImportPSModule(spec.ImportModule);
+        }
+
+        foreach (var (name, body) in spec.Functions)
+        {
+            state.Commands.Add(new SessionStateFunctionEntry(name, body));
+        }
+
+        foreach (var (name, value) in usings)
+        {
+            state.Variables.Add(new SessionStateVariableEntry(UsingRewriter.VariableFor(name), value, "A $using: value captured by BatchOps"));
+        }
+
+        var opened = new Runspace[workers];
+        Parallel.For(0, workers, i =>
+        {
+            opened[i] = host is null ? RunspaceFactory.CreateRunspace(state) : RunspaceFactory.CreateRunspace(host, state);
+            opened[i].Open();
+        });
+        foreach (var runspace in opened)
+        {
+            pool._runspaces.Add(runspace);
+            var worker = new ScriptWorker(runspace, pool._queue, spec.Script, pump);
+            pool._workers.Add(worker);
+            worker.Start();
+        }
+
+        return pool;
+    }
+
+    /// <summary>Runs the script block in the caller's runspace, on the pipeline thread, through the pump.</summary>
+    public static ScriptWorkerPool ForCallerRunspace(ScriptOperationSpec spec, PipelinePump pump)
+    {
+        var (arguments, usings) = Decode(spec);
+        var pool = new ScriptWorkerPool(spec, arguments, pump, ScriptBlock.Create(spec.Script));
+        foreach (var (name, value) in usings)
+        {
+            pool._callerVariables.Add(new PSVariable(UsingRewriter.VariableFor(name), value));
+        }
+
+        return pool;
+    }
+
+    public BatchOperation<object?, object?> ToOperation() => Spec.PerChunk
+        ? BatchOperation<object?, object?>.PerChunk(async (items, ct) =>
+        {
+            var output = await InvokeAsync(items.Select(i => i.Value).ToArray(), ct).ConfigureAwait(false);
+            return output is object?[] many && many.Length == items.Count ? many : null;
+        })
+        : BatchOperation<object?, object?>.PerItem((item, ct) => new ValueTask<object?>(InvokeAsync(item.Value, ct)));
+
+    private Task<object?> InvokeAsync(object? input, CancellationToken cancellationToken)
+    {
+        var work = new ScriptWork(input, _argumentList);
+        if (_callerBlock is not null)
+        {
+            work.Variables.AddRange(_callerVariables);
+            _pump.Post(PumpMessageKind.Invoke, new Action(() => RunOnPipelineThread(work)));
+            return work.Task;
+        }
+
+        var registration = cancellationToken.Register(() =>
+        {
+            work.Cancel(cancellationToken);
+            work.Worker?.StopCurrent();
+        });
+        _queue.Add(work, CancellationToken.None);
+        return work.Task.ContinueWith(
+            t =>
+            {
+                registration.Dispose();
+                return t;
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default).Unwrap();
+    }
+
+    private void RunOnPipelineThread(ScriptWork work)
+    {
+        if (!work.Begin(null!))
+        {
+            return;
+        }
+
+        try
+        {
+            work.Complete(_callerBlock!.InvokeWithContext(null, work.Variables, work.Arguments));
+        }
+        catch (RuntimeException error)
+        {
+            work.Fail(error.ErrorRecord);
+        }
+    }
+
+    private static (object?[] Arguments, Dictionary<string, object?> Usings) Decode(ScriptOperationSpec spec)
+    {
+        var arguments = spec.ArgumentList is null
+            ? []
+            : CliXmlCodec.Instance.Deserialize(spec.ArgumentList) switch
+            {
+                object?[] many => many,
+                PSObject { BaseObject: System.Collections.IList list } => list.Cast<object?>().ToArray(),
+                System.Collections.IList list => list.Cast<object?>().ToArray(),
+                var one => [one],
+            };
+        var usings = spec.UsingValues.ToDictionary(p => p.Key, p => CliXmlCodec.Instance.Deserialize(p.Value), StringComparer.OrdinalIgnoreCase);
+        return (arguments, usings);
+    }
+
+    public void Dispose()
+    {
+        _queue.CompleteAdding();
+        foreach (var worker in _workers)
+        {
+            worker.Dispose();
+        }
+
+        foreach (var runspace in _runspaces)
+        {
+            runspace.Dispose();
+        }
+
+        _queue.Dispose();
+    }
+}
