@@ -1,0 +1,33 @@
+@{
+    RootModule           = 'BatchOps.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '5f0d3c1e-8b7a-4c4e-9a51-2f6de0b7c934'
+    Author               = 'BatchOps contributors'
+    CompanyName          = 'BatchOps'
+    Copyright            = '(c) BatchOps contributors. All rights reserved.'
+    Description          = 'Runs large batches of work safely: chunks, parallel workers with a throttle, retries with backoff, timeouts, rate limits, stop-on-error and max-errors policies, live progress, and a durable job store so crashed or cancelled jobs resume and failed items retry alone.'
+    PowerShellVersion    = '7.4'
+    CompatiblePSEditions = @('Core')
+    CmdletsToExport      = @(
+        'Export-BatchJob'
+        'Get-BatchItem'
+        'Get-BatchJob'
+        'Get-BatchStatistics'
+        'Invoke-BatchJob'
+        'New-BatchJob'
+        'Remove-BatchJob'
+        'Restart-BatchFailed'
+        'Stop-BatchJob'
+        'Wait-BatchJob'
+    )
+    FunctionsToExport    = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    FormatsToProcess     = @('BatchOps.format.ps1xml')
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('batch', 'parallel', 'bulk', 'retry', 'throttle', 'resume', 'durable', 'jobs', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
+            ReleaseNotes = 'First release: Invoke-BatchJob, durable SQLite job store, resume and retry, batchops command.'
+        }
+    }
+}
