@@ -37,6 +37,20 @@ public sealed partial class SqliteJobStore : IJobStore
     /// <inheritdoc/>
     public string Location { get; }
 
+    /// <summary>Version of the native SQLite library in use.</summary>
+    public static string NativeVersion
+    {
+        get
+        {
+            SqliteRuntime.EnsureInitialized();
+            using var connection = new SqliteConnection("Data Source=:memory:");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT sqlite_version()";
+            return (string)command.ExecuteScalar()!;
+        }
+    }
+
     /// <summary>
     /// Opens (creating when absent) the store in <paramref name="folder"/> (see <see cref="StoreLocation.ResolveFolder"/>).
     /// Throws <see cref="StoreException"/> with the reason and the fix when the folder or file cannot be used.
