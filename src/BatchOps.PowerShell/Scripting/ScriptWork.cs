@@ -35,16 +35,23 @@ public sealed class ScriptWork
     internal ScriptWorker? Worker { get; private set; }
 
     /// <summary>Called by the driver when it takes the work; false when it was cancelled while queued.</summary>
-    public bool Begin(ScriptWorker worker)
+    public bool Begin(ScriptWorker? worker)
     {
         Worker = worker;
-        return Interlocked.CompareExchange(ref _state, 1, 0) == 0;
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        {
+            return false;
+        }
+
+        worker?.Took(this);
+        return true;
     }
 
     /// <summary>Called by the driver with the script block's output.</summary>
     public void Complete(Collection<PSObject>? output)
     {
         object? result = output is null || output.Count == 0 ? null : output.Count == 1 ? output[0] : output.ToArray();
+        Worker?.Finished(this);
         if (Interlocked.Exchange(ref _state, 2) == 1)
         {
             _done.TrySetResult(result);
@@ -54,9 +61,19 @@ public sealed class ScriptWork
     /// <summary>Called by the driver with the error that ended the invocation.</summary>
     public void Fail(ErrorRecord error)
     {
+        Worker?.Finished(this);
         if (Interlocked.Exchange(ref _state, 2) == 1)
         {
             _done.TrySetException(new ScriptItemException(error));
+        }
+    }
+
+    /// <summary>The worker's pipeline ended under this work (stopped for another item, or broken).</summary>
+    internal void Abort()
+    {
+        if (Interlocked.Exchange(ref _state, 2) == 1)
+        {
+            _done.TrySetException(new InvalidOperationException("The worker runspace running this item was stopped before the item finished; it will run again on a retry."));
         }
     }
 

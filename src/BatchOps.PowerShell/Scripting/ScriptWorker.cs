@@ -37,6 +37,7 @@ public sealed class ScriptWorker : IDisposable
     private readonly PipelinePump _pump;
     private readonly object _lock = new();
     private System.Management.Automation.PowerShell? _pipeline;
+    private ScriptWork? _current;
     private bool _disposed;
 
     internal ScriptWorker(Runspace runspace, BlockingCollection<ScriptWork> queue, string script, PipelinePump pump)
@@ -67,12 +68,19 @@ public sealed class ScriptWorker : IDisposable
         }
     }
 
-    /// <summary>Stops the running invocation (timeout or forced stop); the driver restarts for the next item.</summary>
-    internal void StopCurrent()
+    internal void Took(ScriptWork work) => Volatile.Write(ref _current, work);
+
+    internal void Finished(ScriptWork work) => Interlocked.CompareExchange(ref _current, null, work);
+
+    /// <summary>Stops the invocation of <paramref name="work"/> (timeout or forced stop) if it is still running here; the driver then restarts.</summary>
+    internal void Stop(ScriptWork work)
     {
         lock (_lock)
         {
-            _pipeline?.BeginStop(null, null);
+            if (ReferenceEquals(Volatile.Read(ref _current), work))
+            {
+                _pipeline?.BeginStop(null, null);
+            }
         }
     }
 
@@ -90,6 +98,7 @@ public sealed class ScriptWorker : IDisposable
         }
 
         pipeline.Dispose();
+        Interlocked.Exchange(ref _current, null)?.Abort();
         bool restart;
         lock (_lock)
         {

@@ -104,7 +104,7 @@ internal sealed class ScriptWorkerPool : IDisposable
         var registration = cancellationToken.Register(() =>
         {
             work.Cancel(cancellationToken);
-            work.Worker?.StopCurrent();
+            work.Worker?.Stop(work);
         });
         _queue.Add(work, CancellationToken.None);
         return work.Task.ContinueWith(
@@ -120,7 +120,7 @@ internal sealed class ScriptWorkerPool : IDisposable
 
     private void RunOnPipelineThread(ScriptWork work)
     {
-        if (!work.Begin(null!))
+        if (!work.Begin(null))
         {
             return;
         }
