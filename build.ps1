@@ -8,6 +8,7 @@
     Package  lays out out/BatchOps, ready for Import-Module and Publish-Module.
     Clean    removes bin/, obj/ and out/.
     Each task is also reachable without PowerShell: see README.md (dotnet test BatchOps.sln, .ci/package).
+    Test packages the module first: the Pester tests run against out/BatchOps, never bin/.
 .EXAMPLE
     ./build.ps1 -Task Test
 #>
@@ -32,19 +33,15 @@ function Invoke-Native([string] $Command, [string[]] $Arguments) {
 function Invoke-Build { Invoke-Native dotnet @('build', "$root/BatchOps.sln", '-c', $Configuration) }
 
 function Invoke-Package {
-    $package = Join-Path $root '.ci/package'
-    if (Test-Path $package) { Invoke-Native bash @($package, $Configuration) }
-    else { Write-Warning 'No packaging script yet; out/BatchOps was not built.' }
+    # The same packager .ci/package runs: out/BatchOps with Dependencies/, formats and generated help.
+    Invoke-Native dotnet @('run', '--project', "$root/tools/BatchOps.Packager", '-c', 'Release', '--', '--configuration', $Configuration)
 }
 
 function Invoke-Test {
     Invoke-Native dotnet @('test', "$root/BatchOps.sln", '-c', $Configuration)
-    $pester = Join-Path $root 'tests/pester/Invoke-PesterTests.ps1'
-    if (Test-Path $pester) {
-        Invoke-Package
-        & $pester -ModulePath (Join-Path $root 'out/BatchOps')
-        if ($LASTEXITCODE -ne 0) { throw 'Pester tests failed.' }
-    }
+    Invoke-Package
+    & (Join-Path $root 'tests/pester/Invoke-PesterTests.ps1') -ModulePath (Join-Path $root 'out/BatchOps')
+    if ($LASTEXITCODE -ne 0) { throw 'Pester tests failed.' }
 }
 
 function Invoke-Clean {

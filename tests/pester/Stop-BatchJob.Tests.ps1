@@ -11,7 +11,7 @@ Describe 'Stop-BatchJob' {
                 $env:BATCHOPS_HOME = $Store
                 Import-Module $Module
                 Invoke-BatchJob -Id $Id | Out-Null
-            }).AddParameters(@{ Module = (Get-Module BatchOps).Path.Replace('.dll', '.psd1'); Store = $env:BATCHOPS_HOME; Id = $job.Id })
+            }).AddParameters(@{ Module = (Join-Path $modulePath 'BatchOps.psd1'); Store = $env:BATCHOPS_HOME; Id = $job.Id })
         $async = $other.BeginInvoke()
         $deadline = (Get-Date).AddSeconds(30)
         while ((Get-BatchJob -Id $job.Id).Status.ToString() -ne 'Running' -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 100 }

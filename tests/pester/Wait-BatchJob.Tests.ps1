@@ -15,7 +15,7 @@ Describe 'Wait-BatchJob' {
                 $env:BATCHOPS_HOME = $Store
                 Import-Module $Module
                 Invoke-BatchJob -Id $Id | Out-Null
-            }).AddParameters(@{ Module = (Get-Module BatchOps).Path.Replace('.dll', '.psd1'); Store = $env:BATCHOPS_HOME; Id = $job.Id })
+            }).AddParameters(@{ Module = (Join-Path $modulePath 'BatchOps.psd1'); Store = $env:BATCHOPS_HOME; Id = $job.Id })
         $async = $other.BeginInvoke()
         Start-Sleep -Seconds 1
         Wait-BatchJob -Id $job.Id -Timeout 1 -ErrorVariable waited -ErrorAction SilentlyContinue | Out-Null
