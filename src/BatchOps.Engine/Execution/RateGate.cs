@@ -1,64 +1,74 @@
-using System.Threading.RateLimiting;
-
 namespace BatchOps.Engine.Execution;
 
 /// <summary>
-/// Limits operation starts per second across all workers with a token bucket
-/// (System.Threading.RateLimiting). Tokens are replenished from elapsed time on the run's
-/// <see cref="TimeProvider"/>, so a late timer tick loses no tokens and tests can drive it with a fake clock.
+/// Limits operation starts per second across all workers: a token bucket refilled from elapsed time on the
+/// run's <see cref="TimeProvider"/>. Tokens due while callers wait are all handed out, so a late timer
+/// tick loses nothing, and tests drive it with a fake clock.
 /// </summary>
+/// <remarks>
+/// Not System.Threading.RateLimiting's TokenBucketRateLimiter: its manual replenishment reads the real
+/// Stopwatch (so a TimeProvider cannot drive it) and behaves differently between .NET 8, which PowerShell
+/// 7.4 runs on, and later runtimes (one period per call, or a fraction of a token when called often); a
+/// late tick then lost tokens and 100/s ran at about 54/s.
+/// </remarks>
 internal sealed class RateGate : IDisposable
 {
     private static readonly TimeSpan TargetTick = TimeSpan.FromMilliseconds(10);
 
-    private readonly TokenBucketRateLimiter _limiter;
+    private readonly SemaphoreSlim _permits;
     private readonly TimeProvider _time;
     private readonly ITimer _timer;
     private readonly double _perSecond;
-    private readonly int _tokensPerTick;
+    private readonly int _burst;
     private readonly long _start;
-    private readonly object _replenishLock = new();
+    private readonly object _lock = new();
     private long _granted;
+    private int _waiting;
 
     public RateGate(double perSecond, TimeProvider time)
     {
         _perSecond = perSecond;
         _time = time;
-        _tokensPerTick = Math.Max(1, (int)Math.Floor(perSecond * TargetTick.TotalSeconds));
-        var tick = TimeSpan.FromSeconds(_tokensPerTick / perSecond);
-        _limiter = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = _tokensPerTick,
-            TokensPerPeriod = _tokensPerTick,
-            ReplenishmentPeriod = tick,
-            AutoReplenishment = false,
-            QueueLimit = int.MaxValue,
-            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-        });
+        _burst = Math.Max(1, (int)Math.Floor(perSecond * TargetTick.TotalSeconds));
+        _permits = new SemaphoreSlim(_burst, int.MaxValue);
+        _granted = _burst;
         _start = time.GetTimestamp();
-        _granted = _tokensPerTick;
-        _timer = time.CreateTimer(static state => ((RateGate)state!).Replenish(), this, tick, tick);
+        var tick = TimeSpan.FromSeconds(_burst / perSecond);
+        _timer = time.CreateTimer(static state => ((RateGate)state!).Refill(), this, tick, tick);
     }
 
     /// <summary>Waits for permission to start one operation.</summary>
     public async ValueTask WaitAsync(CancellationToken cancellationToken)
     {
-        using var lease = await _limiter.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
-        if (!lease.IsAcquired)
+        Interlocked.Increment(ref _waiting);
+        try
         {
-            throw new InvalidOperationException("The rate limiter refused a permit although its queue is unbounded.");
+            await _permits.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
         }
     }
 
-    private void Replenish()
+    /// <summary>Hands out the tokens that fell due since the last refill: to every waiter, and up to the burst in stock.</summary>
+    private void Refill()
     {
-        lock (_replenishLock)
+        lock (_lock)
         {
-            var due = (long)Math.Floor(_time.GetElapsedTime(_start).TotalSeconds * _perSecond) + _tokensPerTick;
-            while (_granted + _tokensPerTick <= due)
+            var due = (long)Math.Floor(_time.GetElapsedTime(_start).TotalSeconds * _perSecond) + _burst;
+            var fresh = due - _granted;
+            if (fresh <= 0)
             {
-                _limiter.TryReplenish();
-                _granted += _tokensPerTick;
+                return;
+            }
+
+            _granted = due;
+            var room = Math.Max(0, _burst - _permits.CurrentCount) + Volatile.Read(ref _waiting);
+            var release = (int)Math.Min(fresh, room);
+            if (release > 0)
+            {
+                _permits.Release(release);
             }
         }
     }
@@ -66,6 +76,6 @@ internal sealed class RateGate : IDisposable
     public void Dispose()
     {
         _timer.Dispose();
-        _limiter.Dispose();
+        _permits.Dispose();
     }
 }

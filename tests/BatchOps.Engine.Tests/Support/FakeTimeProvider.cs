@@ -82,6 +82,29 @@ public sealed class FakeTimeProvider : TimeProvider
         }
     }
 
+    /// <summary>
+    /// Moves time forward as a busy machine would: timers that fell due fire only once, late, at the end
+    /// (a periodic timer then continues from there).
+    /// </summary>
+    public void AdvanceLate(TimeSpan by)
+    {
+        List<FakeTimer> due;
+        lock (_lock)
+        {
+            Move(_ticks + by.Ticks);
+            due = _timers.Where(t => t.DueAt is { } at && at <= _ticks).ToList();
+            foreach (var timer in due)
+            {
+                timer.RearmAfter(_ticks);
+            }
+        }
+
+        foreach (var timer in due)
+        {
+            timer.Fire();
+        }
+    }
+
     /// <summary>Moves time to the next armed timer (if any) and fires it; false when no timer is armed.</summary>
     public bool AdvanceToNextTimer()
     {
@@ -129,6 +152,9 @@ public sealed class FakeTimeProvider : TimeProvider
 
         /// <summary>Called under the owner's lock before firing.</summary>
         public void Rearm() => DueAt = _period > 0 ? DueAt + _period : null;
+
+        /// <summary>Called under the owner's lock: the next period after <paramref name="now"/>.</summary>
+        public void RearmAfter(long now) => DueAt = _period > 0 ? now + _period : null;
 
         public void Fire() => callback(state);
 
