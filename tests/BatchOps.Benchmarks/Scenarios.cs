@@ -183,7 +183,7 @@ public sealed class Scenarios(bool quick, string workFolder)
     /// <summary>Achieved rate versus the requested 100 per second.</summary>
     public async Task<ScenarioResult> RateLimitAsync()
     {
-        const double rate = 100;
+        var rate = double.TryParse(Environment.GetEnvironmentVariable("BATCHOPS_BENCH_RATE"), System.Globalization.CultureInfo.InvariantCulture, out var custom) ? custom : 100;
         var seconds = quick ? 2 : 5;
         var count = (int)(rate * seconds) + 1;
         var starts = new List<double>(count);

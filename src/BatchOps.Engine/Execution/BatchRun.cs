@@ -74,8 +74,7 @@ internal sealed partial class BatchRun<TIn, TOut>
     public async Task<JobSummary> RunAsync()
     {
         var startedAt = _time.GetUtcNow();
-        using var rateGate = _options.RateLimit is { } rate ? new RateGate(rate, _time) : null;
-        _rateGate = rateGate;
+        _rateGate = _options.RateLimit is { } rate ? new RateGate(rate, _time) : null;
         using var jobTimeout = _options.JobTimeout is { } limit ? new CancellationTokenSource(limit, _time) : null;
         using var onJobTimeout = jobTimeout?.Token.Register(() => Halt(
             StopReason.JobTimeout, StopMode.Forced, $"The job exceeded its timeout of {_options.JobTimeout}; running items were cancelled. Raise JobTimeout or resume the job."));

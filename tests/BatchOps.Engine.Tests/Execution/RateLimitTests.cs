@@ -5,8 +5,8 @@ using BatchOps.Engine.Tests.Support;
 namespace BatchOps.Engine.Tests.Execution;
 
 /// <summary>
-/// Real time, tolerant bounds: a token bucket can never grant more than rate × t + burst permits by time t,
-/// so the lower bound on the run's length is exact; the upper bounds only allow for a busy machine.
+/// Real time, tolerant bounds: the gate never lets more than rate × t + burst starts through by time t, so
+/// the lower bound on the run's length is exact; the upper bounds only allow for a busy machine.
 /// </summary>
 public class RateLimitTests
 {
@@ -29,7 +29,7 @@ public class RateLimitTests
 
         Assert.Equal(items, starts.Count);
         starts.Sort();
-        var burst = Math.Max(1, (int)(perSecond / 100));
+        var burst = Math.Max(1, (int)(perSecond / 20));
 
         // Never more than the rate: in any half second, at most rate/2 starts plus the burst and a 10% allowance
         // for timer ticks delayed by a busy machine.
@@ -45,6 +45,8 @@ public class RateLimitTests
 
         var elapsed = starts[^1] - starts[0];
         var expected = (items - burst) / perSecond;
-        Assert.InRange(elapsed, expected * 0.97, expected * 1.5);
+        // The upper bound only catches a gate that stalls; precision under lateness is proven with a fake
+        // clock (RateGateTests) and measured by the benchmark's ratelimit scenario.
+        Assert.InRange(elapsed, expected * 0.97, expected * 3);
     }
 }
