@@ -5,16 +5,55 @@ namespace BatchOps.Engine.Execution;
 
 internal sealed partial class BatchRun<TIn, TOut>
 {
+    private readonly object _advanceLock = new();
     private RateGate? _rateGate;
+    private Chunk<TIn, TOut>? _activeChunk;
 
+    /// <summary>
+    /// Per-item workers share the chunk at the head of the queue and claim its items with one interlocked
+    /// increment each, so handing an item to a worker costs no queue operation; with one worker, items run
+    /// in input order.
+    /// </summary>
     private async Task ItemWorkerAsync()
     {
-        var reader = _itemQueue.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (true)
         {
-            while (reader.TryRead(out var work))
+            var chunk = Volatile.Read(ref _activeChunk);
+            var slot = chunk?.ClaimSlot() ?? -1;
+            if (slot >= 0)
             {
-                await RunItemAsync(work).ConfigureAwait(false);
+                await RunItemAsync(new WorkItem<TIn, TOut>(chunk!, slot)).ConfigureAwait(false);
+            }
+            else if (!await AdvanceAsync(chunk).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Moves the shared head past an exhausted chunk; false once the input is done.</summary>
+    private async ValueTask<bool> AdvanceAsync(Chunk<TIn, TOut>? exhausted)
+    {
+        var reader = _chunkQueue.Reader;
+        while (true)
+        {
+            lock (_advanceLock)
+            {
+                if (!ReferenceEquals(Volatile.Read(ref _activeChunk), exhausted))
+                {
+                    return true;
+                }
+
+                if (reader.TryRead(out var next))
+                {
+                    Volatile.Write(ref _activeChunk, next);
+                    return true;
+                }
+            }
+
+            if (!await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                return !ReferenceEquals(Volatile.Read(ref _activeChunk), exhausted);
             }
         }
     }

@@ -48,7 +48,6 @@ internal sealed partial class BatchRun<TIn, TOut>
         }
         finally
         {
-            _itemQueue.Writer.Complete();
             _chunkQueue.Writer.Complete();
         }
     }
@@ -102,15 +101,6 @@ internal sealed partial class BatchRun<TIn, TOut>
             }
         }
 
-        if (_operation.IsBulk)
-        {
-            _chunkQueue.Writer.TryWrite(chunk);
-            return;
-        }
-
-        for (var slot = 0; slot < chunk.Items.Length; slot++)
-        {
-            _itemQueue.Writer.TryWrite(new WorkItem<TIn, TOut>(chunk, slot));
-        }
+        _chunkQueue.Writer.TryWrite(chunk);
     }
 }

@@ -24,7 +24,6 @@ internal sealed partial class BatchRun<TIn, TOut>
     private readonly ProgressTracker _progress;
     private readonly OrderedResultBuffer<TIn, TOut>? _ordered;
     private readonly SemaphoreSlim _chunkSlots;
-    private readonly Channel<WorkItem<TIn, TOut>> _itemQueue = Channel.CreateUnbounded<WorkItem<TIn, TOut>>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly Channel<Chunk<TIn, TOut>> _chunkQueue = Channel.CreateUnbounded<Chunk<TIn, TOut>>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly Channel<Chunk<TIn, TOut>> _checkpoints = Channel.CreateUnbounded<Chunk<TIn, TOut>>(new UnboundedChannelOptions { SingleReader = true });
 

@@ -6,6 +6,7 @@ namespace BatchOps.Engine.Execution;
 internal sealed class Chunk<TIn, TOut>
 {
     private int _remaining;
+    private int _nextSlot = -1;
 
     public Chunk(long sequence, long firstOrdinal, BatchItem<TIn>[] items)
     {
@@ -29,6 +30,13 @@ internal sealed class Chunk<TIn, TOut>
 
     /// <summary>Calls made per item so far (bulk calls count once for every item they carried).</summary>
     public int[] Attempts { get; }
+
+    /// <summary>Claims the next item for a worker; -1 when every item has been claimed.</summary>
+    public int ClaimSlot()
+    {
+        var slot = Interlocked.Increment(ref _nextSlot);
+        return slot < Items.Length ? slot : -1;
+    }
 
     /// <summary>Stores one outcome; true when it was the chunk's last.</summary>
     public bool Complete(int slot, ItemResult<TIn, TOut> result)
