@@ -52,13 +52,16 @@ public sealed class Scenarios(bool quick, string workFolder)
         var count = Scale(200_000, 20_000);
         const int chunk = 100;
         var engineFolder = Folder("durable-engine");
+        var createClock = new Stopwatch();
         var engine = await Measure.TimeAsync(async () =>
         {
             using var store = SqliteJobStore.Open(engineFolder);
             var runner = new JobRunner(store);
+            createClock.Start();
             var job = await runner.CreateAsync(
                 new JobDefinition { Name = "bench", OperationKind = "noop", Operation = "{}", Settings = new JobSettings { ChunkSize = chunk, ThrottleLimit = Environment.ProcessorCount } },
                 Enumerable.Range(0, count), IntCodec.Instance, "text");
+            createClock.Stop();
             var result = await runner.RunAsync(job.Id, new JobRunRequest<int, string?>
             {
                 Operation = BatchOperation<int, string?>.PerItem((item, _) => ValueTask.FromResult<string?>(null)),
@@ -72,10 +75,11 @@ public sealed class Scenarios(bool quick, string workFolder)
         });
 
         var memoryRate = await InMemoryRateAsync(count, chunk);
-        var floor = await Measure.TimeAsync(() => Task.Run(() => HandBatched(Folder("durable-floor"), count, chunk)));
+        var (floorInsert, floorUpdate) = await Task.Run(() => HandBatched(Folder("durable-floor"), count, chunk));
+        var floor = floorInsert + floorUpdate;
         var engineRate = count / engine.TotalSeconds;
         var floorRate = count / floor.TotalSeconds;
-        var figures = new Dictionary<string, double> { ["items"] = count, ["chunkSize"] = chunk, ["inMemoryStoreItemsPerSecond"] = memoryRate, ["sqliteOverInMemory"] = engineRate / memoryRate };
+        var figures = new Dictionary<string, double> { ["items"] = count, ["chunkSize"] = chunk, ["createMs"] = createClock.Elapsed.TotalMilliseconds, ["runMs"] = (engine - createClock.Elapsed).TotalMilliseconds, ["floorInsertMs"] = floorInsert.TotalMilliseconds, ["floorUpdateMs"] = floorUpdate.TotalMilliseconds, ["inMemoryStoreItemsPerSecond"] = memoryRate, ["sqliteOverInMemory"] = engineRate / memoryRate };
         if (LastOverheadRate is { } overhead)
         {
             figures["sqliteOverNoStoreEngine"] = engineRate / overhead;
@@ -168,18 +172,21 @@ public sealed class Scenarios(bool quick, string workFolder)
         var sink = new CountingObserver();
         var smallRun = await Measure.WithMemoryAsync(() => BatchExecutor.RunAsync(Enumerable.Range(0, small), operation, options, sink));
         var largeRun = await Measure.WithMemoryAsync(() => BatchExecutor.RunAsync(Enumerable.Range(0, large), operation, options, sink));
-        var ratio = (double)largeRun.PeakLiveHeap / smallRun.PeakLiveHeap;
-        return Result("memory", "peak live heap MB (large)", largeRun.PeakLiveHeap / 1e6, "peak live heap MB (1/10 items)", smallRun.PeakLiveHeap / 1e6, "<= 2", 2, new()
+        // Goal on the peak managed heap (garbage included, sampled every 10 ms) and the working set; the
+        // live heap after full collections is reported too, but at well under a megabyte it is mostly noise.
+        var ratio = (double)largeRun.PeakHeap / smallRun.PeakHeap;
+        var workingSetRatio = (double)largeRun.PeakWorkingSet / smallRun.PeakWorkingSet;
+        return Result("memory", "peak heap MB (large)", largeRun.PeakHeap / 1e6, "peak heap MB (1/10 items)", smallRun.PeakHeap / 1e6, "<= 2 (heap and working set)", 2, new()
         {
             ["itemsLarge"] = large,
             ["itemsSmall"] = small,
-            ["peakHeapWithGarbageMbLarge"] = largeRun.PeakHeap / 1e6,
-            ["peakHeapWithGarbageMbSmall"] = smallRun.PeakHeap / 1e6,
+            ["peakLiveHeapMbLarge"] = largeRun.PeakLiveHeap / 1e6,
+            ["peakLiveHeapMbSmall"] = smallRun.PeakLiveHeap / 1e6,
             ["peakWorkingSetMbLarge"] = largeRun.PeakWorkingSet / 1e6,
             ["peakWorkingSetMbSmall"] = smallRun.PeakWorkingSet / 1e6,
-            ["workingSetRatio"] = (double)largeRun.PeakWorkingSet / smallRun.PeakWorkingSet,
+            ["workingSetRatio"] = workingSetRatio,
             ["resultsSeen"] = sink.Count,
-        }, lowerIsBetter: true, ratio: ratio);
+        }, lowerIsBetter: true, ratio: ratio, goalMet: ratio <= 2 && workingSetRatio <= 2);
     }
 
     /// <summary>Achieved rate versus the requested 100 per second.</summary>
@@ -225,36 +232,65 @@ public sealed class Scenarios(bool quick, string workFolder)
         return count / elapsed.TotalSeconds;
     }
 
-    /// <summary>The floor a store can reach: the same rows inserted and then updated in hand-batched transactions.</summary>
-    private static void HandBatched(string folder, int count, int chunk)
+    /// <summary>
+    /// The floor a store can reach: the same rows (same table, same 12-character job id, same columns) inserted
+    /// and then updated in hand-batched transactions of the same sizes, with nothing else around them.
+    /// </summary>
+    private static (TimeSpan Insert, TimeSpan Update) HandBatched(string folder, int count, int chunk)
     {
         using var connection = new SqliteConnection($"Data Source={Path.Combine(folder, "floor.db")}");
         connection.Open();
         using (var setup = connection.CreateCommand())
         {
-            setup.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; CREATE TABLE items (job_id TEXT NOT NULL, idx INTEGER NOT NULL, input TEXT NOT NULL, status INTEGER NOT NULL, attempts INTEGER, ended_at INTEGER, duration_ms REAL, PRIMARY KEY (job_id, idx)) WITHOUT ROWID; CREATE INDEX s ON items (job_id, status);";
+            setup.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; " +
+                "CREATE TABLE items (job_id TEXT NOT NULL, idx INTEGER NOT NULL, key TEXT, input TEXT NOT NULL, status INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, " +
+                "output TEXT, error_type TEXT, error_message TEXT, error_detail TEXT, error_retryable INTEGER, started_at INTEGER, ended_at INTEGER, duration_ms REAL, " +
+                "PRIMARY KEY (job_id, idx)) WITHOUT ROWID; CREATE INDEX items_by_status ON items (job_id, status);";
             setup.ExecuteNonQuery();
         }
 
-        foreach (var (sql, batch) in new[] { ("INSERT INTO items (job_id, idx, input, status) VALUES ('j', $i, $i, 0)", 1000), ("UPDATE items SET status = 2, attempts = 1, ended_at = $i, duration_ms = 0.1 WHERE job_id = 'j' AND idx = $i", chunk) })
+        // The same statements and bound values a store writes for these rows, hand-batched.
+        var clock = Stopwatch.StartNew();
+        var times = new TimeSpan[2];
+        var statements = new[]
         {
+            ("INSERT INTO items (job_id, idx, key, input, status) VALUES ($job, $i, $key, $input, 0)", 1000),
+            ("UPDATE items SET status = 2, attempts = 1, output = $key, error_type = $key, error_message = $key, error_detail = $key, error_retryable = $key, " +
+                "started_at = $i, ended_at = $i, duration_ms = 0.01 WHERE job_id = $job AND idx = $i", chunk),
+        };
+        for (var s = 0; s < statements.Length; s++)
+        {
+            var (sql, batch) = statements[s];
             for (var start = 0; start < count; start += batch)
             {
                 using var transaction = connection.BeginTransaction();
                 using var command = connection.CreateCommand();
                 command.Transaction = transaction;
                 command.CommandText = sql;
+                command.Parameters.AddWithValue("$job", "0123456789ab");
+                command.Parameters.AddWithValue("$key", DBNull.Value);
                 var index = command.Parameters.Add("$i", SqliteType.Integer);
+                var input = s == 0 ? command.Parameters.Add("$input", SqliteType.Text) : null;
                 command.Prepare();
                 for (var i = start; i < Math.Min(count, start + batch); i++)
                 {
                     index.Value = i;
+                    if (input is not null)
+                    {
+                        input.Value = i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    }
+
                     command.ExecuteNonQuery();
                 }
 
                 transaction.Commit();
             }
+
+            times[s] = clock.Elapsed;
+            clock.Restart();
         }
+
+        return (times[0], times[1]);
     }
 
     private string Folder(string name)

@@ -67,7 +67,8 @@ public sealed class JobRunner
             await _store.AddItemsAsync(job.Id, batch, cancellationToken).ConfigureAwait(false);
         }
 
-        return await _store.GetJobAsync(job.Id, cancellationToken).ConfigureAwait(false) ?? job;
+        // Every item was just recorded as Pending; no need to count them again.
+        return job with { Counts = new ItemCounts { Pending = index } };
     }
 
     /// <summary>
@@ -190,7 +191,7 @@ public sealed class JobRunner
                 }
 
                 options.TotalCount = count;
-                items = ReadItemsAsync(job.Id, query, request.InputCodec, cancellationToken);
+                items = ReadItemsAsync(job.Id, query with { InputsOnly = true }, request.InputCodec, cancellationToken);
                 log.Start(job, request.Kind, count);
             }
 
@@ -220,7 +221,7 @@ public sealed class JobRunner
             ? $"{counts.Unfinished} item(s) have not run; resume the job to run them."
             : null);
         await _store.ReleaseLeaseAsync(job.Id, lease, status, message, CancellationToken.None).ConfigureAwait(false);
-        var final = (await _store.GetJobAsync(job.Id, CancellationToken.None).ConfigureAwait(false))!;
+        var final = job with { Status = status, Message = message, Counts = counts, Lease = null, StopRequest = null, EndedAt = _time.GetUtcNow() };
         log.End(final, summary);
         return new JobRunResult(final, summary);
     }

@@ -15,26 +15,19 @@ public sealed partial class SqliteJobStore
     public Task AddItemsAsync(string jobId, IReadOnlyList<StoredItem> items, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(items);
-        return Task.FromResult(Guard(() =>
+        return Task.FromResult(Write(writer =>
         {
-            using var connection = Connect();
-            using var transaction = connection.BeginTransaction();
-            using var command = connection.CreateCommand();
+            using var transaction = writer.Connection.BeginTransaction();
+            var command = writer.Insert;
             command.Transaction = transaction;
-            command.CommandText =
-                "INSERT INTO items (job_id, idx, key, input, status) VALUES ($job, $idx, $key, $input, $status) ON CONFLICT (job_id, idx) DO NOTHING";
-            command.Parameters.AddWithValue("$job", jobId);
-            var index = command.Parameters.Add("$idx", SqliteType.Integer);
-            var key = command.Parameters.Add("$key", SqliteType.Text);
-            var input = command.Parameters.Add("$input", SqliteType.Text);
-            var status = command.Parameters.Add("$status", SqliteType.Integer);
-            command.Prepare();
+            var p = command.Parameters;
+            p[0].Value = jobId;
             foreach (var item in items)
             {
-                index.Value = item.Index;
-                key.Value = (object?)item.Key ?? DBNull.Value;
-                input.Value = item.Input;
-                status.Value = (int)item.Status;
+                p[1].Value = item.Index;
+                p[2].Value = (object?)item.Key ?? DBNull.Value;
+                p[3].Value = item.Input;
+                p[4].Value = (int)item.Status;
                 command.ExecuteNonQuery();
             }
 
@@ -47,43 +40,27 @@ public sealed partial class SqliteJobStore
     public Task CheckpointAsync(string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(outcomes);
-        return Task.FromResult(Guard(() =>
+        return Task.FromResult(Write(writer =>
         {
-            using var connection = Connect();
-            using var transaction = connection.BeginTransaction();
-            using var command = connection.CreateCommand();
+            using var transaction = writer.Connection.BeginTransaction();
+            var command = writer.Checkpoint;
             command.Transaction = transaction;
-            command.CommandText =
-                "UPDATE items SET status = $status, attempts = $attempts, output = $output, error_type = $etype, error_message = $emessage, " +
-                "error_detail = $edetail, error_retryable = $eretry, started_at = $started, ended_at = $ended, duration_ms = $duration " +
-                "WHERE job_id = $job AND idx = $idx";
-            command.Parameters.AddWithValue("$job", jobId);
+            // Parameters by position, in the order ItemWriter declares them.
             var p = command.Parameters;
-            var index = p.Add("$idx", SqliteType.Integer);
-            var status = p.Add("$status", SqliteType.Integer);
-            var attempts = p.Add("$attempts", SqliteType.Integer);
-            var output = p.Add("$output", SqliteType.Text);
-            var errorType = p.Add("$etype", SqliteType.Text);
-            var errorMessage = p.Add("$emessage", SqliteType.Text);
-            var errorDetail = p.Add("$edetail", SqliteType.Text);
-            var errorRetryable = p.Add("$eretry", SqliteType.Integer);
-            var started = p.Add("$started", SqliteType.Integer);
-            var ended = p.Add("$ended", SqliteType.Integer);
-            var duration = p.Add("$duration", SqliteType.Real);
-            command.Prepare();
+            p[0].Value = jobId;
             foreach (var outcome in outcomes)
             {
-                index.Value = outcome.Index;
-                status.Value = (int)outcome.Status;
-                attempts.Value = outcome.Attempts;
-                output.Value = (object?)outcome.Output ?? DBNull.Value;
-                errorType.Value = (object?)outcome.Error?.Type ?? DBNull.Value;
-                errorMessage.Value = (object?)outcome.Error?.Message ?? DBNull.Value;
-                errorDetail.Value = (object?)outcome.Error?.Detail ?? DBNull.Value;
-                errorRetryable.Value = outcome.Error is null ? DBNull.Value : outcome.Error.IsRetryable ? 1 : 0;
-                started.Value = outcome.StartedAt is { } s ? ToMs(s) : DBNull.Value;
-                ended.Value = ToMs(outcome.EndedAt);
-                duration.Value = outcome.Duration.TotalMilliseconds;
+                p[1].Value = outcome.Index;
+                p[2].Value = (int)outcome.Status;
+                p[3].Value = outcome.Attempts;
+                p[4].Value = (object?)outcome.Output ?? DBNull.Value;
+                p[5].Value = (object?)outcome.Error?.Type ?? DBNull.Value;
+                p[6].Value = (object?)outcome.Error?.Message ?? DBNull.Value;
+                p[7].Value = (object?)outcome.Error?.Detail ?? DBNull.Value;
+                p[8].Value = outcome.Error is null ? DBNull.Value : outcome.Error.IsRetryable ? 1 : 0;
+                p[9].Value = outcome.StartedAt is { } s ? ToMs(s) : DBNull.Value;
+                p[10].Value = ToMs(outcome.EndedAt);
+                p[11].Value = outcome.Duration.TotalMilliseconds;
                 command.ExecuteNonQuery();
             }
 
@@ -202,7 +179,7 @@ public sealed partial class SqliteJobStore
     {
         using var connection = Connect();
         using var command = connection.CreateCommand();
-        var sql = new StringBuilder($"SELECT {ItemColumns} FROM items WHERE job_id = $job");
+        var sql = new StringBuilder(query.InputsOnly ? "SELECT idx, key, input FROM items WHERE job_id = $job" : $"SELECT {ItemColumns} FROM items WHERE job_id = $job");
         command.Parameters.AddWithValue("$job", jobId);
         if (afterIndex is { } after)
         {
@@ -226,6 +203,12 @@ public sealed partial class SqliteJobStore
         var items = new List<StoredItem>();
         while (r.Read())
         {
+            if (query.InputsOnly)
+            {
+                items.Add(new StoredItem { Index = r.GetInt64(0), Key = r.IsDBNull(1) ? null : r.GetString(1), Input = r.GetString(2) });
+                continue;
+            }
+
             items.Add(new StoredItem
             {
                 Index = r.GetInt64(0),

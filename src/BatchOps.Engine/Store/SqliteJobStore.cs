@@ -67,7 +67,11 @@ public sealed partial class SqliteJobStore : IJobStore
     }
 
     /// <inheritdoc/>
-    public void Dispose() => SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
+    public void Dispose()
+    {
+        DisposeWriter();
+        SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
+    }
 
     private static void CreatePrivateFile(string directory, string path)
     {
