@@ -79,7 +79,6 @@ internal sealed partial class BatchRun<TIn, TOut>
 
     private void EndSegmentItem(Chunk<TIn, TOut> chunk, int slot, Outcome<TOut> outcome, DateTimeOffset startedAt, long started)
     {
-        _progress.Ended();
         Finish(chunk, slot, Conclude(chunk.Items[slot], outcome, chunk.Attempts[slot], startedAt, started));
     }
 

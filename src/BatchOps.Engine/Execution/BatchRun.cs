@@ -40,6 +40,8 @@ internal sealed partial class BatchRun<TIn, TOut>
     private long _failures;
     private long _pulled;
     private int _progressBusy;
+    private DateTimeOffset _startedAt;
+    private long _startTimestamp;
 
     public BatchRun(
         IAsyncEnumerable<BatchItem<TIn>> items,
@@ -72,7 +74,8 @@ internal sealed partial class BatchRun<TIn, TOut>
 
     public async Task<JobSummary> RunAsync()
     {
-        var startedAt = _time.GetUtcNow();
+        var startedAt = _startedAt = _time.GetUtcNow();
+        _startTimestamp = _time.GetTimestamp();
         _rateGate = _options.RateLimit is { } rate ? new RateGate(rate, _time) : null;
         using var jobTimeout = _options.JobTimeout is { } limit ? new CancellationTokenSource(limit, _time) : null;
         using var onJobTimeout = jobTimeout?.Token.Register(() => Halt(
