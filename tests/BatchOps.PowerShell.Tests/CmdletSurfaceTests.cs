@@ -183,6 +183,8 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
                 Assert.NotEqual(engine, baseType.Assembly);
             }
 
+            Assert.All(type.GetInterfaces(), i => Assert.True(i.Assembly != engine, $"{type.FullName} implements {i.FullName} from the engine."));
+
             foreach (var field in type.GetFields(BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
             {
                 Assert.False(field.FieldType.IsValueType && field.FieldType.Assembly == engine, $"{type.FullName}.{field.Name} is a value type from the engine.");

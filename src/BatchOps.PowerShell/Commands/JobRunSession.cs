@@ -55,6 +55,20 @@ internal sealed class JobRunSession : IDisposable
 
     public void Dispose()
     {
+        // After Ctrl+C the pipeline thread stops draining; let the run record its end (Cancelled, lease
+        // released) before its workers go away, so the job shows Cancelled rather than Interrupted.
+        if (_run is { IsCompleted: false })
+        {
+            _cancel.Cancel();
+            try
+            {
+                _run.Wait(TimeSpan.FromSeconds(30));
+            }
+            catch (AggregateException)
+            {
+            }
+        }
+
         _pool?.Dispose();
         _stop.Dispose();
         _cancel.Dispose();

@@ -41,7 +41,15 @@ public sealed class NewBatchJobCommand : BatchDefinitionCmdlet
             return;
         }
 
-        _items.Add(new KeyedInput(InputObject, KeyOf(InputObject)), _cancel!.Token);
+        var input = new KeyedInput(InputObject, KeyOf(InputObject));
+        while (!_items.TryAdd(input, 200, _cancel!.Token))
+        {
+            // The writer stopped (a store error): surface its error instead of waiting for ever.
+            if (_creating!.IsCompleted)
+            {
+                EndWithStoreError();
+            }
+        }
     }
 
     protected override void EndProcessing()
@@ -52,13 +60,19 @@ public sealed class NewBatchJobCommand : BatchDefinitionCmdlet
         }
 
         _items.CompleteAdding();
+        WriteObject(BatchJob.From(EndWithStoreError(), JobStore.Location));
+    }
+
+    private JobRecord EndWithStoreError()
+    {
         try
         {
-            WriteObject(BatchJob.From(_creating!.GetAwaiter().GetResult(), JobStore.Location));
+            return _creating!.GetAwaiter().GetResult();
         }
         catch (StoreException error)
         {
             ThrowTerminatingError(new ErrorRecord(error, Engine.Hosting.ErrorRecordInfo.StoreErrorId, ErrorCategory.WriteError, Name));
+            throw;
         }
     }
 

@@ -3,8 +3,12 @@ using BatchOps.Engine.Jobs;
 
 namespace BatchOps.PowerShell.Scripting;
 
-/// <summary>A script block failed for an item; keeps PowerShell's ErrorRecord and where in the script it failed.</summary>
-public sealed class ScriptItemException : RuntimeException, IErrorDetail
+/// <summary>
+/// A script block failed for an item; keeps PowerShell's ErrorRecord and where in the script it failed.
+/// Internal: it implements an engine interface, and public types must not need the engine before the module
+/// initializer has installed the load context.
+/// </summary>
+internal sealed class ScriptItemException : RuntimeException, IErrorDetail
 {
     public ScriptItemException()
     {

@@ -96,9 +96,20 @@ internal sealed class ScriptWorkerPool : IDisposable
         var work = new ScriptWork(input, _argumentList);
         if (_callerBlock is not null)
         {
+            // A running item cannot be interrupted here (it runs on the pipeline thread), but one still
+            // queued is dropped, so a stop does not wait for the pump to be drained.
             work.Variables.AddRange(_callerVariables);
+            var queued = cancellationToken.Register(() => work.Cancel(cancellationToken));
             _pump.Post(PumpMessageKind.Invoke, new Action(() => RunOnPipelineThread(work)));
-            return work.Task;
+            return work.Task.ContinueWith(
+                t =>
+                {
+                    queued.Dispose();
+                    return t;
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default).Unwrap();
         }
 
         var registration = cancellationToken.Register(() =>
