@@ -51,10 +51,17 @@ public sealed class JobRunner
         ArgumentNullException.ThrowIfNull(inputCodec);
         var job = await CreateJobAsync(definition, inputCodec.Format, outputFormat, cancellationToken).ConfigureAwait(false);
         var batch = new List<StoredItem>(CreateBatchSize);
+        var firstFew = new List<string>(JobLog.DigestLength);
         long index = 0;
         foreach (var item in items)
         {
-            batch.Add(new StoredItem { Index = index++, Key = keySelector?.Invoke(item), Input = inputCodec.Serialize(item) });
+            var stored = new StoredItem { Index = index++, Key = keySelector?.Invoke(item), Input = inputCodec.Serialize(item) };
+            if (firstFew.Count < JobLog.DigestLength)
+            {
+                firstFew.Add(stored.Key ?? stored.Input);
+            }
+
+            batch.Add(stored);
             if (batch.Count == CreateBatchSize)
             {
                 await _store.AddItemsAsync(job.Id, batch, cancellationToken).ConfigureAwait(false);
@@ -65,6 +72,12 @@ public sealed class JobRunner
         if (batch.Count > 0)
         {
             await _store.AddItemsAsync(job.Id, batch, cancellationToken).ConfigureAwait(false);
+        }
+
+        using (var log = JobLog.Open(_logFolder, job.Id, _time))
+        {
+            log.Info($"created job '{job.Name}' ({job.Id}); settings: {job.Settings}");
+            log.Digest("items", firstFew, index);
         }
 
         // Every item was just recorded as Pending; no need to count them again.

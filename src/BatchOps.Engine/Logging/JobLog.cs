@@ -12,7 +12,8 @@ namespace BatchOps.Engine.Logging;
 /// </summary>
 public sealed class JobLog : IDisposable
 {
-    private const int DigestLength = 3;
+    /// <summary>How many values a digest line shows before "... and N more".</summary>
+    public const int DigestLength = 3;
     private readonly StreamWriter? _writer;
     private readonly TimeProvider _time;
     private readonly object _lock = new();
@@ -56,12 +57,16 @@ public sealed class JobLog : IDisposable
     /// <summary>Writes an informational line.</summary>
     public void Info(string message) => Write("INFO", message);
 
-    /// <summary>Writes an informational line with a digest of a long list: the first few values and a count.</summary>
-    public void Digest(string label, IReadOnlyCollection<string> values)
+    /// <summary>
+    /// Writes an informational line with a digest of a long list, never the whole list: the first few values
+    /// (each cut to 80 characters) and the count.
+    /// </summary>
+    public void Digest(string label, IReadOnlyCollection<string> firstValues, long count)
     {
-        var shown = values.Take(DigestLength).Select(v => v.Length > 80 ? v[..77] + "..." : v);
-        var more = values.Count > DigestLength ? $", ... and {values.Count - DigestLength} more" : string.Empty;
-        Write("INFO", $"{label}: {values.Count} ({string.Join(", ", shown)}{more})");
+        ArgumentNullException.ThrowIfNull(firstValues);
+        var shown = firstValues.Take(DigestLength).Select(v => v.Length > 80 ? v[..77] + "..." : v);
+        var more = count > DigestLength ? $", ... and {count - DigestLength} more" : string.Empty;
+        Write("INFO", $"{label}: {count} ({string.Join(", ", shown)}{more})");
     }
 
     /// <summary>Writes one failed item with its error.</summary>

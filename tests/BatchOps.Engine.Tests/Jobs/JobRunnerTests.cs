@@ -216,6 +216,8 @@ public class JobRunnerTests : IDisposable
         await runner.RunAsync(job.Id, Request(_ => ValueTask.FromResult<string?>("ok"), RunKind.RetryFailed));
 
         var lines = File.ReadAllLines(Path.Combine(StoreLocation.LogFolder(_folder.Path), $"{job.Id}.log"));
+        Assert.Contains(lines, l => l.EndsWith("[INFO] items: 12 (web00, web01, web02, ... and 9 more)", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("web05", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("[START] run 1 of job 'log-me'", StringComparison.Ordinal) && l.Contains("throttleLimit=4", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("[FAIL] item 4 (web04): System.InvalidOperationException: disk full", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("[FAILURE] CompletedWithErrors: 11 succeeded, 1 failed", StringComparison.Ordinal));
