@@ -10,6 +10,7 @@ Describe 'The BatchOps module' {
     }
 
     It 'loads its engine in a private load context, not the default one' {
+        Get-BatchJob | Out-Null
         $engine = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'BatchOps.Engine' }
         $engine | Should -Not -BeNullOrEmpty
         [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($engine).Name | Should -Be 'BatchOps'

@@ -86,8 +86,14 @@ internal sealed class ScriptWorkerPool : IDisposable
     public BatchOperation<object?, object?> ToOperation() => Spec.PerChunk
         ? BatchOperation<object?, object?>.PerChunk(async (items, ct) =>
         {
+            // One output per item gives each item its output; anything else leaves outputs empty.
             var output = await InvokeAsync(items.Select(i => i.Value).ToArray(), ct).ConfigureAwait(false);
-            return output is object?[] many && many.Length == items.Count ? many : null;
+            return output switch
+            {
+                object?[] many when many.Length == items.Count => many,
+                not object?[] when items.Count == 1 => [output],
+                _ => null,
+            };
         })
         : BatchOperation<object?, object?>.PerItem((item, ct) => new ValueTask<object?>(InvokeAsync(item.Value, ct)));
 
