@@ -34,8 +34,8 @@ public sealed class ScriptWork
 
     internal ScriptWorker? Worker { get; private set; }
 
-    /// <summary>Called by the driver when it takes the work; false when it was cancelled while queued.</summary>
-    public bool Begin(ScriptWorker? worker)
+    /// <summary>Marks the work taken by a worker (null: the caller's runspace); false when it was cancelled while queued.</summary>
+    internal bool Begin(ScriptWorker? worker)
     {
         Worker = worker;
         if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)

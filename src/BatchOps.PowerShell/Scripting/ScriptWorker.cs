@@ -10,18 +10,19 @@ namespace BatchOps.PowerShell.Scripting;
 /// items are pulled from the shared queue and the block is invoked per item inside its own try/catch, so
 /// one item's terminating error never kills the worker. A timeout or forced stop stops the pipeline; the
 /// driver is then started again on the same runspace. Public because the driver script calls
-/// <see cref="ScriptWork.Begin"/> with it; not meant for users.
+/// <see cref="Next"/>; not meant for users.
 /// </summary>
 public sealed class ScriptWorker : IDisposable
 {
     // Errors inside the block stop the item (so an item succeeds only if its script ran cleanly);
     // streams other than output are forwarded to the caller by the pool.
+    // Taking an item and marking it begun happen in one .NET call (Next), so a stop can never land between
+    // them and lose an item: whatever the pipeline held when it stopped is settled by OnDriverEnded.
     private const string DriverScript = """
-        param($Queue, $Script, $Worker)
+        param($Script, $Worker)
         $ErrorActionPreference = 'Stop'
         $__batchOpsBlock = [scriptblock]::Create($Script)
-        foreach ($__batchOpsWork in $Queue.GetConsumingEnumerable()) {
-            if (-not $__batchOpsWork.Begin($Worker)) { continue }
+        while ($null -ne ($__batchOpsWork = $Worker.Next())) {
             try {
                 $__batchOpsWork.Complete($__batchOpsBlock.InvokeWithContext($null, $__batchOpsWork.Variables, $__batchOpsWork.Arguments))
             }
@@ -38,6 +39,7 @@ public sealed class ScriptWorker : IDisposable
     private readonly object _lock = new();
     private System.Management.Automation.PowerShell? _pipeline;
     private ScriptWork? _current;
+    private CancellationTokenSource _driverStop = new();
     private bool _disposed;
 
     internal ScriptWorker(Runspace runspace, BlockingCollection<ScriptWork> queue, string script, PipelinePump pump)
@@ -57,14 +59,50 @@ public sealed class ScriptWorker : IDisposable
                 return;
             }
 
+            _driverStop.Dispose();
+            _driverStop = new CancellationTokenSource();
             var pipeline = System.Management.Automation.PowerShell.Create();
             pipeline.Runspace = _runspace;
-            pipeline.AddScript(DriverScript).AddParameter("Queue", _queue).AddParameter("Script", _script).AddParameter("Worker", this);
+            pipeline.AddScript(DriverScript).AddParameter("Script", _script).AddParameter("Worker", this);
             pipeline.Streams.Warning.DataAdded += (s, e) => _pump.Post(PumpMessageKind.Warning, ((PSDataCollection<WarningRecord>)s!)[e.Index].Message);
             pipeline.Streams.Verbose.DataAdded += (s, e) => _pump.Post(PumpMessageKind.Verbose, ((PSDataCollection<VerboseRecord>)s!)[e.Index].Message);
             pipeline.Streams.Information.DataAdded += (s, e) => _pump.Post(PumpMessageKind.Information, ((PSDataCollection<InformationRecord>)s!)[e.Index]);
             _pipeline = pipeline;
             pipeline.BeginInvoke<object, PSObject>(null, null, null, OnDriverEnded, pipeline);
+        }
+    }
+
+    /// <summary>
+    /// Called by the driver: waits for the next item and marks it begun on this worker; null when the pool
+    /// closes or this driver is being stopped.
+    /// </summary>
+    public ScriptWork? Next()
+    {
+        CancellationToken stop;
+        lock (_lock)
+        {
+            stop = _driverStop.Token;
+        }
+
+        while (true)
+        {
+            ScriptWork? work;
+            try
+            {
+                if (!_queue.TryTake(out work, Timeout.Infinite, stop))
+                {
+                    return null;
+                }
+            }
+            catch (Exception error) when (error is OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+            {
+                return null;
+            }
+
+            if (work.Begin(this))
+            {
+                return work;
+            }
         }
     }
 
@@ -79,6 +117,7 @@ public sealed class ScriptWorker : IDisposable
         {
             if (ReferenceEquals(Volatile.Read(ref _current), work))
             {
+                _driverStop.Cancel();
                 _pipeline?.BeginStop(null, null);
             }
         }
@@ -116,6 +155,7 @@ public sealed class ScriptWorker : IDisposable
         lock (_lock)
         {
             _disposed = true;
+            _driverStop.Cancel();
             _pipeline?.BeginStop(null, null);
         }
     }
