@@ -57,26 +57,29 @@ public class ErrorPolicyTests
     [Fact]
     public async Task RunAsync_StopOnErrorInParallel_LetsRunningItemsFinish()
     {
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var othersRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var running = 0;
         var (summary, observer) = await Run.ItemsAsync(Run.Range(40), async (item, ct) =>
         {
             if (item.Index == 0)
             {
                 // Fails only once items 1-3 are running, then lets them finish.
-                await Task.Delay(20);
+                await othersRunning.Task.WaitAsync(TimeSpan.FromSeconds(10));
                 _ = Task.Run(async () =>
                 {
-                    await Task.Delay(50);
-                    gate.TrySetResult();
+                    await Task.Delay(20);
+                    release.TrySetResult();
                 });
                 throw new InvalidOperationException("first");
             }
 
-            if (item.Index < 4)
+            if (Interlocked.Increment(ref running) == 3)
             {
-                await gate.Task.WaitAsync(TimeSpan.FromSeconds(10));
+                othersRunning.TrySetResult();
             }
 
+            await release.Task.WaitAsync(TimeSpan.FromSeconds(10));
             return item.Value;
         }, new BatchOptions { StopOnError = true, ThrottleLimit = 4, ChunkSize = 40 });
 

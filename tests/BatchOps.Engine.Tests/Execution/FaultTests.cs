@@ -33,18 +33,24 @@ public class FaultTests
     [Fact]
     public async Task RunAsync_ProgressObserverThrows_FailsTheJobAndReportsFinishedItems()
     {
+        // The fake clock makes the progress timer fire exactly when item 100 moves time on.
+        var time = new FakeTimeProvider();
         var observer = new ThrowingProgressObserver();
-        var summary = await BatchExecutor.RunAsync(Run.Range(10_000), BatchOperation<int, int>.PerItem(async (item, _) =>
+        var summary = await BatchExecutor.RunAsync(Run.Range(10_000), BatchOperation<int, int>.PerItem((item, _) =>
         {
-            await Task.Delay(item.Index < 8 ? 60 : 0);
-            return item.Value;
-        }), new BatchOptions { ProgressInterval = TimeSpan.FromMilliseconds(20), ThrottleLimit = 4, ChunkSize = 10 }, observer);
+            if (item.Index == 100)
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+            }
+
+            return ValueTask.FromResult(item.Value);
+        }), new BatchOptions { ProgressInterval = TimeSpan.FromMilliseconds(500), ThrottleLimit = 4, ChunkSize = 10, TimeProvider = time }, observer);
 
         Assert.Equal(JobStatus.Failed, summary.Status);
         Assert.Equal(StopReason.Fault, summary.StopReason);
         Assert.Contains("progress observer threw: console closed", summary.Message, StringComparison.Ordinal);
         Assert.Equal(summary.Total, observer.Results.Count);
-        Assert.True(summary.Total < 10_000);
+        Assert.InRange(summary.Total, 101, 200);
         Assert.Equal(observer.Results.Count, observer.Results.Select(r => r.Index).Distinct().Count());
         Assert.Equal(summary.Succeeded, observer.Results.Count(r => r.Status == ItemStatus.Succeeded));
     }
