@@ -46,20 +46,13 @@ internal static class JobCommands
             using var session = global.Open(parse);
             var record = await session.ResolveJobAsync(parse.GetValue(job)!).ConfigureAwait(false);
             var mode = parse.GetValue(force) ? StopMode.Forced : StopMode.Graceful;
-            if (record.Status == JobStatus.Running)
+            var outcome = await JobControl.StopAsync(session.Store, record, mode, session.Interrupt).ConfigureAwait(false);
+            session.Out.WriteLine(outcome switch
             {
-                await session.Store.RequestStopAsync(record.Id, mode, session.Interrupt).ConfigureAwait(false);
-                session.Out.WriteLine($"Asked process {record.Lease?.ProcessId} on {record.Lease?.Host} to stop job '{record.Name}' ({record.Id}) ({mode.ToString().ToLowerInvariant()}).");
-            }
-            else if (record.Status is JobStatus.Pending or JobStatus.Interrupted)
-            {
-                await session.Store.SetStatusAsync(record.Id, JobStatus.Cancelled, "Cancelled before it ran to the end; resume it to run the rest.", session.Interrupt).ConfigureAwait(false);
-                session.Out.WriteLine($"Job '{record.Name}' ({record.Id}) was {record.Status} and is now Cancelled.");
-            }
-            else
-            {
-                session.Out.WriteLine($"Job '{record.Name}' ({record.Id}) is not running ({record.Status}); nothing to cancel.");
-            }
+                StopOutcome.Requested => $"Asked process {record.Lease?.ProcessId} on {record.Lease?.Host} to stop job '{record.Name}' ({record.Id}) ({mode.ToString().ToLowerInvariant()}).",
+                StopOutcome.Cancelled => $"Job '{record.Name}' ({record.Id}) was {record.Status} and is now Cancelled.",
+                _ => $"Job '{record.Name}' ({record.Id}) is not running ({record.Status}); nothing to cancel.",
+            });
 
             return ExitCodes.Success;
         });

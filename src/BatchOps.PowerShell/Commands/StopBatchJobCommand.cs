@@ -28,19 +28,13 @@ public sealed class StopBatchJobCommand : JobIdCmdlet
                 continue;
             }
 
-            if (job.Status == JobStatus.Running)
+            var outcome = JobControl.StopAsync(JobStore, job, Force ? StopMode.Forced : StopMode.Graceful).GetAwaiter().GetResult();
+            WriteVerbose(outcome switch
             {
-                JobStore.RequestStopAsync(job.Id, Force ? StopMode.Forced : StopMode.Graceful).GetAwaiter().GetResult();
-                WriteVerbose($"Asked process {job.Lease?.ProcessId} on {job.Lease?.Host} to stop job {job.Id}; it stops within about a second.");
-            }
-            else if (job.Status is JobStatus.Pending or JobStatus.Interrupted)
-            {
-                JobStore.SetStatusAsync(job.Id, JobStatus.Cancelled, "Stopped before it ran to the end; resume it with Invoke-BatchJob -Id.").GetAwaiter().GetResult();
-            }
-            else
-            {
-                WriteVerbose($"Job {job.Id} is {job.Status}; nothing to stop.");
-            }
+                StopOutcome.Requested => $"Asked process {job.Lease?.ProcessId} on {job.Lease?.Host} to stop job {job.Id}; it stops within about a second.",
+                StopOutcome.Cancelled => $"Job {job.Id} was {job.Status} and is now Cancelled.",
+                _ => $"Job {job.Id} is {job.Status}; nothing to stop.",
+            });
 
             if (PassThru)
             {

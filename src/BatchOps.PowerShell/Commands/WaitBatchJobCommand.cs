@@ -29,26 +29,12 @@ public sealed class WaitBatchJobCommand : JobIdCmdlet
                 continue;
             }
 
-            while (job.Status is JobStatus.Running && !_stop.IsCancellationRequested)
+            // The wait blocks this (the pipeline) thread, so progress records are written from it.
+            var remaining = Timeout < 0 ? (TimeSpan?)null : TimeSpan.FromSeconds(Timeout) - clock.Elapsed;
+            job = JobControl.Wait(JobStore, job, remaining, WriteProgressOf, cancellationToken: _stop.Token);
+            if (job.Status == JobStatus.Running && !_stop.IsCancellationRequested)
             {
-                var view = Engine.Hosting.ProgressView.From(job.Id, job.Name, new Engine.Progress.ProgressSnapshot
-                {
-                    Total = job.Counts.Total,
-                    Succeeded = job.Counts.Succeeded,
-                    Failed = job.Counts.Failed,
-                    Skipped = job.Counts.Skipped,
-                    Cancelled = job.Counts.Cancelled,
-                    Elapsed = job.StartedAt is { } started ? DateTimeOffset.UtcNow - started : TimeSpan.Zero,
-                });
-                WriteProgress(new ProgressRecord(view.ActivityId, view.Activity, view.StatusDescription) { PercentComplete = view.PercentComplete });
-                if (Timeout >= 0 && clock.Elapsed.TotalSeconds >= Timeout)
-                {
-                    WriteError(new ErrorRecord(new TimeoutException($"Job '{job.Name}' ({job.Id}) was still running after {Timeout} s."), "BatchOps.WaitTimedOut", ErrorCategory.OperationTimeout, job.Id));
-                    break;
-                }
-
-                _stop.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(500));
-                job = JobStore.GetJobAsync(job.Id).GetAwaiter().GetResult() ?? job;
+                WriteError(new ErrorRecord(new TimeoutException($"Job '{job.Name}' ({job.Id}) was still running after {Timeout} s."), "BatchOps.WaitTimedOut", ErrorCategory.OperationTimeout, job.Id));
             }
 
             WriteObject(BatchJob.From(job, JobStore.Location));
@@ -56,6 +42,20 @@ public sealed class WaitBatchJobCommand : JobIdCmdlet
     }
 
     protected override void StopProcessing() => _stop.Cancel();
+
+    private void WriteProgressOf(JobRecord job)
+    {
+        var view = Engine.Hosting.ProgressView.From(job.Id, job.Name, new Engine.Progress.ProgressSnapshot
+        {
+            Total = job.Counts.Total,
+            Succeeded = job.Counts.Succeeded,
+            Failed = job.Counts.Failed,
+            Skipped = job.Counts.Skipped,
+            Cancelled = job.Counts.Cancelled,
+            Elapsed = job.StartedAt is { } started ? DateTimeOffset.UtcNow - started : TimeSpan.Zero,
+        });
+        WriteProgress(new ProgressRecord(view.ActivityId, view.Activity, view.StatusDescription) { PercentComplete = view.PercentComplete });
+    }
 
     protected override void Dispose(bool disposing)
     {
