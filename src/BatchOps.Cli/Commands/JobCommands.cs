@@ -67,14 +67,12 @@ internal static class JobCommands
         {
             using var session = global.Open(parse);
             var record = await session.ResolveJobAsync(parse.GetValue(job)!).ConfigureAwait(false);
-            if (record.Status == JobStatus.Running)
+            if (!await JobControl.RemoveAsync(session.Store, record, Engine.Store.StoreLocation.LogFolder(session.StoreFolder), session.Interrupt).ConfigureAwait(false))
             {
                 session.Error.WriteLine($"Job '{record.Name}' ({record.Id}) is running in process {record.Lease?.ProcessId}; cancel it first: batchops cancel {record.Id}");
                 return ExitCodes.Usage;
             }
 
-            await session.Store.RemoveJobAsync(record.Id, session.Interrupt).ConfigureAwait(false);
-            File.Delete(Path.Combine(Engine.Store.StoreLocation.LogFolder(session.StoreFolder), $"{record.Id}.log"));
             session.Out.WriteLine($"Removed job '{record.Name}' ({record.Id}).");
             return ExitCodes.Success;
         });

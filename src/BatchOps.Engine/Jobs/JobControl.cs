@@ -77,4 +77,26 @@ public static class JobControl
 
         return job;
     }
+
+    /// <summary>
+    /// Deletes a job with its items, history and log file; refuses (returns false) while it is running, so a
+    /// live owner never loses its job under it.
+    /// </summary>
+    public static async Task<bool> RemoveAsync(IJobStore store, JobRecord job, string? logFolder, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.Status == JobStatus.Running)
+        {
+            return false;
+        }
+
+        await store.RemoveJobAsync(job.Id, cancellationToken).ConfigureAwait(false);
+        if (logFolder is not null)
+        {
+            File.Delete(Path.Combine(logFolder, $"{job.Id}.log"));
+        }
+
+        return true;
+    }
 }

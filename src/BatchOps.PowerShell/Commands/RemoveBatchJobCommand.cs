@@ -20,22 +20,16 @@ public sealed class RemoveBatchJobCommand : JobIdCmdlet
                 continue;
             }
 
-            if (job.Status == JobStatus.Running)
+            if (job.Status != JobStatus.Running && !ShouldProcess($"job '{job.Name}' ({job.Id}) with {job.Counts.Total} item(s)", "Remove"))
+            {
+                continue;
+            }
+
+            if (!JobControl.RemoveAsync(JobStore, job, StoreLocation.LogFolder(StoreFolder)).GetAwaiter().GetResult())
             {
                 WriteError(new ErrorRecord(
                     new InvalidOperationException($"Job '{job.Name}' ({job.Id}) is running in process {job.Lease?.ProcessId} on {job.Lease?.Host}; stop it first with Stop-BatchJob."),
                     Engine.Hosting.ErrorRecordInfo.JobBusyId, ErrorCategory.ResourceBusy, job.Id));
-                continue;
-            }
-
-            if (ShouldProcess($"job '{job.Name}' ({job.Id}) with {job.Counts.Total} item(s)", "Remove"))
-            {
-                JobStore.RemoveJobAsync(job.Id).GetAwaiter().GetResult();
-                var log = Path.Combine(StoreLocation.LogFolder(StoreFolder), $"{job.Id}.log");
-                if (File.Exists(log))
-                {
-                    File.Delete(log);
-                }
             }
         }
     }

@@ -103,5 +103,23 @@ public class JobControlTests
         Assert.Equal(JobStatus.Running, result.Status);
     }
 
+    [Fact]
+    public async Task RemoveAsync_RefusesARunningJobAndRemovesAnEndedOneWithItsLog()
+    {
+        var (store, job) = await CreateAsync();
+        var lease = JobLease.ForCurrentProcess(DateTimeOffset.UtcNow);
+        await store.TryAcquireLeaseAsync(job.Id, lease);
+        using var folder = new TempFolder();
+        File.WriteAllText(folder.File($"{job.Id}.log"), "x");
+
+        Assert.False(await JobControl.RemoveAsync(store, (await store.GetJobAsync(job.Id))!, folder.Path));
+        Assert.NotNull(await store.GetJobAsync(job.Id));
+
+        await store.ReleaseLeaseAsync(job.Id, lease, JobStatus.Completed, null);
+        Assert.True(await JobControl.RemoveAsync(store, (await store.GetJobAsync(job.Id))!, folder.Path));
+        Assert.Null(await store.GetJobAsync(job.Id));
+        Assert.False(File.Exists(folder.File($"{job.Id}.log")));
+    }
+
     private bool done;
 }
