@@ -28,14 +28,7 @@ internal static class StoreCommands
                 Tag = parse.GetValue(tag),
                 Newest = parse.GetValue(newest),
             }, session.Interrupt).ConfigureAwait(false);
-            if (parse.GetValue(global.Json))
-            {
-                Printer.Json(session.Out, jobs);
-            }
-            else
-            {
-                Printer.JobTable(session.Out, jobs);
-            }
+            Printer.JsonOr(session.Out, parse.GetValue(global.Json), jobs, Printer.JobTable);
 
             return ExitCodes.Success;
         });
@@ -49,14 +42,7 @@ internal static class StoreCommands
         {
             using var session = global.Open(parse);
             var stats = await session.Store.GetStatisticsAsync(session.Interrupt).ConfigureAwait(false);
-            if (parse.GetValue(global.Json))
-            {
-                Printer.Json(session.Out, stats);
-            }
-            else
-            {
-                Printer.Statistics(session.Out, stats);
-            }
+            Printer.JsonOr(session.Out, parse.GetValue(global.Json), stats, Printer.Statistics);
 
             return ExitCodes.Success;
         });

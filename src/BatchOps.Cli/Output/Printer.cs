@@ -14,6 +14,20 @@ public static class Printer
         output.WriteLine(JsonSerializer.Serialize(value, StoreJson.Indented));
     }
 
+    /// <summary>Writes <paramref name="value"/> as JSON when asked, else with the text printer.</summary>
+    public static void JsonOr<T>(TextWriter output, bool json, T value, Action<TextWriter, T> text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (json)
+        {
+            Json(output, value);
+        }
+        else
+        {
+            text(output, value);
+        }
+    }
+
     public static void JobTable(TextWriter output, IReadOnlyList<JobRecord> jobs)
     {
         ArgumentNullException.ThrowIfNull(output);

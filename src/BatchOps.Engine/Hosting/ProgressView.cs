@@ -29,6 +29,22 @@ public sealed record ProgressView(int ActivityId, string Activity, string Status
             Completed: snapshot.IsFinal);
     }
 
+    /// <summary>The progress record of a stored job as read from the store (Wait-BatchJob), counts from its items.</summary>
+    public static ProgressView ForJob(BatchOps.Engine.Store.JobRecord job, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var c = job.Counts;
+        return From(job.Id, job.Name, new ProgressSnapshot
+        {
+            Total = c.Total,
+            Succeeded = c.Succeeded,
+            Failed = c.Failed,
+            Skipped = c.Skipped,
+            Cancelled = c.Cancelled,
+            Elapsed = job.StartedAt is { } started && now > started ? now - started : TimeSpan.Zero,
+        });
+    }
+
     private static uint StableHash(string text)
     {
         var hash = 2166136261u;

@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using System.Text.Json.Serialization;
 
 namespace BatchOps.Engine.Jobs;
@@ -41,17 +40,6 @@ public sealed class ItemError
         {
             Exception = exception,
         };
-    }
-
-    /// <summary>Rethrows the original exception with its stack, or an <see cref="InvalidOperationException"/> when it is not in this process.</summary>
-    public void Throw()
-    {
-        if (Exception is not null)
-        {
-            ExceptionDispatchInfo.Capture(Exception).Throw();
-        }
-
-        throw new InvalidOperationException($"{Type}: {Message}");
     }
 
     /// <inheritdoc/>

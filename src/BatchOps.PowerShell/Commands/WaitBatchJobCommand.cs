@@ -45,15 +45,7 @@ public sealed class WaitBatchJobCommand : JobIdCmdlet
 
     private void WriteProgressOf(JobRecord job)
     {
-        var view = Engine.Hosting.ProgressView.From(job.Id, job.Name, new Engine.Progress.ProgressSnapshot
-        {
-            Total = job.Counts.Total,
-            Succeeded = job.Counts.Succeeded,
-            Failed = job.Counts.Failed,
-            Skipped = job.Counts.Skipped,
-            Cancelled = job.Counts.Cancelled,
-            Elapsed = job.StartedAt is { } started ? DateTimeOffset.UtcNow - started : TimeSpan.Zero,
-        });
+        var view = Engine.Hosting.ProgressView.ForJob(job, DateTimeOffset.UtcNow);
         WriteProgress(new ProgressRecord(view.ActivityId, view.Activity, view.StatusDescription) { PercentComplete = view.PercentComplete });
     }
 

@@ -61,6 +61,23 @@ public class HostingAdapterTests
     }
 
     [Fact]
+    public void ProgressView_ForStoredJob_CountsFromItsItems()
+    {
+        var start = DateTimeOffset.UnixEpoch;
+        var job = new JobRecord
+        {
+            Id = "j2", Name = "waiting", OperationKind = "x", Operation = "{}", StartedAt = start,
+            Counts = new ItemCounts { Succeeded = 30, Failed = 10, Pending = 60 },
+        };
+
+        var view = ProgressView.ForJob(job, start.AddSeconds(10));
+
+        Assert.Equal(40, view.PercentComplete);
+        Assert.Equal("40/100 done: 30 ok, 10 failed, 0 running, 4.0 items/s", view.StatusDescription);
+        Assert.Equal(15, view.SecondsRemaining);
+    }
+
+    [Fact]
     public void BoundSettings_OnlyPassedParametersBecomeExplicitSettings()
     {
         var bound = new Dictionary<string, object?> { ["ThrottleLimit"] = 16, ["RetryDelay"] = 1.5, ["StopOnError"] = true, ["Name"] = "x" };

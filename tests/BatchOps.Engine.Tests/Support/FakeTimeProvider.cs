@@ -29,18 +29,6 @@ public sealed class FakeTimeProvider : TimeProvider
 
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
-    /// <summary>Timers that are armed now.</summary>
-    public int ActiveTimers
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _timers.Count(t => t.DueAt is not null);
-            }
-        }
-    }
-
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var timer = new FakeTimer(this, callback, state);
