@@ -8,7 +8,11 @@ namespace BatchOps.Packager;
 /// native SQLite libraries of the supported platforms under Dependencies/runtimes/&lt;rid&gt;/native, copies the
 /// manifest, formats and about topic, and generates the MAML help from docs/cmdlets.
 /// </summary>
-public sealed class ModulePackager(string repositoryRoot, string configuration = "Release")
+/// <param name="repositoryRoot">The folder holding BatchOps.sln.</param>
+/// <param name="configuration">Build configuration to publish.</param>
+/// <param name="outputFolder">Where the module is laid out; the default is out/BatchOps. Test runs that
+/// happen at the same time lay out their own copies, so none deletes files another has loaded.</param>
+public sealed class ModulePackager(string repositoryRoot, string configuration = "Release", string? outputFolder = null)
 {
     /// <summary>Platforms whose native libraries ship with the module.</summary>
     public static readonly string[] SupportedRuntimes =
@@ -16,7 +20,7 @@ public sealed class ModulePackager(string repositoryRoot, string configuration =
 
     public string RepositoryRoot { get; } = Path.GetFullPath(repositoryRoot);
 
-    public string OutputFolder => Path.Combine(RepositoryRoot, "out", "BatchOps");
+    public string OutputFolder { get; } = Path.GetFullPath(outputFolder ?? Path.Combine(repositoryRoot, "out", "BatchOps"));
 
     /// <summary>Finds the repository root (the folder holding BatchOps.sln) from a folder inside it.</summary>
     public static string FindRepositoryRoot(string start)
@@ -36,6 +40,10 @@ public sealed class ModulePackager(string repositoryRoot, string configuration =
     public string Package(TextWriter log)
     {
         ArgumentNullException.ThrowIfNull(log);
+
+        // Two test assemblies may package at once; publishing one project twice at the same time clashes
+        // in its obj/ folder, so packagers on this machine take turns.
+        using var turn = TakeTurn(Path.Combine(RepositoryRoot, "obj", "package.lock"));
         var publish = Path.Combine(RepositoryRoot, "obj", "package", configuration);
         if (Directory.Exists(publish))
         {
@@ -118,6 +126,23 @@ public sealed class ModulePackager(string repositoryRoot, string configuration =
                     ? File.ReadAllText(Path.Combine(folder, line["{{include ".Length..^2].Trim()))
                     : line))))
             .ToDictionary(d => d.Name, StringComparer.OrdinalIgnoreCase);
+    }
+
+    private static FileStream TakeTurn(string lockFile)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(lockFile)!);
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return new FileStream(lockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (IOException) when (waited.Elapsed < TimeSpan.FromMinutes(10))
+            {
+                Thread.Sleep(200);
+            }
+        }
     }
 
     private static void Run(TextWriter log, string command, params string[] args)

@@ -68,7 +68,12 @@ public sealed class ScriptWorker : IDisposable
             pipeline.Streams.Verbose.DataAdded += (s, e) => _pump.Post(PumpMessageKind.Verbose, ((PSDataCollection<VerboseRecord>)s!)[e.Index].Message);
             pipeline.Streams.Information.DataAdded += (s, e) => _pump.Post(PumpMessageKind.Information, ((PSDataCollection<InformationRecord>)s!)[e.Index]);
             _pipeline = pipeline;
-            pipeline.BeginInvoke<object, PSObject>(null, null, null, OnDriverEnded, pipeline);
+
+            // PowerShell requires real input and output collections here (null throws); the driver writes
+            // no output of its own, each item's output goes to its ScriptWork.
+            var input = new PSDataCollection<object>();
+            input.Complete();
+            pipeline.BeginInvoke(input, new PSDataCollection<PSObject>(), null, OnDriverEnded, pipeline);
         }
     }
 

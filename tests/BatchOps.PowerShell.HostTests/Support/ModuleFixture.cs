@@ -1,0 +1,28 @@
+using BatchOps.Packager;
+
+namespace BatchOps.PowerShell.HostTests.Support;
+
+/// <summary>
+/// Packages the module once per test run into its own folder (laid out exactly like out/BatchOps: the
+/// same packager) and makes the stand-in cmdlets of this assembly discoverable by every runspace, worker
+/// runspaces included. Shared by every test class, so classes still run in parallel.
+/// </summary>
+public sealed class ModuleFixture
+{
+    private static readonly Lazy<ModuleFixture> Shared = new(() => new ModuleFixture());
+
+    private ModuleFixture()
+    {
+        Root = ModulePackager.FindRepositoryRoot(AppContext.BaseDirectory);
+        var output = Path.Combine(Root, "out", "host-tests", "BatchOps");
+        ModuleFolder = new ModulePackager(Root, "Release", output).Package(new StringWriter());
+        StandIns.Publish();
+    }
+
+    public static ModuleFixture Instance => Shared.Value;
+
+    public string Root { get; }
+
+    /// <summary>The packaged module folder, imported by path as a user imports out/BatchOps.</summary>
+    public string ModuleFolder { get; }
+}
