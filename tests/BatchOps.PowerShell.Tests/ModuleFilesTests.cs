@@ -28,16 +28,20 @@ public class ModuleFilesTests(PackagedModuleFixture module)
     }
 
     [Fact]
-    public void FormatFile_HasTableViewsForBothOutputTypes()
+    public void FormatFile_HasTableViewsForTheOutputTypesOfTheCmdletAssembly()
     {
         var format = XDocument.Load(Path.Combine(module.ModuleFolder, "BatchOps.format.ps1xml"));
         var views = format.Descendants("View").ToList();
+        var engine = module.Context.LoadFromAssemblyPath(Path.Combine(module.ModuleFolder, "Dependencies", "BatchOps.Engine.dll"));
 
-        foreach (var type in new[] { "BatchOps.BatchJob", "BatchOps.BatchItemResult" })
+        foreach (var type in new[] { "BatchOps.BatchJob", "BatchOps.BatchItemResult", "BatchOps.BatchItemHistory" })
         {
-            var view = Assert.Single(views, v => v.Element("ViewSelectedBy")!.Element("TypeName")!.Value == type);
-            Assert.NotNull(view.Element("TableControl"));
-            Assert.NotNull(module.Context.LoadFromAssemblyPath(Path.Combine(module.ModuleFolder, "Dependencies", "BatchOps.Engine.dll")).GetType(type));
+            var view = Assert.Single(views, v => v.Element("TableControl") is not null && v.Element("ViewSelectedBy")!.Element("TypeName")!.Value == type);
+
+            // Users type these names in the session: they must live in BatchOps.dll, which PowerShell loads
+            // in its own context, not in the engine's private one.
+            Assert.NotNull(module.Assembly.GetType(type));
+            Assert.Null(engine.GetType(type));
         }
     }
 

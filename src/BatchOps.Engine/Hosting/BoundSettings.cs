@@ -12,14 +12,14 @@ public static class BoundSettings
     public static readonly string[] ParameterNames =
         ["ThrottleLimit", "ChunkSize", "RetryCount", "RetryDelay", "TimeoutSeconds", "JobTimeoutSeconds", "RateLimit", "StopOnError", "MaxErrors", "PreserveOrder"];
 
-    /// <summary>Reads the bound values: RetryDelay, TimeoutSeconds and JobTimeoutSeconds are in seconds.</summary>
+    /// <summary>Reads the bound values: TimeoutSeconds and JobTimeoutSeconds are in seconds, RetryDelay in seconds or a TimeSpan.</summary>
     public static JobSettings From(IReadOnlyDictionary<string, object?> bound)
     {
         ArgumentNullException.ThrowIfNull(bound);
         int? Int(string name) => bound.TryGetValue(name, out var v) && v is not null ? Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture) : null;
         double? Double(string name) => bound.TryGetValue(name, out var v) && v is not null ? Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture) : null;
         bool? Bool(string name) => bound.TryGetValue(name, out var v) && v is bool b ? b : null;
-        var delay = Double("RetryDelay");
+        var delay = bound.TryGetValue("RetryDelay", out var d) && d is TimeSpan span ? span.TotalSeconds : Double("RetryDelay");
         return new JobSettings
         {
             ThrottleLimit = Int("ThrottleLimit"),

@@ -1,5 +1,3 @@
-using BatchOps.Engine.Jobs;
-
 namespace BatchOps.Engine.Hosting;
 
 /// <summary>
@@ -9,8 +7,7 @@ namespace BatchOps.Engine.Hosting;
 /// <param name="ErrorId">Stable id; FullyQualifiedErrorId is "ErrorId,CommandType".</param>
 /// <param name="Category">Name of a System.Management.Automation.ErrorCategory value.</param>
 /// <param name="Message">The record's message.</param>
-/// <param name="Target">The item result, as TargetObject.</param>
-public sealed record ErrorRecordInfo(string ErrorId, string Category, string Message, BatchOps.BatchItemResult Target)
+public sealed record ErrorRecordInfo(string ErrorId, string Category, string Message)
 {
     /// <summary>Error id of a failed item.</summary>
     public const string ItemFailedId = "BatchOps.ItemFailed";
@@ -33,18 +30,22 @@ public sealed record ErrorRecordInfo(string ErrorId, string Category, string Mes
     /// <summary>Error id of an unusable store.</summary>
     public const string StoreErrorId = "BatchOps.StoreError";
 
-    /// <summary>Builds the error record description of a failed item.</summary>
-    public static ErrorRecordInfo ForFailedItem(BatchOps.BatchItemResult item)
+    /// <summary>Builds the error record description of a failed item (the cmdlet adds the item as TargetObject).</summary>
+    /// <param name="jobId">The job's id.</param>
+    /// <param name="index">The item's index.</param>
+    /// <param name="key">The item's key, if any.</param>
+    /// <param name="attempts">Attempts made.</param>
+    /// <param name="errorType">Full name of the exception type; null when unknown.</param>
+    /// <param name="errorMessage">The error's message; null when unknown.</param>
+    public static ErrorRecordInfo ForFailedItem(string jobId, long index, string? key, int attempts, string? errorType, string? errorMessage)
     {
-        ArgumentNullException.ThrowIfNull(item);
-        var error = item.Error ?? new ItemError("Unknown", "The item failed.", null, false);
-        var timedOut = error.Type.EndsWith("TimeoutRejectedException", StringComparison.Ordinal) || error.Type.EndsWith(".TimeoutException", StringComparison.Ordinal);
-        var name = item.Key is null ? $"item {item.Index}" : $"item {item.Index} ({item.Key})";
+        var type = errorType ?? "Unknown";
+        var timedOut = type.EndsWith("TimeoutRejectedException", StringComparison.Ordinal) || type.EndsWith(".TimeoutException", StringComparison.Ordinal);
+        var name = key is null ? $"item {index}" : $"item {index} ({key})";
         return new ErrorRecordInfo(
             timedOut ? ItemTimedOutId : ItemFailedId,
-            CategoryFor(error.Type),
-            $"Job {item.JobId}: {name} failed after {item.Attempts} attempt(s): {error.Message}",
-            item);
+            CategoryFor(type),
+            $"Job {jobId}: {name} failed after {attempts} attempt(s): {errorMessage ?? "The item failed."}");
     }
 
     /// <summary>Maps an exception type name to an ErrorCategory name.</summary>

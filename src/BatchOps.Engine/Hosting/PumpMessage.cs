@@ -12,6 +12,9 @@ public enum PumpMessageKind
     /// <summary>A verbose line (WriteVerbose).</summary>
     Verbose,
 
+    /// <summary>A debug line (WriteDebug).</summary>
+    Debug,
+
     /// <summary>A warning (WriteWarning).</summary>
     Warning,
 

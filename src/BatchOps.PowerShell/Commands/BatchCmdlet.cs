@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using BatchOps.Engine.Hosting;
 using BatchOps.Engine.Store;
+using BatchOps.PowerShell.Output;
 
 namespace BatchOps.PowerShell.Commands;
 
@@ -67,15 +68,19 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
                 WriteObject(message.Payload);
                 break;
             case PumpMessageKind.Error:
-                var info = (ErrorRecordInfo)message.Payload!;
-                var exception = info.Target.Error?.Exception ?? new InvalidOperationException(info.Message);
-                WriteError(new ErrorRecord(exception, info.ErrorId, Enum.Parse<ErrorCategory>(info.Category), info.Target)
+                var item = (BatchItemResult)message.Payload!;
+                var info = OutputViews.ErrorOf(item);
+                var exception = item.Error?.Exception ?? new InvalidOperationException(info.Message);
+                WriteError(new ErrorRecord(exception, info.ErrorId, Enum.Parse<ErrorCategory>(info.Category), item)
                 {
                     ErrorDetails = new ErrorDetails(info.Message),
                 });
                 break;
             case PumpMessageKind.Verbose:
                 WriteVerbose((string)message.Payload!);
+                break;
+            case PumpMessageKind.Debug:
+                WriteDebug((string)message.Payload!);
                 break;
             case PumpMessageKind.Warning:
                 WriteWarning((string)message.Payload!);
@@ -109,6 +114,49 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
     /// <summary>The bound parameters with switches as bool, for <see cref="BoundSettings"/>.</summary>
     internal IReadOnlyDictionary<string, object?> BoundValues() =>
         MyInvocation.BoundParameters.ToDictionary(p => p.Key, p => p.Value is SwitchParameter s ? s.IsPresent : (object?)p.Value, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The caller's effective stream preferences (-Verbose, -InformationAction … over $VerbosePreference …),
+    /// for the worker runspaces, so what a script writes there is produced exactly when the caller wants it.
+    /// Inquire becomes Continue: a worker cannot prompt.
+    /// </summary>
+    internal Dictionary<string, object> StreamPreferences()
+    {
+        var bound = MyInvocation.BoundParameters;
+        ActionPreference Effective(string variable, string? actionParameter, string? switchParameter)
+        {
+            if (switchParameter is not null && bound.TryGetValue(switchParameter, out var on) && on is SwitchParameter s)
+            {
+                return s.IsPresent ? ActionPreference.Continue : ActionPreference.SilentlyContinue;
+            }
+
+            if (actionParameter is not null && bound.TryGetValue(actionParameter, out var action) && action is ActionPreference a)
+            {
+                return a;
+            }
+
+            return SessionState.PSVariable.GetValue(variable) is ActionPreference p ? p
+                : Enum.TryParse<ActionPreference>(SessionState.PSVariable.GetValue(variable)?.ToString(), true, out var parsed) ? parsed
+                : ActionPreference.SilentlyContinue;
+        }
+
+        var preferences = new Dictionary<string, object>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["VerbosePreference"] = Effective("VerbosePreference", null, "Verbose"),
+            ["DebugPreference"] = Effective("DebugPreference", null, "Debug"),
+            ["InformationPreference"] = Effective("InformationPreference", "InformationAction", null),
+            ["WarningPreference"] = Effective("WarningPreference", "WarningAction", null),
+        };
+        foreach (var name in preferences.Keys.ToList())
+        {
+            if (preferences[name] is ActionPreference.Inquire)
+            {
+                preferences[name] = ActionPreference.Continue;
+            }
+        }
+
+        return preferences;
+    }
 
     /// <summary>Ctrl+C: cancels the active run (running attempts too); the job stays resumable.</summary>
     protected override void StopProcessing() => ActiveRun?.Cancel();

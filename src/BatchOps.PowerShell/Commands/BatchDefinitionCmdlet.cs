@@ -35,8 +35,10 @@ public abstract class BatchDefinitionCmdlet : BatchCmdlet
 
     [Parameter] [ValidateRange(0, 100)] public int RetryCount { get; set; }
 
-    /// <summary>Base delay before the first retry, in seconds.</summary>
-    [Parameter] public double RetryDelay { get; set; }
+    /// <summary>Base delay before the first retry: seconds (0.5) or a TimeSpan.</summary>
+    [Parameter]
+    [SecondsOrTimeSpan]
+    public TimeSpan RetryDelay { get; set; }
 
     /// <summary>Time one attempt may take, in seconds.</summary>
     [Parameter] public double TimeoutSeconds { get; set; }

@@ -3,13 +3,15 @@ using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 using BatchOps.PowerShell.Scripting;
 
+using BatchOps.PowerShell.Output;
+
 namespace BatchOps.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Gets the items of a stored job with their status, attempts, output and error.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "BatchItem")]
-[OutputType(typeof(BatchItemResult))]
+[OutputType(typeof(BatchItemResult), typeof(BatchItemHistory))]
 public sealed class GetBatchItemCommand : JobIdCmdlet
 {
     /// <summary>Only items in these statuses.</summary>
@@ -34,15 +36,15 @@ public sealed class GetBatchItemCommand : JobIdCmdlet
             }
 
             var codec = RawTextCodec.For(job.InputFormat);
-            var query = new ItemQuery { Statuses = Status, Indexes = Index };
+            var query = new ItemQuery { Statuses = Status?.Select(OutputViews.ToEngine).ToArray(), Indexes = Index };
             foreach (var item in JobStore.GetItemsAsync(job.Id, query).ToBlockingEnumerable())
             {
-                WriteObject(BatchItemResult.From(job.Id, item, codec));
+                WriteObject(OutputViews.View(job.Id, item, codec));
                 if (History)
                 {
                     foreach (var entry in JobStore.GetItemHistoryAsync(job.Id, item.Index).GetAwaiter().GetResult())
                     {
-                        WriteObject(entry);
+                        WriteObject(OutputViews.View(job.Id, item.Index, entry));
                     }
                 }
             }

@@ -3,6 +3,8 @@ using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 using BatchOps.PowerShell.Completion;
 
+using BatchOps.PowerShell.Output;
+
 namespace BatchOps.PowerShell.Commands;
 
 /// <summary>
@@ -52,7 +54,7 @@ public sealed class GetBatchJobCommand : BatchCmdlet
             {
                 if (seen.Add(job.Id))
                 {
-                    WriteObject(BatchJob.From(job, JobStore.Location));
+                    WriteObject(OutputViews.View(job, JobStore.Location));
                 }
             }
         }
@@ -62,7 +64,7 @@ public sealed class GetBatchJobCommand : BatchCmdlet
     {
         var common = new JobQuery
         {
-            Statuses = Status,
+            Statuses = Status?.Select(OutputViews.ToEngine).ToArray(),
             Tag = Tag,
             Newest = MyInvocation.BoundParameters.ContainsKey(nameof(Newest)) ? Newest : null,
             Since = MyInvocation.BoundParameters.ContainsKey(nameof(Since)) ? new DateTimeOffset(Since) : null,

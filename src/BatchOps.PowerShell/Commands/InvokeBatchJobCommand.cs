@@ -7,6 +7,8 @@ using BatchOps.Engine.Store;
 using BatchOps.PowerShell.Completion;
 using BatchOps.PowerShell.Scripting;
 
+using BatchOps.PowerShell.Output;
+
 namespace BatchOps.PowerShell.Commands;
 
 /// <summary>
@@ -118,7 +120,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         using var session = cmdlet.ActiveRun = new JobRunSession();
         var pool = useCallerRunspace && options.ThrottleLimit == 1
             ? ScriptWorkerPool.ForCallerRunspace(spec, session.Pump)
-            : ScriptWorkerPool.Open(spec, options.ThrottleLimit, session.Pump, null);
+            : ScriptWorkerPool.Open(spec, options.ThrottleLimit, session.Pump, cmdlet.StreamPreferences(), null);
         var runner = new JobRunner(cmdlet.JobStore, StoreLocation.LogFolder(cmdlet.StoreFolder));
         session.Start(pool, job.Name, kind, indexes, (request, ct) =>
             runner.RunAsync(job.Id, request with { SettingsOverride = overrides }, ct));
@@ -156,7 +158,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
                 result.Run.Fault ?? new InvalidOperationException(result.Run.Message),
                 ErrorRecordInfo.JobFailedId,
                 ErrorCategory.OperationStopped,
-                BatchJob.From(result.Job))
+                OutputViews.View(result.Job))
             {
                 ErrorDetails = new ErrorDetails($"Job '{result.Job.Name}' ({result.Job.Id}) stopped: {result.Run.Message} Resume it with Invoke-BatchJob -Id {result.Job.Id}."),
             });
@@ -172,7 +174,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
                 ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, throttle));
         }
 
-        return UseCallerRunspace ? ScriptWorkerPool.ForCallerRunspace(spec, session.Pump) : ScriptWorkerPool.Open(spec, throttle, session.Pump, null);
+        return UseCallerRunspace ? ScriptWorkerPool.ForCallerRunspace(spec, session.Pump) : ScriptWorkerPool.Open(spec, throttle, session.Pump, StreamPreferences(), null);
     }
 
     private string? KeyFor(object? item) => item is not null && _keys.TryGetValue(item, out var key) ? key : null;

@@ -4,6 +4,8 @@ using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 using BatchOps.PowerShell.Scripting;
 
+using BatchOps.PowerShell.Output;
+
 namespace BatchOps.PowerShell.Commands;
 
 /// <summary>
@@ -60,7 +62,7 @@ public sealed class NewBatchJobCommand : BatchDefinitionCmdlet
         }
 
         _items.CompleteAdding();
-        WriteObject(BatchJob.From(EndWithStoreError(), JobStore.Location));
+        WriteObject(OutputViews.View(EndWithStoreError(), JobStore.Location));
     }
 
     private JobRecord EndWithStoreError()

@@ -20,7 +20,7 @@ public sealed class RemoveBatchJobCommand : JobIdCmdlet
                 continue;
             }
 
-            if (job.Status != JobStatus.Running && !ShouldProcess($"job '{job.Name}' ({job.Id}) with {job.Counts.Total} item(s)", "Remove"))
+            if (job.Status != Engine.Jobs.JobStatus.Running && !ShouldProcess($"job '{job.Name}' ({job.Id}) with {job.Counts.Total} item(s)", "Remove"))
             {
                 continue;
             }

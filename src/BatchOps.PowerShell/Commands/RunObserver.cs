@@ -2,6 +2,7 @@ using BatchOps.Engine.Execution;
 using BatchOps.Engine.Hosting;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Progress;
+using BatchOps.PowerShell.Output;
 
 namespace BatchOps.PowerShell.Commands;
 
@@ -10,11 +11,11 @@ internal sealed class RunObserver(PipelinePump pump, Func<(string Id, string Nam
 {
     public override void OnItemCompleted(ItemResult<object?, object?> result)
     {
-        var item = BatchItemResult.From(job().Id, result);
+        var item = OutputViews.View(job().Id, result);
         pump.Post(PumpMessageKind.Output, item);
-        if (result.Status == ItemStatus.Failed)
+        if (item.Status == ItemStatus.Failed)
         {
-            pump.Post(PumpMessageKind.Error, ErrorRecordInfo.ForFailedItem(item));
+            pump.Post(PumpMessageKind.Error, item);
         }
     }
 

@@ -2,6 +2,8 @@ using System.Management.Automation;
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
 
+using BatchOps.PowerShell.Output;
+
 namespace BatchOps.PowerShell.Commands;
 
 /// <summary>
@@ -38,7 +40,7 @@ public sealed class StopBatchJobCommand : JobIdCmdlet
 
             if (PassThru)
             {
-                WriteObject(BatchJob.From(JobStore.GetJobAsync(job.Id).GetAwaiter().GetResult()!, JobStore.Location));
+                WriteObject(OutputViews.View(JobStore.GetJobAsync(job.Id).GetAwaiter().GetResult()!, JobStore.Location));
             }
         }
     }

@@ -3,6 +3,8 @@ using System.Management.Automation;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 
+using BatchOps.PowerShell.Output;
+
 namespace BatchOps.PowerShell.Commands;
 
 /// <summary>
@@ -32,12 +34,12 @@ public sealed class WaitBatchJobCommand : JobIdCmdlet
             // The wait blocks this (the pipeline) thread, so progress records are written from it.
             var remaining = Timeout < 0 ? (TimeSpan?)null : TimeSpan.FromSeconds(Timeout) - clock.Elapsed;
             job = JobControl.Wait(JobStore, job, remaining, WriteProgressOf, cancellationToken: _stop.Token);
-            if (job.Status == JobStatus.Running && !_stop.IsCancellationRequested)
+            if (job.Status == Engine.Jobs.JobStatus.Running && !_stop.IsCancellationRequested)
             {
                 WriteError(new ErrorRecord(new TimeoutException($"Job '{job.Name}' ({job.Id}) was still running after {Timeout} s."), "BatchOps.WaitTimedOut", ErrorCategory.OperationTimeout, job.Id));
             }
 
-            WriteObject(BatchJob.From(job, JobStore.Location));
+            WriteObject(OutputViews.View(job, JobStore.Location));
         }
     }
 

@@ -66,6 +66,7 @@ public sealed class ScriptWorker : IDisposable
             pipeline.AddScript(DriverScript).AddParameter("Script", _script).AddParameter("Worker", this);
             pipeline.Streams.Warning.DataAdded += (s, e) => _pump.Post(PumpMessageKind.Warning, ((PSDataCollection<WarningRecord>)s!)[e.Index].Message);
             pipeline.Streams.Verbose.DataAdded += (s, e) => _pump.Post(PumpMessageKind.Verbose, ((PSDataCollection<VerboseRecord>)s!)[e.Index].Message);
+            pipeline.Streams.Debug.DataAdded += (s, e) => _pump.Post(PumpMessageKind.Debug, ((PSDataCollection<DebugRecord>)s!)[e.Index].Message);
             pipeline.Streams.Information.DataAdded += (s, e) => _pump.Post(PumpMessageKind.Information, ((PSDataCollection<InformationRecord>)s!)[e.Index]);
             _pipeline = pipeline;
 

@@ -33,7 +33,7 @@ internal sealed class ScriptWorkerPool : IDisposable
     public ScriptOperationSpec Spec { get; }
 
     /// <summary>Opens <paramref name="workers"/> runspaces with the spec's modules, functions and $using: values.</summary>
-    public static ScriptWorkerPool Open(ScriptOperationSpec spec, int workers, PipelinePump pump, PSHost? host)
+    public static ScriptWorkerPool Open(ScriptOperationSpec spec, int workers, PipelinePump pump, IReadOnlyDictionary<string, object> preferences, PSHost? host)
     {
         var (arguments, usings) = Decode(spec);
         var pool = new ScriptWorkerPool(spec, arguments, pump, null);
@@ -51,6 +51,11 @@ internal sealed class ScriptWorkerPool : IDisposable
         foreach (var (name, value) in usings)
         {
             state.Variables.Add(new SessionStateVariableEntry(UsingRewriter.VariableFor(name), value, "A $using: value captured by BatchOps"));
+        }
+
+        foreach (var (name, value) in preferences)
+        {
+            state.Variables.Add(new SessionStateVariableEntry(name, value, "The caller's preference for this run"));
         }
 
         var opened = new Runspace[workers];

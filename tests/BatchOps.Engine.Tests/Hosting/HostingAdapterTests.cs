@@ -35,14 +35,11 @@ public class HostingAdapterTests
     [InlineData("System.ArgumentException", "InvalidArgument", ErrorRecordInfo.ItemFailedId)]
     [InlineData("System.IO.IOException", "ConnectionError", ErrorRecordInfo.ItemFailedId)]
     [InlineData("System.Management.Automation.RuntimeException", "NotSpecified", ErrorRecordInfo.ItemFailedId)]
-    public void ErrorRecordInfo_FailedItem_HasStableIdCategoryAndTarget(string type, string category, string id)
+    public void ErrorRecordInfo_FailedItem_HasStableIdCategoryAndMessage(string type, string category, string id)
     {
-        var item = new BatchItemResult { JobId = "abc", Index = 7, Key = "web07", Status = ItemStatus.Failed, Attempts = 3, Error = new ItemError(type, "boom", null, true) };
-
-        var info = ErrorRecordInfo.ForFailedItem(item);
+        var info = ErrorRecordInfo.ForFailedItem("abc", 7, "web07", 3, type, "boom");
 
         Assert.Equal((id, category), (info.ErrorId, info.Category));
-        Assert.Same(item, info.Target);
         Assert.Equal("Job abc: item 7 (web07) failed after 3 attempt(s): boom", info.Message);
     }
 
@@ -87,33 +84,6 @@ public class HostingAdapterTests
         Assert.Equal(new JobSettings { ThrottleLimit = 16, RetryDelayMs = 1500, StopOnError = true }, settings);
         Assert.Equal(8, settings.Over(new JobSettings { ThrottleLimit = 2, ChunkSize = 8 }).ChunkSize);
         Assert.Equal("TimeoutSeconds", BoundSettings.ParameterFor("Timeout"));
-    }
-
-    [Fact]
-    public void BatchJob_From_CopiesCountsStatusAndOwner()
-    {
-        var record = new JobRecord
-        {
-            Id = "j1", Name = "n", OperationKind = "scriptblock", Operation = "{}", Status = JobStatus.Running,
-            Counts = new ItemCounts { Succeeded = 3, Failed = 1, Pending = 2, Running = 1 },
-            Lease = new JobLease("host1", 42, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch),
-        };
-
-        var job = BatchJob.From(record, "/store");
-
-        Assert.Equal((7L, 3L, 1L, 3L), (job.Total, job.Succeeded, job.Failed, job.Pending));
-        Assert.Equal("42@host1", job.Owner);
-        Assert.Equal("n (j1) Running", job.ToString());
-    }
-
-    [Fact]
-    public void BatchItemResult_FromStoredItem_DeserializesInputAndOutput()
-    {
-        var stored = new StoredItem { Index = 4, Input = "in", Output = "out", Status = ItemStatus.Succeeded, Attempts = 2, Duration = TimeSpan.FromSeconds(1) };
-
-        var item = BatchItemResult.From("j", stored, TextPayloadCodec.Instance);
-
-        Assert.Equal(("in", "out", 2, true), ((string?)item.Input, (string?)item.Output, item.Attempts, item.Succeeded));
     }
 
     [Fact]

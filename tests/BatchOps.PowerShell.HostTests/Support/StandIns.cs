@@ -18,7 +18,7 @@ internal static class StandIns
                 RootModule = '{{typeof(StandIns).Assembly.Location.Replace("'", "''", StringComparison.Ordinal)}}'
                 ModuleVersion = '1.0.0'
                 GUID = '0b8a3d2e-6f1c-4a5b-9e7d-3c2f1a0b9e8d'
-                CmdletsToExport = @('Write-Warning', 'Write-Verbose', 'Write-Debug', 'Write-Information', 'Start-Sleep')
+                CmdletsToExport = @('Write-Warning', 'Write-Verbose', 'Write-Debug', 'Write-Information', 'Start-Sleep', 'Sort-Object')
             }
             """);
         var path = Environment.GetEnvironmentVariable("PSModulePath");
@@ -87,4 +87,49 @@ public sealed class StartSleepStandIn : PSCmdlet
         _stopped.Wait(ParameterSetName == "Seconds" ? TimeSpan.FromSeconds(Seconds) : TimeSpan.FromMilliseconds(Milliseconds));
 
     protected override void StopProcessing() => _stopped.Set();
+}
+
+[Cmdlet("Sort", "Object")]
+public sealed class SortObjectStandIn : PSCmdlet
+{
+    private readonly List<PSObject> _items = [];
+
+    [Parameter(Position = 0)]
+    public string? Property { get; set; }
+
+    [Parameter]
+    public SwitchParameter Unique { get; set; }
+
+    [Parameter]
+    public SwitchParameter Descending { get; set; }
+
+    [Parameter(ValueFromPipeline = true)]
+    public PSObject? InputObject { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (InputObject is not null)
+        {
+            _items.Add(InputObject);
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        object? KeyOf(PSObject item) => Property is null ? item.BaseObject : item.Properties[Property]?.Value;
+        var sorted = _items.Select(i => (Key: KeyOf(i), Item: i)).ToList();
+        sorted.Sort((a, b) => (Descending ? -1 : 1) * LanguagePrimitives.Compare(a.Key, b.Key, ignoreCase: true));
+        object? last = null;
+        var first = true;
+        foreach (var (key, item) in sorted)
+        {
+            if (Unique && !first && LanguagePrimitives.Compare(key, last, ignoreCase: true) == 0)
+            {
+                continue;
+            }
+
+            WriteObject(item);
+            (last, first) = (key, false);
+        }
+    }
 }

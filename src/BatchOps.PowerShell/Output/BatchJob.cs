@@ -1,18 +1,18 @@
-using BatchOps.Engine.Jobs;
-using BatchOps.Engine.Store;
-
-#pragma warning disable IDE0130 // The PowerShell-facing types live in the short namespace users type: [BatchOps.BatchJob].
+#pragma warning disable IDE0130 // Users type the short namespace: [BatchOps.BatchJob].
 namespace BatchOps;
 #pragma warning restore IDE0130
 
-/// <summary>A job as PowerShell shows it (Get-BatchJob, New-BatchJob); a snapshot, refreshed by calling Get-BatchJob again.</summary>
+/// <summary>
+/// A stored job as Get-BatchJob, New-BatchJob and Stop-BatchJob show it: a snapshot, refreshed by calling
+/// Get-BatchJob again. Pipes into every cmdlet that takes -Id.
+/// </summary>
 public sealed class BatchJob
 {
     /// <summary>Unique id.</summary>
-    public required string Id { get; init; }
+    public string Id { get; init; } = string.Empty;
 
-    /// <summary>Name.</summary>
-    public required string Name { get; init; }
+    /// <summary>Name (several jobs may share one; -Id NAME means the newest).</summary>
+    public string Name { get; init; } = string.Empty;
 
     /// <summary>Description.</summary>
     public string? Description { get; init; }
@@ -32,14 +32,17 @@ public sealed class BatchJob
     /// <summary>Failed items.</summary>
     public long Failed { get; init; }
 
-    /// <summary>Skipped items.</summary>
+    /// <summary>Skipped items (the job stopped before they ran).</summary>
     public long Skipped { get; init; }
 
     /// <summary>Cancelled items.</summary>
     public long Cancelled { get; init; }
 
-    /// <summary>Items not yet run.</summary>
+    /// <summary>Items not yet run (running ones included).</summary>
     public long Pending { get; init; }
+
+    /// <summary>Percent of the items that have ended.</summary>
+    public double PercentComplete => Total == 0 ? 100 : Math.Round(100.0 * (Total - Pending) / Total, 1);
 
     /// <summary>Creation time.</summary>
     public DateTimeOffset CreatedAt { get; init; }
@@ -62,45 +65,14 @@ public sealed class BatchJob
     /// <summary>"process@host" of the running owner, if any.</summary>
     public string? Owner { get; init; }
 
-    /// <summary>Effective settings.</summary>
-    public JobSettings Settings { get; init; } = new();
+    /// <summary>The job's stored settings.</summary>
+    public BatchJobSettings Settings { get; init; } = new();
 
-    /// <summary>Operation kind (scriptblock, exec, http).</summary>
+    /// <summary>Operation kind: scriptblock for jobs made in PowerShell, exec or http for batchops specs.</summary>
     public string OperationKind { get; init; } = string.Empty;
 
     /// <summary>The store the job lives in.</summary>
     public string? Store { get; init; }
-
-    /// <summary>Builds the PowerShell view of a stored job.</summary>
-    public static BatchJob From(JobRecord job, string? store = null)
-    {
-        ArgumentNullException.ThrowIfNull(job);
-        var c = job.Counts;
-        return new BatchJob
-        {
-            Id = job.Id,
-            Name = job.Name,
-            Description = job.Description,
-            Tags = [.. job.Tags],
-            Status = job.Status,
-            Total = c.Total,
-            Succeeded = c.Succeeded,
-            Failed = c.Failed,
-            Skipped = c.Skipped,
-            Cancelled = c.Cancelled,
-            Pending = c.Pending + c.Running,
-            CreatedAt = job.CreatedAt,
-            StartedAt = job.StartedAt,
-            EndedAt = job.EndedAt,
-            Duration = job.Duration,
-            Message = job.Message,
-            RunCount = job.RunCount,
-            Owner = job.Lease is { } lease ? $"{lease.ProcessId}@{lease.Host}" : null,
-            Settings = job.Settings,
-            OperationKind = job.OperationKind,
-            Store = store,
-        };
-    }
 
     /// <inheritdoc/>
     public override string ToString() => $"{Name} ({Id}) {Status}";

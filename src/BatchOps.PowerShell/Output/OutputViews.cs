@@ -1,0 +1,134 @@
+using BatchOps.Engine.Hosting;
+using BatchOps.Engine.Store;
+using Jobs = BatchOps.Engine.Jobs;
+
+namespace BatchOps.PowerShell.Output;
+
+/// <summary>
+/// Maps engine values into the module's own output types at the boundary. Internal, so no type PowerShell
+/// enumerates on import touches the engine before the module's load context is installed.
+/// </summary>
+internal static class OutputViews
+{
+    public static ItemStatus View(Jobs.ItemStatus status) => (ItemStatus)(int)status;
+
+    public static JobStatus View(Jobs.JobStatus status) => (JobStatus)(int)status;
+
+    public static Jobs.ItemStatus ToEngine(ItemStatus status) => (Jobs.ItemStatus)(int)status;
+
+    public static Jobs.JobStatus ToEngine(JobStatus status) => (Jobs.JobStatus)(int)status;
+
+    public static BatchItemError? View(Jobs.ItemError? error) => error is null ? null : new BatchItemError
+    {
+        Type = error.Type,
+        Message = error.Message,
+        Detail = error.Detail,
+        IsRetryable = error.IsRetryable,
+        Exception = error.Exception,
+    };
+
+    /// <summary>A result the engine just reported.</summary>
+    public static BatchItemResult View<TIn, TOut>(string jobId, Jobs.ItemResult<TIn, TOut> result) => new()
+    {
+        JobId = jobId,
+        Index = result.Index,
+        Key = result.Key,
+        Input = result.Input,
+        Output = result.Output,
+        Status = View(result.Status),
+        Attempts = result.Attempts,
+        Duration = result.Duration,
+        StartedAt = result.StartedAt,
+        EndedAt = result.EndedAt,
+        Error = View(result.Error),
+    };
+
+    /// <summary>A stored item, its input and output read back with <paramref name="codec"/>.</summary>
+    public static BatchItemResult View<T>(string jobId, StoredItem item, Jobs.IPayloadCodec<T> codec) => new()
+    {
+        JobId = jobId,
+        Index = item.Index,
+        Key = item.Key,
+        Input = codec.Deserialize(item.Input),
+        Output = item.Output is null ? null : codec.Deserialize(item.Output),
+        Status = View(item.Status),
+        Attempts = item.Attempts,
+        Duration = item.Duration ?? TimeSpan.Zero,
+        StartedAt = item.StartedAt,
+        EndedAt = item.EndedAt,
+        Error = View(item.Error),
+    };
+
+    public static BatchItemHistory View(string jobId, long index, ItemHistoryEntry entry) => new()
+    {
+        JobId = jobId,
+        Index = index,
+        Run = entry.Run,
+        Status = View(entry.Status),
+        Attempts = entry.Attempts,
+        Error = View(entry.Error),
+        EndedAt = entry.EndedAt,
+    };
+
+    public static BatchJobSettings View(Jobs.JobSettings settings) => new()
+    {
+        ChunkSize = settings.ChunkSize,
+        ThrottleLimit = settings.ThrottleLimit,
+        RetryCount = settings.RetryCount,
+        RetryDelay = settings.RetryDelayMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
+        TimeoutSeconds = settings.TimeoutSeconds,
+        JobTimeoutSeconds = settings.JobTimeoutSeconds,
+        RateLimit = settings.RateLimit,
+        StopOnError = settings.StopOnError,
+        MaxErrors = settings.MaxErrors,
+        PreserveOrder = settings.PreserveOrder,
+    };
+
+    public static BatchJob View(JobRecord job, string? store = null)
+    {
+        var c = job.Counts;
+        return new BatchJob
+        {
+            Id = job.Id,
+            Name = job.Name,
+            Description = job.Description,
+            Tags = [.. job.Tags],
+            Status = View(job.Status),
+            Total = c.Total,
+            Succeeded = c.Succeeded,
+            Failed = c.Failed,
+            Skipped = c.Skipped,
+            Cancelled = c.Cancelled,
+            Pending = c.Pending + c.Running,
+            CreatedAt = job.CreatedAt,
+            StartedAt = job.StartedAt,
+            EndedAt = job.EndedAt,
+            Duration = job.Duration,
+            Message = job.Message,
+            RunCount = job.RunCount,
+            Owner = job.Lease is { } lease ? $"{lease.ProcessId}@{lease.Host}" : null,
+            Settings = View(job.Settings),
+            OperationKind = job.OperationKind,
+            Store = store,
+        };
+    }
+
+    public static BatchStatistics View(StoreStatistics stats, string store) => new()
+    {
+        Jobs = stats.Jobs,
+        ByStatus = stats.ByStatus.ToDictionary(p => View(p.Key), p => p.Value),
+        ByTag = stats.ByTag.ToDictionary(p => p.Key, p => p.Value, StringComparer.OrdinalIgnoreCase),
+        Items = stats.Items.Total,
+        SucceededItems = stats.Items.Succeeded,
+        FailedItems = stats.Items.Failed,
+        UnfinishedItems = stats.Items.Unfinished,
+        Active = [.. stats.Active.Select(j => View(j, store))],
+        Recent = [.. stats.Recent.Select(j => View(j, store))],
+        AverageDuration = stats.AverageDuration,
+        ItemsPerSecond = stats.ItemsPerSecond,
+    };
+
+    /// <summary>The error record fields of a failed item (id, category, message), decided in the engine.</summary>
+    public static ErrorRecordInfo ErrorOf(BatchItemResult item) =>
+        ErrorRecordInfo.ForFailedItem(item.JobId, item.Index, item.Key, item.Attempts, item.Error?.Type, item.Error?.Message);
+}
