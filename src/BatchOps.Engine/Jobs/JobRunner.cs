@@ -107,7 +107,10 @@ public sealed class JobRunner
 
     /// <summary>
     /// Creates a job over input that arrives as a stream (a PowerShell pipeline) and runs it at once: each
-    /// chunk's items are recorded as Pending before they run, so a crash leaves them resumable.
+    /// chunk's items are recorded as Pending before they run, so a crash leaves them resumable. When the run
+    /// stops before the stream ends (error policy, job timeout, a stop request), the rest of the stream is
+    /// still read and recorded, Skipped or Cancelled, so a resume runs what the caller asked for and the
+    /// writer of the stream is never left waiting.
     /// </summary>
     public async Task<JobRunResult> RunNewAsync<TIn, TOut>(
         JobDefinition definition,
@@ -121,7 +124,8 @@ public sealed class JobRunner
         var job = await CreateJobAsync(definition, request.InputCodec.Format, request.OutputCodec.Format, cancellationToken).ConfigureAwait(false);
         var options = BuildOptions(job, request);
         var lease = await AcquireAsync(job, cancellationToken).ConfigureAwait(false);
-        return await RunLeasedAsync(job, lease, options, request, BatchInput.From(inputs, keySelector, cancellationToken), cancellationToken).ConfigureAwait(false);
+        await using var stream = new StreamedInput<TIn>(inputs, keySelector, cancellationToken);
+        return await RunLeasedAsync(job, lease, options, request, stream, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<JobRecord> CreateJobAsync(JobDefinition definition, string inputFormat, string outputFormat, CancellationToken cancellationToken)
@@ -173,7 +177,7 @@ public sealed class JobRunner
         JobLease lease,
         BatchOptions options,
         JobRunRequest<TIn, TOut> request,
-        IAsyncEnumerable<BatchItem<TIn>>? inputs,
+        StreamedInput<TIn>? inputs,
         CancellationToken cancellationToken)
     {
         using var log = JobLog.Open(_logFolder, job.Id, _time);
@@ -188,7 +192,7 @@ public sealed class JobRunner
             IAsyncEnumerable<BatchItem<TIn>> items;
             if (inputs is not null)
             {
-                items = inputs;
+                items = inputs.ItemsAsync();
                 log.Start(job, RunKind.Resume, 0);
                 log.Info("items arrive as a stream and are recorded chunk by chunk");
             }
@@ -213,6 +217,10 @@ public sealed class JobRunner
             try
             {
                 summary = await BatchExecutor.RunAsync(items, request.Operation, options, observer, stop, cancellationToken).ConfigureAwait(false);
+                if (inputs is not null && summary.StopReason != StopReason.None)
+                {
+                    summary = await RecordUnreadAsync(job.Id, inputs, summary, request, log, cancellationToken).ConfigureAwait(false);
+                }
             }
             finally
             {
@@ -237,6 +245,70 @@ public sealed class JobRunner
         var final = job with { Status = status, Message = message, Counts = counts, Lease = null, StopRequest = null, EndedAt = _time.GetUtcNow() };
         log.End(final, summary);
         return new JobRunResult(final, summary);
+    }
+
+    /// <summary>
+    /// Reads what is left of a streamed input after the run stopped and records it, a thousand items per
+    /// transaction, as never started (Skipped, or Cancelled after a stop request), reporting each item to
+    /// the front end like the items the engine skipped.
+    /// </summary>
+    private async Task<JobSummary> RecordUnreadAsync<TIn, TOut>(
+        string jobId,
+        StreamedInput<TIn> inputs,
+        JobSummary summary,
+        JobRunRequest<TIn, TOut> request,
+        JobLog log,
+        CancellationToken cancellationToken)
+    {
+        var status = summary.StopReason == StopReason.Cancelled ? ItemStatus.Cancelled : ItemStatus.Skipped;
+        var first = summary.Total;
+        var index = first;
+        var items = new List<StoredItem>(CreateBatchSize);
+        var outcomes = new List<ItemOutcome>(CreateBatchSize);
+        async Task FlushAsync()
+        {
+            await _store.AddItemsAsync(jobId, items, cancellationToken).ConfigureAwait(false);
+            await _store.CheckpointAsync(jobId, outcomes, cancellationToken).ConfigureAwait(false);
+            items.Clear();
+            outcomes.Clear();
+        }
+
+        try
+        {
+            await foreach (var item in inputs.RestAsync().WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                var now = _time.GetUtcNow();
+                index = item.Index + 1;
+                items.Add(new StoredItem { Index = item.Index, Key = item.Key, Input = request.InputCodec.Serialize(item.Value) });
+                outcomes.Add(new ItemOutcome(item.Index, status, 0, null, null, null, now, TimeSpan.Zero));
+                request.Observer?.OnItemCompleted(new ItemResult<TIn, TOut> { Index = item.Index, Key = item.Key, Input = item.Value, Status = status, EndedAt = now });
+                if (items.Count == CreateBatchSize)
+                {
+                    await FlushAsync().ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller gave up waiting for the rest of the stream (Ctrl+C); keep what was read.
+            cancellationToken = CancellationToken.None;
+        }
+
+        if (items.Count > 0)
+        {
+            await FlushAsync().ConfigureAwait(false);
+        }
+
+        var unread = index - first;
+        if (unread == 0)
+        {
+            return summary;
+        }
+
+        log.Info($"{unread} item(s) that arrived after the stop were recorded {status}");
+        return status == ItemStatus.Cancelled
+            ? summary with { Total = index, Cancelled = summary.Cancelled + unread }
+            : summary with { Total = index, Skipped = summary.Skipped + unread };
     }
 
     private async IAsyncEnumerable<BatchItem<TIn>> ReadItemsAsync<TIn>(

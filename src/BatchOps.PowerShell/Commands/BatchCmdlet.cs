@@ -159,7 +159,12 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>Ctrl+C: cancels the active run (running attempts too); the job stays resumable.</summary>
-    protected override void StopProcessing() => ActiveRun?.Cancel();
+    protected override void StopProcessing() => ActiveRun?.Cancel(CloseInput);
+
+    /// <summary>Ends the input of the active run (Ctrl+C); commands that stream input override it.</summary>
+    internal virtual void CloseInput()
+    {
+    }
 
     /// <inheritdoc/>
     public void Dispose()

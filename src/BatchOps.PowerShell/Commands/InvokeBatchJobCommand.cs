@@ -78,7 +78,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
             _keys.AddOrUpdate(InputObject, key);
         }
 
-        _input!.Add(InputObject, ActiveRun!.Pump, Write, ActiveRun.Cancellation);
+        _input!.Add(InputObject, ActiveRun!.Pump, Write, ActiveRun.InputClosed);
     }
 
     protected override void EndProcessing()
@@ -176,6 +176,8 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
 
         return UseCallerRunspace ? ScriptWorkerPool.ForCallerRunspace(spec, session.Pump) : ScriptWorkerPool.Open(spec, throttle, session.Pump, StreamPreferences(), null);
     }
+
+    internal override void CloseInput() => _input?.Complete();
 
     private string? KeyFor(object? item) => item is not null && _keys.TryGetValue(item, out var key) ? key : null;
 }

@@ -12,7 +12,11 @@ namespace BatchOps.PowerShell.Commands;
 /// </summary>
 internal sealed class JobRunSession : IDisposable
 {
+    /// <summary>How long items running at Ctrl+C may take to finish before they are cancelled.</summary>
+    public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(1);
+
     private readonly CancellationTokenSource _cancel = new();
+    private readonly CancellationTokenSource _inputClosed = new();
     private readonly BatchStopSource _stop = new();
     private Task<JobRunResult>? _run;
     private ScriptWorkerPool? _pool;
@@ -21,7 +25,8 @@ internal sealed class JobRunSession : IDisposable
 
     public PipelinePump Pump { get; } = new();
 
-    public CancellationToken Cancellation => _cancel.Token;
+    /// <summary>Fires at Ctrl+C: the pipeline thread stops handing input over.</summary>
+    public CancellationToken InputClosed => _inputClosed.Token;
 
     /// <summary>Starts a run in the background; <paramref name="start"/> receives the request to pass to the runner.</summary>
     public void Start(ScriptWorkerPool pool, string jobName, RunKind kind, IReadOnlyCollection<long>? indexes, Func<JobRunRequest<object?, object?>, CancellationToken, Task<JobRunResult>> start)
@@ -50,8 +55,18 @@ internal sealed class JobRunSession : IDisposable
         return _run!.GetAwaiter().GetResult();
     }
 
-    /// <summary>Ctrl+C: cancel running attempts; the job stays resumable.</summary>
-    public void Cancel() => _cancel.Cancel();
+    /// <summary>
+    /// Ctrl+C: nothing new starts and input stops at once; items already running get <see cref="StopGrace"/>
+    /// to finish (so they are recorded and never run again), then their attempts are cancelled. The job
+    /// ends Cancelled and stays resumable.
+    /// </summary>
+    public void Cancel(Action? closeInput = null)
+    {
+        _inputClosed.Cancel();
+        closeInput?.Invoke();
+        _stop.Stop(StopMode.Graceful);
+        _cancel.CancelAfter(StopGrace);
+    }
 
     public void Dispose()
     {
@@ -59,10 +74,13 @@ internal sealed class JobRunSession : IDisposable
         // released) before its workers go away, so the job shows Cancelled rather than Interrupted.
         if (_run is { IsCompleted: false })
         {
-            _cancel.Cancel();
             try
             {
-                _run.Wait(TimeSpan.FromSeconds(30));
+                if (!_run.Wait(StopGrace + StopGrace))
+                {
+                    _cancel.Cancel();
+                    _run.Wait(TimeSpan.FromSeconds(30));
+                }
             }
             catch (AggregateException)
             {
@@ -72,6 +90,7 @@ internal sealed class JobRunSession : IDisposable
         _pool?.Dispose();
         _stop.Dispose();
         _cancel.Dispose();
+        _inputClosed.Dispose();
         Pump.Dispose();
     }
 

@@ -205,6 +205,29 @@ public class JobRunnerTests : IDisposable
         Assert.Equal(7, JsonDocument.Parse(failed.Input).RootElement.GetProperty("n").GetInt32());
     }
 
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("memory")]
+    public async Task RunNewAsync_StoppedByErrorPolicy_RecordsTheRestOfTheStreamSkippedAndResumeRunsIt(string kind)
+    {
+        using var store = CreateStore(kind);
+        var runner = CreateSut(store);
+        var seen = new RecordingObserver<JsonElement, string?>();
+        var request = Request(n => n == 3 ? throw new IOException("three") : ValueTask.FromResult<string?>("ok")) with { Observer = seen };
+
+        var result = await runner.RunNewAsync(Definition(settings: new JobSettings { ThrottleLimit = 1, ChunkSize = 5, StopOnError = true }), ToAsync(Numbers(500)), request);
+
+        Assert.Equal(JobStatus.Failed, result.Job.Status);
+        Assert.Equal(500, result.Job.Counts.Total);
+        Assert.Equal((3L, 1L), (result.Job.Counts.Succeeded, result.Job.Counts.Failed));
+        Assert.Equal(496, result.Job.Counts.Skipped);
+        Assert.Equal(Enumerable.Range(0, 500).Select(i => (long)i), seen.Results.Select(r => r.Index).Order());
+        var resumed = await runner.RunAsync(result.Job.Id, Request(_ => ValueTask.FromResult<string?>("ok")));
+        Assert.Equal(496, resumed.Run.Succeeded);
+        var last = await store.GetItemsAsync(result.Job.Id, new ItemQuery { Indexes = [499] }).SingleAsync();
+        Assert.Equal(499, JsonDocument.Parse(last.Input).RootElement.GetProperty("n").GetInt32());
+    }
+
     [Fact]
     public async Task RunAsync_WritesLogWithDigestFailuresAndFinalLine()
     {
