@@ -92,7 +92,8 @@ public static class JobControl
         }
 
         await store.RemoveJobAsync(job.Id, cancellationToken).ConfigureAwait(false);
-        if (logFolder is not null)
+        // A job that never ran (or a store whose logs were never written) has no log, nor perhaps a folder.
+        if (logFolder is not null && Directory.Exists(logFolder))
         {
             File.Delete(Path.Combine(logFolder, $"{job.Id}.log"));
         }

@@ -26,6 +26,7 @@ public sealed class GetBatchJobCommand : BatchCmdlet
     /// <summary>Exact job ids.</summary>
     [Parameter(ParameterSetName = IdSet, Mandatory = true, ValueFromPipelineByPropertyName = true, HelpMessage = "Exact id of the job.")]
     [Alias("JobId")]
+    [ArgumentCompleter(typeof(JobCompleter))]
     public string[] Id { get; set; } = [];
 
     /// <summary>Only jobs in these statuses (Interrupted: Running jobs whose process is gone).</summary>

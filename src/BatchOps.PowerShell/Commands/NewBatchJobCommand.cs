@@ -30,7 +30,7 @@ public sealed class NewBatchJobCommand : BatchDefinitionCmdlet
         // Items are serialized and stored by a background task a thousand at a time while input arrives.
         _items = new BlockingCollection<KeyedInput>(boundedCapacity: 1000);
         _cancel = new CancellationTokenSource();
-        var runner = new JobRunner(JobStore);
+        var runner = new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder));
         var items = _items;
         var cancel = _cancel.Token;
         _creating = Task.Run(() => runner.CreateAsync(definition, items.GetConsumingEnumerable(cancel), KeyedInput.Codec, CliXmlCodec.Instance.Format, item => item.Key, cancel));

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using System.Management.Automation.Runspaces;
 using BatchOps.Engine.Store;
 
 namespace BatchOps.PowerShell.Completion;
@@ -13,7 +14,7 @@ public sealed class JobCompleter : IArgumentCompleter
     {
         try
         {
-            var folder = fakeBoundParameters?["Store"] as string;
+            var folder = fakeBoundParameters?["Store"] as string ?? DefaultStore(commandName);
             using var store = SqliteJobStore.Open(folder);
             var prefix = (wordToComplete ?? string.Empty).Trim('\'', '"');
             var jobs = store.FindJobsAsync(new JobQuery { Newest = 200 }).GetAwaiter().GetResult();
@@ -27,6 +28,32 @@ public sealed class JobCompleter : IArgumentCompleter
         catch (StoreException)
         {
             return [];
+        }
+    }
+
+    /// <summary>The -Store that $PSDefaultParameterValues gives this command, as the command itself would get it.</summary>
+    private static string? DefaultStore(string commandName)
+    {
+        if (Runspace.DefaultRunspace is null)
+        {
+            return null;
+        }
+
+        using var shell = System.Management.Automation.PowerShell.Create(RunspaceMode.CurrentRunspace);
+        shell.AddScript("""
+            param($Command)
+            foreach ($key in @($PSDefaultParameterValues.Keys)) {
+                $parts = "$key".Split(':')
+                if ($parts.Count -eq 2 -and $parts[1] -eq 'Store' -and $Command -like $parts[0]) { return "$($PSDefaultParameterValues[$key])" }
+            }
+            """).AddArgument(commandName);
+        try
+        {
+            return shell.Invoke().FirstOrDefault()?.BaseObject as string;
+        }
+        catch (RuntimeException)
+        {
+            return null;
         }
     }
 

@@ -64,8 +64,22 @@ public sealed class ScriptWork
         Worker?.Finished(this);
         if (Interlocked.Exchange(ref _state, 2) == 1)
         {
-            _done.TrySetException(new ScriptItemException(error));
+            _done.TrySetException(new ScriptItemException(ScriptError(error)));
         }
+    }
+
+    /// <summary>
+    /// The script's own error: the driver calls the block as a .NET method, which wraps whatever the script
+    /// threw in "Exception calling InvokeWithContext…"; users want 'big', not the wrapper.
+    /// </summary>
+    internal static ErrorRecord ScriptError(ErrorRecord error)
+    {
+        while (error.Exception is MethodInvocationException { InnerException: IContainsErrorRecord inner })
+        {
+            error = inner.ErrorRecord;
+        }
+
+        return error;
     }
 
     /// <summary>The worker's pipeline ended under this work (stopped for another item, or broken).</summary>

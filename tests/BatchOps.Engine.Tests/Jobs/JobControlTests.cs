@@ -121,5 +121,16 @@ public class JobControlTests
         Assert.False(File.Exists(folder.File($"{job.Id}.log")));
     }
 
+    [Fact]
+    public async Task RemoveAsync_JobThatNeverRanAndNoLogFolder_RemovesTheJob()
+    {
+        var (store, job) = await CreateAsync();
+        using var folder = new TempFolder();
+
+        Assert.True(await JobControl.RemoveAsync(store, job, Path.Combine(folder.Path, "logs-never-written")));
+
+        Assert.Null(await store.GetJobAsync(job.Id));
+    }
+
     private bool done;
 }
