@@ -135,7 +135,7 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
         Assert.Equal(0, script.Sets.Single().Position);
         var id = invoke.Parameters.Single(p => p.Name == "Id");
         Assert.True(id.Sets.Single().FromPipelineByPropertyName);
-        Assert.Equal("BatchOps.BatchItemResult", Assert.Single(invoke.OutputTypes));
+        Assert.Equal(["BatchOps.BatchBackgroundJob", "BatchOps.BatchItemResult"], invoke.OutputTypes.Order(StringComparer.Ordinal));
         Assert.Equal(["ChunkScriptBlock", "Id", "ScriptBlock"], invoke.ParameterSets.Order(StringComparer.Ordinal));
     }
 

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using BatchOps.Engine.Hosting;
 using BatchOps.Engine.Store;
+using BatchOps.PowerShell.Background;
 using BatchOps.PowerShell.Output;
 
 namespace BatchOps.PowerShell.Commands;
@@ -12,6 +13,7 @@ namespace BatchOps.PowerShell.Commands;
 public abstract class BatchCmdlet : PSCmdlet, IDisposable
 {
     private IJobStore? _store;
+    private CmdletStreams? _streams;
 
     /// <summary>Folder of the job store. The default is $env:BATCHOPS_HOME, else the user's data folder.</summary>
     [Parameter]
@@ -60,47 +62,29 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>Writes one pump message to its stream. Pipeline thread only (the pump enforces it).</summary>
-    internal void Write(PumpMessage message)
+    internal void Write(PumpMessage message) => RunRecords.Dispatch(message, _streams ??= new CmdletStreams(this));
+
+    /// <summary>
+    /// -AsJob: runs a stored script-block job in the background as a PowerShell job (Get-Job, Receive-Job,
+    /// Stop-Job …) and outputs it. Each job gets its own store connection and worker runspaces.
+    /// </summary>
+    internal void StartBackgroundJob(JobRecord job, Engine.Jobs.RunKind kind, IReadOnlyCollection<long>? indexes, Engine.Jobs.JobSettings overrides)
     {
-        switch (message.Kind)
+        try
         {
-            case PumpMessageKind.Output:
-                WriteObject(message.Payload);
-                break;
-            case PumpMessageKind.Error:
-                var item = (BatchItemResult)message.Payload!;
-                var info = OutputViews.ErrorOf(item);
-                var exception = item.Error?.Exception ?? new InvalidOperationException(info.Message);
-                WriteError(new ErrorRecord(exception, info.ErrorId, Enum.Parse<ErrorCategory>(info.Category), item)
-                {
-                    ErrorDetails = new ErrorDetails(info.Message),
-                });
-                break;
-            case PumpMessageKind.Verbose:
-                WriteVerbose((string)message.Payload!);
-                break;
-            case PumpMessageKind.Debug:
-                WriteDebug((string)message.Payload!);
-                break;
-            case PumpMessageKind.Warning:
-                WriteWarning((string)message.Payload!);
-                break;
-            case PumpMessageKind.Information:
-                WriteInformation((InformationRecord)message.Payload!);
-                break;
-            case PumpMessageKind.Progress:
-                var view = (ProgressView)message.Payload!;
-                WriteProgress(new ProgressRecord(view.ActivityId, view.Activity, view.StatusDescription)
-                {
-                    PercentComplete = view.PercentComplete,
-                    SecondsRemaining = view.SecondsRemaining,
-                    RecordType = view.Completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
-                });
-                break;
-            case PumpMessageKind.Invoke:
-                ((Action)message.Payload!)();
-                break;
+            _ = JobRunSession.SpecOf(job);
         }
+        catch (InvalidOperationException error)
+        {
+            WriteError(new ErrorRecord(error, "BatchOps.NotAScriptJob", ErrorCategory.InvalidType, job.Id));
+            return;
+        }
+
+        var run = new BackgroundRun(StoreFolder, job.Id, kind, indexes, overrides, StreamPreferences());
+        var background = new BatchBackgroundJob($"{MyInvocation.MyCommand.Name} -Id {job.Id}", job.Name, job.Id, run);
+        JobRepository.Add(background);
+        background.StartJob();
+        WriteObject(background);
     }
 
     /// <summary>Ends the command for an invalid setting, naming the parameter and its valid range.</summary>
@@ -164,6 +148,23 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
     /// <summary>Ends the input of the active run (Ctrl+C); commands that stream input override it.</summary>
     internal virtual void CloseInput()
     {
+    }
+
+    private sealed class CmdletStreams(BatchCmdlet cmdlet) : IRunStreams
+    {
+        public void Output(object? value) => cmdlet.WriteObject(value);
+
+        public void Error(ErrorRecord record) => cmdlet.WriteError(record);
+
+        public void Verbose(string message) => cmdlet.WriteVerbose(message);
+
+        public void Debug(string message) => cmdlet.WriteDebug(message);
+
+        public void Warning(string message) => cmdlet.WriteWarning(message);
+
+        public void Information(InformationRecord record) => cmdlet.WriteInformation(record);
+
+        public void Progress(ProgressRecord record) => cmdlet.WriteProgress(record);
     }
 
     /// <inheritdoc/>

@@ -152,6 +152,26 @@ public abstract class BatchDefinitionCmdlet : BatchCmdlet
         };
     }
 
+    /// <summary>Runs <paramref name="action"/>; a store that fails ends the command with BatchOps.StoreError.</summary>
+    internal T OrStoreError<T>(Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (StoreException error)
+        {
+            ThrowTerminatingError(new ErrorRecord(error, ErrorRecordInfo.StoreErrorId, ErrorCategory.WriteError, Name));
+            throw;
+        }
+    }
+
+    internal void OrStoreError(Action action) => OrStoreError(() =>
+    {
+        action();
+        return true;
+    });
+
     /// <summary>The key of an item from -KeyProperty; read on the pipeline thread (script properties need it).</summary>
     internal string? KeyOf(PSObject? item) =>
         KeyProperty is null || item is null ? null : item.Properties[KeyProperty]?.Value?.ToString();

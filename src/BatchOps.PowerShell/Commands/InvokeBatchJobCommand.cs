@@ -15,13 +15,14 @@ namespace BatchOps.PowerShell.Commands;
 /// <para type="synopsis">Runs a script block over pipeline input in chunks, in parallel, durably; or runs a stored job.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "BatchJob", DefaultParameterSetName = ScriptSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
-[OutputType(typeof(BatchItemResult))]
+[OutputType(typeof(BatchItemResult), typeof(BatchBackgroundJob))]
 public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
 {
     internal const string IdSet = "Id";
 
     private readonly ConditionalWeakTable<object, string> _keys = [];
     private PipelineInput<object?>? _input;
+    private StreamingJobCreation? _creation;
     private bool _whatIf;
     private long _offered;
 
@@ -35,17 +36,36 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
     [Parameter]
     public SwitchParameter UseCallerRunspace { get; set; }
 
+    /// <summary>Runs the job in the background and outputs a PowerShell job (Get-Job, Receive-Job, Wait-Job, Stop-Job, Remove-Job).</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
     protected override void BeginProcessing()
     {
+        if (AsJob && UseCallerRunspace)
+        {
+            ThrowTerminatingError(new ErrorRecord(
+                new ArgumentException("-AsJob runs the job in the background, where this session's runspace is not available; use one of -AsJob or -UseCallerRunspace."),
+                ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, null));
+        }
+
         if (ParameterSetName == IdSet)
         {
             return;
         }
 
         var definition = BuildDefinition();
-        _whatIf = !ShouldProcess($"new job '{definition.Name}'", "Create and run the batch job");
+        _whatIf = !ShouldProcess($"new job '{definition.Name}'", AsJob ? "Create the batch job and run it in the background" : "Create and run the batch job");
         if (_whatIf)
         {
+            return;
+        }
+
+        if (AsJob)
+        {
+            // In the background the items are stored first, then run from the store, so the job returns
+            // as soon as the input has ended, whatever its size.
+            _creation = new StreamingJobCreation(new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder)), definition);
             return;
         }
 
@@ -73,6 +93,12 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
             return;
         }
 
+        if (_creation is not null)
+        {
+            OrStoreError(() => _creation.Add(new KeyedInput(InputObject, KeyOf(InputObject))));
+            return;
+        }
+
         if (KeyOf(InputObject) is { } key && InputObject is not null)
         {
             _keys.AddOrUpdate(InputObject, key);
@@ -83,6 +109,12 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
 
     protected override void EndProcessing()
     {
+        if (_creation is not null)
+        {
+            StartBackgroundJob(OrStoreError(_creation.Complete), RunKind.Resume, null, ExplicitSettings);
+            return;
+        }
+
         if (ParameterSetName == IdSet || ActiveRun is null)
         {
             return;
@@ -96,6 +128,12 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
     {
         if (FindJob(idOrName) is not { } job || !ShouldProcess($"job '{job.Name}' ({job.Id}), {job.Counts.Unfinished} unfinished item(s)", "Run the batch job"))
         {
+            return;
+        }
+
+        if (AsJob)
+        {
+            StartBackgroundJob(job, RunKind.Resume, null, ExplicitSettings);
             return;
         }
 
@@ -152,16 +190,9 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
             return;
         }
 
-        if (result.Run.StopReason is StopReason.Fault or StopReason.ErrorPolicy or StopReason.JobTimeout)
+        if (RunRecords.ForStoppedRun(result) is { } stopped)
         {
-            cmdlet.WriteError(new ErrorRecord(
-                result.Run.Fault ?? new InvalidOperationException(result.Run.Message),
-                ErrorRecordInfo.JobFailedId,
-                ErrorCategory.OperationStopped,
-                OutputViews.View(result.Job))
-            {
-                ErrorDetails = new ErrorDetails($"Job '{result.Job.Name}' ({result.Job.Id}) stopped: {result.Run.Message} Resume it with Invoke-BatchJob -Id {result.Job.Id}."),
-            });
+            cmdlet.WriteError(stopped);
         }
     }
 
@@ -178,6 +209,17 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
     }
 
     internal override void CloseInput() => _input?.Complete();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _creation?.Cancel();
+            _creation?.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
 
     private string? KeyFor(object? item) => item is not null && _keys.TryGetValue(item, out var key) ? key : null;
 }

@@ -60,12 +60,19 @@ internal sealed class JobRunSession : IDisposable
     /// to finish (so they are recorded and never run again), then their attempts are cancelled. The job
     /// ends Cancelled and stays resumable.
     /// </summary>
-    public void Cancel(Action? closeInput = null)
+    public void Cancel(Action? closeInput = null, bool force = false)
     {
         _inputClosed.Cancel();
         closeInput?.Invoke();
         _stop.Stop(StopMode.Graceful);
-        _cancel.CancelAfter(StopGrace);
+        if (force)
+        {
+            _cancel.Cancel();
+        }
+        else
+        {
+            _cancel.CancelAfter(StopGrace);
+        }
     }
 
     public void Dispose()

@@ -8,7 +8,7 @@ namespace BatchOps.PowerShell.Commands;
 /// <para type="synopsis">Runs the failed items of a job again (all, or chosen ones); each keeps its earlier error in its history.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Restart, "BatchFailed", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
-[OutputType(typeof(BatchItemResult))]
+[OutputType(typeof(BatchItemResult), typeof(BatchBackgroundJob))]
 public sealed class RestartBatchFailedCommand : JobIdCmdlet
 {
     private readonly Dictionary<string, HashSet<long>?> _wanted = new(StringComparer.OrdinalIgnoreCase);
@@ -29,6 +29,10 @@ public sealed class RestartBatchFailedCommand : JobIdCmdlet
     [Parameter]
     [ValidateRange(0, 100)]
     public int RetryCount { get; set; }
+
+    /// <summary>Runs the retry in the background and outputs a PowerShell job, one per batch job.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
 
     // Piped items are collected first, so each job is retried once with all its chosen items.
     protected override void ProcessRecord()
@@ -58,7 +62,14 @@ public sealed class RestartBatchFailedCommand : JobIdCmdlet
             var what = indexes is null ? $"{job.Counts.Failed} failed item(s)" : $"{indexes.Count} chosen failed item(s)";
             if (ShouldProcess($"job '{job.Name}' ({job.Id}), {what}", "Retry"))
             {
-                InvokeBatchJobCommand.RunStoredJob(this, job, RunKind.RetryFailed, indexes, BoundSettings.From(BoundValues()), UseCallerRunspace);
+                if (AsJob)
+                {
+                    StartBackgroundJob(job, RunKind.RetryFailed, indexes, BoundSettings.From(BoundValues()));
+                }
+                else
+                {
+                    InvokeBatchJobCommand.RunStoredJob(this, job, RunKind.RetryFailed, indexes, BoundSettings.From(BoundValues()), UseCallerRunspace);
+                }
             }
         }
     }

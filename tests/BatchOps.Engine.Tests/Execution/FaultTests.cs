@@ -36,14 +36,22 @@ public class FaultTests
         // The fake clock makes the progress timer fire exactly when item 100 moves time on.
         var time = new FakeTimeProvider();
         var observer = new ThrowingProgressObserver();
-        var summary = await BatchExecutor.RunAsync(Run.Range(10_000), BatchOperation<int, int>.PerItem((item, _) =>
+
+        // Items after 100 wait for it, so a busy machine cannot let them run ahead of the fault.
+        var advanced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var summary = await BatchExecutor.RunAsync(Run.Range(10_000), BatchOperation<int, int>.PerItem(async (item, _) =>
         {
             if (item.Index == 100)
             {
                 time.Advance(TimeSpan.FromSeconds(1));
+                advanced.TrySetResult();
+            }
+            else if (item.Index > 100)
+            {
+                await advanced.Task;
             }
 
-            return ValueTask.FromResult(item.Value);
+            return item.Value;
         }), new BatchOptions { ProgressInterval = TimeSpan.FromMilliseconds(500), ThrottleLimit = 4, ChunkSize = 10, TimeProvider = time }, observer);
 
         Assert.Equal(JobStatus.Failed, summary.Status);

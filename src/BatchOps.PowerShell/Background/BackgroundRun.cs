@@ -1,0 +1,106 @@
+using System.Management.Automation;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+using BatchOps.PowerShell.Commands;
+using BatchOps.PowerShell.Output;
+using BatchOps.PowerShell.Scripting;
+
+namespace BatchOps.PowerShell.Background;
+
+/// <summary>
+/// Runs a stored script-block job (resume or retry) on a thread of its own for a <see cref="BatchBackgroundJob"/>:
+/// its own store connection, worker runspaces and pump, drained into the job's streams.
+/// </summary>
+internal sealed class BackgroundRun(
+    string storeFolder,
+    string jobId,
+    RunKind kind,
+    IReadOnlyCollection<long>? indexes,
+    JobSettings overrides,
+    IReadOnlyDictionary<string, object> preferences) : IBackgroundRun
+{
+    private readonly object _lock = new();
+    private JobRunSession? _session;
+    private bool _stopRequested;
+    private bool _forceRequested;
+
+    public void Start(BatchBackgroundJob job) =>
+        new Thread(() => Run(job)) { IsBackground = true, Name = $"BatchOps job {jobId}" }.Start();
+
+    public void Stop(bool force)
+    {
+        lock (_lock)
+        {
+            _stopRequested = true;
+            _forceRequested |= force;
+            _session?.Cancel(force: force);
+        }
+    }
+
+    public void Dispose() => Stop(force: true);
+
+    private void Run(BatchBackgroundJob job)
+    {
+        var streams = new JobStreams(job);
+        try
+        {
+            using var store = SqliteJobStore.Open(storeFolder);
+            var record = store.GetJobAsync(jobId).GetAwaiter().GetResult()
+                ?? throw new StoreException($"There is no job '{jobId}' in '{store.Location}' any more.");
+            var spec = JobRunSession.SpecOf(record);
+            var options = overrides.Over(record.Settings).ToOptions();
+            using var session = new JobRunSession();
+            var pool = ScriptWorkerPool.Open(spec, options.ThrottleLimit, session.Pump, preferences, null);
+            var runner = new JobRunner(store, StoreLocation.LogFolder(storeFolder));
+            session.Start(pool, record.Name, kind, indexes, (request, ct) => runner.RunAsync(record.Id, request with { SettingsOverride = overrides }, ct));
+            lock (_lock)
+            {
+                _session = session;
+                if (_stopRequested)
+                {
+                    session.Cancel(force: _forceRequested);
+                }
+            }
+
+            var result = session.Drain(message => RunRecords.Dispatch(message, streams));
+            lock (_lock)
+            {
+                _session = null;
+            }
+
+            var summary = $"{OutputViews.View(result.Job.Status)}: {result.Job.Counts.Succeeded} succeeded, {result.Job.Counts.Failed} failed of {result.Job.Counts.Total}";
+            if (RunRecords.ForStoppedRun(result) is { } stopped)
+            {
+                streams.Error(stopped);
+                job.Ended(JobState.Failed, summary);
+            }
+            else
+            {
+                job.Ended(result.Run.StopReason == StopReason.Cancelled ? JobState.Stopped : JobState.Completed, summary);
+            }
+        }
+        catch (Exception error) when (error is StoreException or InvalidOperationException or ArgumentException or IOException)
+        {
+            streams.Error(new ErrorRecord(error, error is JobBusyException ? Engine.Hosting.ErrorRecordInfo.JobBusyId : Engine.Hosting.ErrorRecordInfo.StoreErrorId, ErrorCategory.OperationStopped, jobId));
+            job.Ended(JobState.Failed, error.Message);
+        }
+    }
+
+    /// <summary>The job's own streams; thread-safe collections that Receive-Job reads.</summary>
+    private sealed class JobStreams(BatchBackgroundJob job) : IRunStreams
+    {
+        public void Output(object? value) => job.Output.Add(PSObject.AsPSObject(value ?? string.Empty));
+
+        public void Error(ErrorRecord record) => job.Error.Add(record);
+
+        public void Verbose(string message) => job.Verbose.Add(new VerboseRecord(message));
+
+        public void Debug(string message) => job.Debug.Add(new DebugRecord(message));
+
+        public void Warning(string message) => job.Warning.Add(new WarningRecord(message));
+
+        public void Information(InformationRecord record) => job.Information.Add(record);
+
+        public void Progress(ProgressRecord record) => job.Progress.Add(record);
+    }
+}

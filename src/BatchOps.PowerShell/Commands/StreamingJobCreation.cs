@@ -1,0 +1,54 @@
+using System.Collections.Concurrent;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+using BatchOps.PowerShell.Scripting;
+
+namespace BatchOps.PowerShell.Commands;
+
+/// <summary>
+/// Creates a job from pipeline input as it arrives (New-BatchJob, Invoke-BatchJob -AsJob): a background task
+/// serializes and stores the items a thousand per transaction while the pipeline thread hands them over.
+/// </summary>
+internal sealed class StreamingJobCreation : IDisposable
+{
+    private readonly BlockingCollection<KeyedInput> _items = new(boundedCapacity: 1000);
+    private readonly CancellationTokenSource _cancel = new();
+    private readonly Task<JobRecord> _creating;
+
+    public StreamingJobCreation(JobRunner runner, JobDefinition definition)
+    {
+        var items = _items;
+        var cancel = _cancel.Token;
+        _creating = Task.Run(() => runner.CreateAsync(definition, items.GetConsumingEnumerable(cancel), KeyedInput.Codec, CliXmlCodec.Instance.Format, item => item.Key, cancel));
+    }
+
+    /// <summary>Hands one item over; throws the store's error if the writer stopped.</summary>
+    public void Add(KeyedInput input)
+    {
+        while (!_items.TryAdd(input, 200, _cancel.Token))
+        {
+            // The writer stopped (a store error): surface its error instead of waiting for ever.
+            if (_creating.IsCompleted)
+            {
+                _creating.GetAwaiter().GetResult();
+                throw new StoreException("The job's items could not be stored.");
+            }
+        }
+    }
+
+    /// <summary>Ends the input and returns the created job, or throws the store's error.</summary>
+    public JobRecord Complete()
+    {
+        _items.CompleteAdding();
+        return _creating.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Ctrl+C: stops storing items.</summary>
+    public void Cancel() => _cancel.Cancel();
+
+    public void Dispose()
+    {
+        _items.Dispose();
+        _cancel.Dispose();
+    }
+}
