@@ -142,6 +142,20 @@ public sealed class InvokeBatchJobTests : IDisposable
     }
 
     [Fact]
+    public void InvokeBatchJob_SecondRun_ReusesWorkersWithoutTheFirstRunsVariablesOrFunctions()
+    {
+        var run = _session.Run("""
+            $value = 'first'
+            function Get-Marker { 'marker' }
+            $null = 1..4 | Invoke-BatchJob { $global:leak = $using:value; Get-Marker } -ThrottleLimit 2 -Function Get-Marker
+            $value = 'second'
+            (1..4 | Invoke-BatchJob { "$($global:leak)|$using:value|$([bool](Get-Command Get-Marker -ErrorAction Ignore))" } -ThrottleLimit 2).Output | Sort-Object -Unique
+            """).ThrowIfFailed();
+
+        Assert.Equal("|second|False", run.Output.Single().ToString());
+    }
+
+    [Fact]
     public void InvokeBatchJob_UseCallerRunspace_SeesTheCallersVariables()
     {
         var run = _session.Run("""

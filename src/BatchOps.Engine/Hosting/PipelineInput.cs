@@ -32,7 +32,7 @@ public sealed class PipelineInput<T>
             while (!space.IsCompleted)
             {
                 pump.Drain(write);
-                WaitHandle.WaitAny([pump.Signal, ((IAsyncResult)space).AsyncWaitHandle], TimeSpan.FromMilliseconds(250));
+                pump.Wait(((IAsyncResult)space).AsyncWaitHandle, TimeSpan.FromMilliseconds(250));
             }
 
             if (space.IsCanceled || space.IsFaulted || !space.Result)

@@ -16,6 +16,9 @@ public sealed class PipelinePump : IDisposable
     private object? _latestProgress;
     private volatile bool _completed;
 
+    // 1 while the owner waits: posters signal only then, so a busy run costs no system call per message.
+    private int _ownerWaiting;
+
     /// <summary>Creates a pump owned by the calling thread (the cmdlet's pipeline thread).</summary>
     public PipelinePump()
         : this(Environment.CurrentManagedThreadId)
@@ -25,8 +28,6 @@ public sealed class PipelinePump : IDisposable
     /// <summary>Creates a pump owned by the given managed thread.</summary>
     public PipelinePump(int ownerThreadId) => _ownerThreadId = ownerThreadId;
 
-    /// <summary>Signalled whenever something is posted or the pump completes.</summary>
-    public WaitHandle Signal => _signal;
 
     /// <summary>Whether <see cref="Complete"/> was called.</summary>
     public bool IsCompleted => _completed;
@@ -43,7 +44,11 @@ public sealed class PipelinePump : IDisposable
             _queue.Enqueue(new PumpMessage(kind, payload));
         }
 
-        _signal.Set();
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _ownerWaiting) == 1)
+        {
+            _signal.Set();
+        }
     }
 
     /// <summary>Says no more messages will come (the run ended); wakes the owner.</summary>
@@ -91,7 +96,37 @@ public sealed class PipelinePump : IDisposable
                 return;
             }
 
-            WaitHandle.WaitAny([_signal, cancellationToken.WaitHandle], TimeSpan.FromMilliseconds(250));
+            Wait(cancellationToken.CanBeCanceled ? cancellationToken.WaitHandle : null, TimeSpan.FromMilliseconds(250));
+        }
+    }
+
+    /// <summary>
+    /// Owner thread: waits until something is posted, the pump completes, <paramref name="other"/> is
+    /// signalled or <paramref name="timeout"/> passes; returns at once when messages are already waiting.
+    /// </summary>
+    public void Wait(WaitHandle? other, TimeSpan timeout)
+    {
+        Volatile.Write(ref _ownerWaiting, 1);
+        Interlocked.MemoryBarrier();
+        try
+        {
+            if (!_queue.IsEmpty || _completed || Volatile.Read(ref _latestProgress) is not null)
+            {
+                return;
+            }
+
+            if (other is null)
+            {
+                _signal.WaitOne(timeout);
+            }
+            else
+            {
+                WaitHandle.WaitAny([_signal, other], timeout);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _ownerWaiting, 0);
         }
     }
 

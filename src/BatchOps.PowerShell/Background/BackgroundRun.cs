@@ -50,7 +50,7 @@ internal sealed class BackgroundRun(
             var spec = JobRunSession.SpecOf(record);
             var options = overrides.Over(record.Settings).ToOptions();
             using var session = new JobRunSession();
-            var pool = ScriptWorkerPool.Open(spec, options.ThrottleLimit, session.Pump, preferences, null);
+            var pool = ScriptWorkerPool.Open(spec, options.ThrottleLimit, session.Pump, preferences);
             var runner = new JobRunner(store, StoreLocation.LogFolder(storeFolder));
             session.Start(pool, record.Name, kind, indexes, (request, ct) => runner.RunAsync(record.Id, request with { SettingsOverride = overrides }, ct));
             lock (_lock)

@@ -158,7 +158,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         using var session = cmdlet.ActiveRun = new JobRunSession();
         var pool = useCallerRunspace && options.ThrottleLimit == 1
             ? ScriptWorkerPool.ForCallerRunspace(spec, session.Pump)
-            : ScriptWorkerPool.Open(spec, options.ThrottleLimit, session.Pump, cmdlet.StreamPreferences(), null);
+            : ScriptWorkerPool.Open(spec, options.ThrottleLimit, session.Pump, cmdlet.StreamPreferences());
         var runner = new JobRunner(cmdlet.JobStore, StoreLocation.LogFolder(cmdlet.StoreFolder));
         session.Start(pool, job.Name, kind, indexes, (request, ct) =>
             runner.RunAsync(job.Id, request with { SettingsOverride = overrides }, ct));
@@ -205,7 +205,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
                 ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, throttle));
         }
 
-        return UseCallerRunspace ? ScriptWorkerPool.ForCallerRunspace(spec, session.Pump) : ScriptWorkerPool.Open(spec, throttle, session.Pump, StreamPreferences(), null);
+        return UseCallerRunspace ? ScriptWorkerPool.ForCallerRunspace(spec, session.Pump) : ScriptWorkerPool.Open(spec, throttle, session.Pump, StreamPreferences());
     }
 
     internal override void CloseInput() => _input?.Complete();

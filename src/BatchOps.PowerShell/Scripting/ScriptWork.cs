@@ -10,7 +10,10 @@ namespace BatchOps.PowerShell.Scripting;
 /// </summary>
 public sealed class ScriptWork
 {
-    private readonly TaskCompletionSource<object?> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Continuations run inline on the thread that completes the work: on a driver thread, the engine then
+    // records the outcome and hands that same driver its next item without waking any other thread.
+    private readonly TaskCompletionSource<object?> _done = new();
+    private CancellationTokenRegistration _cancellation;
     private int _state;
 
     internal ScriptWork(object? input, object?[] argumentList)
@@ -31,6 +34,19 @@ public sealed class ScriptWork
     public List<PSVariable> Variables { get; }
 
     internal Task<object?> Task => _done.Task;
+
+    /// <summary>Cancels the work when <paramref name="token"/> fires (a timeout or a forced stop); released when it ends.</summary>
+    internal void CancelWith(CancellationToken token, Action<ScriptWork, CancellationToken> onCancel)
+    {
+        if (token.CanBeCanceled)
+        {
+            _cancellation = token.UnsafeRegister(static (state, t) =>
+            {
+                var (work, action) = ((ScriptWork, Action<ScriptWork, CancellationToken>))state!;
+                action(work, t);
+            }, (this, onCancel));
+        }
+    }
 
     internal ScriptWorker? Worker { get; private set; }
 
@@ -54,7 +70,11 @@ public sealed class ScriptWork
         Worker?.Finished(this);
         if (Interlocked.Exchange(ref _state, 2) == 1)
         {
-            _done.TrySetResult(result);
+            _cancellation.Unregister();
+            using (ScriptWorker.HandBackTo(Worker))
+            {
+                _done.TrySetResult(result);
+            }
         }
     }
 
@@ -64,7 +84,11 @@ public sealed class ScriptWork
         Worker?.Finished(this);
         if (Interlocked.Exchange(ref _state, 2) == 1)
         {
-            _done.TrySetException(new ScriptItemException(ScriptError(error)));
+            _cancellation.Unregister();
+            using (ScriptWorker.HandBackTo(Worker))
+            {
+                _done.TrySetException(new ScriptItemException(ScriptError(error)));
+            }
         }
     }
 
@@ -87,6 +111,7 @@ public sealed class ScriptWork
     {
         if (Interlocked.Exchange(ref _state, 2) == 1)
         {
+            _cancellation.Unregister();
             _done.TrySetException(new InvalidOperationException("The worker runspace running this item was stopped before the item finished; it will run again on a retry."));
         }
     }
@@ -95,6 +120,7 @@ public sealed class ScriptWork
     {
         if (Interlocked.Exchange(ref _state, 2) != 2)
         {
+            _cancellation.Unregister();
             _done.TrySetCanceled(token);
         }
     }

@@ -37,9 +37,16 @@ public sealed class ScriptWorker : IDisposable
     private readonly string _script;
     private readonly PipelinePump _pump;
     private readonly object _lock = new();
+    [ThreadStatic]
+    private static ScriptWorker? t_handingBack;
+
     private System.Management.Automation.PowerShell? _pipeline;
     private ScriptWork? _current;
+
+    // The item the engine handed this driver while it was finishing the previous one, on this thread.
+    private ScriptWork? _next;
     private CancellationTokenSource _driverStop = new();
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _disposed;
 
     internal ScriptWorker(Runspace runspace, BlockingCollection<ScriptWork> queue, string script, PipelinePump pump)
@@ -49,6 +56,9 @@ public sealed class ScriptWorker : IDisposable
         _script = script;
         _pump = pump;
     }
+
+    /// <summary>Completes when the driver has ended for good (the pool closed): its runspace is free again.</summary>
+    internal Task Ended => _ended.Task;
 
     internal void Start()
     {
@@ -90,6 +100,21 @@ public sealed class ScriptWorker : IDisposable
             stop = _driverStop.Token;
         }
 
+        var handed = Interlocked.Exchange(ref _next, null);
+        if (handed is not null)
+        {
+            if (!stop.IsCancellationRequested && handed.Begin(this))
+            {
+                return handed;
+            }
+
+            if (stop.IsCancellationRequested)
+            {
+                // This driver is being stopped: let another take the item.
+                _queue.Add(handed);
+            }
+        }
+
         while (true)
         {
             ScriptWork? work;
@@ -110,6 +135,37 @@ public sealed class ScriptWorker : IDisposable
                 return work;
             }
         }
+    }
+
+    /// <summary>
+    /// While a driver completes an item on its own thread, the engine's continuation runs inline and asks
+    /// for the next item: <see cref="TryTakeDirect"/> then gives it to this same driver, with no other
+    /// thread woken. Dispose the result to end the window.
+    /// </summary>
+    internal static HandBack HandBackTo(ScriptWorker? worker)
+    {
+        var previous = t_handingBack;
+        t_handingBack = worker;
+        return new HandBack(previous);
+    }
+
+    /// <summary>Gives <paramref name="work"/> straight to the driver finishing an item on this thread, if any.</summary>
+    internal static bool TryTakeDirect(ScriptWork work)
+    {
+        var worker = t_handingBack;
+        if (worker is null || Volatile.Read(ref worker._next) is not null || worker._disposed)
+        {
+            return false;
+        }
+
+        t_handingBack = null;
+        Volatile.Write(ref worker._next, work);
+        return true;
+    }
+
+    internal readonly struct HandBack(ScriptWorker? previous) : IDisposable
+    {
+        public void Dispose() => t_handingBack = previous;
     }
 
     internal void Took(ScriptWork work) => Volatile.Write(ref _current, work);
@@ -150,9 +206,19 @@ public sealed class ScriptWorker : IDisposable
             restart = !_disposed && !_queue.IsCompleted;
         }
 
+        // An item handed to this driver but not begun goes back to the shared queue for any driver.
+        if (!restart && Interlocked.Exchange(ref _next, null) is { } handed)
+        {
+            handed.Cancel(CancellationToken.None);
+        }
+
         if (restart)
         {
             Start();
+        }
+        else
+        {
+            _ended.TrySetResult();
         }
     }
 

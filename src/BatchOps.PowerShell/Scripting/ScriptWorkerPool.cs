@@ -33,39 +33,30 @@ internal sealed class ScriptWorkerPool : IDisposable
     public ScriptOperationSpec Spec { get; }
 
     /// <summary>Opens <paramref name="workers"/> runspaces with the spec's modules, functions and $using: values.</summary>
-    public static ScriptWorkerPool Open(ScriptOperationSpec spec, int workers, PipelinePump pump, IReadOnlyDictionary<string, object> preferences, PSHost? host)
+    public static ScriptWorkerPool Open(ScriptOperationSpec spec, int workers, PipelinePump pump, IReadOnlyDictionary<string, object> preferences)
     {
         var (arguments, usings) = Decode(spec);
         var pool = new ScriptWorkerPool(spec, arguments, pump, null);
-        var state = InitialSessionState.CreateDefault2();
-        if (spec.ImportModule.Length > 0)
+        foreach (var runspace in RunspaceCache.Rent(spec.ImportModule, workers))
         {
-            state.ImportPSModule(spec.ImportModule);
-        }
+            // Each run sets its own $using: values, preferences and functions; they are reset when the
+            // runspace goes back to the cache.
+            var session = runspace.SessionStateProxy;
+            foreach (var (name, value) in usings)
+            {
+                session.SetVariable(UsingRewriter.VariableFor(name), value);
+            }
 
-        foreach (var (name, body) in spec.Functions)
-        {
-            state.Commands.Add(new SessionStateFunctionEntry(name, body));
-        }
+            foreach (var (name, value) in preferences)
+            {
+                session.SetVariable(name, value);
+            }
 
-        foreach (var (name, value) in usings)
-        {
-            state.Variables.Add(new SessionStateVariableEntry(UsingRewriter.VariableFor(name), value, "A $using: value captured by BatchOps"));
-        }
+            foreach (var (name, body) in spec.Functions)
+            {
+                session.InvokeProvider.Item.Set($@"function:\{name}", ScriptBlock.Create(body));
+            }
 
-        foreach (var (name, value) in preferences)
-        {
-            state.Variables.Add(new SessionStateVariableEntry(name, value, "The caller's preference for this run"));
-        }
-
-        var opened = new Runspace[workers];
-        Parallel.For(0, workers, i =>
-        {
-            opened[i] = host is null ? RunspaceFactory.CreateRunspace(state) : RunspaceFactory.CreateRunspace(host, state);
-            opened[i].Open();
-        });
-        foreach (var runspace in opened)
-        {
             pool._runspaces.Add(runspace);
             var worker = new ScriptWorker(runspace, pool._queue, spec.Script, pump);
             pool._workers.Add(worker);
@@ -123,21 +114,17 @@ internal sealed class ScriptWorkerPool : IDisposable
                 TaskScheduler.Default).Unwrap();
         }
 
-        var registration = cancellationToken.Register(() =>
+        work.CancelWith(cancellationToken, static (w, token) =>
         {
-            work.Cancel(cancellationToken);
-            work.Worker?.Stop(work);
+            w.Cancel(token);
+            w.Worker?.Stop(w);
         });
-        _queue.Add(work, CancellationToken.None);
-        return work.Task.ContinueWith(
-            t =>
-            {
-                registration.Dispose();
-                return t;
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default).Unwrap();
+        if (!ScriptWorker.TryTakeDirect(work))
+        {
+            _queue.Add(work, CancellationToken.None);
+        }
+
+        return work.Task;
     }
 
     private void RunOnPipelineThread(ScriptWork work)
@@ -180,9 +167,18 @@ internal sealed class ScriptWorkerPool : IDisposable
             worker.Dispose();
         }
 
-        foreach (var runspace in _runspaces)
+        // A runspace whose driver has ended goes back to the cache; one still busy (an item that ignores
+        // the stop) is closed instead.
+        for (var i = 0; i < _runspaces.Count; i++)
         {
-            runspace.Dispose();
+            if (_workers[i].Ended.Wait(TimeSpan.FromSeconds(5)))
+            {
+                RunspaceCache.Return(Spec.ImportModule, _runspaces[i], Spec.Functions.Keys);
+            }
+            else
+            {
+                _runspaces[i].Dispose();
+            }
         }
 
         _queue.Dispose();

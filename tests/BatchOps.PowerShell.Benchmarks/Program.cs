@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using BatchOps.Packager;
+
+// dotnet run -c Release --project tests/BatchOps.PowerShell.Benchmarks -- [--quick] [--scenario NAME]
+// Hosts the real PowerShell engine in this process, imports the packaged module and measures
+// Invoke-BatchJob against ForEach-Object -Parallel in the same process, as ratios.
+var quick = args.Contains("--quick");
+var only = args.SkipWhile(a => a != "--scenario").Skip(1).FirstOrDefault();
+var root = ModulePackager.FindRepositoryRoot(AppContext.BaseDirectory);
+var module = new ModulePackager(root, "Release", Path.Combine(root, "out", "bench", "BatchOps")).Package(new StringWriter());
+var store = Directory.CreateTempSubdirectory("batchops-psbench-").FullName;
+
+using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
+runspace.Open();
+runspace.SessionStateProxy.SetVariable("Store", store);
+Invoke(runspace, $"Import-Module '{module}'; $PSDefaultParameterValues['*-Batch*:Store'] = $Store; $ProgressPreference = 'SilentlyContinue'");
+
+Console.WriteLine($"BatchOps in PowerShell {typeof(PSObject).Assembly.GetName().Version}{(quick ? " (quick: scaled down, no goals judged)" : string.Empty)} on {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+
+// Warm both paths up (JIT, first runspaces) before anything is timed.
+Time(runspace, "1..200 | ForEach-Object -Parallel { $_ } -ThrottleLimit 8 | Out-Null");
+Time(runspace, "1..2000 | Invoke-BatchJob { $_ } -ThrottleLimit 8 -Name warmup | Out-Null");
+
+var scenarios = new (string Name, Action Run)[]
+{
+    ("parallel", () =>
+    {
+        foreach (var count in quick ? [1_000] : new[] { 3_000, 30_000 })
+        {
+            var feParallel = Time(runspace, $"1..{count} | ForEach-Object -Parallel {{ $_ }} -ThrottleLimit 8 | Out-Null");
+            var batch = Time(runspace, $"1..{count} | Invoke-BatchJob {{ $_ }} -ThrottleLimit 8 -Name parallel | Out-Null");
+            var goal = count >= 30_000 ? 100 : 50;
+            Report("parallel", $"{count:N0} trivial items, throttle 8", count / batch.TotalSeconds, "ForEach-Object -Parallel items/s", count / feParallel.TotalSeconds, $">= {goal}x", quick);
+        }
+    }),
+    ("throughput", () =>
+    {
+        var count = quick ? 20_000 : 200_000;
+        var elapsed = Time(runspace, $"1..{count} | Invoke-BatchJob {{ $_ }} -Name throughput | Out-Null");
+        Report("throughput", $"{count:N0} items/s, store on", count / elapsed.TotalSeconds, "goal items/s", 50_000, ">= 1.0", quick);
+    }),
+    ("latency", () =>
+    {
+        var count = quick ? 400 : 2_000;
+        var elapsed = Time(runspace, $"1..{count} | Invoke-BatchJob {{ [Threading.Thread]::Sleep(20); $_ }} -ThrottleLimit 16 -Name latency | Out-Null");
+        Report("latency", $"{count:N0} x 20 ms, throttle 16, items/s", count / elapsed.TotalSeconds, "throttle / latency (ideal)", 16 / 0.020, ">= 0.9", quick);
+    }),
+    ("probe", () =>
+    {
+        foreach (var (what, script) in new[]
+        {
+            ("InvokeWithContext loop", "$b = [scriptblock]::Create('$_'); $v = [Collections.Generic.List[psvariable]]::new(); foreach ($i in 1..20000) { $v.Clear(); $v.Add([psvariable]::new('_', $i)); $null = $b.InvokeWithContext($null, $v, $i) }"),
+            ("PSSerializer.Serialize int", "foreach ($i in 1..20000) { $null = [System.Management.Automation.PSSerializer]::Serialize($i, 2) }"),
+            ("empty foreach", "foreach ($i in 1..20000) { $null = $i }"),
+            ("pipeline to Out-Null", "1..20000 | ForEach-Object { $_ } | Out-Null"),
+            ("Invoke-BatchJob caller runspace", "1..20000 | Invoke-BatchJob { $_ } -ThrottleLimit 1 -UseCallerRunspace -Name probe1 | Out-Null"),
+            ("Invoke-BatchJob throttle 1", "1..20000 | Invoke-BatchJob { $_ } -ThrottleLimit 1 -Name probe2 | Out-Null"),
+            ("Invoke-BatchJob throttle 2", "1..20000 | Invoke-BatchJob { $_ } -ThrottleLimit 2 -Name probe3 | Out-Null"),
+            ("New-BatchJob", "1..20000 | New-BatchJob { $_ } -Name probe4 | Out-Null"),
+        })
+        {
+            var t = Time(runspace, script);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"probe      {what,-36} {t.TotalMilliseconds / 20.0,8:F2} us/item"));
+        }
+    }),
+    ("memory", () =>
+    {
+        var small = quick ? 2_000 : 20_000;
+        var large = small * 10;
+        var (_, smallPeak) = WithPeakWorkingSet(() => Time(runspace, $"1..{small} | Invoke-BatchJob {{ $_ }} -Name memory-small | Out-Null"));
+        var (_, largePeak) = WithPeakWorkingSet(() => Time(runspace, $"1..{large} | Invoke-BatchJob {{ $_ }} -Name memory-large | Out-Null"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"memory     peak working set {large:N0} items {largePeak / 1048576.0,8:N1} MB vs {small:N0} items {smallPeak / 1048576.0,8:N1} MB  ratio {(double)largePeak / smallPeak:F3}  goal <= 1.5 {(quick ? "-" : (double)largePeak / smallPeak <= 1.5 ? "met" : "MISSED")}"));
+    }),
+};
+
+foreach (var (name, run) in scenarios.Where(s => only is null || s.Name == only))
+{
+    run();
+}
+
+Directory.Delete(store, recursive: true);
+return 0;
+
+static void Invoke(Runspace runspace, string script)
+{
+    using var shell = PowerShell.Create();
+    shell.Runspace = runspace;
+    shell.AddScript(script).Invoke();
+    if (shell.HadErrors)
+    {
+        throw new InvalidOperationException($"{script}: {string.Join("; ", shell.Streams.Error)}");
+    }
+}
+
+static TimeSpan Time(Runspace runspace, string script)
+{
+    GC.Collect();
+    var clock = Stopwatch.StartNew();
+    Invoke(runspace, script);
+    return clock.Elapsed;
+}
+
+static (T Result, long PeakWorkingSet) WithPeakWorkingSet<T>(Func<T> work)
+{
+    GC.Collect();
+    GC.WaitForPendingFinalizers();
+    GC.Collect();
+    using var process = Process.GetCurrentProcess();
+    long peak = 0;
+    using var done = new CancellationTokenSource();
+    var sampler = Task.Run(() =>
+    {
+        while (!done.IsCancellationRequested)
+        {
+            process.Refresh();
+            peak = Math.Max(peak, process.WorkingSet64);
+            Thread.Sleep(10);
+        }
+    });
+    var result = work();
+    done.Cancel();
+    sampler.Wait();
+    return (result, peak);
+}
+
+static void Report(string scenario, string measure, double value, string baselineMeasure, double baseline, string goal, bool quick)
+{
+    var ratio = value / baseline;
+    var threshold = double.Parse(goal.TrimStart('>', '=', ' ').TrimEnd('x'), CultureInfo.InvariantCulture);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{scenario,-10} {measure,-38} {value,12:N1}  {baselineMeasure,-34} {baseline,12:N1}  ratio {ratio,8:F3}  goal {goal} {(quick ? "-" : ratio >= threshold ? "met" : "MISSED")}"));
+}
