@@ -60,10 +60,20 @@ var scenarios = new (string Name, Action Run)[]
             ("Invoke-BatchJob throttle 1", "1..20000 | Invoke-BatchJob { $_ } -ThrottleLimit 1 -Name probe2 | Out-Null"),
             ("Invoke-BatchJob throttle 2", "1..20000 | Invoke-BatchJob { $_ } -ThrottleLimit 2 -Name probe3 | Out-Null"),
             ("New-BatchJob", "1..20000 | New-BatchJob { $_ } -Name probe4 | Out-Null"),
+            ("Members.Match", "$o = [psobject]5; foreach ($i in 1..20000) { $null = $o.PSObject.Members.Match('*', 'NoteProperty') }"),
         })
         {
             var t = Time(runspace, script);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"probe      {what,-36} {t.TotalMilliseconds / 20.0,8:F2} us/item"));
+        }
+    }),
+    ("members", () =>
+    {
+        using var shell = PowerShell.Create();
+        shell.Runspace = runspace;
+        foreach (var o in shell.AddScript("[psobject].GetMembers([Reflection.BindingFlags]'NonPublic,Public,Instance,Static') | Where-Object { $_.Name -like '*Instance*' -or $_.Name -like '*Member*' } | ForEach-Object { \"$($_.MemberType) $($_)\" }").Invoke())
+        {
+            Console.WriteLine(o);
         }
     }),
     ("memory", () =>

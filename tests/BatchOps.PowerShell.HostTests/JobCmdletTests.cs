@@ -191,6 +191,31 @@ public sealed class JobCmdletTests : IDisposable
     }
 
     [Fact]
+    public void StoredInputsAndOutputs_ReadBackWithTheirTypesValuesAndNotes()
+    {
+        var lines = Lines("""
+            $noted = [psobject]5
+            $noted.PSObject.Properties.Add([psnoteproperty]::new('Tag', 'kept'))
+            $named = [psobject]'typed'
+            $named.PSObject.TypeNames.Insert(0, 'My.Type')
+            $inputs = @(5, [long]6, 'a<b&c>"d', 'x_x0041_y', "line`nbreak", $true, 2.5, [guid]'0b8a3d2e-6f1c-4a5b-9e7d-3c2f1a0b9e8d', $noted, $named, [pscustomobject]@{ A = 1 }, "caf$([char]0xE9)")
+            $null = $inputs | Invoke-BatchJob { $_ } -Name typed-io -ThrottleLimit 1
+            $items = Get-BatchItem -Id typed-io | Sort-Object Index
+            foreach ($item in $items) { '{0}|{1}|{2}' -f $item.Input.GetType().Name, "$($item.Input)", ($item.Output -eq $item.Input -or "$($item.Output)" -eq "$($item.Input)") }
+            $items[8].Input.Tag
+            $items[9].Input.PSObject.TypeNames[0]
+            $items[10].Input.A
+            """);
+
+        Assert.Equal(
+        [
+            "Int32|5|True", "Int64|6|True", "String|a<b&c>\"d|True", "String|x_x0041_y|True", "String|line\nbreak|True", "Boolean|True|True", "Double|2.5|True",
+            "Guid|0b8a3d2e-6f1c-4a5b-9e7d-3c2f1a0b9e8d|True", "Int32|5|True", "String|typed|True", "PSCustomObject|@{A=1}|True", "String|café|True",
+            "kept", "Deserialized.My.Type", "1",
+        ], lines);
+    }
+
+    [Fact]
     public void Results_SerializeAndDeserializeAsPowerShellDoesForExportClixmlAndRemoting()
     {
         var lines = Lines("""
