@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using BatchOps.Engine.Hosting;
@@ -33,7 +32,7 @@ public sealed class ScriptWorker : IDisposable
         """;
 
     private readonly Runspace _runspace;
-    private readonly BlockingCollection<ScriptWork> _queue;
+    private readonly WorkQueue _queue;
     private readonly string _script;
     private readonly PipelinePump _pump;
     private readonly object _lock = new();
@@ -49,7 +48,7 @@ public sealed class ScriptWorker : IDisposable
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _disposed;
 
-    internal ScriptWorker(Runspace runspace, BlockingCollection<ScriptWork> queue, string script, PipelinePump pump)
+    internal ScriptWorker(Runspace runspace, WorkQueue queue, string script, PipelinePump pump)
     {
         _runspace = runspace;
         _queue = queue;
@@ -108,33 +107,22 @@ public sealed class ScriptWorker : IDisposable
                 return handed;
             }
 
-            if (stop.IsCancellationRequested)
+            if (stop.IsCancellationRequested && !_queue.TryAdd(handed))
             {
-                // This driver is being stopped: let another take the item.
-                _queue.Add(handed);
+                // This driver is being stopped and the pool is closing: nothing will run the item.
+                handed.Cancel(CancellationToken.None);
             }
         }
 
-        while (true)
+        while (_queue.Take(stop) is { } work)
         {
-            ScriptWork? work;
-            try
-            {
-                if (!_queue.TryTake(out work, Timeout.Infinite, stop))
-                {
-                    return null;
-                }
-            }
-            catch (Exception error) when (error is OperationCanceledException or ObjectDisposedException or InvalidOperationException)
-            {
-                return null;
-            }
-
             if (work.Begin(this))
             {
                 return work;
             }
         }
+
+        return null;
     }
 
     /// <summary>

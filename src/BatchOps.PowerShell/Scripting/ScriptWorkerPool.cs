@@ -14,7 +14,7 @@ namespace BatchOps.PowerShell.Scripting;
 /// </summary>
 internal sealed class ScriptWorkerPool : IDisposable
 {
-    private readonly BlockingCollection<ScriptWork> _queue = new();
+    private readonly WorkQueue _queue = new();
     private readonly List<ScriptWorker> _workers = [];
     private readonly List<Runspace> _runspaces = [];
     private readonly object?[] _argumentList;
@@ -119,9 +119,9 @@ internal sealed class ScriptWorkerPool : IDisposable
             w.Cancel(token);
             w.Worker?.Stop(w);
         });
-        if (!ScriptWorker.TryTakeDirect(work))
+        if (!ScriptWorker.TryTakeDirect(work) && !_queue.TryAdd(work))
         {
-            _queue.Add(work, CancellationToken.None);
+            work.Cancel(CancellationToken.None);
         }
 
         return work.Task;
@@ -161,7 +161,7 @@ internal sealed class ScriptWorkerPool : IDisposable
 
     public void Dispose()
     {
-        _queue.CompleteAdding();
+        _queue.Complete();
         foreach (var worker in _workers)
         {
             worker.Dispose();
@@ -180,7 +180,5 @@ internal sealed class ScriptWorkerPool : IDisposable
                 _runspaces[i].Dispose();
             }
         }
-
-        _queue.Dispose();
     }
 }
