@@ -79,6 +79,22 @@ public sealed class InvokeBatchJobTests : IDisposable
     }
 
     [Fact]
+    public void InvokeBatchJob_BreakContinueOrNonTerminatingErrors_EndOnlyTheirItem()
+    {
+        var run = _session.Run("""
+            $results = 1..6 | Invoke-BatchJob {
+                if ($_ -eq 2) { continue }
+                if ($_ -eq 3) { break }
+                if ($_ -eq 4) { Write-Error 'four' }
+                $_
+            } -ThrottleLimit 1 -ErrorAction SilentlyContinue | Sort-Object Index
+            ($results | ForEach-Object { "$($_.Input):$($_.Status)" }) -join ','
+            """);
+
+        Assert.Equal("1:Succeeded,2:Succeeded,3:Succeeded,4:Failed,5:Succeeded,6:Succeeded", run.Output.Single().ToString());
+    }
+
+    [Fact]
     public void InvokeBatchJob_FailedItem_SetsDollarQuestionToFalse()
     {
         var run = _session.Run("1..3 | Invoke-BatchJob { if ($_ -eq 2) { throw 'two' } } -ErrorAction SilentlyContinue | ForEach-Object { }; $?");

@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using BatchOps.Engine.Hosting;
@@ -17,18 +18,12 @@ public sealed class ScriptWorker : IDisposable
     // streams other than output are forwarded to the caller by the pool.
     // Taking an item and marking it begun happen in one .NET call (Next), so a stop can never land between
     // them and lose an item: whatever the pipeline held when it stopped is settled by OnDriverEnded.
+    // The block is created here, so it belongs to this runspace; the loop itself runs in .NET (Run), which
+    // costs less per item than a loop of script with three method calls in it.
     private const string DriverScript = """
         param($Script, $Worker)
         $ErrorActionPreference = 'Stop'
-        $__batchOpsBlock = [scriptblock]::Create($Script)
-        while ($null -ne ($__batchOpsWork = $Worker.Next())) {
-            try {
-                $__batchOpsWork.Complete($__batchOpsBlock.InvokeWithContext($null, $__batchOpsWork.Variables, $__batchOpsWork.Arguments))
-            }
-            catch {
-                $__batchOpsWork.Fail($_)
-            }
-        }
+        $Worker.Run([scriptblock]::Create($Script))
         """;
 
     private readonly Runspace _runspace;
@@ -84,6 +79,40 @@ public sealed class ScriptWorker : IDisposable
             var input = new PSDataCollection<object>();
             input.Complete();
             pipeline.BeginInvoke(input, new PSDataCollection<PSObject>(), null, OnDriverEnded, pipeline);
+        }
+    }
+
+    /// <summary>
+    /// Called by the driver script on its pipeline thread: runs items until the pool closes or this driver
+    /// is stopped. Each item runs in its own try/catch, so one item's terminating error never ends the loop;
+    /// a pipeline stop (timeout, forced stop) does end it, and the driver is started again.
+    /// </summary>
+    public void Run(ScriptBlock block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        while (Next() is { } work)
+        {
+            Collection<PSObject>? output;
+            try
+            {
+                output = block.InvokeWithContext(null, work.Variables, work.Arguments);
+            }
+            catch (PipelineStoppedException)
+            {
+                throw;
+            }
+            catch (RuntimeException error)
+            {
+                work.Fail(error.ErrorRecord);
+                continue;
+            }
+            catch (FlowControlException)
+            {
+                // break or continue outside a loop ends this item (as in ForEach-Object), not the worker.
+                output = null;
+            }
+
+            work.Complete(output);
         }
     }
 
