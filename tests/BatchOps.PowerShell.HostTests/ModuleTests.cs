@@ -161,6 +161,21 @@ public sealed class ModuleTests : IDisposable
         Assert.False(string.IsNullOrWhiteSpace(cancel));
     }
 
+    [Fact]
+    public void PesterSuite_ParsesWithoutErrors()
+    {
+        // The Pester suite runs in a real host elsewhere; here PowerShell's own parser at least proves
+        // every file is valid PowerShell.
+        var folder = Path.Combine(_session.Module.Root, "tests", "pester");
+        var files = Directory.GetFiles(folder, "*.ps1");
+        Assert.NotEmpty(files);
+        foreach (var file in files)
+        {
+            System.Management.Automation.Language.Parser.ParseFile(file, out _, out var errors);
+            Assert.True(errors.Length == 0, $"{Path.GetFileName(file)}: {string.Join("; ", errors.Select(e => $"{e.Extent.StartLineNumber}: {e.Message}"))}");
+        }
+    }
+
     /// <summary>Runs the batchops command (a real child process) on this session's store.</summary>
     private string Batchops(params string[] args)
     {

@@ -25,4 +25,12 @@ Describe 'Get-BatchJob' {
         $job.Failed | Should -Be 3
         $job.Total | Should -Be 3
     }
+
+    It 'pipes into Stop-BatchJob and Remove-BatchJob' {
+        $null = 1..3 | New-BatchJob { $_ } -Name 'pending-a'
+        $null = 1..3 | New-BatchJob { $_ } -Name 'pending-b'
+        (Get-BatchJob -Name 'pending-*' | Stop-BatchJob -Confirm:$false -PassThru).Status | ForEach-Object ToString | Sort-Object -Unique | Should -Be 'Cancelled'
+        Get-BatchJob -Name 'pending-*' | Remove-BatchJob -Confirm:$false
+        Get-BatchJob -Name 'pending-*' | Should -BeNullOrEmpty
+    }
 }

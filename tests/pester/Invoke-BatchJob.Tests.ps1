@@ -77,7 +77,7 @@ Describe 'Invoke-BatchJob' {
     }
 
     It 'rejects an invalid setting before running anything' {
-        { 1..3 | Invoke-BatchJob { $_ } -TimeoutSeconds 0 -Name never } | Should -Throw -ErrorId 'BatchOps.InvalidSetting'
+        { 1..3 | Invoke-BatchJob { $_ } -TimeoutSeconds 0 -Name never } | Should -Throw -ErrorId 'BatchOps.InvalidSetting,BatchOps.PowerShell.Commands.InvokeBatchJobCommand'
         Get-BatchJob -Name never | Should -BeNullOrEmpty
     }
 
@@ -91,5 +91,94 @@ Describe 'Invoke-BatchJob' {
         $results = Invoke-BatchJob -Id $job.Id
         $results.Count | Should -Be 10
         @(Invoke-BatchJob -Id $job.Id).Count | Should -Be 0
+    }
+
+    It 'outputs types that resolve by name in the session' {
+        function Test-Typed { param([BatchOps.BatchItemResult] $Result) $Result.Index }
+        $result = 1 | Invoke-BatchJob { $_ } -Name typed
+        $result | Should -BeOfType ([BatchOps.BatchItemResult])
+        Test-Typed $result | Should -Be 0
+        $result.Status | Should -Be ([BatchOps.ItemStatus]::Succeeded)
+        (Get-BatchJob -Name typed).Status | Should -Be ([BatchOps.JobStatus]::Completed)
+        ($result | Get-Member)[0].TypeName -as [type] | Should -Not -BeNullOrEmpty
+    }
+
+    It 'takes -RetryDelay as <Case>' -ForEach @(
+        @{ Case = 'seconds'; Delay = 0.05 }
+        @{ Case = 'a TimeSpan'; Delay = [timespan]'0:0:0.05' }
+        @{ Case = 'a TimeSpan string'; Delay = '00:00:00.05' }
+    ) {
+        $null = 1 | Invoke-BatchJob { $_ } -RetryCount 1 -RetryDelay $Delay -Name "delay-$Case"
+        (Get-BatchJob -Name "delay-$Case").Settings.RetryDelay.TotalMilliseconds | Should -Be 50
+    }
+
+    It 'returns promptly with the rest Skipped after <Policy>' -ForEach @(
+        @{ Policy = 'StopOnError'; Script = { 1..100 | Invoke-BatchJob { if ($_ -eq 5) { throw 'five' }; $_ } -ThrottleLimit 1 -ChunkSize 10 -StopOnError -ErrorAction SilentlyContinue } }
+        @{ Policy = 'MaxErrors'; Script = { 1..200 | Invoke-BatchJob { if ($_ % 3 -eq 0) { throw 'three' }; $_ } -ThrottleLimit 2 -ChunkSize 20 -MaxErrors 3 -ErrorAction SilentlyContinue } }
+        @{ Policy = 'JobTimeoutSeconds'; Script = { 1..50 | Invoke-BatchJob { Start-Sleep -Seconds 60; $_ } -ThrottleLimit 2 -JobTimeoutSeconds 1 -ErrorAction SilentlyContinue } }
+    ) {
+        $results = Invoke-Bounded $Script -Seconds 30
+        @($results | Where-Object { $_.Status -eq 'Skipped' }).Count | Should -BeGreaterThan 0
+        @($results | Where-Object { $_.Status -eq 'Succeeded' }).Count | Should -BeLessThan $results.Count
+    }
+
+    It 'stops at Ctrl+C within seconds, leaves the job Cancelled, and a resume runs each item once' {
+        $ran = Join-Path $TestDrive 'ran'
+        $null = New-Item -ItemType Directory $ran
+        $null = 1..200 | New-BatchJob { New-Item -ItemType File (Join-Path $using:ran "$_.$([guid]::NewGuid())") | Out-Null; Start-Sleep -Milliseconds 50; $_ } -Name interrupted -ThrottleLimit 4
+        $session = New-BatchSession
+        $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
+        $async = $session.AddScript({ Invoke-BatchJob -Id interrupted }).BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
+        $deadline = (Get-Date).AddSeconds(30)
+        while ($output.Count -lt 20 -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 20 }
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $session.Stop()
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 10
+        $session.Dispose()
+        (Get-BatchJob -Name interrupted).Status | Should -Be 'Cancelled'
+        $null = Invoke-BatchJob -Id interrupted
+        (Get-BatchJob -Name interrupted).Status | Should -Be 'Completed'
+        $counts = Get-ChildItem $ran | Group-Object { $_.Name.Split('.')[0] }
+        $counts.Count | Should -Be 200
+        @($counts | Where-Object Count -GT 1) | Should -BeNullOrEmpty
+    }
+
+    It 'forwards Warning, Verbose, Information and Debug records from the workers' {
+        $DebugPreference = 'Continue'
+        $null = 1..3 | Invoke-BatchJob {
+            Write-Warning "warn $_"; Write-Verbose "verbose $_"; Write-Information "info $_"; Write-Debug "debug $_"; $_
+        } -Verbose -InformationAction Continue -WarningVariable warnings -InformationVariable infos 4>&1 5>&1 | Out-Null
+        @($warnings).Count | Should -Be 3
+        @($infos).Count | Should -Be 3
+    }
+
+    It 'ends only the item on break, continue or Write-Error' {
+        $results = 1..4 | Invoke-BatchJob { if ($_ -eq 1) { continue }; if ($_ -eq 2) { break }; if ($_ -eq 3) { Write-Error 'three' }; $_ } -ThrottleLimit 1 -ErrorAction SilentlyContinue
+        ($results | Sort-Object Index).Status.ForEach({ "$_" }) | Should -Be @('Succeeded', 'Succeeded', 'Failed', 'Succeeded')
+    }
+
+    It 'does not carry variables or functions from one run to the next' {
+        $value = 'first'
+        function Get-Marker { 'marker' }
+        $null = 1..4 | Invoke-BatchJob { $global:leak = $using:value; Get-Marker } -ThrottleLimit 2 -Function Get-Marker
+        $value = 'second'
+        (1..4 | Invoke-BatchJob { "$($global:leak)|$using:value|$([bool](Get-Command Get-Marker -ErrorAction Ignore))" } -ThrottleLimit 2).Output | Sort-Object -Unique | Should -Be '|second|False'
+    }
+
+    It 'keeps a 200,000-item pipeline flat in memory when results are discarded' {
+        $null = 1..20000 | Invoke-BatchJob { $_ } -Name small
+        [GC]::Collect()
+        $before = [Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64
+        $null = 1..200000 | Invoke-BatchJob { $_ } -Name large
+        $after = [Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64
+        $after / $before | Should -BeLessOrEqual 1.5
+    }
+
+    It 'renders the default table and list views with readable columns' {
+        $results = 1..3 | Invoke-BatchJob { "out $_" } -Name rendered
+        $table = $results | Format-Table | Out-String -Width 120
+        $table | Should -Match 'Index\s+Key\s+Status\s+Attempts\s+Duration\s+Output / Error'
+        $table | Should -Match 'Succeeded'
+        Get-BatchJob -Name rendered | Format-List | Out-String | Should -Match 'Items\s*:\s*3 total: 3 succeeded'
     }
 }

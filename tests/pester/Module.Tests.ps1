@@ -32,4 +32,41 @@ Describe 'The BatchOps module' {
     It 'ships about_BatchOps' {
         Get-Help about_BatchOps | Out-String | Should -Match 'worker runspaces'
     }
+
+    It 'completes job names and ids for <Line>' -ForEach @(
+        @{ Line = 'Get-BatchJob -Id ' }, @{ Line = 'Get-BatchJob -Name ' }, @{ Line = 'Invoke-BatchJob -Id ' }, @{ Line = 'Stop-BatchJob -Id ' },
+        @{ Line = 'Remove-BatchJob -Id ' }, @{ Line = 'Restart-BatchFailed -Id ' }, @{ Line = 'Get-BatchItem -Id ' }, @{ Line = 'Export-BatchJob -Id ' }, @{ Line = 'Wait-BatchJob -Id ' }
+    ) {
+        $job = 1 | New-BatchJob { $_ } -Name 'alpha-job'
+        $found = (TabExpansion2 -inputScript "${Line}alp" -cursorColumn ($Line.Length + 3)).CompletionMatches.CompletionText
+        $found | Should -Contain 'alpha-job'
+        (TabExpansion2 -inputScript $Line -cursorColumn $Line.Length).CompletionMatches.CompletionText | Should -Contain $job.Id
+    }
+
+    It 'works again after Remove-Module and Import-Module' {
+        Remove-Module BatchOps
+        Import-Module (Join-Path $modulePath 'BatchOps.psd1')
+        (1..3 | Invoke-BatchJob { $_ * 2 }).Output | Sort-Object | Should -Be @(2, 4, 6)
+    }
+
+    It 'round-trips results through Export-Clixml and Import-Clixml' {
+        $path = Join-Path $TestDrive 'results.xml'
+        1..2 | Invoke-BatchJob { if ($_ -eq 2) { throw 'two' }; "out $_" } -ErrorAction SilentlyContinue | Sort-Object Index | Export-Clixml $path
+        $back = Import-Clixml $path
+        $back[0].PSObject.TypeNames[0] | Should -Be 'Deserialized.BatchOps.BatchItemResult'
+        $back[0].Output | Should -Be 'out 1'
+        $back[1].Status.ToString() | Should -Be 'Failed'
+        $back[1].Error.Message | Should -Be 'two'
+    }
+
+    It 'lets two sessions run jobs on one store at once' {
+        $first = New-BatchSession
+        $second = New-BatchSession
+        $a = $first.AddScript({ (1..300 | Invoke-BatchJob { Start-Sleep -Milliseconds 2; $_ } -ThrottleLimit 4 -Name from-first).Count }).BeginInvoke()
+        $b = $second.AddScript({ (1..300 | Invoke-BatchJob { Start-Sleep -Milliseconds 2; $_ } -ThrottleLimit 4 -Name from-second).Count }).BeginInvoke()
+        $first.EndInvoke($a) | Should -Be 300
+        $second.EndInvoke($b) | Should -Be 300
+        $first.Dispose(); $second.Dispose()
+        (Get-BatchJob -Name 'from-*').Status | ForEach-Object ToString | Sort-Object -Unique | Should -Be 'Completed'
+    }
 }

@@ -24,7 +24,7 @@ Describe 'New-BatchJob' {
         (Get-BatchItem -Id $job.Id).Key | Should -Be @('web01', 'web02')
     }
 
-    It 'rejects an unknown -Function with <ErrorId>' -ForEach @(@{ ErrorId = 'BatchOps.FunctionNotFound' }) {
+    It 'rejects an unknown -Function with <ErrorId>' -ForEach @(@{ ErrorId = 'BatchOps.FunctionNotFound,BatchOps.PowerShell.Commands.NewBatchJobCommand' }) {
         { 1 | New-BatchJob { $_ } -Function Get-NoSuchThing } | Should -Throw -ErrorId $ErrorId
     }
 }

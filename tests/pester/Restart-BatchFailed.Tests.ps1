@@ -21,4 +21,13 @@ Describe 'Restart-BatchFailed' {
         $retried = Get-BatchItem -Id chosen -Index 1, 2 | Restart-BatchFailed -Confirm:$false -ErrorAction SilentlyContinue
         $retried.Count | Should -Be 2
     }
+
+    It 'reruns only the failed results piped into it' {
+        $flag = Join-Path $TestDrive 'fixed-piped'
+        $results = 1..20 | Invoke-BatchJob { if ($_ % 5 -eq 0 -and -not (Test-Path $using:flag)) { throw "bad $_" }; $_ } -Name piped -ErrorAction SilentlyContinue
+        New-Item $flag | Out-Null
+        $retried = $results | Where-Object Status -EQ 'Failed' | Sort-Object Index | Select-Object -First 2 | Restart-BatchFailed -Confirm:$false
+        ($retried.Input | Sort-Object) | Should -Be @(5, 10)
+        (Get-BatchJob -Name piped).Failed | Should -Be 2
+    }
 }
