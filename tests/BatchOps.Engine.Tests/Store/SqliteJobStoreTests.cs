@@ -166,6 +166,41 @@ public class SqliteJobStoreTests : IDisposable
         Assert.Equal(12.5, picked[0].Duration!.Value.TotalMilliseconds);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(31)]
+    [InlineData(32)]
+    [InlineData(70)]
+    public async Task AddItemsAndCheckpoint_KeepEveryRowsOwnValues(int count)
+    {
+        using var store = CreateSut();
+        var job = NewJob();
+        await store.CreateJobAsync(job);
+        var start = DateTimeOffset.UnixEpoch.AddDays(1);
+
+        await store.AddItemsAsync(job.Id, Enumerable.Range(0, count).Select(i => new StoredItem { Index = i, Key = i % 3 == 0 ? null : $"k{i}", Input = $"in-{i}" }).ToList());
+        await store.CheckpointAsync(job.Id, Enumerable.Range(0, count).Select(i => new ItemOutcome(
+            i, i % 4 == 0 ? ItemStatus.Failed : ItemStatus.Succeeded, 1 + (i % 3), i % 4 == 0 ? null : $"out-{i}",
+            i % 4 == 0 ? new ItemError($"Type{i}", $"message {i}", $"detail {i}", i % 8 == 0) : null,
+            i % 5 == 0 ? null : start.AddSeconds(i), start.AddSeconds(i + 1), TimeSpan.FromMilliseconds(i + 0.5))).ToList());
+
+        var items = await store.GetItemsAsync(job.Id, ItemQuery.All).ToListAsync();
+        Assert.Equal(count, items.Count);
+        foreach (var item in items)
+        {
+            var i = (int)item.Index;
+            Assert.Equal(i % 3 == 0 ? null : $"k{i}", item.Key);
+            Assert.Equal($"in-{i}", item.Input);
+            Assert.Equal(i % 4 == 0 ? ItemStatus.Failed : ItemStatus.Succeeded, item.Status);
+            Assert.Equal(1 + (i % 3), item.Attempts);
+            Assert.Equal(i % 4 == 0 ? null : $"out-{i}", item.Output);
+            Assert.Equal(i % 4 == 0 ? ($"Type{i}", $"message {i}", $"detail {i}", i % 8 == 0) : default, item.Error is { } e ? (e.Type, e.Message, e.Detail, e.IsRetryable) : default);
+            Assert.Equal(i % 5 == 0 ? null : start.AddSeconds(i), item.StartedAt);
+            Assert.Equal(start.AddSeconds(i + 1), item.EndedAt);
+            Assert.Equal(i + 0.5, item.Duration!.Value.TotalMilliseconds);
+        }
+    }
+
     [Fact]
     public async Task FindJobs_FiltersByNameWildcardTagStatusAndNewest()
     {
