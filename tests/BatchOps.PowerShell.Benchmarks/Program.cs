@@ -38,6 +38,13 @@ var scenarios = new (string Name, Action Run)[]
             Report("parallel", $"{count:N0} trivial items, throttle 8", count / batch.TotalSeconds, "ForEach-Object -Parallel items/s", count / feParallel.TotalSeconds, $">= {goal}x", quick);
         }
     }),
+    ("stored", () =>
+    {
+        Invoke(runspace, "$null = 1..200000 | New-BatchJob { $_ } -Name stored");
+        Console.WriteLine("stored: run starts");
+        var elapsed = Time(runspace, "Invoke-BatchJob -Id stored | Out-Null");
+        Report("stored", "200,000 stored items/s", 200_000 / elapsed.TotalSeconds, "goal items/s", 50_000, ">= 1.0", quick);
+    }),
     ("throughput", () =>
     {
         var count = quick ? 20_000 : 200_000;
@@ -62,6 +69,9 @@ var scenarios = new (string Name, Action Run)[]
             ("Invoke-BatchJob throttle 1", "1..20000 | Invoke-BatchJob { $_ } -ThrottleLimit 1 -Name probe2 | Out-Null"),
             ("Invoke-BatchJob throttle 2", "1..20000 | Invoke-BatchJob { $_ } -ThrottleLimit 2 -Name probe3 | Out-Null"),
             ("New-BatchJob", "1..20000 | New-BatchJob { $_ } -Name probe4 | Out-Null"),
+            ("Invoke-BatchJob -Id (stored items)", "Invoke-BatchJob -Id probe4 | Out-Null"),
+            ("New-BatchJob again", "1..20000 | New-BatchJob { $_ } -Name probe5 | Out-Null"),
+            ("Invoke-BatchJob -Id, throttle 1", "Invoke-BatchJob -Id probe5 -ThrottleLimit 1 | Out-Null"),
         })
         {
             var t = Time(runspace, script);
@@ -78,8 +88,9 @@ var scenarios = new (string Name, Action Run)[]
     }),
 };
 
-// "probe" (per-item costs of the parts, for profiling) runs only when asked for by name.
-foreach (var (name, run) in scenarios.Where(s => only is null ? s.Name != "probe" : s.Name == only))
+// "probe" (per-item costs of the parts) and "stored" (a run from the store alone) are for profiling and
+// run only when asked for by name.
+foreach (var (name, run) in scenarios.Where(s => only is null ? s.Name is not ("probe" or "stored") : s.Name == only))
 {
     run();
 }

@@ -30,7 +30,62 @@ internal sealed class CliXmlCodec : IPayloadCodec<object?>
 
     public string Serialize(object? value) => TrySerializePlain(value) ?? PSSerializer.Serialize(value, Depth);
 
-    public object? Deserialize(string payload) => PSSerializer.Deserialize(payload);
+    public object? Deserialize(string payload) => TryDeserializePlain(payload, out var value) ? value : PSSerializer.Deserialize(payload);
+
+    /// <summary>Reads back what <see cref="TrySerializePlain"/> wrote (nothing else: PSSerializer's own output is indented).</summary>
+    internal static bool TryDeserializePlain(string payload, out object? value)
+    {
+        value = null;
+        if (!payload.StartsWith(Head, StringComparison.Ordinal) || !payload.EndsWith(Tail, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var inner = payload.AsSpan(Head.Length, payload.Length - Head.Length - Tail.Length);
+        if (inner.SequenceEqual("<Nil />"))
+        {
+            return true;
+        }
+
+        var open = inner.IndexOf('>');
+        if (open < 2 || inner[0] != '<')
+        {
+            return false;
+        }
+
+        var tag = inner[1..open];
+        var close = $"</{tag}>";
+        if (!inner.EndsWith(close, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var text = inner[(open + 1)..^close.Length];
+        var culture = CultureInfo.InvariantCulture;
+        switch (tag)
+        {
+            case "I32" when int.TryParse(text, NumberStyles.Integer, culture, out var i):
+                value = i;
+                return true;
+            case "I64" when long.TryParse(text, NumberStyles.Integer, culture, out var l):
+                value = l;
+                return true;
+            case "B" when text is "true" or "false":
+                value = text is "true";
+                return true;
+            case "Db" when double.TryParse(text, NumberStyles.Float, culture, out var d):
+                value = d;
+                return true;
+            case "G" when Guid.TryParse(text, out var g):
+                value = g;
+                return true;
+            case "S" when Unescape(text) is { } s:
+                value = s;
+                return true;
+            default:
+                return false;
+        }
+    }
 
     /// <summary>The CliXml of a plain value, exactly as PSSerializer reads it back; null for anything else.</summary>
     internal static string? TrySerializePlain(object? value)
@@ -92,6 +147,50 @@ internal sealed class CliXmlCodec : IPayloadCodec<object?>
         }
 
         return true;
+    }
+
+    // Only the three entities Escape writes; anything else means the text came from elsewhere.
+    private static string? Unescape(ReadOnlySpan<char> text)
+    {
+        if (text.IndexOfAny('&', '<') < 0)
+        {
+            return text.ToString();
+        }
+
+        var result = new StringBuilder(text.Length);
+        while (!text.IsEmpty)
+        {
+            var at = text.IndexOfAny('&', '<');
+            if (at < 0)
+            {
+                result.Append(text);
+                break;
+            }
+
+            result.Append(text[..at]);
+            text = text[at..];
+            if (text.StartsWith("&amp;", StringComparison.Ordinal))
+            {
+                result.Append('&');
+                text = text[5..];
+            }
+            else if (text.StartsWith("&lt;", StringComparison.Ordinal))
+            {
+                result.Append('<');
+                text = text[4..];
+            }
+            else if (text.StartsWith("&gt;", StringComparison.Ordinal))
+            {
+                result.Append('>');
+                text = text[4..];
+            }
+            else
+            {
+                return null;
+            }
+        }
+
+        return result.ToString();
     }
 
     private static string Escape(string s)
