@@ -48,6 +48,7 @@ var scenarios = new (string Name, Action Run)[]
     ("throughput", () =>
     {
         var count = quick ? 20_000 : 200_000;
+        Console.WriteLine("throughput: run starts");
         var elapsed = Time(runspace, $"1..{count} | Invoke-BatchJob {{ $_ }} -Name throughput | Out-Null");
         Report("throughput", $"{count:N0} items/s, store on", count / elapsed.TotalSeconds, "goal items/s", 50_000, ">= 1.0", quick);
     }),
@@ -72,6 +73,8 @@ var scenarios = new (string Name, Action Run)[]
             ("Invoke-BatchJob -Id (stored items)", "Invoke-BatchJob -Id probe4 | Out-Null"),
             ("New-BatchJob again", "1..20000 | New-BatchJob { $_ } -Name probe5 | Out-Null"),
             ("Invoke-BatchJob -Id, throttle 1", "Invoke-BatchJob -Id probe5 -ThrottleLimit 1 | Out-Null"),
+            ("Invoke-BatchJob chunk 1000", "1..20000 | Invoke-BatchJob { $_ } -ChunkSize 1000 -Name probe6 | Out-Null"),
+            ("Invoke-BatchJob chunk 1000 -> $null", "$null = 1..20000 | Invoke-BatchJob { $_ } -ChunkSize 1000 -Name probe7"),
         })
         {
             var t = Time(runspace, script);
