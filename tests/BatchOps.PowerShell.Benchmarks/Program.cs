@@ -41,14 +41,12 @@ var scenarios = new (string Name, Action Run)[]
     ("stored", () =>
     {
         Invoke(runspace, "$null = 1..200000 | New-BatchJob { $_ } -Name stored");
-        Console.WriteLine("stored: run starts");
         var elapsed = Time(runspace, "Invoke-BatchJob -Id stored | Out-Null");
         Report("stored", "200,000 stored items/s", 200_000 / elapsed.TotalSeconds, "goal items/s", 50_000, ">= 1.0", quick);
     }),
     ("throughput", () =>
     {
         var count = quick ? 20_000 : 200_000;
-        Console.WriteLine("throughput: run starts");
         var elapsed = Time(runspace, $"1..{count} | Invoke-BatchJob {{ $_ }} -Name throughput | Out-Null");
         Report("throughput", $"{count:N0} items/s, store on", count / elapsed.TotalSeconds, "goal items/s", 50_000, ">= 1.0", quick);
     }),

@@ -28,6 +28,24 @@ public sealed class ModuleTests : IDisposable
         Assert.Equal("BatchOps", run.Output[1].ToString());
     }
 
+    [Theory]
+    [InlineData("ItemStatus", "BatchOps.Engine.Jobs.ItemStatus")]
+    [InlineData("JobStatus", "BatchOps.Engine.Jobs.JobStatus")]
+    public void StatusEnums_MirrorTheEnginesNamesAndValues(string module, string engine)
+    {
+        // The module declares its own statuses (the engine's are not reachable by name); a mapping by value
+        // is only right while both list the same names with the same values.
+        var run = _session.Run($$"""
+            $null = Get-BatchJob
+            $engine = ([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'BatchOps.Engine' }).GetType('{{engine}}')
+            $mirror = [BatchOps.{{module}}]
+            ([enum]::GetValues($engine) | ForEach-Object { "$_=$([int]$_)" }) -join ','
+            ([enum]::GetValues($mirror) | ForEach-Object { "$_=$([int]$_)" }) -join ','
+            """).ThrowIfFailed();
+
+        Assert.Equal(run.Output[0].ToString(), run.Output[1].ToString());
+    }
+
     public static TheoryData<string> CmdletNames() => [.. Cmdlets];
 
     [Theory]
