@@ -71,6 +71,7 @@ var scenarios = new (string Name, Action Run)[]
             ("Invoke-BatchJob -Id (stored items)", "Invoke-BatchJob -Id probe4 | Out-Null"),
             ("New-BatchJob again", "1..20000 | New-BatchJob { $_ } -Name probe5 | Out-Null"),
             ("Invoke-BatchJob -Id, throttle 1", "Invoke-BatchJob -Id probe5 -ThrottleLimit 1 | Out-Null"),
+            ("Invoke-BatchJob of 10 items (x2000: fixed cost per run)", "foreach ($i in 1..10) { $null = 1..10 | Invoke-BatchJob { $_ } -Name tiny }"),
             ("Invoke-BatchJob chunk 1000", "1..20000 | Invoke-BatchJob { $_ } -ChunkSize 1000 -Name probe6 | Out-Null"),
             ("Invoke-BatchJob chunk 1000 -> $null", "$null = 1..20000 | Invoke-BatchJob { $_ } -ChunkSize 1000 -Name probe7"),
         })

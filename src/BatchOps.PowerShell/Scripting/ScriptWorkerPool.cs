@@ -173,7 +173,7 @@ internal sealed class ScriptWorkerPool : IDisposable
         {
             if (_workers[i].Ended.Wait(TimeSpan.FromSeconds(5)))
             {
-                RunspaceCache.Return(Spec.ImportModule, _runspaces[i], Spec.Functions.Keys);
+                RunspaceCache.Return(Spec.ImportModule, _runspaces[i], [.. Spec.Functions.Keys]);
             }
             else
             {
