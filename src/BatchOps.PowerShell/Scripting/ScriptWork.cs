@@ -5,10 +5,9 @@ namespace BatchOps.PowerShell.Scripting;
 
 /// <summary>
 /// One invocation handed to a worker runspace's driver loop: the input, the variables ($_ and $PSItem) and
-/// arguments to invoke the script block with, and the task the engine awaits. Public because the driver
-/// script (PowerShell) calls its methods; not meant for users.
+/// arguments to invoke the script block with, and the task the engine awaits.
 /// </summary>
-public sealed class ScriptWork
+internal sealed class ScriptWork
 {
     // Continuations run inline on the thread that completes the work: on a driver thread, the engine then
     // records the outcome and hands that same driver its next item without waking any other thread.
@@ -64,7 +63,7 @@ public sealed class ScriptWork
     }
 
     /// <summary>Called by the driver with the script block's output.</summary>
-    public void Complete(Collection<PSObject>? output)
+    internal void Complete(Collection<PSObject>? output)
     {
         object? result = output is null || output.Count == 0 ? null : output.Count == 1 ? output[0] : output.ToArray();
         Worker?.Finished(this);
@@ -79,7 +78,7 @@ public sealed class ScriptWork
     }
 
     /// <summary>Called by the driver with the error that ended the invocation.</summary>
-    public void Fail(ErrorRecord error)
+    internal void Fail(ErrorRecord error)
     {
         Worker?.Finished(this);
         if (Interlocked.Exchange(ref _state, 2) == 1)

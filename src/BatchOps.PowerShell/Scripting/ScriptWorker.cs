@@ -10,7 +10,7 @@ namespace BatchOps.PowerShell.Scripting;
 /// items are pulled from the shared queue and the block is invoked per item inside its own try/catch, so
 /// one item's terminating error never kills the worker. A timeout or forced stop stops the pipeline; the
 /// driver is then started again on the same runspace. Public because the driver script calls
-/// <see cref="Next"/>; not meant for users.
+/// <see cref="Run"/>; not meant for users.
 /// </summary>
 public sealed class ScriptWorker : IDisposable
 {
@@ -120,7 +120,7 @@ public sealed class ScriptWorker : IDisposable
     /// Called by the driver: waits for the next item and marks it begun on this worker; null when the pool
     /// closes or this driver is being stopped.
     /// </summary>
-    public ScriptWork? Next()
+    internal ScriptWork? Next()
     {
         CancellationToken stop;
         lock (_lock)
