@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 
 namespace BatchOps.Engine.Export;
@@ -26,6 +27,8 @@ public static class JobExporter
         JsonSerializer.Serialize(writer, job, StoreJson.Options);
         writer.WriteStartArray("items");
         var jsonInput = string.Equals(job.InputFormat, "json", StringComparison.Ordinal);
+        var render = Renderer(job.InputFormat);
+        var renderOutput = Renderer(job.OutputFormat);
         await foreach (var item in store.GetItemsAsync(job.Id, ItemQuery.All, cancellationToken).ConfigureAwait(false))
         {
             writer.WriteStartObject();
@@ -43,10 +46,10 @@ public static class JobExporter
             }
             else
             {
-                writer.WriteStringValue(item.Input);
+                writer.WriteStringValue(render(item.Input));
             }
 
-            WriteStringOrNull(writer, "output", item.Output);
+            WriteStringOrNull(writer, "output", item.Output is null ? null : renderOutput(item.Output));
             if (item.Error is { } error)
             {
                 writer.WritePropertyName("error");
@@ -73,6 +76,8 @@ public static class JobExporter
         ArgumentNullException.ThrowIfNull(output);
         await output.WriteLineAsync(string.Join(',', CsvColumns)).ConfigureAwait(false);
         var row = new StringBuilder();
+        var render = Renderer(job.InputFormat);
+        var renderOutput = Renderer(job.OutputFormat);
         await foreach (var item in store.GetItemsAsync(job.Id, ItemQuery.All, cancellationToken).ConfigureAwait(false))
         {
             row.Clear();
@@ -86,8 +91,8 @@ public static class JobExporter
                 item.EndedAt?.ToString("O", CultureInfo.InvariantCulture),
                 item.Error?.Type,
                 item.Error?.Message,
-                item.Input,
-                item.Output);
+                render(item.Input),
+                item.Output is null ? null : renderOutput(item.Output));
             await output.WriteLineAsync(row.ToString()).ConfigureAwait(false);
         }
 
@@ -134,4 +139,13 @@ public static class JobExporter
             writer.WriteString(name, value);
         }
     }
+
+    /// <summary>
+    /// How a stored payload reads in an export: CliXml holding a plain value (what PowerShell jobs store for
+    /// numbers and strings) shows the value; everything else is shown as stored.
+    /// </summary>
+    private static Func<string, string> Renderer(string format) =>
+        string.Equals(format, CliXmlPlain.Format, StringComparison.Ordinal)
+            ? payload => CliXmlPlain.TryRender(payload) ?? payload
+            : payload => payload;
 }

@@ -66,4 +66,29 @@ public class JobExporterTests : IDisposable
         Assert.Contains("\"line1\nline \"\"2\"\"\"", csv, StringComparison.Ordinal);
         Assert.Contains(",System.IO.IOException,'=cmd|' /C calc'!A0,", csv, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Export_PowerShellJob_ShowsPlainCliXmlValuesAndKeepsOtherPayloads()
+    {
+        using var store = SqliteJobStore.Open(_folder.Path);
+        var job = new JobRecord { Id = JobRecord.NewId(), Name = "ps", OperationKind = "scriptblock", Operation = "{}", InputFormat = "clixml", OutputFormat = "clixml" };
+        await store.CreateJobAsync(job);
+        const string Complex = "<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\">\r\n  <Obj RefId=\"0\" />\r\n</Objs>";
+        await store.AddItemsAsync(job.Id, [
+            new StoredItem { Index = 0, Input = CliXmlPlain.TryWrite("web01")! },
+            new StoredItem { Index = 1, Input = Complex },
+        ]);
+        await store.CheckpointAsync(job.Id, [new ItemOutcome(0, ItemStatus.Succeeded, 1, CliXmlPlain.TryWrite(42), null, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero)]);
+        job = (await store.GetJobAsync(job.Id))!;
+        var csv = new StringWriter();
+        using var json = new MemoryStream();
+
+        await JobExporter.WriteCsvAsync(store, job, csv);
+        await JobExporter.WriteJsonAsync(store, job, json);
+
+        Assert.EndsWith(",web01,42", csv.ToString().Split(Environment.NewLine)[1], StringComparison.Ordinal);
+        var items = JsonDocument.Parse(json.ToArray()).RootElement.GetProperty("items");
+        Assert.Equal(("web01", "42"), (items[0].GetProperty("input").GetString(), items[0].GetProperty("output").GetString()));
+        Assert.Equal(Complex, items[1].GetProperty("input").GetString());
+    }
 }
