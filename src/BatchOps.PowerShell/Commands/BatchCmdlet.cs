@@ -70,13 +70,8 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
     /// </summary>
     internal void StartBackgroundJob(JobRecord job, Engine.Jobs.RunKind kind, IReadOnlyCollection<long>? indexes, Engine.Jobs.JobSettings overrides)
     {
-        try
+        if (ScriptOf(job) is null)
         {
-            _ = JobRunSession.SpecOf(job);
-        }
-        catch (InvalidOperationException error)
-        {
-            WriteError(new ErrorRecord(error, "BatchOps.NotAScriptJob", ErrorCategory.InvalidType, job.Id));
             return;
         }
 
@@ -99,47 +94,23 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
     internal IReadOnlyDictionary<string, object?> BoundValues() =>
         MyInvocation.BoundParameters.ToDictionary(p => p.Key, p => p.Value is SwitchParameter s ? s.IsPresent : (object?)p.Value, StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>
-    /// The caller's effective stream preferences (-Verbose, -InformationAction … over $VerbosePreference …),
-    /// for the worker runspaces, so what a script writes there is produced exactly when the caller wants it.
-    /// Inquire becomes Continue: a worker cannot prompt.
-    /// </summary>
-    internal Dictionary<string, object> StreamPreferences()
+    /// <summary>The caller's effective stream preferences for the worker runspaces (decided by <see cref="Engine.Hosting.StreamPreferences"/>).</summary>
+    internal Dictionary<string, object> StreamPreferences() =>
+        Engine.Hosting.StreamPreferences.Resolve(BoundValues(), name => SessionState.PSVariable.GetValue(name)?.ToString())
+            .ToDictionary(p => p.Key, p => Enum.TryParse<ActionPreference>(p.Value, true, out var value) ? (object)value : ActionPreference.SilentlyContinue, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The stored script of a job; writes BatchOps.NotAScriptJob and returns null for a job of another front end.</summary>
+    internal ScriptOperationSpec? ScriptOf(JobRecord job)
     {
-        var bound = MyInvocation.BoundParameters;
-        ActionPreference Effective(string variable, string? actionParameter, string? switchParameter)
+        try
         {
-            if (switchParameter is not null && bound.TryGetValue(switchParameter, out var on) && on is SwitchParameter s)
-            {
-                return s.IsPresent ? ActionPreference.Continue : ActionPreference.SilentlyContinue;
-            }
-
-            if (actionParameter is not null && bound.TryGetValue(actionParameter, out var action) && action is ActionPreference a)
-            {
-                return a;
-            }
-
-            return SessionState.PSVariable.GetValue(variable) is ActionPreference p ? p
-                : Enum.TryParse<ActionPreference>(SessionState.PSVariable.GetValue(variable)?.ToString(), true, out var parsed) ? parsed
-                : ActionPreference.SilentlyContinue;
+            return JobRunSession.SpecOf(job);
         }
-
-        var preferences = new Dictionary<string, object>(StringComparer.OrdinalIgnoreCase)
+        catch (InvalidOperationException error)
         {
-            ["VerbosePreference"] = Effective("VerbosePreference", null, "Verbose"),
-            ["DebugPreference"] = Effective("DebugPreference", null, "Debug"),
-            ["InformationPreference"] = Effective("InformationPreference", "InformationAction", null),
-            ["WarningPreference"] = Effective("WarningPreference", "WarningAction", null),
-        };
-        foreach (var name in preferences.Keys.ToList())
-        {
-            if (preferences[name] is ActionPreference.Inquire)
-            {
-                preferences[name] = ActionPreference.Continue;
-            }
+            WriteError(new ErrorRecord(error, "BatchOps.NotAScriptJob", ErrorCategory.InvalidType, job.Id));
+            return null;
         }
-
-        return preferences;
     }
 
     /// <summary>Ctrl+C: cancels the active run (running attempts too); the job stays resumable.</summary>

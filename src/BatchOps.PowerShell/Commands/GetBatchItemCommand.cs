@@ -2,7 +2,6 @@ using System.Management.Automation;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 using BatchOps.PowerShell.Scripting;
-
 using BatchOps.PowerShell.Output;
 
 namespace BatchOps.PowerShell.Commands;

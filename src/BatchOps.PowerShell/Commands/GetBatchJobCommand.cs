@@ -2,7 +2,6 @@ using System.Management.Automation;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 using BatchOps.PowerShell.Completion;
-
 using BatchOps.PowerShell.Output;
 
 namespace BatchOps.PowerShell.Commands;

@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using BatchOps.Engine.Store;
-
 using BatchOps.PowerShell.Output;
 
 namespace BatchOps.PowerShell.Commands;

@@ -5,9 +5,8 @@ using BatchOps.Engine.Jobs;
 using JobDefinition = BatchOps.Engine.Jobs.JobDefinition;
 using BatchOps.Engine.Store;
 using BatchOps.PowerShell.Completion;
-using BatchOps.PowerShell.Scripting;
-
 using BatchOps.PowerShell.Output;
+using BatchOps.PowerShell.Scripting;
 
 namespace BatchOps.PowerShell.Commands;
 
@@ -143,14 +142,8 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
     /// <summary>Runs a stored script-block job (resume or retry) from any BatchOps cmdlet, draining on its pipeline thread.</summary>
     internal static void RunStoredJob(BatchCmdlet cmdlet, JobRecord job, RunKind kind, IReadOnlyCollection<long>? indexes, JobSettings overrides, bool useCallerRunspace)
     {
-        ScriptOperationSpec spec;
-        try
+        if (cmdlet.ScriptOf(job) is not { } spec)
         {
-            spec = JobRunSession.SpecOf(job);
-        }
-        catch (InvalidOperationException error)
-        {
-            cmdlet.WriteError(new ErrorRecord(error, "BatchOps.NotAScriptJob", ErrorCategory.InvalidType, job.Id));
             return;
         }
 

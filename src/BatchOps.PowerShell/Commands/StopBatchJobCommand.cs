@@ -1,7 +1,6 @@
 using System.Management.Automation;
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
-
 using BatchOps.PowerShell.Output;
 
 namespace BatchOps.PowerShell.Commands;

@@ -87,6 +87,21 @@ public class HostingAdapterTests
     }
 
     [Fact]
+    public void StreamPreferences_CommonParametersWinOverVariablesAndInquireBecomesContinue()
+    {
+        var variables = new Dictionary<string, string?> { ["VerbosePreference"] = "Continue", ["DebugPreference"] = "Inquire", ["WarningPreference"] = "Stop" };
+        var bound = new Dictionary<string, object?> { ["Verbose"] = false, ["InformationAction"] = "Continue" };
+
+        var preferences = StreamPreferences.Resolve(bound, name => variables.GetValueOrDefault(name));
+
+        Assert.Equal("SilentlyContinue", preferences["VerbosePreference"]);
+        Assert.Equal("Continue", preferences["DebugPreference"]);
+        Assert.Equal("Continue", preferences["InformationPreference"]);
+        Assert.Equal("Stop", preferences["WarningPreference"]);
+        Assert.Equal("SilentlyContinue", StreamPreferences.Resolve(new Dictionary<string, object?>(), _ => null)["VerbosePreference"]);
+    }
+
+    [Fact]
     public void ScriptOperationSpec_RoundTripsThroughTheStoreJson()
     {
         var spec = new ScriptOperationSpec { Script = "$_ * 2", UsingValues = { ["x"] = "<Objs/>" }, ImportModule = ["Az"], Functions = { ["f"] = "1" } };
