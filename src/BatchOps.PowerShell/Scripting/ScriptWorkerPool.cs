@@ -101,17 +101,9 @@ internal sealed class ScriptWorkerPool : IDisposable
             // A running item cannot be interrupted here (it runs on the pipeline thread), but one still
             // queued is dropped, so a stop does not wait for the pump to be drained.
             work.Variables.AddRange(_callerVariables);
-            var queued = cancellationToken.Register(() => work.Cancel(cancellationToken));
+            work.CancelWith(cancellationToken, static (w, token) => w.Cancel(token));
             _pump.Post(PumpMessageKind.Invoke, new Action(() => RunOnPipelineThread(work)));
-            return work.Task.ContinueWith(
-                t =>
-                {
-                    queued.Dispose();
-                    return t;
-                },
-                CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously,
-                TaskScheduler.Default).Unwrap();
+            return work.Task;
         }
 
         work.CancelWith(cancellationToken, static (w, token) =>
