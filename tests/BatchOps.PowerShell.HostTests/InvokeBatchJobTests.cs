@@ -25,6 +25,24 @@ public sealed class InvokeBatchJobTests : IDisposable
     }
 
     [Fact]
+    public void InvokeBatchJob_LongPipedInput_ResultsFlowDownstreamWhileInputStillArrives()
+    {
+        // The input buffer and the chunks in flight hold a few hundred items at most, so by the 1,000th
+        // input item earlier results must already have reached the next command.
+        var run = _session.Run("""
+            $seen = [System.Collections.Concurrent.ConcurrentQueue[object]]::new()
+            $early = $null
+            & { foreach ($i in 1..2000) { if ($i -eq 1000) { $script:early = $seen.Count }; $i } } |
+                Invoke-BatchJob { $_ } -Name streaming -ThrottleLimit 2 -ChunkSize 10 |
+                ForEach-Object { $seen.Enqueue($_) }
+            $early -gt 0
+            $seen.Count
+            """).ThrowIfFailed();
+
+        Assert.Equal(["True", "2000"], run.Output.Select(o => o.ToString()));
+    }
+
+    [Fact]
     public void OutputTypes_ResolveByNameInTheSession()
     {
         var run = _session.Run("""

@@ -72,7 +72,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         var session = ActiveRun = new JobRunSession();
         var spec = JobRunSession.SpecOf(new JobRecord { Id = "-", Name = definition.Name, OperationKind = definition.OperationKind, Operation = definition.Operation });
         var pool = OpenPool(spec, options.ThrottleLimit, session);
-        var input = _input = new PipelineInput<object?>(Math.Max(options.ChunkSize * 4, 256));
+        var input = _input = new PipelineInput<object?>(Math.Max(options.ChunkSize * 4, 256), batchSize: Math.Min(options.ChunkSize, 1_000));
         var runner = new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder));
         session.Start(pool, definition.Name, RunKind.Resume, null, (request, ct) => runner.RunNewAsync(definition, input.Items, request, KeyFor, ct));
     }
@@ -209,6 +209,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         {
             _creation?.Cancel();
             _creation?.Dispose();
+            _input?.Dispose();
         }
 
         base.Dispose(disposing);
