@@ -18,17 +18,15 @@ public sealed partial class SqliteJobStore
         return Task.FromResult(Write(writer =>
         {
             using var transaction = writer.Connection.BeginTransaction();
-            var command = writer.Insert;
-            command.Transaction = transaction;
-            var p = command.Parameters;
-            p[0].Value = jobId;
+            var insert = writer.Insert;
+            insert.Bind(1, jobId);
             foreach (var item in items)
             {
-                p[1].Value = item.Index;
-                p[2].Value = (object?)item.Key ?? DBNull.Value;
-                p[3].Value = item.Input;
-                p[4].Value = (int)item.Status;
-                command.ExecuteNonQuery();
+                insert.Bind(2, item.Index);
+                insert.Bind(3, item.Key);
+                insert.Bind(4, item.Input);
+                insert.Bind(5, (int)item.Status);
+                insert.Execute();
             }
 
             transaction.Commit();
@@ -43,25 +41,22 @@ public sealed partial class SqliteJobStore
         return Task.FromResult(Write(writer =>
         {
             using var transaction = writer.Connection.BeginTransaction();
-            var command = writer.Checkpoint;
-            command.Transaction = transaction;
-            // Parameters by position, in the order ItemWriter declares them.
-            var p = command.Parameters;
-            p[0].Value = jobId;
+            var checkpoint = writer.Checkpoint;
+            checkpoint.Bind(1, jobId);
             foreach (var outcome in outcomes)
             {
-                p[1].Value = outcome.Index;
-                p[2].Value = (int)outcome.Status;
-                p[3].Value = outcome.Attempts;
-                p[4].Value = (object?)outcome.Output ?? DBNull.Value;
-                p[5].Value = (object?)outcome.Error?.Type ?? DBNull.Value;
-                p[6].Value = (object?)outcome.Error?.Message ?? DBNull.Value;
-                p[7].Value = (object?)outcome.Error?.Detail ?? DBNull.Value;
-                p[8].Value = outcome.Error is null ? DBNull.Value : outcome.Error.IsRetryable ? 1 : 0;
-                p[9].Value = outcome.StartedAt is { } s ? ToMs(s) : DBNull.Value;
-                p[10].Value = ToMs(outcome.EndedAt);
-                p[11].Value = outcome.Duration.TotalMilliseconds;
-                command.ExecuteNonQuery();
+                checkpoint.Bind(2, outcome.Index);
+                checkpoint.Bind(3, (int)outcome.Status);
+                checkpoint.Bind(4, outcome.Attempts);
+                checkpoint.Bind(5, outcome.Output);
+                checkpoint.Bind(6, outcome.Error?.Type);
+                checkpoint.Bind(7, outcome.Error?.Message);
+                checkpoint.Bind(8, outcome.Error?.Detail);
+                checkpoint.Bind(9, outcome.Error is null ? null : outcome.Error.IsRetryable ? 1 : 0);
+                checkpoint.Bind(10, outcome.StartedAt is { } started ? ToMs(started) : null);
+                checkpoint.Bind(11, ToMs(outcome.EndedAt));
+                checkpoint.Bind(12, outcome.Duration.TotalMilliseconds);
+                checkpoint.Execute();
             }
 
             transaction.Commit();

@@ -40,48 +40,32 @@ public sealed partial class SqliteJobStore
         }
     }
 
-    /// <summary>The write connection and its prepared statements.</summary>
+    /// <summary>The write connection and its prepared statements (parameters by position).</summary>
     private sealed class ItemWriter : IDisposable
     {
         public ItemWriter(SqliteConnection connection)
         {
             Connection = connection;
-            Insert = Prepare(
-                "INSERT INTO items (job_id, idx, key, input, status) VALUES ($job, $idx, $key, $input, $status) ON CONFLICT (job_id, idx) DO NOTHING",
-                ("$job", SqliteType.Text), ("$idx", SqliteType.Integer), ("$key", SqliteType.Text), ("$input", SqliteType.Text), ("$status", SqliteType.Integer));
-            Checkpoint = Prepare(
-                "UPDATE items SET status = $status, attempts = $attempts, output = $output, error_type = $etype, error_message = $emessage, " +
-                "error_detail = $edetail, error_retryable = $eretry, started_at = $started, ended_at = $ended, duration_ms = $duration " +
-                "WHERE job_id = $job AND idx = $idx",
-                ("$job", SqliteType.Text), ("$idx", SqliteType.Integer), ("$status", SqliteType.Integer), ("$attempts", SqliteType.Integer),
-                ("$output", SqliteType.Text), ("$etype", SqliteType.Text), ("$emessage", SqliteType.Text), ("$edetail", SqliteType.Text),
-                ("$eretry", SqliteType.Integer), ("$started", SqliteType.Integer), ("$ended", SqliteType.Integer), ("$duration", SqliteType.Real));
+            Insert = new RawStatement(connection,
+                "INSERT INTO items (job_id, idx, key, input, status) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (job_id, idx) DO NOTHING");
+            Checkpoint = new RawStatement(connection,
+                "UPDATE items SET status = ?3, attempts = ?4, output = ?5, error_type = ?6, error_message = ?7, error_detail = ?8, " +
+                "error_retryable = ?9, started_at = ?10, ended_at = ?11, duration_ms = ?12 WHERE job_id = ?1 AND idx = ?2");
         }
 
         public SqliteConnection Connection { get; }
 
-        public SqliteCommand Insert { get; }
+        /// <summary>?1 job, ?2 index, ?3 key, ?4 input, ?5 status.</summary>
+        public RawStatement Insert { get; }
 
-        public SqliteCommand Checkpoint { get; }
+        /// <summary>?1 job, ?2 index, ?3 status, ?4 attempts, ?5 output, ?6–?9 error type, message, detail, retryable, ?10 started, ?11 ended, ?12 duration (ms).</summary>
+        public RawStatement Checkpoint { get; }
 
         public void Dispose()
         {
             Insert.Dispose();
             Checkpoint.Dispose();
             Connection.Dispose();
-        }
-
-        private SqliteCommand Prepare(string sql, params (string Name, SqliteType Type)[] parameters)
-        {
-            var command = Connection.CreateCommand();
-            command.CommandText = sql;
-            foreach (var (name, type) in parameters)
-            {
-                command.Parameters.Add(name, type);
-            }
-
-            command.Prepare();
-            return command;
         }
     }
 }
