@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using System.Linq.Expressions;
+using System.Reflection;
 using BatchOps.Engine.Jobs;
 
 namespace BatchOps.PowerShell.Scripting;
@@ -15,10 +17,12 @@ internal sealed class CliXmlCodec : IPayloadCodec<object?>
     /// <summary>Depth of nested properties kept; the same default as remoting.</summary>
     public const int Depth = 2;
 
-    // How many members were added to a PSObject itself (Add-Member). PowerShell keeps no public, cheap way
-    // to ask (Members.Match costs more than the serializer), so its own internal count is read; where
-    // a PowerShell version lacks it, every PSObject takes the full serializer.
-    private static readonly Func<PSObject, int>? InstanceMemberCount = CompileInstanceMemberCount();
+    // Whether a PSObject carries members or type names of its own (Add-Member, PSTypeNames.Insert). The
+    // public ways to ask (Members, TypeNames, PSObject's InstanceMembers) copy collections and even
+    // register the object in PowerShell's per-object tables, costing more than a trivial item; PowerShell's
+    // own read-only checks are used instead. Where a PowerShell version lacks them, every PSObject takes
+    // the full serializer.
+    private static readonly Func<PSObject, bool>? IsDecorated = CompileIsDecorated();
 
     public static CliXmlCodec Instance { get; } = new();
 
@@ -35,8 +39,7 @@ internal sealed class CliXmlCodec : IPayloadCodec<object?>
         {
             // A PSObject carrying members or type names of its own keeps the full serializer.
             var inner = wrapped.BaseObject;
-            if (InstanceMemberCount is null || inner is PSCustomObject || wrapped.TypeNames.Count == 0
-                || !string.Equals(wrapped.TypeNames[0], inner.GetType().FullName, StringComparison.Ordinal) || InstanceMemberCount(wrapped) > 0)
+            if (IsDecorated is null || inner is PSCustomObject || IsDecorated(wrapped))
             {
                 return null;
             }
@@ -47,14 +50,36 @@ internal sealed class CliXmlCodec : IPayloadCodec<object?>
         return CliXmlPlain.TryWrite(value);
     }
 
-    private static Func<PSObject, int>? CompileInstanceMemberCount()
+    /// <summary>
+    /// obj => PSObject.HasInstanceMembers(obj, out _) || obj.InternalTypeNames.Count == 0
+    ///        || obj.InternalTypeNames[0] != obj.BaseObject.GetType().FullName
+    /// </summary>
+    private static Func<PSObject, bool>? CompileIsDecorated()
     {
+        const BindingFlags Internal = BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance;
+        var hasMembers = typeof(PSObject).GetMethod("HasInstanceMembers", Internal);
+        var typeNames = typeof(PSObject).GetProperty("InternalTypeNames", Internal);
+        if (hasMembers is not { IsStatic: true, ReturnType: var returns } || returns != typeof(bool) || hasMembers.GetParameters() is not [_, { IsOut: true } members]
+            || typeNames is null || !typeof(IList<string>).IsAssignableFrom(typeNames.PropertyType))
+        {
+            return null;
+        }
+
         try
         {
-            var target = System.Linq.Expressions.Expression.Parameter(typeof(PSObject));
-            var members = System.Linq.Expressions.Expression.Property(target, "InstanceMembers");
-            var count = System.Linq.Expressions.Expression.Property(members, "Count");
-            return System.Linq.Expressions.Expression.Lambda<Func<PSObject, int>>(count, target).Compile();
+            var target = Expression.Parameter(typeof(PSObject));
+            var found = Expression.Variable(members.ParameterType.GetElementType()!);
+            var names = Expression.Variable(typeof(IList<string>));
+            var ownTypeName = Expression.Property(Expression.Call(Expression.Property(target, nameof(PSObject.BaseObject)), nameof(GetType), null), nameof(Type.FullName));
+            var body = Expression.Block(
+                [found, names],
+                Expression.Assign(names, Expression.Convert(Expression.Property(target, typeNames), typeof(IList<string>))),
+                Expression.OrElse(
+                    Expression.Call(hasMembers, target, found),
+                    Expression.OrElse(
+                        Expression.Equal(Expression.Property(Expression.Convert(names, typeof(ICollection<string>)), nameof(ICollection<string>.Count)), Expression.Constant(0)),
+                        Expression.NotEqual(Expression.Property(names, "Item", Expression.Constant(0)), ownTypeName))));
+            return Expression.Lambda<Func<PSObject, bool>>(body, target).Compile();
         }
         catch (ArgumentException)
         {
