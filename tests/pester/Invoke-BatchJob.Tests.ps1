@@ -11,6 +11,17 @@ Describe 'Invoke-BatchJob' {
         (Get-BatchJob -Name doubling).Status.ToString() | Should -Be 'Completed'
     }
 
+    It 'streams results to the next command while input still arrives' {
+        # The input buffer and the chunks in flight hold a few hundred items at most.
+        $seen = [System.Collections.Concurrent.ConcurrentQueue[object]]::new()
+        $script:early = $null
+        & { foreach ($i in 1..2000) { if ($i -eq 1000) { $script:early = $seen.Count }; $i } } |
+            Invoke-BatchJob { $_ } -Name streaming -ThrottleLimit 2 -ChunkSize 10 |
+            ForEach-Object { $seen.Enqueue($_) }
+        $script:early | Should -BeGreaterThan 0
+        $seen.Count | Should -Be 2000
+    }
+
     It 'keeps input order with -ThrottleLimit 1' {
         $results = 1..50 | Invoke-BatchJob { $_ } -ThrottleLimit 1
         $results.Index | Should -Be (0..49)
