@@ -62,7 +62,7 @@ internal sealed partial class BatchRun<TIn, TOut>
         }
 
         var cancelled = outcome.Exception is OperationCanceledException && ForcedToken.IsCancellationRequested;
-        if (count == 1 || cancelled || outcome.Exception is OutputCountMismatchException)
+        if (count == 1 || cancelled || outcome.Exception is OutputCountMismatchException or BatchLimitException)
         {
             for (var i = 0; i < count; i++)
             {

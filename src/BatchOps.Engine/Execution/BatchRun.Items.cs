@@ -133,7 +133,13 @@ internal sealed partial class BatchRun<TIn, TOut>
         var ended = _time.GetTimestamp();
         var status = ItemStatus.Succeeded;
         ItemError? error = null;
-        if (outcome.Exception is { } exception)
+        if (outcome.Exception is BatchLimitException limit)
+        {
+            Halt(StopReason.ErrorPolicy, StopMode.Graceful, limit.Message);
+            status = ItemStatus.Skipped;
+            error = ItemError.FromException(limit, isRetryable: false);
+        }
+        else if (outcome.Exception is { } exception)
         {
             var cancelled = exception is OperationCanceledException && ForcedToken.IsCancellationRequested;
             status = cancelled ? ItemStatus.Cancelled : ItemStatus.Failed;

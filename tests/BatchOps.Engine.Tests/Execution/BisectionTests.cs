@@ -79,4 +79,40 @@ public class BisectionTests
         Assert.All(observer.Results, r => Assert.Equal(2, r.Attempts));
         Assert.Equal(10, Assert.Single(observer.Retries).Count);
     }
+
+    [Fact]
+    public async Task RunAsync_LimitException_SkipsTheCallsItemsWithoutBisectingAndStopsTheRun()
+    {
+        var calls = new List<long>();
+        var (summary, observer) = await Run.ChunksAsync(Run.Range(100), (items, _) =>
+        {
+            lock (calls)
+            {
+                calls.Add(items[0].Index);
+            }
+
+            if (items[0].Index == 20)
+            {
+                throw new BatchLimitException("maxAffected 25 would be passed");
+            }
+
+            return ValueTask.FromResult<IReadOnlyList<int>?>(items.Select(i => i.Value).ToArray());
+        }, new BatchOptions { ChunkSize = 10, ThrottleLimit = 1, RetryCount = 3 });
+
+        Assert.Equal(JobStatus.Failed, summary.Status);
+        Assert.Equal(StopReason.ErrorPolicy, summary.StopReason);
+        Assert.Equal("maxAffected 25 would be passed", summary.Message);
+        Assert.Equal(new long[] { 0, 10, 20 }, calls);
+        Assert.Equal(20, summary.Succeeded);
+        Assert.Equal(0, summary.Failed);
+        // Items already read are reported Skipped; nothing further is read (a durable run records the rest).
+        Assert.Equal(observer.Results.Count(r => r.Index >= 20), summary.Skipped);
+        Assert.All(observer.Results.Where(r => r.Index >= 20), r => Assert.Equal(ItemStatus.Skipped, r.Status));
+        Assert.All(observer.Results.Where(r => r.Index is >= 20 and < 30), r =>
+        {
+            Assert.Equal(ItemStatus.Skipped, r.Status);
+            Assert.Equal("maxAffected 25 would be passed", r.Error!.Message);
+            Assert.False(r.Error.IsRetryable);
+        });
+    }
 }
