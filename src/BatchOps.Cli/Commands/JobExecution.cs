@@ -14,7 +14,7 @@ internal static class JobExecution
         var operation = OperationFactory.FromJob(job);
         var request = new JobRunRequest<JsonElement, string?>
         {
-            Operation = operation.ToBatchOperation(),
+            Operation = operation.ToBatchOperation(job.Id),
             InputCodec = Engine.Jobs.JsonPayloadCodec.Instance,
             OutputCodec = TextPayloadCodec.Instance,
             Kind = kind,

@@ -6,7 +6,7 @@ namespace BatchOps.Cli.Operations;
 /// <summary>An operation of a spec, checked and with its templates compiled, ready to run per item.</summary>
 public abstract class CompiledOperation
 {
-    /// <summary>"exec" or "http".</summary>
+    /// <summary>"exec", "http" or "sql".</summary>
     public abstract string Kind { get; }
 
     /// <summary>The normalized definition stored with the job, from which resume and retry rebuild it.</summary>
@@ -15,6 +15,6 @@ public abstract class CompiledOperation
     /// <summary>Throws when the item lacks a field a placeholder uses.</summary>
     public abstract void Validate(JsonElement item, long index);
 
-    /// <summary>The engine operation: one call per item; the output is text (stdout or response body).</summary>
-    public abstract BatchOperation<JsonElement, string?> ToBatchOperation();
+    /// <summary>The engine operation for job <paramref name="jobId"/>; the output is text (stdout, response body, the row's fate).</summary>
+    public abstract BatchOperation<JsonElement, string?> ToBatchOperation(string jobId);
 }

@@ -73,7 +73,7 @@ public sealed class ExecOperation : CompiledOperation
         }
     }
 
-    public override BatchOperation<JsonElement, string?> ToBatchOperation() =>
+    public override BatchOperation<JsonElement, string?> ToBatchOperation(string jobId) =>
         BatchOperation<JsonElement, string?>.PerItem((item, ct) => new ValueTask<string?>(RunAsync(item.Value, item.Index, ct)));
 
     private async Task<string?> RunAsync(JsonElement item, long index, CancellationToken cancellationToken)

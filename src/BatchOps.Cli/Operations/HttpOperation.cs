@@ -101,7 +101,7 @@ public sealed class HttpOperation : CompiledOperation
         _jsonBody?.Validate(item, index);
     }
 
-    public override BatchOperation<JsonElement, string?> ToBatchOperation() =>
+    public override BatchOperation<JsonElement, string?> ToBatchOperation(string jobId) =>
         BatchOperation<JsonElement, string?>.PerItem((item, ct) => new ValueTask<string?>(SendAsync(item.Value, item.Index, ct)));
 
     private async Task<string?> SendAsync(JsonElement item, long index, CancellationToken cancellationToken)

@@ -15,8 +15,9 @@ public static class OperationFactory
         {
             OperationSpec.Exec => ExecOperation.Compile(spec, baseFolder, where),
             OperationSpec.Http => HttpOperation.Compile(spec, where),
-            null => throw new JobSpecException($"{where}: \"kind\" is required: \"exec\" (run a process per item) or \"http\" (send a request per item)."),
-            var other => throw new JobSpecException($"{where}: unknown kind \"{other}\"; use \"exec\" or \"http\"."),
+            OperationSpec.Sql => SqlTableOperation.Compile(spec, baseFolder, where),
+            null => throw new JobSpecException($"{where}: \"kind\" is required: \"exec\" (run a process per item), \"http\" (send a request per item) or \"sql\" (write rows to a table in chunks)."),
+            var other => throw new JobSpecException($"{where}: unknown kind \"{other}\"; use \"exec\", \"http\" or \"sql\"."),
         };
     }
 
@@ -24,7 +25,7 @@ public static class OperationFactory
     public static CompiledOperation FromJob(JobRecord job)
     {
         ArgumentNullException.ThrowIfNull(job);
-        if (job.OperationKind is not (OperationSpec.Exec or OperationSpec.Http))
+        if (job.OperationKind is not (OperationSpec.Exec or OperationSpec.Http or OperationSpec.Sql))
         {
             throw new JobSpecException($"Job '{job.Name}' ({job.Id}) runs a '{job.OperationKind}' operation, which only the front end that created it can run (for example the PowerShell module).");
         }

@@ -48,7 +48,7 @@ public static class JobSpecLoader
             throw new JobSpecException($"{where}: \"name\" is required.");
         }
 
-        var operation = spec.Operation ?? throw new JobSpecException($"{where}: \"operation\" is required, with \"kind\" \"exec\" or \"http\".");
+        var operation = spec.Operation ?? throw new JobSpecException($"{where}: \"operation\" is required, with \"kind\" \"exec\", \"http\" or \"sql\".");
         var folder = Path.GetDirectoryName(fullPath)!;
         var compiled = OperationFactory.Compile(operation, folder, $"{where}: operation");
         var items = ReadItems(spec, folder, where);
@@ -150,7 +150,7 @@ public static class JobSpecLoader
         var valid = at.Contains("settings", StringComparison.OrdinalIgnoreCase)
             ? $"Valid settings: {SettingNames.Valid}."
             : at.Contains("operation", StringComparison.OrdinalIgnoreCase)
-                ? "Valid operation fields: kind, command, args, workingDirectory, env (exec); method, url, headers, body (http)."
+                ? "Valid operation fields: kind, command, args, workingDirectory, env (exec); method, url, headers, body (http); provider, connection, table, mode, key, columns, ignoreUnmapped, updateColumns, maxAffected, backup (sql)."
                 : "Valid fields: name, description, tags, items, itemsFile, key, operation, settings.";
         return $"unknown field \"{field}\" at {at}. {valid}";
     }

@@ -10,8 +10,9 @@ public sealed class OperationSpec
 {
     public const string Exec = "exec";
     public const string Http = "http";
+    public const string Sql = "sql";
 
-    /// <summary>"exec" or "http".</summary>
+    /// <summary>"exec", "http" or "sql".</summary>
     public string? Kind { get; set; }
 
     /// <summary>exec: program to start (looked up on PATH).</summary>
@@ -37,4 +38,34 @@ public sealed class OperationSpec
 
     /// <summary>http: body, a string (sent as text) or any JSON value (sent as JSON).</summary>
     public JsonElement? Body { get; set; }
+
+    /// <summary>sql: "postgresql" or "sqlite".</summary>
+    public string? Provider { get; set; }
+
+    /// <summary>sql: connection string without a password, "env:NAME", or (SQLite) a file path.</summary>
+    public string? Connection { get; set; }
+
+    /// <summary>sql: the target table.</summary>
+    public string? Table { get; set; }
+
+    /// <summary>sql: "insert", "upsert", "update" or "delete".</summary>
+    public string? Mode { get; set; }
+
+    /// <summary>sql: key columns (upsert, update, delete).</summary>
+    public List<string>? Key { get; set; }
+
+    /// <summary>sql: item field to column, where the names differ.</summary>
+    public Dictionary<string, string>? Columns { get; set; }
+
+    /// <summary>sql: drop item fields that have no column instead of rejecting the item.</summary>
+    public bool? IgnoreUnmapped { get; set; }
+
+    /// <summary>sql upsert: the columns an existing row takes.</summary>
+    public List<string>? UpdateColumns { get; set; }
+
+    /// <summary>sql: stop before a chunk takes the rows changed past this number.</summary>
+    public long? MaxAffected { get; set; }
+
+    /// <summary>sql: JSON Lines file receiving rows before they are updated or deleted.</summary>
+    public string? Backup { get; set; }
 }

@@ -1,0 +1,81 @@
+using System.Text.Json;
+using BatchOps.Cli.Spec;
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Store;
+using BatchOps.Sql;
+
+namespace BatchOps.Cli.Operations;
+
+/// <summary>
+/// The sql kind: writes each chunk of items to a table in one transaction (see BatchOps.Sql). The table is
+/// read when the spec is loaded, so unknown columns and fields are reported before anything is created.
+/// </summary>
+public sealed class SqlTableOperation : CompiledOperation
+{
+    private readonly SqlOperation _operation;
+
+    private SqlTableOperation(SqlOperation operation)
+    {
+        _operation = operation;
+    }
+
+    public override string Kind => OperationSpec.Sql;
+
+    public override string Definition => JsonSerializer.Serialize(new OperationSpec
+    {
+        Kind = OperationSpec.Sql,
+        Provider = _operation.Definition.Provider,
+        Connection = _operation.Definition.Connection,
+        Table = _operation.Definition.Table,
+        Mode = _operation.Definition.Mode,
+        Key = _operation.Definition.Key,
+        Columns = _operation.Definition.Columns,
+        IgnoreUnmapped = _operation.Definition.IgnoreUnmapped,
+        UpdateColumns = _operation.Definition.UpdateColumns,
+        MaxAffected = _operation.Definition.MaxAffected,
+        Backup = _operation.Definition.Backup,
+    }, StoreJson.Options);
+
+    /// <summary>The operation underneath, for dry runs and their per-chunk reports.</summary>
+    public SqlOperation Operation => _operation;
+
+    public static SqlTableOperation Compile(OperationSpec spec, string baseFolder, string where)
+    {
+        var target = new SqlTarget
+        {
+            Provider = spec.Provider,
+            Connection = spec.Connection,
+            Table = spec.Table,
+            Mode = spec.Mode,
+            Key = spec.Key,
+            Columns = spec.Columns,
+            IgnoreUnmapped = spec.IgnoreUnmapped,
+            UpdateColumns = spec.UpdateColumns,
+            MaxAffected = spec.MaxAffected,
+            Backup = spec.Backup,
+        };
+        try
+        {
+            return new SqlTableOperation(SqlOperation.OpenAsync(target, baseFolder, where).GetAwaiter().GetResult());
+        }
+        catch (SqlSpecException error)
+        {
+            throw new JobSpecException(error.Message, error);
+        }
+    }
+
+    public override void Validate(JsonElement item, long index)
+    {
+        try
+        {
+            _operation.Validate(item, index);
+        }
+        catch (SqlSpecException error)
+        {
+            throw new JobSpecException(error.Message, error);
+        }
+    }
+
+    public override BatchOperation<JsonElement, string?> ToBatchOperation(string jobId) =>
+        BatchOperation<JsonElement, string?>.PerChunk(_operation.ToChunkOperation(jobId));
+}

@@ -1,0 +1,79 @@
+using System.Data.Common;
+
+namespace BatchOps.Sql;
+
+/// <summary>
+/// Rows of the marker table (job id, first and last item index, rows affected) written in the target's
+/// own transaction with each chunk. Before applying a chunk, the indexes a committed earlier attempt
+/// already covered are left out: a crash between the target's commit and the job store's checkpoint
+/// replays the chunk, and the replay applies nothing twice.
+/// </summary>
+internal static class AppliedMarkers
+{
+    public static async Task<HashSet<long>> ReadAsync(DbConnection connection, DbTransaction transaction, string table, string jobId, IReadOnlyList<long> indexes, CancellationToken cancellationToken)
+    {
+        var applied = new HashSet<long>();
+        var (min, max) = (indexes.Min(), indexes.Max());
+        await using var command = Command(connection, transaction, $"SELECT first_index, last_index FROM {table} WHERE job_id = @job AND first_index <= @max AND last_index >= @min", ("@job", jobId), ("@min", min), ("@max", max));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var ranges = new List<(long First, long Last)>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            ranges.Add((reader.GetInt64(0), reader.GetInt64(1)));
+        }
+
+        foreach (var index in indexes)
+        {
+            if (ranges.Exists(r => index >= r.First && index <= r.Last))
+            {
+                applied.Add(index);
+            }
+        }
+
+        return applied;
+    }
+
+    /// <summary>Records the applied indexes as contiguous ranges; the first range carries the affected count.</summary>
+    public static async Task WriteAsync(DbConnection connection, DbTransaction transaction, string table, string jobId, IReadOnlyList<long> indexes, long affected, CancellationToken cancellationToken)
+    {
+        var sorted = indexes.Order().ToArray();
+        var start = 0;
+        for (var i = 1; i <= sorted.Length; i++)
+        {
+            if (i < sorted.Length && sorted[i] == sorted[i - 1] + 1)
+            {
+                continue;
+            }
+
+            await using var command = Command(connection, transaction, $"INSERT INTO {table} (job_id, first_index, last_index, affected) VALUES (@job, @first, @last, @affected)",
+                ("@job", jobId), ("@first", sorted[start]), ("@last", sorted[i - 1]), ("@affected", start == 0 ? affected : 0L));
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            start = i;
+        }
+    }
+
+    /// <summary>The rows a job has changed so far (for maxAffected across runs).</summary>
+    public static async Task<long> AffectedAsync(DbConnection connection, string table, string jobId, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, null, $"SELECT COALESCE(SUM(affected), 0) FROM {table} WHERE job_id = @job", ("@job", jobId));
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+#pragma warning disable CA2100 // the table name is quoted by the writer; values are parameters
+        command.CommandText = sql;
+#pragma warning restore CA2100
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
+    }
+}
