@@ -43,6 +43,26 @@ public sealed class SqlCommandTests(PostgresServer server) : IDisposable
     }
 
     [Fact]
+    public async Task ExampleSpec_ProductsUpsert_RunsTwiceAndBacksUpWhatTheSecondRunChanged()
+    {
+        var examples = Path.Combine(RepositoryRoot(), "examples");
+        File.Copy(Path.Combine(examples, "products-upsert.json"), _folder.File("products-upsert.json"));
+        File.Copy(Path.Combine(examples, "products.jsonl"), _folder.File("products.jsonl"));
+        var db = await DatabaseAsync("ALTER TABLE products ADD PRIMARY KEY (sku)");
+        var variable = "PRODUCTS_DB";
+        Environment.SetEnvironmentVariable(variable, db);
+
+        var first = await CliHarness.RunAsync(Store, "run", _folder.File("products-upsert.json"));
+        var second = await CliHarness.RunAsync(Store, "run", _folder.File("products-upsert.json"));
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Equal(5L, await ScalarAsync(db, "SELECT count(*) FROM products"));
+        Assert.Equal("Monitor 27\"", await ScalarAsync(db, "SELECT name FROM products WHERE sku = 'MN-270'"));
+        Assert.Equal(5, File.ReadAllLines(_folder.File("backup/products.jsonl")).Length);
+    }
+
+    [Fact]
     public async Task Run_SpecWithPasswordOrUnknownColumn_IsRejectedBeforeAnythingIsCreated()
     {
         var db = await DatabaseAsync();
@@ -107,6 +127,17 @@ public sealed class SqlCommandTests(PostgresServer server) : IDisposable
         Assert.Equal((long)rows, await ScalarAsync(db, "SELECT count(*) FROM products"));
         Assert.Equal((long)rows, await ScalarAsync(db, "SELECT count(DISTINCT qty) FROM products"));
         Assert.Equal(149_925L, await ScalarAsync(db, "SELECT sum(qty) FROM products WHERE sku IN ('S0', 'S149925')"));
+    }
+
+    private static string RepositoryRoot()
+    {
+        var folder = new DirectoryInfo(AppContext.BaseDirectory);
+        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "BatchOps.sln")))
+        {
+            folder = folder.Parent;
+        }
+
+        return folder?.FullName ?? throw new InvalidOperationException("BatchOps.sln not found above the test folder.");
     }
 
     private async Task<string> DatabaseAsync(string? extra = null)
