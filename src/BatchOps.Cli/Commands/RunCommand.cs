@@ -9,11 +9,20 @@ internal static class RunCommand
     public static Command Create(GlobalOptions global)
     {
         var spec = new Argument<string>("spec") { Description = "The job spec file (JSON): name, items or itemsFile, operation, settings." };
-        var command = new Command("run", "Create a job from a spec file and run it.") { spec, global.Json };
+        var dryRun = new Option<bool>("--dry-run")
+        {
+            Description = "sql operations: run every chunk in a transaction that is rolled back and print, per chunk, how many rows would be inserted, updated or deleted; creates no job and changes nothing.",
+        };
+        var command = new Command("run", "Create a job from a spec file and run it.") { spec, global.Json, dryRun };
         command.SetAction(async (parse, _) =>
         {
             using var session = global.Open(parse);
             var loaded = JobSpecLoader.Load(parse.GetValue(spec)!, session.LoadSettings());
+            if (parse.GetValue(dryRun))
+            {
+                return await SqlDryRun.RunAsync(session, loaded).ConfigureAwait(false);
+            }
+
             var job = await session.CreateRunner()
                 .CreateAsync(loaded.Definition, loaded.Items, JsonPayloadCodec.Instance, TextPayloadCodec.Instance.Format, loaded.KeySelector, session.Interrupt)
                 .ConfigureAwait(false);

@@ -80,7 +80,7 @@ public static class JobSpecLoader
             OperationKind = compiled.Kind,
             Operation = compiled.Definition,
         };
-        return new LoadedJob(definition, items, key is null ? null : item => key.Render(item, -1));
+        return new LoadedJob(definition, items, key is null ? null : item => key.Render(item, -1), compiled);
     }
 
     private static List<JsonElement> ReadItems(JobSpec spec, string folder, string where)

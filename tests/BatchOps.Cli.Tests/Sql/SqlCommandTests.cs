@@ -63,6 +63,31 @@ public sealed class SqlCommandTests(PostgresServer server) : IDisposable
     }
 
     [Fact]
+    public async Task DryRun_PrintsWhatEachChunkWouldDoAndChangesNothing()
+    {
+        var db = await DatabaseAsync("ALTER TABLE products ADD PRIMARY KEY (sku); INSERT INTO products (sku, name) VALUES ('S1', 'one')");
+        var spec = SpecFiles.Write(_folder.Path, new
+        {
+            name = "preview",
+            items = new object[] { new { sku = "S0", name = "a" }, new { sku = "S1", name = "b" }, new { sku = "S2", name = "c", price = "x" }, new { sku = "S3", name = "d" } },
+            operation = new { kind = "sql", provider = "postgresql", connection = db, table = "products", mode = "upsert", key = new[] { "sku" } },
+            settings = new { chunkSize = 2, throttleLimit = 1 },
+        });
+
+        var dry = await CliHarness.RunAsync(Store, "run", spec, "--dry-run");
+
+        Assert.True(dry.ExitCode == 1, dry.ToString());
+        Assert.Contains("rows 0-1: 1 would insert, 1 would update", dry.Out, StringComparison.Ordinal);
+        Assert.Contains("would fail: row 2: column price: 'x' is not a number", dry.Out, StringComparison.Ordinal);
+        Assert.Contains("Would do: 2 would insert, 1 would update, 1 would fail.", dry.Out, StringComparison.Ordinal);
+        Assert.Equal(1L, await ScalarAsync(db, "SELECT count(*) FROM products"));
+        Assert.Equal("one", await ScalarAsync(db, "SELECT name FROM products WHERE sku = 'S1'"));
+        Assert.False((bool)(await ScalarAsync(db, "SELECT to_regclass('batchops_applied') IS NOT NULL"))!);
+        var list = await CliHarness.RunAsync(Store, "list", "--json");
+        Assert.DoesNotContain("preview", list.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_SpecWithPasswordOrUnknownColumn_IsRejectedBeforeAnythingIsCreated()
     {
         var db = await DatabaseAsync();

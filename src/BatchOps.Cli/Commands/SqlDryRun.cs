@@ -1,0 +1,68 @@
+using System.Text.Json;
+using BatchOps.Cli.Operations;
+using BatchOps.Cli.Spec;
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Jobs;
+
+namespace BatchOps.Cli.Commands;
+
+/// <summary>
+/// <c>batchops run SPEC --dry-run</c> for the sql kind: every chunk runs in a transaction that is rolled
+/// back; prints what each chunk would do and each row that would fail. No job is created.
+/// </summary>
+internal static class SqlDryRun
+{
+    public static async Task<int> RunAsync(CliSession session, LoadedJob loaded)
+    {
+        if (loaded.Operation is not SqlTableOperation sql)
+        {
+            session.Error.WriteLine($"batchops: --dry-run is available for sql operations; this spec's kind is \"{loaded.Operation.Kind}\". Nothing was created.");
+            return ExitCodes.Usage;
+        }
+
+        var operation = sql.Operation;
+        session.Out.WriteLine($"Dry run of '{loaded.Definition.Name}': {operation.Describe()}, {loaded.Items.Count} row(s); nothing is changed.");
+        operation.ChunkCompleted = report =>
+        {
+            lock (session.Out)
+            {
+                session.Out.WriteLine($"  rows {report.FirstIndex}-{report.LastIndex}: {Counts(report.Counts.Select(c => (c.Key, (long)c.Value)))}");
+            }
+        };
+        var failures = new FailurePrinter(session.Out);
+        var summary = await BatchExecutor.RunAsync(
+            loaded.Items,
+            BatchOperation<JsonElement, string?>.PerChunk(operation.ToChunkOperation("dry-run", dryRun: true)),
+            loaded.Definition.Settings.ToOptions(),
+            failures,
+            cancellationToken: session.Interrupt).ConfigureAwait(false);
+        var totals = operation.Totals.Select(t => (t.Key, t.Value)).ToList();
+        if (summary.Failed > 0)
+        {
+            totals.Add(("would fail", summary.Failed));
+        }
+
+        session.Out.WriteLine($"Would do: {Counts(totals)}.{(summary.Message is { } message ? $" {message}" : string.Empty)}");
+        return summary.Failed > 0 || summary.StopReason != StopReason.None ? ExitCodes.Failed : ExitCodes.Success;
+    }
+
+    private static readonly string[] Order = ["would insert", "would update", "unchanged", "would delete", "not found", "applied earlier", "would fail"];
+
+    private static string Counts(IEnumerable<(string Label, long Count)> counts) =>
+        string.Join(", ", counts.OrderBy(c => Array.IndexOf(Order, c.Label) is var at && at < 0 ? Order.Length : at).Select(c => $"{c.Count} {c.Label}"));
+
+    private sealed class FailurePrinter(TextWriter output) : BatchObserver<JsonElement, string?>
+    {
+        public override void OnItemCompleted(ItemResult<JsonElement, string?> result)
+        {
+            if (result.Status == ItemStatus.Failed)
+            {
+                lock (output)
+                {
+                    var message = result.Error!.Message;
+                    output.WriteLine($"  would fail: {(message.StartsWith("row ", StringComparison.Ordinal) ? message : $"row {result.Index}: {message}")}");
+                }
+            }
+        }
+    }
+}
