@@ -63,6 +63,11 @@ internal sealed class RowMapper
         {
             throw new SqlSpecException($"item {index}: has no field for key column {key.Name}; every item needs its key to be {Verb()}.");
         }
+
+        if (_mode == SqlMode.Update && seen.All(Key.Contains))
+        {
+            throw new SqlSpecException($"item {index}: {NothingToUpdate()}");
+        }
     }
 
     /// <summary>Converts a chunk's items; a row that cannot be written throws naming the row, column and value.</summary>
@@ -97,6 +102,11 @@ internal sealed class RowMapper
         }
 
         var columns = _schema.Columns.Where(written.Contains).ToArray();
+        if (_mode == SqlMode.Update && columns.All(Key.Contains))
+        {
+            throw new SqlRowException($"row {items[0].Index}: {NothingToUpdate()}");
+        }
+
         var slots = new Dictionary<TableColumn, int>();
         for (var i = 0; i < columns.Length; i++)
         {
@@ -164,6 +174,9 @@ internal sealed class RowMapper
 
     private string Unsupported(TableColumn column) =>
         $"column {column.Name} has type {column.TypeName}, which the sql operation cannot write; leave the field out, or map it elsewhere with \"columns\".";
+
+    private string NothingToUpdate() =>
+        $"has no field to update besides the key ({string.Join(", ", Key.Select(k => k.Name))}); give each item the columns to change.";
 
     private string Verb() => _mode switch
     {

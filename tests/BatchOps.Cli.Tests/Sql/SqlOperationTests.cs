@@ -198,6 +198,9 @@ public abstract class SqlOperationTests : IDisposable
         await using var operation = await OpenAsync(db, new SqlTarget { Mode = "insert" });
         var unmapped = Assert.Throws<SqlSpecException>(() => operation.Validate(JsonSerializer.SerializeToElement(new { sku = "a", name = "b", colour = "red" }), 4));
         Assert.Contains("field 'colour' has no column", unmapped.Message, StringComparison.Ordinal);
+        await using var update = await OpenAsync(db, new SqlTarget { Mode = "update", Key = ["sku"] });
+        var keyOnly = Assert.Throws<SqlSpecException>(() => update.Validate(JsonSerializer.SerializeToElement(new { sku = "a" }), 2));
+        Assert.Contains("item 2: has no field to update besides the key (sku)", keyOnly.Message, StringComparison.Ordinal);
         await using var ignoring = await OpenAsync(db, new SqlTarget { Mode = "insert", IgnoreUnmapped = true });
         ignoring.Validate(JsonSerializer.SerializeToElement(new { sku = "a", name = "b", colour = "red" }), 4);
     }
