@@ -89,12 +89,6 @@ internal sealed class PostgresWriter : SqlWriter
         await ExecuteAsync(npgsql, $"CREATE TEMP TABLE {Stage} ON COMMIT DROP AS SELECT 0::bigint AS batchops_index, {columns} FROM {Schema.QuotedName} WITH NO DATA", cancellationToken).ConfigureAwait(false);
         await CopyAsync(npgsql, $"COPY {Stage} (batchops_index, {columns}) FROM STDIN (FORMAT BINARY)", rows, withIndex: true, cancellationToken).ConfigureAwait(false);
         var join = string.Join(" AND ", Key.Select(k => $"t.{TableSchema.Quote(k.Name)} = s.{TableSchema.Quote(k.Name)}"));
-        var position = new Dictionary<long, int>(rows.Indexes.Count);
-        for (var i = 0; i < rows.Indexes.Count; i++)
-        {
-            position[rows.Indexes[i]] = i;
-        }
-
         var backupRows = new List<string>();
         var existing = new HashSet<long>();
         if (backup || Mode == SqlMode.Upsert)
@@ -129,6 +123,12 @@ internal sealed class PostgresWriter : SqlWriter
         var statement = Mode == SqlMode.Update
             ? $"UPDATE {Schema.QuotedName} AS t SET {string.Join(", ", SetColumns(rows).Select(c => $"{TableSchema.Quote(c.Name)} = s.{TableSchema.Quote(c.Name)}"))} FROM {Stage} s WHERE {join} RETURNING s.batchops_index"
             : $"DELETE FROM {Schema.QuotedName} AS t USING {Stage} s WHERE {join} RETURNING s.batchops_index";
+        var position = new Dictionary<long, int>(rows.Indexes.Count);
+        for (var i = 0; i < rows.Indexes.Count; i++)
+        {
+            position[rows.Indexes[i]] = i;
+        }
+
         Array.Fill(outputs, "not found");
         affected = 0;
         await using (var command = new NpgsqlCommand(statement, npgsql))

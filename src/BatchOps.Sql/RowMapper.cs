@@ -80,7 +80,7 @@ internal sealed class RowMapper
             {
                 if (item.Value.ValueKind != JsonValueKind.Object)
                 {
-                    throw new SqlRowException($"row {item.Index}: is {Describe(item.Value.ValueKind)}, not an object of field names and values.");
+                    continue; // rejected with its row below
                 }
 
                 foreach (var property in item.Value.EnumerateObject())

@@ -21,20 +21,16 @@ public sealed class SqlTableOperation : CompiledOperation
 
     public override string Kind => OperationSpec.Sql;
 
-    public override string Definition => JsonSerializer.Serialize(new OperationSpec
+    /// <summary>The library's normalized target with the kind added; it reads back as an <see cref="OperationSpec"/>.</summary>
+    public override string Definition
     {
-        Kind = OperationSpec.Sql,
-        Provider = _operation.Definition.Provider,
-        Connection = _operation.Definition.Connection,
-        Table = _operation.Definition.Table,
-        Mode = _operation.Definition.Mode,
-        Key = _operation.Definition.Key,
-        Columns = _operation.Definition.Columns,
-        IgnoreUnmapped = _operation.Definition.IgnoreUnmapped,
-        UpdateColumns = _operation.Definition.UpdateColumns,
-        MaxAffected = _operation.Definition.MaxAffected,
-        Backup = _operation.Definition.Backup,
-    }, StoreJson.Options);
+        get
+        {
+            var definition = JsonSerializer.SerializeToNode(_operation.Definition, StoreJson.Options)!.AsObject();
+            definition.Insert(0, "kind", OperationSpec.Sql);
+            return definition.ToJsonString(StoreJson.Options);
+        }
+    }
 
     /// <summary>The operation underneath, for dry runs and their per-chunk reports.</summary>
     public SqlOperation Operation => _operation;
