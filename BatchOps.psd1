@@ -19,6 +19,7 @@
         'Restart-BatchFailed'
         'Stop-BatchJob'
         'Wait-BatchJob'
+        'Write-BatchTable'
     )
     FunctionsToExport    = @()
     AliasesToExport      = @()
@@ -26,7 +27,7 @@
     FormatsToProcess     = @('BatchOps.format.ps1xml')
     PrivateData          = @{
         PSData = @{
-            Tags         = @('batch', 'parallel', 'bulk', 'retry', 'throttle', 'resume', 'durable', 'jobs', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
+            Tags         = @('batch', 'parallel', 'bulk', 'retry', 'sql', 'postgresql', 'sqlite', 'throttle', 'resume', 'durable', 'jobs', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
             ReleaseNotes = 'First release: Invoke-BatchJob, durable SQLite job store, resume and retry, batchops command.'
         }
     }

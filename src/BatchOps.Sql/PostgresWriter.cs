@@ -269,6 +269,7 @@ internal sealed class PostgresWriter : SqlWriter
         "time" => ColumnKind.Time,
         "json" or "jsonb" => ColumnKind.Json,
         "bytea" => ColumnKind.Bytes,
+        "inet" => ColumnKind.Inet,
         _ => null,
     };
 }

@@ -1,3 +1,7 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BatchOps.Engine.Store;
+
 namespace BatchOps.Sql;
 
 /// <summary>
@@ -36,4 +40,25 @@ public sealed class SqlTarget
 
     /// <summary>A JSON Lines file that receives the current rows before a chunk updates or deletes them.</summary>
     public string? Backup { get; set; }
+
+    /// <summary>
+    /// The definition as a job stores it: this target's fields after <c>"kind": "sql"</c>, so every front
+    /// end (batchops, the module) reads the same job back.
+    /// </summary>
+    public string ToStoredJson()
+    {
+        var fields = JsonSerializer.SerializeToNode(this, StoreJson.Options)!.AsObject();
+        var definition = new JsonObject { ["kind"] = SqlOperation.Kind };
+        foreach (var (name, value) in fields.ToList())
+        {
+            fields.Remove(name);
+            definition[name] = value;
+        }
+
+        return definition.ToJsonString(StoreJson.Options);
+    }
+
+    /// <summary>Reads a stored definition back (see <see cref="ToStoredJson"/>).</summary>
+    public static SqlTarget FromStoredJson(string json) =>
+        JsonSerializer.Deserialize<SqlTarget>(json, StoreJson.Options) ?? throw new SqlSpecException("The job stores no sql operation definition.");
 }

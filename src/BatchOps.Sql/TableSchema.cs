@@ -18,6 +18,7 @@ internal enum ColumnKind
     Time,
     Json,
     Bytes,
+    Inet,
     Number,
     Any,
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text.Json;
 
 namespace BatchOps.Sql;
@@ -71,6 +72,7 @@ internal static class ValueConverter
             ColumnKind.TimestampTz => DateTimeOffset.TryParse(Text(value), Invariant, DateTimeStyles.AssumeUniversal, out var moment) ? moment.UtcDateTime : throw Bad(value, "a date and time"),
             ColumnKind.Time => TimeOnly.TryParse(Text(value), Invariant, DateTimeStyles.None, out var time) ? time : throw Bad(value, "a time of day"),
             ColumnKind.Bytes => Bytes(value),
+            ColumnKind.Inet => Inet(value),
             _ => throw new InvalidOperationException($"No conversion for {kind}."),
         };
     }
@@ -173,6 +175,27 @@ internal static class ValueConverter
         }
 
         return DateTime.SpecifyKind(parsed.Kind == DateTimeKind.Unspecified ? parsed : parsed.ToUniversalTime(), DateTimeKind.Unspecified);
+    }
+
+    /// <summary>An IP address, or an address with a prefix length ("10.0.0.0/24").</summary>
+    private static object Inet(JsonElement value)
+    {
+        var text = Text(value).Trim();
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        if (IPAddress.TryParse(slash < 0 ? text : text[..slash], out var address))
+        {
+            if (slash < 0)
+            {
+                return address;
+            }
+
+            if (byte.TryParse(text[(slash + 1)..], NumberStyles.None, Invariant, out var prefix) && prefix <= (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128))
+            {
+                return new NpgsqlTypes.NpgsqlInet(address, prefix);
+            }
+        }
+
+        throw Bad(value, "an IP address");
     }
 
     private static byte[] Bytes(JsonElement value)

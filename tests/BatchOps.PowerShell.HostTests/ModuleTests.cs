@@ -8,7 +8,7 @@ namespace BatchOps.PowerShell.HostTests;
 public sealed class ModuleTests : IDisposable
 {
     private static readonly string[] Cmdlets =
-        ["Export-BatchJob", "Get-BatchItem", "Get-BatchJob", "Get-BatchStatistics", "Invoke-BatchJob", "New-BatchJob", "Remove-BatchJob", "Restart-BatchFailed", "Stop-BatchJob", "Wait-BatchJob"];
+        ["Export-BatchJob", "Get-BatchItem", "Get-BatchJob", "Get-BatchStatistics", "Invoke-BatchJob", "New-BatchJob", "Remove-BatchJob", "Restart-BatchFailed", "Stop-BatchJob", "Wait-BatchJob", "Write-BatchTable"];
 
     private readonly PsSession _session = new();
 
@@ -169,12 +169,12 @@ public sealed class ModuleTests : IDisposable
     {
         _session.Run("$null = 1..2000 | New-BatchJob { Start-Sleep -Milliseconds 20; $_ } -Name shared -ThrottleLimit 2").ThrowIfFailed();
         using var running = _session.Start("@(Invoke-BatchJob -Id shared).Count");
-        running.WaitUntil(r => r.Output.Count > 0 || Batchops("show", "shared").Contains("Running", StringComparison.Ordinal), TimeSpan.FromSeconds(20), "the job to run");
+        running.WaitUntil(r => r.Output.Count > 0 || _session.Batchops("show", "shared").Contains("Running", StringComparison.Ordinal), TimeSpan.FromSeconds(20), "the job to run");
 
-        var cancel = Batchops("cancel", "shared");
+        var cancel = _session.Batchops("cancel", "shared");
         running.Wait(TimeSpan.FromSeconds(20)).ThrowIfFailed();
 
-        Assert.Contains("shared", Batchops("list"), StringComparison.Ordinal);
+        Assert.Contains("shared", _session.Batchops("list"), StringComparison.Ordinal);
         Assert.Equal("Cancelled", _session.Run("(Get-BatchJob -Name shared).Status.ToString()").Output.Single().ToString());
         Assert.False(string.IsNullOrWhiteSpace(cancel));
     }
@@ -192,28 +192,5 @@ public sealed class ModuleTests : IDisposable
             System.Management.Automation.Language.Parser.ParseFile(file, out _, out var errors);
             Assert.True(errors.Length == 0, $"{Path.GetFileName(file)}: {string.Join("; ", errors.Select(e => $"{e.Extent.StartLineNumber}: {e.Message}"))}");
         }
-    }
-
-    /// <summary>Runs the batchops command (a real child process) on this session's store.</summary>
-    private string Batchops(params string[] args)
-    {
-        var config = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        var cli = Path.Combine(_session.Module.Root, "src", "BatchOps.Cli", "bin", config, "net10.0", "batchops.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])["exec", cli, .. args, "--store", _session.Store])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"batchops {string.Join(' ', args)} did not finish within 60 s.");
-        }
-
-        return output.Result + error.Result;
     }
 }

@@ -12,6 +12,7 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
     [
         "Export-BatchJob", "Get-BatchItem", "Get-BatchJob", "Get-BatchStatistics", "Invoke-BatchJob",
         "New-BatchJob", "Remove-BatchJob", "Restart-BatchFailed", "Stop-BatchJob", "Wait-BatchJob",
+        "Write-BatchTable",
     ];
 
     public static TheoryData<string> CmdletNames => [.. Expected];
@@ -115,6 +116,7 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
     [InlineData("Get-BatchItem", false)]
     [InlineData("Get-BatchStatistics", false)]
     [InlineData("Wait-BatchJob", false)]
+    [InlineData("Write-BatchTable", true)]
     public void Cmdlet_SupportsShouldProcessWhenItChangesOrStopsThings(string name, bool expected)
     {
         Assert.Equal(expected, module[name].SupportsShouldProcess);
@@ -156,6 +158,18 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
     }
 
     [Fact]
+    public void WriteBatchTable_TakesRowsByValue_ConnectionAndTableByPosition_AndModesFromASet()
+    {
+        var write = module["Write-BatchTable"];
+
+        Assert.True(write.Parameters.Single(p => p.Name == "InputObject").Sets.Single().FromPipeline);
+        Assert.Equal(0, write.Parameters.Single(p => p.Name == "Connection").Sets.Single().Position);
+        Assert.Equal(1, write.Parameters.Single(p => p.Name == "Table").Sets.Single().Position);
+        Assert.Equal(["BatchOps.BatchItemResult", "BatchOps.BatchJob"], write.OutputTypes.Order(StringComparer.Ordinal));
+        Assert.Equal("Medium", write.ConfirmImpact);
+    }
+
+    [Fact]
     public void RestartBatchFailed_BindsItemIndexesFromPipedResults() =>
         Assert.True(module["Restart-BatchFailed"].Parameters.Single(p => p.Name == "Index").Sets.Single().FromPipelineByPropertyName);
 
@@ -176,18 +190,20 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
         // PowerShell enumerates the exported types before it calls the module initializer that installs the
         // private load context; a base type or a value-type field from the engine would fail that load.
         var engine = module.Context.LoadFromAssemblyPath(Path.Combine(module.ModuleFolder, "Dependencies", "BatchOps.Engine.dll"));
+        var sql = module.Context.LoadFromAssemblyPath(Path.Combine(module.ModuleFolder, "Dependencies", "BatchOps.Sql.dll"));
+        bool Private(System.Reflection.Assembly assembly) => assembly == engine || assembly == sql;
         foreach (var type in module.Assembly.GetExportedTypes())
         {
             for (var baseType = type.BaseType; baseType is not null; baseType = baseType.BaseType)
             {
-                Assert.NotEqual(engine, baseType.Assembly);
+                Assert.False(Private(baseType.Assembly), $"{type.FullName} derives from {baseType.FullName} of a private assembly.");
             }
 
-            Assert.All(type.GetInterfaces(), i => Assert.True(i.Assembly != engine, $"{type.FullName} implements {i.FullName} from the engine."));
+            Assert.All(type.GetInterfaces(), i => Assert.False(Private(i.Assembly), $"{type.FullName} implements {i.FullName} from a private assembly."));
 
             foreach (var field in type.GetFields(BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
             {
-                Assert.False(field.FieldType.IsValueType && field.FieldType.Assembly == engine, $"{type.FullName}.{field.Name} is a value type from the engine.");
+                Assert.False(field.FieldType.IsValueType && Private(field.FieldType.Assembly), $"{type.FullName}.{field.Name} is a value type from a private assembly.");
             }
         }
 

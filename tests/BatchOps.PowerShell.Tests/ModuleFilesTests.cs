@@ -20,6 +20,8 @@ public class ModuleFilesTests(PackagedModuleFixture module)
         Assert.Contains("BatchOps.Engine.dll", dependencies);
         Assert.Contains("Polly.Core.dll", dependencies);
         Assert.Contains("Microsoft.Data.Sqlite.dll", dependencies);
+        Assert.Contains("BatchOps.Sql.dll", dependencies);
+        Assert.Contains("Npgsql.dll", dependencies);
         Assert.DoesNotContain("System.Management.Automation.dll", dependencies);
         foreach (var (rid, file) in new[] { ("linux-x64", "libe_sqlite3.so"), ("linux-arm64", "libe_sqlite3.so"), ("osx-arm64", "libe_sqlite3.dylib"), ("win-x64", "e_sqlite3.dll") })
         {

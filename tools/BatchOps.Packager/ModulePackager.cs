@@ -73,7 +73,7 @@ public sealed class ModulePackager(string repositoryRoot, string configuration =
                 continue;
             }
 
-            var isCmdletAssembly = name.StartsWith("BatchOps.", StringComparison.OrdinalIgnoreCase) && !name.StartsWith("BatchOps.Engine", StringComparison.OrdinalIgnoreCase);
+            var isCmdletAssembly = string.Equals(Path.GetFileNameWithoutExtension(name), "BatchOps", StringComparison.OrdinalIgnoreCase);
             File.Copy(file, Path.Combine(isCmdletAssembly ? OutputFolder : dependencies, name));
         }
 

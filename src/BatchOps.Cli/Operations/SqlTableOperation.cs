@@ -1,7 +1,6 @@
 using System.Text.Json;
 using BatchOps.Cli.Spec;
 using BatchOps.Engine.Execution;
-using BatchOps.Engine.Store;
 using BatchOps.Sql;
 
 namespace BatchOps.Cli.Operations;
@@ -22,15 +21,7 @@ public sealed class SqlTableOperation : CompiledOperation
     public override string Kind => OperationSpec.Sql;
 
     /// <summary>The library's normalized target with the kind added; it reads back as an <see cref="OperationSpec"/>.</summary>
-    public override string Definition
-    {
-        get
-        {
-            var definition = JsonSerializer.SerializeToNode(_operation.Definition, StoreJson.Options)!.AsObject();
-            definition.Insert(0, "kind", OperationSpec.Sql);
-            return definition.ToJsonString(StoreJson.Options);
-        }
-    }
+    public override string Definition => _operation.Definition.ToStoredJson();
 
     /// <summary>The operation underneath, for dry runs and their per-chunk reports.</summary>
     public SqlOperation Operation => _operation;

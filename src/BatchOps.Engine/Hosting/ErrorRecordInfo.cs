@@ -30,6 +30,9 @@ public sealed record ErrorRecordInfo(string ErrorId, string Category, string Mes
     /// <summary>Error id of an unusable store.</summary>
     public const string StoreErrorId = "BatchOps.StoreError";
 
+    /// <summary>Error id of a sql operation whose table, columns, key or connection do not fit (Write-BatchTable, resume).</summary>
+    public const string InvalidSqlTargetId = "BatchOps.InvalidSqlTarget";
+
     /// <summary>Builds the error record description of a failed item (the cmdlet adds the item as TargetObject).</summary>
     /// <param name="jobId">The job's id.</param>
     /// <param name="index">The item's index.</param>
@@ -58,6 +61,8 @@ public sealed record ErrorRecordInfo(string ErrorId, string Category, string Mes
         _ when exceptionType.EndsWith("OperationCanceledException", StringComparison.Ordinal) || exceptionType.EndsWith("PipelineStoppedException", StringComparison.Ordinal) => "OperationStopped",
         _ when exceptionType.StartsWith("System.IO.", StringComparison.Ordinal) || exceptionType.Contains("Http", StringComparison.Ordinal) || exceptionType.Contains("Socket", StringComparison.Ordinal) => "ConnectionError",
         _ when exceptionType.EndsWith(".InvalidOperationException", StringComparison.Ordinal) => "InvalidOperation",
+        _ when exceptionType.EndsWith(".SqlRowException", StringComparison.Ordinal) => "InvalidData",
+        _ when exceptionType.EndsWith(".PostgresException", StringComparison.Ordinal) || exceptionType.EndsWith(".SqliteException", StringComparison.Ordinal) => "WriteError",
         _ => "NotSpecified",
     };
 }

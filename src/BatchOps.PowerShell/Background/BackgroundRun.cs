@@ -47,12 +47,11 @@ internal sealed class BackgroundRun(
             using var store = SqliteJobStore.Open(storeFolder);
             var record = store.GetJobAsync(jobId).GetAwaiter().GetResult()
                 ?? throw new StoreException($"There is no job '{jobId}' in '{store.Location}' any more.");
-            var spec = JobRunSession.SpecOf(record);
             var options = overrides.Over(record.Settings).ToOptions();
             using var session = new JobRunSession();
-            var pool = ScriptWorkerPool.Open(spec, options.ThrottleLimit, session.Pump, preferences);
+            var operation = RunOperation.ForStoredJob(record, session, options.ThrottleLimit, useCallerRunspace: false, preferences);
             var runner = new JobRunner(store, StoreLocation.LogFolder(storeFolder));
-            session.Start(pool, record.Name, kind, indexes, (request, ct) => runner.RunAsync(record.Id, request with { SettingsOverride = overrides }, ct));
+            session.Start(operation, record.Name, kind, indexes, (request, ct) => runner.RunAsync(record.Id, request with { SettingsOverride = overrides }, ct));
             lock (_lock)
             {
                 _session = session;
@@ -79,9 +78,14 @@ internal sealed class BackgroundRun(
                 job.Ended(result.Run.StopReason == StopReason.Cancelled ? JobState.Stopped : JobState.Completed, summary);
             }
         }
-        catch (Exception error) when (error is StoreException or InvalidOperationException or ArgumentException or IOException)
+        catch (Exception error) when (error is StoreException or InvalidOperationException or ArgumentException or IOException or BatchOps.Sql.SqlSpecException)
         {
-            streams.Error(new ErrorRecord(error, error is JobBusyException ? Engine.Hosting.ErrorRecordInfo.JobBusyId : Engine.Hosting.ErrorRecordInfo.StoreErrorId, ErrorCategory.OperationStopped, jobId));
+            streams.Error(new ErrorRecord(error, error switch
+            {
+                JobBusyException => Engine.Hosting.ErrorRecordInfo.JobBusyId,
+                BatchOps.Sql.SqlSpecException => Engine.Hosting.ErrorRecordInfo.InvalidSqlTargetId,
+                _ => Engine.Hosting.ErrorRecordInfo.StoreErrorId,
+            }, ErrorCategory.OperationStopped, jobId));
             job.Ended(JobState.Failed, error.Message);
         }
     }

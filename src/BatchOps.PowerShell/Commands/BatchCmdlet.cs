@@ -70,7 +70,7 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
     /// </summary>
     internal void StartBackgroundJob(JobRecord job, Engine.Jobs.RunKind kind, IReadOnlyCollection<long>? indexes, Engine.Jobs.JobSettings overrides)
     {
-        if (ScriptOf(job) is null)
+        if (!CanRun(job))
         {
             return;
         }
@@ -99,16 +99,41 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
         Engine.Hosting.StreamPreferences.Resolve(BoundValues(), name => SessionState.PSVariable.GetValue(name)?.ToString())
             .ToDictionary(p => p.Key, p => Enum.TryParse<ActionPreference>(p.Value, true, out var value) ? (object)value : ActionPreference.SilentlyContinue, StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>The stored script of a job; writes BatchOps.NotAScriptJob and returns null for a job of another front end.</summary>
-    internal ScriptOperationSpec? ScriptOf(JobRecord job)
+    /// <summary>Whether the module runs this job (a script block or a sql table); writes BatchOps.NotAScriptJob when not.</summary>
+    internal bool CanRun(JobRecord job)
     {
+        if (RunOperation.CanRun(job))
+        {
+            return true;
+        }
+
         try
         {
-            return JobRunSession.SpecOf(job);
+            _ = JobRunSession.SpecOf(job);
         }
         catch (InvalidOperationException error)
         {
             WriteError(new ErrorRecord(error, "BatchOps.NotAScriptJob", ErrorCategory.InvalidType, job.Id));
+        }
+
+        return false;
+    }
+
+    /// <summary>The operation of a stored job for this command's run; writes the error and returns null when it cannot be built.</summary>
+    internal RunOperation? OpenStoredOperation(JobRecord job, JobRunSession session, int throttle, bool useCallerRunspace)
+    {
+        if (!CanRun(job))
+        {
+            return null;
+        }
+
+        try
+        {
+            return RunOperation.ForStoredJob(job, session, throttle, useCallerRunspace, StreamPreferences());
+        }
+        catch (BatchOps.Sql.SqlSpecException error)
+        {
+            WriteError(new ErrorRecord(error, ErrorRecordInfo.InvalidSqlTargetId, ErrorCategory.InvalidArgument, job.Id));
             return null;
         }
     }

@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using System.Text.Json;
-using BatchOps.Engine.Config;
 using BatchOps.Engine.Hosting;
 using BatchOps.Engine.Jobs;
 using JobDefinition = BatchOps.Engine.Jobs.JobDefinition;
@@ -10,7 +9,7 @@ using BatchOps.PowerShell.Scripting;
 namespace BatchOps.PowerShell.Commands;
 
 /// <summary>The parameters that define a script-block job, shared by New-BatchJob and Invoke-BatchJob.</summary>
-public abstract class BatchDefinitionCmdlet : BatchCmdlet
+public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
 {
     internal const string ScriptSet = "ScriptBlock";
     internal const string ChunkSet = "ChunkScriptBlock";
@@ -28,32 +27,6 @@ public abstract class BatchDefinitionCmdlet : BatchCmdlet
     /// <summary>Runs once per chunk with the chunk's items as an array; a failed chunk is split until the bad items are found.</summary>
     [Parameter(ParameterSetName = ChunkSet, Mandatory = true, HelpMessage = "The script block to run for each chunk; $_ is the array of the chunk's items.")]
     public ScriptBlock? ChunkScriptBlock { get; set; }
-
-    [Parameter] [ValidateRange(1, 1024)] public int ThrottleLimit { get; set; }
-
-    [Parameter] [ValidateRange(1, 100000)] public int ChunkSize { get; set; }
-
-    [Parameter] [ValidateRange(0, 100)] public int RetryCount { get; set; }
-
-    /// <summary>Base delay before the first retry: seconds (0.5) or a TimeSpan.</summary>
-    [Parameter]
-    [SecondsOrTimeSpan]
-    public TimeSpan RetryDelay { get; set; }
-
-    /// <summary>Time one attempt may take, in seconds.</summary>
-    [Parameter] public double TimeoutSeconds { get; set; }
-
-    /// <summary>Time the whole run may take, in seconds.</summary>
-    [Parameter] public double JobTimeoutSeconds { get; set; }
-
-    /// <summary>Most operations started per second.</summary>
-    [Parameter] public double RateLimit { get; set; }
-
-    [Parameter] public SwitchParameter StopOnError { get; set; }
-
-    [Parameter] public int MaxErrors { get; set; }
-
-    [Parameter] public SwitchParameter PreserveOrder { get; set; }
 
     /// <summary>Name of the job; the default is batch-yyyyMMdd-HHmmss.</summary>
     [Parameter(ParameterSetName = ScriptSet)]
@@ -93,29 +66,10 @@ public abstract class BatchDefinitionCmdlet : BatchCmdlet
     /// <summary>The job's name, given or generated once per invocation.</summary>
     internal string JobName => Name ??= $"batch-{DateTime.Now:yyyyMMdd-HHmmss}";
 
-    /// <summary>Settings passed on this command line only, for the settings-file precedence.</summary>
-    internal JobSettings ExplicitSettings => BoundSettings.From(BoundValues());
-
     /// <summary>Builds the job definition: settings (validated), script, $using: values, functions.</summary>
     internal JobDefinition BuildDefinition()
     {
-        JobSettings settings;
-        try
-        {
-            settings = SettingsFile.Load(SettingsFile.DefaultPath(StoreFolder)).Resolve(JobName, ExplicitSettings);
-            _ = settings.ToOptions();
-        }
-        catch (ArgumentOutOfRangeException error)
-        {
-            ThrowInvalidSetting(error);
-            throw;
-        }
-        catch (FormatException error)
-        {
-            ThrowTerminatingError(new ErrorRecord(error, ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidData, SettingsFile.DefaultPath(StoreFolder)));
-            throw;
-        }
-
+        var settings = ResolveSettings(JobName);
         var block = ScriptBlock ?? ChunkScriptBlock!;
         var (script, usings) = UsingCapture.Capture(block, SessionState);
         var functions = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -152,27 +106,6 @@ public abstract class BatchDefinitionCmdlet : BatchCmdlet
         };
     }
 
-    /// <summary>Runs <paramref name="action"/>; a store that fails ends the command with BatchOps.StoreError.</summary>
-    internal T OrStoreError<T>(Func<T> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (StoreException error)
-        {
-            ThrowTerminatingError(new ErrorRecord(error, ErrorRecordInfo.StoreErrorId, ErrorCategory.WriteError, Name));
-            throw;
-        }
-    }
-
-    internal void OrStoreError(Action action) => OrStoreError(() =>
-    {
-        action();
-        return true;
-    });
-
     /// <summary>The key of an item from -KeyProperty; read on the pipeline thread (script properties need it).</summary>
-    internal string? KeyOf(PSObject? item) =>
-        KeyProperty is null || item is null ? null : item.Properties[KeyProperty]?.Value?.ToString();
+    internal string? KeyOf(PSObject? item) => PropertyText(item, KeyProperty);
 }

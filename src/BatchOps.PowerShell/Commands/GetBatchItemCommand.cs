@@ -34,11 +34,11 @@ public sealed class GetBatchItemCommand : JobIdCmdlet
                 continue;
             }
 
-            var codec = RawTextCodec.For(job.InputFormat);
+            var (inputs, outputs) = (RawTextCodec.For(job.InputFormat), RawTextCodec.For(job.OutputFormat));
             var query = new ItemQuery { Statuses = Status?.Select(OutputViews.ToEngine).ToArray(), Indexes = Index };
             foreach (var item in JobStore.GetItemsAsync(job.Id, query).ToBlockingEnumerable())
             {
-                WriteObject(OutputViews.View(job.Id, item, codec));
+                WriteObject(OutputViews.View(job.Id, item, inputs, outputs));
                 if (History)
                 {
                     foreach (var entry in JobStore.GetItemHistoryAsync(job.Id, item.Index).GetAwaiter().GetResult())

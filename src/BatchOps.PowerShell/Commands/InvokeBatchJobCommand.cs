@@ -74,7 +74,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         var pool = OpenPool(spec, options.ThrottleLimit, session);
         var input = _input = new PipelineInput<object?>(Math.Max(options.ChunkSize * 4, 256), batchSize: Math.Min(options.ChunkSize, 1_000));
         var runner = new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder));
-        session.Start(pool, definition.Name, RunKind.Resume, null, (request, ct) => runner.RunNewAsync(definition, input.Items, request, KeyFor, ct));
+        session.Start(RunOperation.Script(pool), definition.Name, RunKind.Resume, null, (request, ct) => runner.RunNewAsync(definition, input.Items, request, KeyFor, ct));
     }
 
     protected override void ProcessRecord()
@@ -120,7 +120,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         }
 
         _input!.Complete();
-        Finish(this, ActiveRun);
+        _ = Finish(this, ActiveRun);
     }
 
     private void RunStored(string idOrName)
@@ -142,22 +142,20 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
     /// <summary>Runs a stored script-block job (resume or retry) from any BatchOps cmdlet, draining on its pipeline thread.</summary>
     internal static void RunStoredJob(BatchCmdlet cmdlet, JobRecord job, RunKind kind, IReadOnlyCollection<long>? indexes, JobSettings overrides, bool useCallerRunspace)
     {
-        if (cmdlet.ScriptOf(job) is not { } spec)
+        var options = overrides.Over(job.Settings).ToOptions();
+        using var session = cmdlet.ActiveRun = new JobRunSession();
+        if (cmdlet.OpenStoredOperation(job, session, options.ThrottleLimit, useCallerRunspace) is not { } operation)
         {
+            cmdlet.ActiveRun = null;
             return;
         }
 
-        var options = overrides.Over(job.Settings).ToOptions();
-        using var session = cmdlet.ActiveRun = new JobRunSession();
-        var pool = useCallerRunspace && options.ThrottleLimit == 1
-            ? ScriptWorkerPool.ForCallerRunspace(spec, session.Pump)
-            : ScriptWorkerPool.Open(spec, options.ThrottleLimit, session.Pump, cmdlet.StreamPreferences());
         var runner = new JobRunner(cmdlet.JobStore, StoreLocation.LogFolder(cmdlet.StoreFolder));
-        session.Start(pool, job.Name, kind, indexes, (request, ct) =>
+        session.Start(operation, job.Name, kind, indexes, (request, ct) =>
             runner.RunAsync(job.Id, request with { SettingsOverride = overrides }, ct));
         try
         {
-            Finish(cmdlet, session);
+            _ = Finish(cmdlet, session);
         }
         finally
         {
@@ -165,28 +163,34 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         }
     }
 
-    private static void Finish(BatchCmdlet cmdlet, JobRunSession session)
+    /// <summary>
+    /// Drains a run on the pipeline thread with <paramref name="write"/> (the cmdlet's Write by default), ends
+    /// the command for a busy job or a failed store, writes BatchOps.JobFailed for a stopped run; returns the result.
+    /// </summary>
+    internal static JobRunResult Finish(BatchCmdlet cmdlet, JobRunSession session, Action<PumpMessage>? write = null)
     {
         JobRunResult result;
         try
         {
-            result = session.Drain(cmdlet.Write);
+            result = session.Drain(write ?? cmdlet.Write);
         }
         catch (JobBusyException error)
         {
             cmdlet.ThrowTerminatingError(new ErrorRecord(error, ErrorRecordInfo.JobBusyId, ErrorCategory.ResourceBusy, null));
-            return;
+            throw;
         }
         catch (StoreException error)
         {
             cmdlet.ThrowTerminatingError(new ErrorRecord(error, ErrorRecordInfo.StoreErrorId, ErrorCategory.ResourceUnavailable, null));
-            return;
+            throw;
         }
 
         if (RunRecords.ForStoppedRun(result) is { } stopped)
         {
             cmdlet.WriteError(stopped);
         }
+
+        return result;
     }
 
     private ScriptWorkerPool OpenPool(ScriptOperationSpec spec, int throttle, JobRunSession session)

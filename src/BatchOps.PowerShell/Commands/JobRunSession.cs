@@ -19,7 +19,7 @@ internal sealed class JobRunSession : IDisposable
     private readonly CancellationTokenSource _inputClosed = new();
     private readonly BatchStopSource _stop = new();
     private Task<JobRunResult>? _run;
-    private ScriptWorkerPool? _pool;
+    private RunOperation? _operation;
     private string _jobId = string.Empty;
     private string _jobName = string.Empty;
 
@@ -28,19 +28,22 @@ internal sealed class JobRunSession : IDisposable
     /// <summary>Fires at Ctrl+C: the pipeline thread stops handing input over.</summary>
     public CancellationToken InputClosed => _inputClosed.Token;
 
+    /// <summary>The id of the job being run, once the runner has created or opened it.</summary>
+    public string JobId => Volatile.Read(ref _jobId);
+
     /// <summary>Starts a run in the background; <paramref name="start"/> receives the request to pass to the runner.</summary>
-    public void Start(ScriptWorkerPool pool, string jobName, RunKind kind, IReadOnlyCollection<long>? indexes, Func<JobRunRequest<object?, object?>, CancellationToken, Task<JobRunResult>> start)
+    public void Start(RunOperation operation, string jobName, RunKind kind, IReadOnlyCollection<long>? indexes, Func<JobRunRequest<object?, object?>, CancellationToken, Task<JobRunResult>> start)
     {
-        _pool = pool;
+        _operation = operation;
         _jobName = jobName;
         var request = new JobRunRequest<object?, object?>
         {
-            Operation = pool.ToOperation(),
-            InputCodec = CliXmlCodec.Instance,
-            OutputCodec = CliXmlCodec.Instance,
+            Operation = operation.Operation,
+            InputCodec = operation.InputCodec,
+            OutputCodec = operation.OutputCodec,
             Kind = kind,
             Indexes = indexes,
-            Observer = new RunObserver(Pump, () => (_jobId, _jobName)),
+            Observer = new RunObserver(Pump, () => (_jobId, _jobName), operation.InputView),
             Stop = _stop,
             OnStarted = job => (_jobId, _jobName) = (job.Id, job.Name),
         };
@@ -94,7 +97,7 @@ internal sealed class JobRunSession : IDisposable
             }
         }
 
-        _pool?.Dispose();
+        _operation?.Resources.Dispose();
         _stop.Dispose();
         _cancel.Dispose();
         _inputClosed.Dispose();
@@ -107,7 +110,7 @@ internal sealed class JobRunSession : IDisposable
         if (job.OperationKind != ScriptOperationSpec.Kind)
         {
             throw new InvalidOperationException(
-                $"Job '{job.Name}' ({job.Id}) runs a '{job.OperationKind}' operation; run it with the batchops command ('batchops resume {job.Id}').");
+                $"Job '{job.Name}' ({job.Id}) runs a '{job.OperationKind}' operation, which the module does not run; run it with the batchops command ('batchops resume {job.Id}').");
         }
 
         return System.Text.Json.JsonSerializer.Deserialize<ScriptOperationSpec>(job.Operation, StoreJson.Options)

@@ -7,11 +7,11 @@ using BatchOps.PowerShell.Output;
 namespace BatchOps.PowerShell.Commands;
 
 /// <summary>Turns what a run reports into pump messages; called on worker threads, writes nothing itself.</summary>
-internal sealed class RunObserver(PipelinePump pump, Func<(string Id, string Name)> job) : BatchObserver<object?, object?>
+internal sealed class RunObserver(PipelinePump pump, Func<(string Id, string Name)> job, Func<object?, object?> inputView) : BatchObserver<object?, object?>
 {
     public override void OnItemCompleted(ItemResult<object?, object?> result)
     {
-        var item = OutputViews.View(job().Id, result);
+        var item = OutputViews.View(job().Id, result, inputView);
         pump.Post(PumpMessageKind.Output, item);
         if (item.Status == ItemStatus.Failed)
         {

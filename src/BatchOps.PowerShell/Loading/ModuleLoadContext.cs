@@ -15,7 +15,7 @@ namespace BatchOps.PowerShell.Loading;
 public sealed class ModuleLoadContext : AssemblyLoadContext
 {
     /// <summary>Assemblies the default context asks this context for (the ones the cmdlets reference directly).</summary>
-    public static readonly string[] SharedAssemblies = ["BatchOps.Engine"];
+    public static readonly string[] SharedAssemblies = ["BatchOps.Engine", "BatchOps.Sql"];
 
     private static readonly object InstallLock = new();
     private static ModuleLoadContext? s_installed;
@@ -150,6 +150,10 @@ public sealed class ModuleLoadContext : AssemblyLoadContext
         OperatingSystem.IsLinux() && RuntimeInformation.RuntimeIdentifier.Contains("musl", StringComparison.OrdinalIgnoreCase)
         || (OperatingSystem.IsLinux() && File.Exists("/etc/alpine-release"));
 
+    // Only when the file is there: without it this context would fall back to the default context,
+    // which raises this event again, without end.
     private Assembly? ResolveForDefault(AssemblyLoadContext context, AssemblyName name) =>
-        SharedAssemblies.Contains(name.Name, StringComparer.Ordinal) ? LoadFromAssemblyName(name) : null;
+        SharedAssemblies.Contains(name.Name, StringComparer.Ordinal) && File.Exists(Path.Combine(_dependencies, name.Name + ".dll"))
+            ? LoadFromAssemblyName(name)
+            : null;
 }

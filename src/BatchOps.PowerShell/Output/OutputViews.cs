@@ -27,13 +27,13 @@ internal static class OutputViews
         Exception = error.Exception,
     };
 
-    /// <summary>A result the engine just reported.</summary>
-    public static BatchItemResult View<TIn, TOut>(string jobId, Jobs.ItemResult<TIn, TOut> result) => new()
+    /// <summary>A result the engine just reported; <paramref name="inputView"/> shows its input.</summary>
+    public static BatchItemResult View<TIn, TOut>(string jobId, Jobs.ItemResult<TIn, TOut> result, Func<TIn, object?> inputView) => new()
     {
         JobId = jobId,
         Index = result.Index,
         Key = result.Key,
-        Input = result.Input,
+        Input = inputView(result.Input),
         Output = result.Output,
         Status = View(result.Status),
         Attempts = result.Attempts,
@@ -43,14 +43,14 @@ internal static class OutputViews
         Error = View(result.Error),
     };
 
-    /// <summary>A stored item, its input and output read back with <paramref name="codec"/>.</summary>
-    public static BatchItemResult View<T>(string jobId, StoredItem item, Jobs.IPayloadCodec<T> codec) => new()
+    /// <summary>A stored item, its input and output read back with the job's codecs.</summary>
+    public static BatchItemResult View<TIn, TOut>(string jobId, StoredItem item, Jobs.IPayloadCodec<TIn> inputCodec, Jobs.IPayloadCodec<TOut> outputCodec) => new()
     {
         JobId = jobId,
         Index = item.Index,
         Key = item.Key,
-        Input = codec.Deserialize(item.Input),
-        Output = item.Output is null ? null : codec.Deserialize(item.Output),
+        Input = inputCodec.Deserialize(item.Input),
+        Output = item.Output is null ? null : outputCodec.Deserialize(item.Output),
         Status = View(item.Status),
         Attempts = item.Attempts,
         Duration = item.Duration ?? TimeSpan.Zero,

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using BatchOps.Cli.Tests.Support;
 using BatchOps.Engine.Tests.Support;
+using BatchOps.Testing;
 using Npgsql;
 
 namespace BatchOps.Cli.Tests.Sql;

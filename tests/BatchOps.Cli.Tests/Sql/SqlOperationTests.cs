@@ -5,6 +5,7 @@ using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Tests.Support;
 using BatchOps.Sql;
+using BatchOps.Testing;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 

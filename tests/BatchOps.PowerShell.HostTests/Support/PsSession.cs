@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.ObjectModel;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
@@ -54,6 +55,29 @@ public sealed class PsSession : IDisposable
         shell.AddScript(script);
         configure?.Invoke(shell);
         return new RunningScript(shell, script, input);
+    }
+
+    /// <summary>Runs the batchops command (a real child process) on this session's store.</summary>
+    public string Batchops(params string[] args)
+    {
+        var config = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var cli = Path.Combine(Module.Root, "src", "BatchOps.Cli", "bin", config, "net10.0", "batchops.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in (string[])["exec", cli, .. args, "--store", Store])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"batchops {string.Join(' ', args)} did not finish within 60 s.");
+        }
+
+        return output.Result + error.Result;
     }
 
     public void Dispose()

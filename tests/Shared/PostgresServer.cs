@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Npgsql;
 
-namespace BatchOps.Cli.Tests.Support;
+namespace BatchOps.Testing;
 
 /// <summary>
 /// A throwaway PostgreSQL cluster from the machine's own binaries (Debian's postgresql package): initdb in

@@ -1,0 +1,100 @@
+using System.Management.Automation;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+using BatchOps.PowerShell.Commands;
+using BatchOps.Sql;
+
+namespace BatchOps.PowerShell.Tables;
+
+/// <summary>
+/// A sql operation run from the module. Rows are stored as JSON and outputs as text, exactly as
+/// <c>batchops</c> stores them, so either front end resumes and retries the other's jobs. Piped objects
+/// are turned into rows on the pipeline thread; results show the piped object itself.
+/// </summary>
+internal sealed class SqlRun : IDisposable
+{
+    private readonly ConditionalWeakTable<object, PSObject> _piped = [];
+
+    private SqlRun(SqlOperation operation)
+    {
+        Operation = operation;
+    }
+
+    public SqlOperation Operation { get; }
+
+    /// <summary>Checks the target and reads the table; problems are <see cref="SqlSpecException"/>s naming the parameter.</summary>
+    public static SqlRun Open(SqlTarget target, string baseFolder, string where) =>
+        new(SqlOperation.OpenAsync(target, baseFolder, where).GetAwaiter().GetResult());
+
+    /// <summary>Rebuilds the operation of a stored sql job (resume, retry).</summary>
+    public static SqlRun FromJob(JobRecord job) =>
+        Open(SqlTarget.FromStoredJson(job.Operation), Environment.CurrentDirectory, $"job '{job.Name}' ({job.Id})");
+
+    /// <summary>
+    /// Turns a piped object into its row (with <paramref name="validate"/>, checked: fields mapped, key present,
+    /// else <see cref="SqlSpecException"/>); returns the row to run. Rows not checked here fail alone when they run.
+    /// </summary>
+    public object ToRow(PSObject piped, long index, bool validate)
+    {
+        var row = JsonRows.FromObject(piped);
+        if (validate)
+        {
+            Operation.Validate(row, index);
+        }
+
+        object boxed = row;
+        _piped.AddOrUpdate(boxed, piped);
+        return boxed;
+    }
+
+    /// <summary>The engine operation for the job <paramref name="jobId"/> reports once the runner has it.</summary>
+    public RunOperation ToRunOperation(Func<string> jobId)
+    {
+        ChunkOperation<JsonElement, string?>? chunk = null;
+        var operation = BatchOperation<object?, object?>.PerChunk(async (items, cancellationToken) =>
+        {
+            chunk ??= Operation.ToChunkOperation(jobId());
+            var rows = new BatchItem<JsonElement>[items.Count];
+            for (var i = 0; i < rows.Length; i++)
+            {
+                rows[i] = new BatchItem<JsonElement>(items[i].Index, (JsonElement)items[i].Value!, items[i].Key);
+            }
+
+            var outputs = await chunk(rows, cancellationToken).ConfigureAwait(false);
+            return outputs?.Cast<object?>().ToArray();
+        });
+        return new RunOperation(operation, RowCodec.Instance, TextCodec.Instance, this)
+        {
+            InputView = input => input is not null && _piped.TryGetValue(input, out var piped) ? piped : input is JsonElement row ? JsonRows.ToObject(row) : input,
+        };
+    }
+
+    public void Dispose() => Operation.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Rows as JSON, the format <c>batchops</c> stores.</summary>
+    private sealed class RowCodec : IPayloadCodec<object?>
+    {
+        public static RowCodec Instance { get; } = new();
+
+        public string Format => JsonPayloadCodec.Instance.Format;
+
+        public string Serialize(object? value) => JsonPayloadCodec.Instance.Serialize((JsonElement)value!);
+
+        public object? Deserialize(string payload) => JsonPayloadCodec.Instance.Deserialize(payload);
+    }
+
+    /// <summary>Outputs ("inserted", "updated" …) as text, the format <c>batchops</c> stores.</summary>
+    private sealed class TextCodec : IPayloadCodec<object?>
+    {
+        public static TextCodec Instance { get; } = new();
+
+        public string Format => TextPayloadCodec.Instance.Format;
+
+        public string Serialize(object? value) => TextPayloadCodec.Instance.Serialize(value as string);
+
+        public object? Deserialize(string payload) => TextPayloadCodec.Instance.Deserialize(payload);
+    }
+}
