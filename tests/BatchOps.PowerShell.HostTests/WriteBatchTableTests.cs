@@ -219,6 +219,17 @@ public sealed class WriteBatchTableTests : IDisposable
         Assert.Equal(total, Scalar("SELECT max(n) FROM events"));
     }
 
+    [Fact]
+    public void TabExpansion_CompletesModesAndProviders()
+    {
+        var run = _session.Run("""
+            (TabExpansion2 -inputScript 'Write-BatchTable -Mode U' -cursorColumn 24).CompletionMatches.CompletionText -join '|'
+            (TabExpansion2 -inputScript 'Write-BatchTable -Provider ' -cursorColumn 27).CompletionMatches.CompletionText -join '|'
+            """).ThrowIfFailed();
+
+        Assert.Equal(["Update|Upsert", "PostgreSql|Sqlite"], run.Output.Select(o => o.ToString()));
+    }
+
     private object? Scalar(string sql)
     {
         using var connection = new SqliteConnection($"Data Source={_database};Pooling=False");
