@@ -17,6 +17,10 @@ var all = new (string Name, Func<Task<ScenarioResult>> Run)[]
     ("bisection", scenarios.BisectionAsync),
     ("memory", scenarios.MemoryAsync),
     ("ratelimit", scenarios.RateLimitAsync),
+    ("sql-insert", scenarios.SqlInsertAsync),
+    ("sql-upsert", scenarios.SqlUpsertAsync),
+    ("sqlite-insert", scenarios.SqliteInsertAsync),
+    ("sql-memory", scenarios.SqlMemoryAsync),
 };
 if (only is not null && all.All(s => s.Name != only))
 {
@@ -45,5 +49,6 @@ if (json is not null)
     await File.WriteAllTextAsync(json, JsonSerializer.Serialize(results, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
 }
 
+await scenarios.DisposeSqlAsync();
 Directory.Delete(work, recursive: true);
 return 0;

@@ -11,7 +11,7 @@ namespace BatchOps.Benchmarks;
 /// The benchmark scenarios. Each measures the engine next to a baseline run in this same process, right
 /// beside it, and reports the ratio: shared, noisy machines make absolute numbers meaningless.
 /// </summary>
-public sealed class Scenarios(bool quick, string workFolder)
+public sealed partial class Scenarios(bool quick, string workFolder)
 {
     private int Scale(int full, int quickValue) => quick ? quickValue : full;
 

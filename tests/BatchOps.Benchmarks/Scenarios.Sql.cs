@@ -1,0 +1,318 @@
+using System.Globalization;
+using System.Text.Json;
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+using BatchOps.Sql;
+using BatchOps.Testing;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace BatchOps.Benchmarks;
+
+/// <summary>
+/// The sql operation as users run it (a durable job: items recorded in the SQLite job store, one database
+/// transaction per chunk) next to hand-written loaders of the same JSON rows: one Npgsql binary COPY, COPY
+/// into a temporary table plus INSERT … ON CONFLICT, and SQLite prepared inserts in 10,000-row transactions.
+/// PostgreSQL is a throwaway cluster on a Unix socket (fsync off for both sides).
+/// </summary>
+public sealed partial class Scenarios
+{
+    private const string ProductsTable = "CREATE TABLE products (id bigint PRIMARY KEY, sku text NOT NULL, name text NOT NULL, price numeric(12,2), qty integer, updated_at timestamptz)";
+    private PostgresCluster? _postgres;
+
+    private int SqlRows => Scale(1_000_000, 100_000);
+
+    /// <summary>One row as a JSON item, as a JSON Lines file or Import-Csv would give it (6 fields).</summary>
+    private static JsonElement Row(long id) => JsonSerializer.SerializeToElement(new Dictionary<string, object>
+    {
+        ["id"] = id,
+        ["sku"] = $"SKU-{id:D8}",
+        ["name"] = $"Product {id}",
+        ["price"] = (id % 10_000 / 100m).ToString(CultureInfo.InvariantCulture),
+        ["qty"] = (int)(id % 500),
+        ["updated_at"] = "2026-11-23T10:00:00Z",
+    });
+
+    private static IEnumerable<JsonElement> Rows(long from, long count)
+    {
+        for (var id = from; id < from + count; id++)
+        {
+            yield return Row(id);
+        }
+    }
+
+    public async Task<ScenarioResult> SqlInsertAsync()
+    {
+        if (await PostgresAsync() is not { } cluster)
+        {
+            return Skipped("sql-insert");
+        }
+
+        var db = await cluster.CreateDatabaseAsync();
+        await ExecuteAsync(db, ProductsTable);
+        var count = SqlRows;
+        var hand = await Measure.TimeAsync(() => HandCopyAsync(db, count));
+        await ExecuteAsync(db, "TRUNCATE products");
+        var (job, jobFigures) = await SqlJobAsync("sql-insert", SqlProviders.PostgreSql, db, "insert", count, chunk: 10_000, throttle: Environment.ProcessorCount);
+        await VerifyCountAsync(db, count);
+        await ExecuteAsync(db, "TRUNCATE products");
+        var noStore = await NoStoreAsync(db, count);
+        var generate = await Measure.TimeAsync(() => Task.Run(() => Rows(0, count).Count()));
+        var figures = new Dictionary<string, double>(jobFigures) { ["rows"] = count, ["handCopyMs"] = hand.TotalMilliseconds, ["engineWithoutStoreMs"] = noStore.TotalMilliseconds, ["makingTheJsonRowsMs"] = generate.TotalMilliseconds };
+        return Result("sql-insert", "job rows/s", count / job.TotalSeconds, "hand binary COPY rows/s", count / hand.TotalSeconds, ">= 0.7", 0.7, figures);
+    }
+
+    public async Task<ScenarioResult> SqlUpsertAsync()
+    {
+        if (await PostgresAsync() is not { } cluster)
+        {
+            return Skipped("sql-upsert");
+        }
+
+        var db = await cluster.CreateDatabaseAsync();
+        await ExecuteAsync(db, ProductsTable);
+        var count = SqlRows;
+
+        // Half the rows exist before each side runs: the upsert inserts half and updates half.
+        await ResetHalfAsync(db, count);
+        var hand = await Measure.TimeAsync(() => HandUpsertAsync(db, count));
+        await ResetHalfAsync(db, count);
+        var (job, jobFigures) = await SqlJobAsync("sql-upsert", SqlProviders.PostgreSql, db, "upsert", count, chunk: 10_000, throttle: Environment.ProcessorCount);
+        await VerifyCountAsync(db, count);
+        var figures = new Dictionary<string, double>(jobFigures) { ["rows"] = count, ["handUpsertMs"] = hand.TotalMilliseconds };
+        return Result("sql-upsert", "job rows/s", count / job.TotalSeconds, "hand COPY + ON CONFLICT rows/s", count / hand.TotalSeconds, ">= 0.7", 0.7, figures);
+    }
+
+    public async Task<ScenarioResult> SqliteInsertAsync()
+    {
+        var count = SqlRows;
+        var folder = Folder("sqlite-insert");
+        var handFile = Path.Combine(folder, "hand.db");
+        var jobFile = Path.Combine(folder, "job.db");
+        foreach (var file in new[] { handFile, jobFile })
+        {
+            using var connection = new SqliteConnection($"Data Source={file}");
+            connection.Open();
+            using var create = connection.CreateCommand();
+            create.CommandText = "PRAGMA journal_mode=WAL; CREATE TABLE products (id INTEGER PRIMARY KEY, sku TEXT NOT NULL, name TEXT NOT NULL, price NUMERIC, qty INTEGER, updated_at TEXT)";
+            create.ExecuteNonQuery();
+        }
+
+        var hand = await Task.Run(() => Measure.TimeAsync(() => Task.Run(() => HandSqlite(handFile, count))));
+        var (job, jobFigures) = await SqlJobAsync("sqlite-insert", SqlProviders.Sqlite, jobFile, "insert", count, chunk: 10_000, throttle: 1);
+        SqliteConnection.ClearAllPools();
+        var figures = new Dictionary<string, double>(jobFigures) { ["rows"] = count, ["handMs"] = hand.TotalMilliseconds };
+        return Result("sqlite-insert", "job rows/s", count / job.TotalSeconds, "hand prepared inserts rows/s", count / hand.TotalSeconds, ">= 0.7", 0.7, figures);
+    }
+
+    /// <summary>Peak working set of the PostgreSQL insert job at full size versus a tenth of it.</summary>
+    public async Task<ScenarioResult> SqlMemoryAsync()
+    {
+        if (await PostgresAsync() is not { } cluster)
+        {
+            return Skipped("sql-memory");
+        }
+
+        var large = SqlRows;
+        var small = large / 10;
+        var db = await cluster.CreateDatabaseAsync();
+        await ExecuteAsync(db, ProductsTable);
+        var smallRun = await Measure.WithMemoryAsync(() => SqlJobAsync("sql-memory-small", SqlProviders.PostgreSql, db, "insert", small, chunk: 10_000, throttle: Environment.ProcessorCount));
+        await ExecuteAsync(db, "TRUNCATE products");
+        var largeRun = await Measure.WithMemoryAsync(() => SqlJobAsync("sql-memory-large", SqlProviders.PostgreSql, db, "insert", large, chunk: 10_000, throttle: Environment.ProcessorCount));
+        var ratio = (double)largeRun.PeakWorkingSet / smallRun.PeakWorkingSet;
+        return Result("sql-memory", "peak working set MB (large)", largeRun.PeakWorkingSet / 1e6, "peak working set MB (1/10 rows)", smallRun.PeakWorkingSet / 1e6, "<= 1.5", 1.5, new()
+        {
+            ["rowsLarge"] = large,
+            ["rowsSmall"] = small,
+            ["peakHeapMbLarge"] = largeRun.PeakHeap / 1e6,
+            ["peakHeapMbSmall"] = smallRun.PeakHeap / 1e6,
+        }, lowerIsBetter: true, ratio: ratio);
+    }
+
+    /// <summary>Creates and runs a durable sql job over <paramref name="count"/> rows; returns its time (create and run).</summary>
+    private async Task<(TimeSpan Elapsed, Dictionary<string, double> Figures)> SqlJobAsync(string name, string provider, string connection, string mode, long count, int chunk, int throttle)
+    {
+        var target = new SqlTarget { Provider = provider, Connection = connection, Table = "products", Mode = mode, Key = mode == "insert" ? null : ["id"] };
+        await using var operation = await SqlOperation.OpenAsync(target, workFolder, name);
+        using var store = SqliteJobStore.Open(Folder($"{name}-store"));
+        var runner = new JobRunner(store);
+        var created = TimeSpan.Zero;
+        var elapsed = await Measure.TimeAsync(async () =>
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var job = await runner.CreateAsync(
+                new JobDefinition { Name = name, OperationKind = SqlOperation.Kind, Operation = operation.Definition.ToStoredJson(), Settings = new JobSettings { ChunkSize = chunk, ThrottleLimit = throttle } },
+                Rows(0, count), JsonPayloadCodec.Instance, TextPayloadCodec.Instance.Format);
+            created = clock.Elapsed;
+            var result = await runner.RunAsync(job.Id, new JobRunRequest<JsonElement, string?>
+            {
+                Operation = BatchOperation<JsonElement, string?>.PerChunk(operation.ToChunkOperation(job.Id)),
+                InputCodec = JsonPayloadCodec.Instance,
+                OutputCodec = TextPayloadCodec.Instance,
+            });
+            if (result.Job.Counts.Succeeded != count)
+            {
+                throw new InvalidOperationException($"{name}: the job recorded {result.Job.Counts.Succeeded} of {count} rows; {result.Job.Message}");
+            }
+        });
+        return (elapsed, new() { ["jobCreateMs"] = created.TotalMilliseconds, ["jobRunMs"] = (elapsed - created).TotalMilliseconds, ["chunkSize"] = chunk, ["throttle"] = throttle });
+    }
+
+    /// <summary>The same insert through the engine without a job store (what the store costs).</summary>
+    private async Task<TimeSpan> NoStoreAsync(string db, long count)
+    {
+        var target = new SqlTarget { Provider = SqlProviders.PostgreSql, Connection = db, Table = "products", Mode = "insert" };
+        await using var operation = await SqlOperation.OpenAsync(target, workFolder, "no store");
+        return await Measure.TimeAsync(() => BatchExecutor.RunAsync(
+            Rows(0, count),
+            BatchOperation<JsonElement, string?>.PerChunk(operation.ToChunkOperation("no-store")),
+            new BatchOptions { ChunkSize = 10_000, ThrottleLimit = Environment.ProcessorCount }));
+    }
+
+    /// <summary>The hand-written loader: the same JSON rows converted by hand, one binary COPY, one transaction.</summary>
+    private static async Task HandCopyAsync(string db, long count)
+    {
+        await using var connection = new NpgsqlConnection(db);
+        await connection.OpenAsync();
+        await using var writer = await connection.BeginBinaryImportAsync("COPY products (id, sku, name, price, qty, updated_at) FROM STDIN (FORMAT BINARY)");
+        await WriteRowsAsync(writer, count);
+        await writer.CompleteAsync();
+    }
+
+    private static async Task HandUpsertAsync(string db, long count)
+    {
+        await using var connection = new NpgsqlConnection(db);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var temp = new NpgsqlCommand("CREATE TEMP TABLE stage (LIKE products) ON COMMIT DROP", connection, transaction))
+        {
+            await temp.ExecuteNonQueryAsync();
+        }
+
+        await using (var writer = await connection.BeginBinaryImportAsync("COPY stage (id, sku, name, price, qty, updated_at) FROM STDIN (FORMAT BINARY)"))
+        {
+            await WriteRowsAsync(writer, count);
+            await writer.CompleteAsync();
+        }
+
+        await using (var upsert = new NpgsqlCommand("""
+            INSERT INTO products SELECT * FROM stage
+            ON CONFLICT (id) DO UPDATE SET sku = EXCLUDED.sku, name = EXCLUDED.name, price = EXCLUDED.price, qty = EXCLUDED.qty, updated_at = EXCLUDED.updated_at
+            """, connection, transaction))
+        {
+            upsert.CommandTimeout = 0;
+            await upsert.ExecuteNonQueryAsync();
+        }
+
+        await transaction.CommitAsync();
+    }
+
+    private static async Task WriteRowsAsync(NpgsqlBinaryImporter writer, long count)
+    {
+        foreach (var row in Rows(0, count))
+        {
+            await writer.StartRowAsync();
+            await writer.WriteAsync(row.GetProperty("id").GetInt64(), NpgsqlDbType.Bigint);
+            await writer.WriteAsync(row.GetProperty("sku").GetString(), NpgsqlDbType.Text);
+            await writer.WriteAsync(row.GetProperty("name").GetString(), NpgsqlDbType.Text);
+            await writer.WriteAsync(decimal.Parse(row.GetProperty("price").GetString()!, CultureInfo.InvariantCulture), NpgsqlDbType.Numeric);
+            await writer.WriteAsync(row.GetProperty("qty").GetInt32(), NpgsqlDbType.Integer);
+            await writer.WriteAsync(DateTimeOffset.Parse(row.GetProperty("updated_at").GetString()!, CultureInfo.InvariantCulture).UtcDateTime, NpgsqlDbType.TimestampTz);
+        }
+    }
+
+    /// <summary>The hand-written SQLite loader: one prepared INSERT, a transaction every 10,000 rows.</summary>
+    private static void HandSqlite(string file, long count)
+    {
+        using var connection = new SqliteConnection($"Data Source={file}");
+        connection.Open();
+        using var insert = connection.CreateCommand();
+        insert.CommandText = "INSERT INTO products (id, sku, name, price, qty, updated_at) VALUES ($id, $sku, $name, $price, $qty, $updated)";
+        var parameters = new[] { "$id", "$sku", "$name", "$price", "$qty", "$updated" }.Select(name => insert.Parameters.Add(new SqliteParameter { ParameterName = name })).ToArray();
+        SqliteTransaction? transaction = null;
+        long written = 0;
+        foreach (var row in Rows(0, count))
+        {
+            if (written++ % 10_000 == 0)
+            {
+                transaction?.Commit();
+                transaction?.Dispose();
+                transaction = connection.BeginTransaction();
+                insert.Transaction = transaction;
+                insert.Prepare();
+            }
+
+            parameters[0].Value = row.GetProperty("id").GetInt64();
+            parameters[1].Value = row.GetProperty("sku").GetString();
+            parameters[2].Value = row.GetProperty("name").GetString();
+            parameters[3].Value = decimal.Parse(row.GetProperty("price").GetString()!, CultureInfo.InvariantCulture);
+            parameters[4].Value = row.GetProperty("qty").GetInt32();
+            parameters[5].Value = row.GetProperty("updated_at").GetString();
+            insert.ExecuteNonQuery();
+        }
+
+        transaction?.Commit();
+        transaction?.Dispose();
+    }
+
+    private static async Task ResetHalfAsync(string db, long count)
+    {
+        await ExecuteAsync(db, "TRUNCATE products");
+        await using var connection = new NpgsqlConnection(db);
+        await connection.OpenAsync();
+        await using var writer = await connection.BeginBinaryImportAsync("COPY products (id, sku, name, price, qty, updated_at) FROM STDIN (FORMAT BINARY)");
+        for (long id = 0; id < count; id += 2)
+        {
+            await writer.WriteRowAsync(default, id, "old", "old", 1m, 1, DateTime.UtcNow);
+        }
+
+        await writer.CompleteAsync();
+        await ExecuteAsync(db, "VACUUM ANALYZE products");
+    }
+
+    private static async Task VerifyCountAsync(string db, long count)
+    {
+        await using var connection = new NpgsqlConnection(db);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM products", connection);
+        var rows = (long)(await command.ExecuteScalarAsync())!;
+        if (rows != count)
+        {
+            throw new InvalidOperationException($"products holds {rows} rows, expected {count}.");
+        }
+    }
+
+    private static async Task ExecuteAsync(string db, string sql)
+    {
+        await using var connection = new NpgsqlConnection(db);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private async Task<PostgresCluster?> PostgresAsync()
+    {
+        if (_postgres is null)
+        {
+            _postgres = new PostgresCluster();
+            await _postgres.StartAsync();
+        }
+
+        return _postgres.Missing is null ? _postgres : null;
+    }
+
+    /// <summary>Stops the PostgreSQL cluster, if one was started.</summary>
+    public async ValueTask DisposeSqlAsync()
+    {
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
+        }
+    }
+
+    private ScenarioResult Skipped(string scenario) =>
+        new(scenario, "skipped: " + _postgres?.Missing, 0, "-", 0, 0, ">= 0.7", false, new Dictionary<string, double>());
+}
