@@ -201,8 +201,10 @@ public sealed class WriteBatchTableTests : IDisposable
 
         var written = (long)Scalar("SELECT count(*) FROM events")!;
         Assert.True(written < 200_000, $"the load ran to the end ({written} rows) before it was stopped");
+        // Cancelled; or Completed when the stop landed after the last row piped so far had been written
+        // (the job holds what was piped, and all of it is in the table).
         var status = _session.Run("(Get-BatchJob events-load).Status.ToString()").ThrowIfFailed();
-        Assert.Equal("Cancelled", status.Output.Single().ToString());
+        Assert.Contains(status.Output.Single().ToString(), new[] { "Cancelled", "Completed" });
 
         // The job holds the rows piped before Ctrl+C; resuming writes the ones not yet written, each once.
         var resumed = _session.Run("""
