@@ -169,6 +169,35 @@ public sealed class WriteBatchTableTests : IDisposable
     }
 
     [Fact]
+    public void WhatIf_WritesOneWhatIfLinePerChunkWithItsCounts_AndATotal()
+    {
+        Execute("INSERT INTO products VALUES ('SKU-1', 'old', 1, 1), ('SKU-2', 'old', 2, 2)");
+        var host = new RecordingHost();
+        using var session = new PsSession(_session.Store, host: host);
+        session.Runspace.SessionStateProxy.SetVariable("Database", _database);
+
+        var run = session.Run("""
+            $rows = 1..250 | ForEach-Object { [pscustomobject]@{ sku = "SKU-$_"; name = "Item $_"; price = "$_.50"; qty = "$_" } }
+            $rows[150].price = 'abc'
+            $rows | Write-BatchTable -Connection $Database -Table products -Mode Upsert -Key sku -ChunkSize 100 -ThrottleLimit 1 -WhatIf -WarningAction SilentlyContinue
+            """);
+
+        Assert.Null(run.Terminating);
+        var whatIf = host.Lines.Where(l => l.StartsWith("What if:", StringComparison.Ordinal)).ToArray();
+        Assert.True(whatIf.Length == 5, string.Join("\n", host.Lines));
+        Assert.Equal(
+            [
+                "upsert into sqlite table products by key (sku)",
+                "rows 0-99 of upsert into sqlite table products by key (sku): 98 would insert, 2 would update",
+                "rows 100-199 of upsert into sqlite table products by key (sku): 99 would insert, 1 would fail",
+                "rows 200-249 of upsert into sqlite table products by key (sku): 50 would insert",
+                "250 row(s), upsert into sqlite table products by key (sku): Would do: 247 would insert, 2 would update, 1 would fail",
+            ],
+            whatIf.Select(WhatIfLine));
+        Assert.Equal(2L, Scalar("SELECT count(*) FROM products"));
+    }
+
+    [Fact]
     public void Delete_WithBackupAndMaxAffected_StopsBeforeTheLimit_AndTheBackupHoldsTheDeletedRows()
     {
         _session.Run(Rows + "\n$rows | Write-BatchTable $Database products").ThrowIfFailed();
@@ -230,6 +259,14 @@ public sealed class WriteBatchTableTests : IDisposable
             """).ThrowIfFailed();
 
         Assert.Equal(["Update|Upsert", "PostgreSql|Sqlite"], run.Output.Select(o => o.ToString()));
+    }
+
+    /// <summary>"What if: Performing the operation "A" on target "T"." as "T: A" (the first line's operation names the job, which varies).</summary>
+    private static string WhatIfLine(string line)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(line, """^What if: Performing the operation "(.*)" on target "(.*)"\.$""");
+        Assert.True(match.Success, line);
+        return match.Groups[1].Value.StartsWith("Write the piped rows", StringComparison.Ordinal) ? match.Groups[2].Value : $"{match.Groups[2].Value}: {match.Groups[1].Value}";
     }
 
     private object? Scalar(string sql)

@@ -250,9 +250,20 @@ public sealed class WriteBatchTableCommand : BatchSettingsCmdlet
             throw;
         }
 
-        foreach (var report in reports.OrderBy(r => r.FirstIndex))
+        // One line per chunk: a chunk split to find its bad rows reports each piece; add them up.
+        var chunkSize = _definition!.Settings.ToOptions().ChunkSize;
+        var failedByChunk = failures.Failed.GroupBy(f => f.Index / chunkSize).ToDictionary(g => g.Key, g => (long)g.Count());
+        foreach (var chunk in reports.GroupBy(r => r.FirstIndex / chunkSize).OrderBy(g => g.Key))
         {
-            ShouldProcess($"rows {report.FirstIndex}-{report.LastIndex} of {operation.Describe()}", DryRunCounts(report.Counts.Select(c => (c.Key, (long)c.Value))));
+            var counts = chunk.SelectMany(r => r.Counts).GroupBy(c => c.Key).Select(g => (g.Key, (long)g.Sum(c => c.Value))).ToList();
+            if (failedByChunk.Remove(chunk.Key, out var failed))
+            {
+                counts.Add(("would fail", failed));
+            }
+
+            var first = chunk.Key * chunkSize;
+            var last = Math.Min(first + chunkSize, rows.Count) - 1;
+            ShouldProcess($"rows {first}-{last} of {operation.Describe()}", DryRunCounts(counts));
         }
 
         foreach (var (index, message) in failures.Failed.OrderBy(f => f.Index))

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Collections.ObjectModel;
 using System.Management.Automation;
+using System.Management.Automation.Host;
 using System.Management.Automation.Runspaces;
 using SMA = System.Management.Automation;
 
@@ -17,12 +18,14 @@ public sealed class PsSession : IDisposable
 
     private readonly bool _ownsStore;
 
-    public PsSession(string? store = null, bool import = true)
+    public PsSession(string? store = null, bool import = true, PSHost? host = null)
     {
         Module = ModuleFixture.Instance;
         _ownsStore = store is null;
         Store = store ?? Directory.CreateTempSubdirectory("batchops-host-").FullName;
-        Runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
+        Runspace = host is null
+            ? RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2())
+            : RunspaceFactory.CreateRunspace(host, InitialSessionState.CreateDefault2());
         Runspace.Open();
         Runspace.SessionStateProxy.SetVariable("Store", Store);
         Runspace.SessionStateProxy.SetVariable("ModulePath", Module.ModuleFolder);
