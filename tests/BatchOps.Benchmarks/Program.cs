@@ -21,6 +21,7 @@ var all = new (string Name, Func<Task<ScenarioResult>> Run)[]
     ("sql-upsert", scenarios.SqlUpsertAsync),
     ("sqlite-insert", scenarios.SqliteInsertAsync),
     ("sql-memory", scenarios.SqlMemoryAsync),
+    ("sql-cli-memory", scenarios.SqlCliMemoryAsync),
 };
 if (only is not null && all.All(s => s.Name != only))
 {

@@ -135,6 +135,89 @@ public sealed partial class Scenarios
         }, lowerIsBetter: true, ratio: ratio);
     }
 
+    /// <summary>
+    /// Peak resident memory of `batchops run` (a child process) loading a JSON Lines file of 1,000,000 rows
+    /// into PostgreSQL, against the same command with 100,000 rows: the items file is checked and recorded
+    /// line by line, never held whole.
+    /// </summary>
+    public async Task<ScenarioResult> SqlCliMemoryAsync()
+    {
+        if (await PostgresAsync() is not { } cluster)
+        {
+            return Skipped("sql-cli-memory");
+        }
+
+        var large = SqlRows;
+        var small = large / 10;
+        var db = await cluster.CreateDatabaseAsync();
+        await ExecuteAsync(db, ProductsTable);
+        var folder = Folder("sql-cli-memory");
+        var smallRun = await RunCliAsync(folder, db, "small", 0, small);
+        var largeRun = await RunCliAsync(folder, db, "large", small, large);
+        await VerifyCountAsync(db, small + large);
+        var ratio = (double)largeRun.PeakRss / smallRun.PeakRss;
+        return Result("sql-cli-memory", "batchops run peak RSS MB (large)", largeRun.PeakRss / 1e6, "peak RSS MB (1/10 rows)", smallRun.PeakRss / 1e6, "<= 1.5", 1.5, new()
+        {
+            ["rowsLarge"] = large,
+            ["rowsSmall"] = small,
+            ["runMsLarge"] = largeRun.Elapsed.TotalMilliseconds,
+            ["runMsSmall"] = smallRun.Elapsed.TotalMilliseconds,
+        }, lowerIsBetter: true, ratio: ratio);
+    }
+
+    private static async Task<(long PeakRss, TimeSpan Elapsed)> RunCliAsync(string folder, string db, string name, long from, long count)
+    {
+        var items = Path.Combine(folder, $"{name}.jsonl");
+        await File.WriteAllLinesAsync(items, Rows(from, count).Select(r => r.GetRawText()));
+        var spec = Path.Combine(folder, $"{name}.json");
+        await File.WriteAllTextAsync(spec, $$"""
+            { "name": "{{name}}", "itemsFile": "{{name}}.jsonl",
+              "operation": { "kind": "sql", "provider": "postgresql", "connection": "env:BATCHOPS_BENCH_DB", "table": "products", "mode": "insert" },
+              "settings": { "chunkSize": 10000, "throttleLimit": {{Environment.ProcessorCount}} } }
+            """);
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var root = AppContext.BaseDirectory[..AppContext.BaseDirectory.IndexOf("/tests/", StringComparison.Ordinal)];
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "exec", Path.Combine(root, "src", "BatchOps.Cli", "bin", configuration, "net10.0", "batchops.dll"), "run", spec, "--store", Path.Combine(folder, $"{name}-store") })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["BATCHOPS_BENCH_DB"] = db;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        long peak = 0;
+        while (!process.HasExited)
+        {
+            peak = Math.Max(peak, PeakRss(process.Id));
+            await Task.Delay(50);
+        }
+
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"batchops run {name} exited with {process.ExitCode}: {await output}{await error}");
+        }
+
+        return (peak, clock.Elapsed);
+    }
+
+    /// <summary>VmHWM (the process's peak resident set) from /proc, in bytes; 0 once the process is gone.</summary>
+    private static long PeakRss(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>Creates and runs a durable sql job over <paramref name="count"/> rows; returns its time (create and run).</summary>
     private async Task<(TimeSpan Elapsed, Dictionary<string, double> Figures)> SqlJobAsync(string name, string provider, string connection, string mode, long count, int chunk, int throttle, bool inMemory = false)
     {

@@ -51,13 +51,12 @@ public static class JobSpecLoader
         var operation = spec.Operation ?? throw new JobSpecException($"{where}: \"operation\" is required, with \"kind\" \"exec\", \"http\" or \"sql\".");
         var folder = Path.GetDirectoryName(fullPath)!;
         var compiled = OperationFactory.Compile(operation, folder, $"{where}: operation");
-        var items = ReadItems(spec, folder, where);
         var key = spec.Key is null ? null : Template.Parse(spec.Key, $"{where}: key");
-        for (var i = 0; i < items.Count; i++)
+        var items = ReadItems(spec, folder, where, (item, index) =>
         {
-            compiled.Validate(items[i], i);
-            key?.Validate(items[i], i);
-        }
+            compiled.Validate(item, index);
+            key?.Validate(item, index);
+        });
 
         JobSettings settings;
         try
@@ -83,7 +82,8 @@ public static class JobSpecLoader
         return new LoadedJob(definition, items, key is null ? null : item => key.Render(item, -1), compiled);
     }
 
-    private static List<JsonElement> ReadItems(JobSpec spec, string folder, string where)
+    /// <summary>The spec's items, each handed to <paramref name="check"/> once; an items file is not held in memory.</summary>
+    private static IReadOnlyCollection<JsonElement> ReadItems(JobSpec spec, string folder, string where, Action<JsonElement, long> check)
     {
         if (spec.Items is not null && spec.ItemsFile is not null)
         {
@@ -97,7 +97,13 @@ public static class JobSpecLoader
                 throw new JobSpecException($"{where}: \"items\" must be a JSON array.");
             }
 
-            return inline.EnumerateArray().Select(e => e.Clone()).ToList();
+            var list = inline.EnumerateArray().Select(e => e.Clone()).ToList();
+            for (var i = 0; i < list.Count; i++)
+            {
+                check(list[i], i);
+            }
+
+            return list;
         }
 
         if (spec.ItemsFile is null)
@@ -111,28 +117,7 @@ public static class JobSpecLoader
             throw new JobSpecException($"{where}: \"itemsFile\" '{file}' does not exist (paths are relative to the spec file).");
         }
 
-        var items = new List<JsonElement>();
-        var number = 0;
-        foreach (var line in File.ReadLines(file))
-        {
-            number++;
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-
-            try
-            {
-                using var document = JsonDocument.Parse(line);
-                items.Add(document.RootElement.Clone());
-            }
-            catch (JsonException error)
-            {
-                throw new JobSpecException($"{file}, line {number}: not a JSON value ({error.Message}). Each line of an items file holds one JSON value.", error);
-            }
-        }
-
-        return items;
+        return JsonLinesItems.Open(file, check);
     }
 
     private static string Describe(JsonException error)
