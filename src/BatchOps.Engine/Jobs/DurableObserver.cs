@@ -28,7 +28,7 @@ internal sealed class DurableObserver<TIn, TOut>(
                 stored[i] = new StoredItem { Index = items[i].Index, Key = items[i].Key, Input = inputCodec.Serialize(items[i].Value) };
             }
 
-            await store.AddItemsAsync(jobId, stored).ConfigureAwait(false);
+            await store.AddItemBlocksAsync(jobId, stored, stored.Length).ConfigureAwait(false);
         }
 
         if (inner is not null)

@@ -50,7 +50,11 @@ public sealed class JobRunner
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(inputCodec);
         var job = await CreateJobAsync(definition, inputCodec.Format, outputFormat, cancellationToken).ConfigureAwait(false);
-        var batch = new List<StoredItem>(CreateBatchSize);
+
+        // Batches hold whole chunks, so each chunk is one block record that a run can checkpoint whole.
+        var chunkSize = job.Settings.ToOptions().ChunkSize;
+        var batchSize = Math.Max(1, CreateBatchSize / chunkSize) * chunkSize;
+        var batch = new List<StoredItem>(batchSize);
         var firstFew = new List<string>(JobLog.DigestLength);
         long index = 0;
         foreach (var item in items)
@@ -62,16 +66,16 @@ public sealed class JobRunner
             }
 
             batch.Add(stored);
-            if (batch.Count == CreateBatchSize)
+            if (batch.Count == batchSize)
             {
-                await _store.AddItemsAsync(job.Id, batch, cancellationToken).ConfigureAwait(false);
+                await _store.AddItemBlocksAsync(job.Id, batch, chunkSize, cancellationToken).ConfigureAwait(false);
                 batch.Clear();
             }
         }
 
         if (batch.Count > 0)
         {
-            await _store.AddItemsAsync(job.Id, batch, cancellationToken).ConfigureAwait(false);
+            await _store.AddItemBlocksAsync(job.Id, batch, chunkSize, cancellationToken).ConfigureAwait(false);
         }
 
         using (var log = JobLog.Open(_logFolder, job.Id, _time))

@@ -19,6 +19,14 @@ public interface IJobStore : IDisposable
     /// <summary>Records items as Pending in one transaction; items already recorded are left as they are.</summary>
     Task AddItemsAsync(string jobId, IReadOnlyList<StoredItem> items, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Records new Pending items, consecutive runs of <paramref name="blockSize"/> of them (the job's chunks)
+    /// as one record each where the store supports it: a chunk that then succeeds whole is checkpointed as
+    /// one record too. Reads return the same items either way. The default records them one by one.
+    /// </summary>
+    Task AddItemBlocksAsync(string jobId, IReadOnlyList<StoredItem> items, int blockSize, CancellationToken cancellationToken = default) =>
+        AddItemsAsync(jobId, items, cancellationToken);
+
     /// <summary>Writes the outcomes of one chunk in one transaction.</summary>
     Task CheckpointAsync(string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken = default);
 

@@ -34,6 +34,9 @@ internal sealed class RawStatement : IDisposable
 
     public void Bind(int position, double value) => SqliteException.ThrowExceptionForRC(raw.sqlite3_bind_double(_statement, position, value), _db);
 
+    public void Bind(int position, double? value) => SqliteException.ThrowExceptionForRC(
+        value is { } v ? raw.sqlite3_bind_double(_statement, position, v) : raw.sqlite3_bind_null(_statement, position), _db);
+
     /// <summary>Runs the statement (one that returns no rows) and readies it for the next bindings.</summary>
     public void Execute()
     {

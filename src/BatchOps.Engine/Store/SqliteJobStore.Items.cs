@@ -18,20 +18,56 @@ public sealed partial class SqliteJobStore
         return Task.FromResult(Write(writer =>
         {
             using var transaction = writer.Connection.BeginTransaction();
-            var insert = writer.Insert;
-            insert.Bind(1, jobId);
-            foreach (var item in items)
+            InsertRows(writer, jobId, items);
+            transaction.Commit();
+            return items.Count;
+        }));
+    }
+
+    /// <inheritdoc/>
+    public Task AddItemBlocksAsync(string jobId, IReadOnlyList<StoredItem> items, int blockSize, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
+        return Task.FromResult(Write(writer =>
+        {
+            using var transaction = writer.Connection.BeginTransaction();
+            foreach (var slice in items.Chunk(blockSize))
             {
-                insert.Bind(2, item.Index);
-                insert.Bind(3, item.Key);
-                insert.Bind(4, item.Input);
-                insert.Bind(5, (int)item.Status);
+                var consecutive = slice[^1].Index - slice[0].Index == slice.Length - 1 && slice.All(i => i.Status == ItemStatus.Pending);
+                if (slice.Length < 2 || !consecutive)
+                {
+                    InsertRows(writer, jobId, slice);
+                    continue;
+                }
+
+                var insert = writer.InsertBlock;
+                insert.Bind(1, jobId);
+                insert.Bind(2, slice[0].Index);
+                insert.Bind(3, slice[^1].Index);
+                insert.Bind(4, (int)ItemStatus.Pending);
+                insert.Bind(5, ItemBlock.EncodeKeys(slice));
+                insert.Bind(6, ItemBlock.Encode(slice.Select(i => i.Input)));
                 insert.Execute();
             }
 
             transaction.Commit();
             return items.Count;
         }));
+    }
+
+    private static void InsertRows(ItemWriter writer, string jobId, IEnumerable<StoredItem> items)
+    {
+        var insert = writer.Insert;
+        insert.Bind(1, jobId);
+        foreach (var item in items)
+        {
+            insert.Bind(2, item.Index);
+            insert.Bind(3, item.Key);
+            insert.Bind(4, item.Input);
+            insert.Bind(5, (int)item.Status);
+            insert.Execute();
+        }
     }
 
     /// <inheritdoc/>
@@ -41,9 +77,10 @@ public sealed partial class SqliteJobStore
         return Task.FromResult(Write(writer =>
         {
             using var transaction = writer.Connection.BeginTransaction();
+            var rows = CheckpointBlocks(writer, transaction, jobId, outcomes);
             var checkpoint = writer.Checkpoint;
             checkpoint.Bind(1, jobId);
-            foreach (var outcome in outcomes)
+            foreach (var outcome in rows)
             {
                 checkpoint.Bind(2, outcome.Index);
                 checkpoint.Bind(3, (int)outcome.Status);
@@ -64,6 +101,134 @@ public sealed partial class SqliteJobStore
         }));
     }
 
+    /// <summary>
+    /// The blocks among the outcomes' items: a Pending block whose items all succeeded in this checkpoint
+    /// becomes one Succeeded record; any other block they touch is written out as item rows first. Returns
+    /// the outcomes left for item rows.
+    /// </summary>
+    private static IReadOnlyList<ItemOutcome> CheckpointBlocks(ItemWriter writer, SqliteTransaction transaction, string jobId, IReadOnlyList<ItemOutcome> outcomes)
+    {
+        if (outcomes.Count == 0)
+        {
+            return outcomes;
+        }
+
+        var low = long.MaxValue;
+        var high = long.MinValue;
+        foreach (var o in outcomes)
+        {
+            low = Math.Min(low, o.Index);
+            high = Math.Max(high, o.Index);
+        }
+
+        var blocks = FindBlocks(writer.Connection, transaction, jobId, low, high);
+        if (blocks.Count == 0)
+        {
+            return outcomes;
+        }
+
+        var byIndex = outcomes.ToDictionary(o => o.Index);
+        var handled = new HashSet<long>();
+        foreach (var (first, last, status) in blocks)
+        {
+            var whole = new List<ItemOutcome>((int)(last - first + 1));
+            for (var idx = first; idx <= last && byIndex.TryGetValue(idx, out var outcome) && outcome.Status == ItemStatus.Succeeded; idx++)
+            {
+                whole.Add(outcome);
+            }
+
+            if (status == ItemStatus.Pending && whole.Count == last - first + 1)
+            {
+                var succeed = writer.SucceedBlock;
+                succeed.Bind(1, jobId);
+                succeed.Bind(2, first);
+                succeed.Bind(3, (int)ItemStatus.Succeeded);
+                succeed.Bind(4, ItemBlock.EncodeOutcomes(whole));
+                succeed.Execute();
+                for (var idx = first; idx <= last; idx++)
+                {
+                    handled.Add(idx);
+                }
+            }
+            else
+            {
+                Expand(writer, transaction, jobId, first);
+            }
+        }
+
+        return handled.Count == 0 ? outcomes : outcomes.Where(o => !handled.Contains(o.Index)).ToList();
+    }
+
+    /// <summary>Blocks holding any index from <paramref name="low"/> to <paramref name="high"/>: the one starting at or before low, and those starting after it up to high.</summary>
+    private static List<(long First, long Last, ItemStatus Status)> FindBlocks(SqliteConnection connection, SqliteTransaction? transaction, string jobId, long low, long high)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText =
+            "SELECT first_idx, last_idx, status FROM (SELECT first_idx, last_idx, status FROM item_blocks WHERE job_id = $job AND first_idx <= $low ORDER BY first_idx DESC LIMIT 1) " +
+            "UNION ALL SELECT first_idx, last_idx, status FROM item_blocks WHERE job_id = $job AND first_idx > $low AND first_idx <= $high ORDER BY first_idx";
+        command.Parameters.AddWithValue("$job", jobId);
+        command.Parameters.AddWithValue("$low", low);
+        command.Parameters.AddWithValue("$high", high);
+        using var r = command.ExecuteReader();
+        var blocks = new List<(long, long, ItemStatus)>();
+        while (r.Read())
+        {
+            if (r.GetInt64(1) >= low)
+            {
+                blocks.Add((r.GetInt64(0), r.GetInt64(1), (ItemStatus)r.GetInt32(2)));
+            }
+        }
+
+        return blocks;
+    }
+
+    /// <summary>Writes a block's items out as item rows (keeping their state) and deletes the block.</summary>
+    private static void Expand(ItemWriter writer, SqliteTransaction transaction, string jobId, long first)
+    {
+        List<StoredItem> items;
+        using (var select = writer.Connection.CreateCommand())
+        {
+            select.Transaction = transaction;
+            select.CommandText = "SELECT first_idx, last_idx, status, keys, inputs, outcomes FROM item_blocks WHERE job_id = $job AND first_idx = $first";
+            select.Parameters.AddWithValue("$job", jobId);
+            select.Parameters.AddWithValue("$first", first);
+            using var r = select.ExecuteReader();
+            if (!r.Read())
+            {
+                return;
+            }
+
+            items = ReadBlock(r, inputsOnly: false).ToList();
+        }
+
+        var insert = writer.InsertExpanded;
+        insert.Bind(1, jobId);
+        foreach (var item in items)
+        {
+            insert.Bind(2, item.Index);
+            insert.Bind(3, item.Key);
+            insert.Bind(4, item.Input);
+            insert.Bind(5, (int)item.Status);
+            insert.Bind(6, item.Attempts);
+            insert.Bind(7, item.Output);
+            insert.Bind(8, item.StartedAt is { } started ? ToMs(started) : null);
+            insert.Bind(9, item.EndedAt is { } ended ? ToMs(ended) : null);
+            insert.Bind(10, item.Duration?.TotalMilliseconds is { } ms ? ms : null);
+            insert.Execute();
+        }
+
+        var delete = writer.DeleteBlock;
+        delete.Bind(1, jobId);
+        delete.Bind(2, first);
+        delete.Execute();
+    }
+
+    /// <summary>A block row (first_idx, last_idx, status, keys, inputs[, outcomes]) as its items.</summary>
+    private static IEnumerable<StoredItem> ReadBlock(SqliteDataReader r, bool inputsOnly) =>
+        ItemBlock.Items(r.GetInt64(0), r.GetInt64(1), (ItemStatus)r.GetInt32(2), r.IsDBNull(3) ? null : r.GetString(3), r.GetString(4),
+            inputsOnly || r.IsDBNull(5) ? null : r.GetString(5));
+
     /// <inheritdoc/>
     public async IAsyncEnumerable<StoredItem> GetItemsAsync(string jobId, ItemQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -74,7 +239,7 @@ public sealed partial class SqliteJobStore
             foreach (var page in indexes.Distinct().Order().Chunk(500))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                foreach (var item in ReadItemPage(jobId, query, afterIndex: null, page))
+                foreach (var item in ReadItemPage(jobId, query, afterIndex: null, page).Items)
                 {
                     yield return item;
                 }
@@ -87,13 +252,13 @@ public sealed partial class SqliteJobStore
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var page = ReadItemPage(jobId, query, after, indexes: null);
+            var (page, more) = ReadItemPage(jobId, query, after, indexes: null);
             foreach (var item in page)
             {
                 yield return item;
             }
 
-            if (page.Count < PageSize)
+            if (!more || page.Count == 0)
             {
                 yield break;
             }
@@ -170,10 +335,88 @@ public sealed partial class SqliteJobStore
             return (IReadOnlyList<long>)failed;
         }));
 
-    private List<StoredItem> ReadItemPage(string jobId, ItemQuery query, long? afterIndex, long[]? indexes) => Guard(() =>
+    /// <summary>
+    /// The next page of items in index order: up to a page of item rows, merged with the items of the blocks
+    /// (matching the query) up to the last of those rows; the blocks stop after a page's worth of items, and
+    /// rows past the last block read wait for the next page. <c>More</c> says whether anything may follow.
+    /// </summary>
+    private (List<StoredItem> Items, bool More) ReadItemPage(string jobId, ItemQuery query, long? afterIndex, long[]? indexes) => Guard(() =>
     {
         using var connection = Connect();
+
+        // One snapshot for both reads: a checkpoint in another connection may write a block out as rows
+        // between them, and its items must show up in exactly one of the two.
+        using var snapshot = connection.BeginTransaction(deferred: true);
+        var rows = ReadItemRows(connection, snapshot, jobId, query, afterIndex, indexes);
+        var more = rows.Count == PageSize;
+        var low = indexes?[0] ?? (afterIndex ?? -1) + 1;
+        var high = indexes?[^1] ?? (more ? rows[^1].Index : long.MaxValue);
+        var (blocks, end) = ReadBlockItems(connection, snapshot, jobId, query, low, high, indexes);
+        if (blocks.Count == 0)
+        {
+            return (rows, more);
+        }
+
+        if (end is { } last)
+        {
+            rows.RemoveAll(r => r.Index > last);
+            more = true;
+        }
+
+        rows.AddRange(blocks);
+        rows.Sort((a, b) => a.Index.CompareTo(b.Index));
+        return (rows, more);
+    });
+
+    /// <summary>
+    /// Items of the blocks from <paramref name="low"/> to <paramref name="high"/>. Without an index list it
+    /// stops after a page's worth of items and returns the last index it covered as <c>End</c>.
+    /// </summary>
+    private static (List<StoredItem> Items, long? End) ReadBlockItems(SqliteConnection connection, SqliteTransaction snapshot, string jobId, ItemQuery query, long low, long high, long[]? indexes)
+    {
+        var items = new List<StoredItem>();
+        var wanted = indexes?.ToHashSet();
         using var command = connection.CreateCommand();
+        command.Transaction = snapshot;
+        var sql = new StringBuilder(query.InputsOnly
+            ? "SELECT first_idx, last_idx, status, keys, inputs FROM item_blocks WHERE job_id = $job AND last_idx >= $low AND first_idx <= $high"
+            : "SELECT first_idx, last_idx, status, keys, inputs, outcomes FROM item_blocks WHERE job_id = $job AND last_idx >= $low AND first_idx <= $high");
+        if (query.Statuses is { Count: > 0 } statuses)
+        {
+            sql.Append(" AND status IN (").AppendJoin(", ", statuses.Select(s => (int)s)).Append(')');
+        }
+
+        command.CommandText = sql.Append(" ORDER BY first_idx").ToString();
+        command.Parameters.AddWithValue("$job", jobId);
+        command.Parameters.AddWithValue("$low", low);
+        command.Parameters.AddWithValue("$high", high);
+        using var r = command.ExecuteReader();
+        long? covered = null;
+        while (r.Read())
+        {
+            if (wanted is null && items.Count >= PageSize)
+            {
+                return (items, covered);
+            }
+
+            foreach (var item in ReadBlock(r, query.InputsOnly))
+            {
+                if (item.Index >= low && item.Index <= high && (wanted is null || wanted.Contains(item.Index)))
+                {
+                    items.Add(item);
+                }
+            }
+
+            covered = Math.Min(r.GetInt64(1), high);
+        }
+
+        return (items, null);
+    }
+
+    private static List<StoredItem> ReadItemRows(SqliteConnection connection, SqliteTransaction snapshot, string jobId, ItemQuery query, long? afterIndex, long[]? indexes)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = snapshot;
         var sql = new StringBuilder(query.InputsOnly ? "SELECT idx, key, input FROM items WHERE job_id = $job" : $"SELECT {ItemColumns} FROM items WHERE job_id = $job");
         command.Parameters.AddWithValue("$job", jobId);
         if (afterIndex is { } after)
@@ -220,7 +463,7 @@ public sealed partial class SqliteJobStore
         }
 
         return items;
-    });
+    }
 
     private static ItemError? ReadError(SqliteDataReader r, int first) =>
         r.IsDBNull(first)

@@ -192,7 +192,7 @@ public sealed partial class SqliteJobStore
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
             command.Parameters.AddWithValue("$id", jobId);
-            command.CommandText = "DELETE FROM item_history WHERE job_id = $id; DELETE FROM items WHERE job_id = $id;";
+            command.CommandText = "DELETE FROM item_history WHERE job_id = $id; DELETE FROM items WHERE job_id = $id; DELETE FROM item_blocks WHERE job_id = $id;";
             command.ExecuteNonQuery();
             command.CommandText = "DELETE FROM jobs WHERE id = $id";
             var removed = command.ExecuteNonQuery() > 0;
@@ -247,9 +247,10 @@ public sealed partial class SqliteJobStore
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = jobId is null
-            ? "SELECT job_id, status, count(*) FROM items GROUP BY job_id, status"
-            : "SELECT job_id, status, count(*) FROM items WHERE job_id = $id GROUP BY job_id, status";
+        var where = jobId is null ? string.Empty : " WHERE job_id = $id";
+        command.CommandText =
+            $"SELECT job_id, status, sum(n) FROM (SELECT job_id, status, count(*) AS n FROM items{where} GROUP BY job_id, status " +
+            $"UNION ALL SELECT job_id, status, sum(last_idx - first_idx + 1) FROM item_blocks{where} GROUP BY job_id, status) GROUP BY job_id, status";
         if (jobId is not null)
         {
             command.Parameters.AddWithValue("$id", jobId);

@@ -67,5 +67,17 @@ internal static class SqliteSchema
         );
         CREATE INDEX item_history_by_item ON item_history (job_id, idx);
         """,
+        """
+        CREATE TABLE item_blocks (
+            job_id          TEXT NOT NULL,
+            first_idx       INTEGER NOT NULL,
+            last_idx        INTEGER NOT NULL,
+            status          INTEGER NOT NULL,
+            keys            TEXT,
+            inputs          TEXT NOT NULL,
+            outcomes        TEXT
+        );
+        CREATE UNIQUE INDEX item_blocks_by_range ON item_blocks (job_id, first_idx);
+        """,
     ];
 }

@@ -94,7 +94,7 @@ public class SqliteJobStoreTests : IDisposable
         var before = File.ReadAllBytes(path);
         var error = Assert.Throws<StoreException>(CreateSut);
 
-        Assert.Contains("newer BatchOps (store schema 99; this version reads up to 1)", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"newer BatchOps (store schema 99; this version reads up to {SqliteJobStore.SchemaVersion})", error.Message, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(path));
     }
 
