@@ -128,9 +128,18 @@ public sealed partial class SqliteJobStore
         }
 
         var byIndex = outcomes.ToDictionary(o => o.Index);
+        var indexes = byIndex.Keys.Order().ToArray();
         var handled = new HashSet<long>();
         foreach (var (first, last, status) in blocks)
         {
+            // Sparse outcomes (a retry of a few items) span blocks they do not touch: leave those alone.
+            var at = Array.BinarySearch(indexes, first);
+            var next = at >= 0 ? at : ~at; // the first outcome at or after the block's start
+            if (next == indexes.Length || indexes[next] > last)
+            {
+                continue;
+            }
+
             var whole = new List<ItemOutcome>((int)(last - first + 1));
             for (var idx = first; idx <= last && byIndex.TryGetValue(idx, out var outcome) && outcome.Status == ItemStatus.Succeeded; idx++)
             {

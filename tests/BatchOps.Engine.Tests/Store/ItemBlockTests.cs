@@ -156,6 +156,20 @@ public sealed class ItemBlockTests : IDisposable
     }
 
     [Fact]
+    public async Task RetryingFailedItemsFarApart_LeavesTheBlocksBetweenThemAlone()
+    {
+        var job = await CreateAsync(1_000, chunkSize: 100);
+        await RunAsync(job.Id, input => input is "input 5" or "input 995" ? null : "ok");
+        Assert.Equal(8, Count("item_blocks"));
+
+        var retry = await RunAsync(job.Id, _ => "fixed", RunKind.RetryFailed);
+
+        Assert.Equal(JobStatus.Completed, retry.Job.Status);
+        Assert.Equal(8, Count("item_blocks"));
+        Assert.Equal(200, Count("items"));
+    }
+
+    [Fact]
     public async Task RemovingAJob_RemovesItsBlocks()
     {
         var job = await CreateAsync(300, chunkSize: 100);
