@@ -3,6 +3,7 @@ using BatchOps.Cli.Operations;
 using BatchOps.Cli.Spec;
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
+using BatchOps.Sql;
 
 namespace BatchOps.Cli.Commands;
 
@@ -22,14 +23,21 @@ internal static class SqlDryRun
 
         var operation = sql.Operation;
         session.Out.WriteLine($"Dry run of '{loaded.Definition.Name}': {operation.Describe()}, {loaded.Items.Count} row(s); nothing is changed.");
-        operation.ChunkCompleted = report =>
+        // One line per chunk, once all its rows are accounted for (a split chunk reports each piece).
+        var tally = new DryRunTally(loaded.Definition.Settings.ToOptions().ChunkSize, loaded.Items.Count);
+        void Print(DryRunChunk? chunk)
         {
-            lock (session.Out)
+            if (chunk is not null)
             {
-                session.Out.WriteLine($"  rows {report.FirstIndex}-{report.LastIndex}: {Counts(report.Counts.Select(c => (c.Key, (long)c.Value)))}");
+                lock (session.Out)
+                {
+                    session.Out.WriteLine($"  rows {chunk.FirstIndex}-{chunk.LastIndex}: {chunk.Describe()}");
+                }
             }
-        };
-        var failures = new FailurePrinter(session.Out);
+        }
+
+        operation.ChunkCompleted = report => Print(tally.Add(report));
+        var failures = new FailurePrinter(session.Out, index => Print(tally.AddFailure(index)));
         var summary = await BatchExecutor.RunAsync(
             loaded.Items,
             BatchOperation<JsonElement, string?>.PerChunk(operation.ToChunkOperation("dry-run", dryRun: true)),
@@ -42,16 +50,11 @@ internal static class SqlDryRun
             totals.Add(("would fail", summary.Failed));
         }
 
-        session.Out.WriteLine($"Would do: {Counts(totals)}.{(summary.Message is { } message ? $" {message}" : string.Empty)}");
+        session.Out.WriteLine($"Would do: {DryRunTally.Format(totals)}.{(summary.Message is { } message ? $" {message}" : string.Empty)}");
         return summary.Failed > 0 || summary.StopReason != StopReason.None ? ExitCodes.Failed : ExitCodes.Success;
     }
 
-    private static readonly string[] Order = ["would insert", "would update", "unchanged", "would delete", "not found", "applied earlier", "would fail"];
-
-    private static string Counts(IEnumerable<(string Label, long Count)> counts) =>
-        string.Join(", ", counts.OrderBy(c => Array.IndexOf(Order, c.Label) is var at && at < 0 ? Order.Length : at).Select(c => $"{c.Count} {c.Label}"));
-
-    private sealed class FailurePrinter(TextWriter output) : BatchObserver<JsonElement, string?>
+    private sealed class FailurePrinter(TextWriter output, Action<long> failed) : BatchObserver<JsonElement, string?>
     {
         public override void OnItemCompleted(ItemResult<JsonElement, string?> result)
         {
@@ -62,6 +65,8 @@ internal static class SqlDryRun
                     var message = result.Error!.Message;
                     output.WriteLine($"  would fail: {(message.StartsWith("row ", StringComparison.Ordinal) ? message : $"row {result.Index}: {message}")}");
                 }
+
+                failed(result.Index);
             }
         }
     }

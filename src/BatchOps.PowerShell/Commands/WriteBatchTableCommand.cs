@@ -251,19 +251,11 @@ public sealed class WriteBatchTableCommand : BatchSettingsCmdlet
         }
 
         // One line per chunk: a chunk split to find its bad rows reports each piece; add them up.
-        var chunkSize = _definition!.Settings.ToOptions().ChunkSize;
-        var failedByChunk = failures.Failed.GroupBy(f => f.Index / chunkSize).ToDictionary(g => g.Key, g => (long)g.Count());
-        foreach (var chunk in reports.GroupBy(r => r.FirstIndex / chunkSize).OrderBy(g => g.Key))
+        var tally = new DryRunTally(_definition!.Settings.ToOptions().ChunkSize, rows.Count);
+        var chunks = reports.Select(tally.Add).Concat(failures.Failed.Select(f => tally.AddFailure(f.Index))).OfType<DryRunChunk>();
+        foreach (var chunk in chunks.OrderBy(c => c.FirstIndex))
         {
-            var counts = chunk.SelectMany(r => r.Counts).GroupBy(c => c.Key).Select(g => (g.Key, (long)g.Sum(c => c.Value))).ToList();
-            if (failedByChunk.Remove(chunk.Key, out var failed))
-            {
-                counts.Add(("would fail", failed));
-            }
-
-            var first = chunk.Key * chunkSize;
-            var last = Math.Min(first + chunkSize, rows.Count) - 1;
-            ShouldProcess($"rows {first}-{last} of {operation.Describe()}", DryRunCounts(counts));
+            ShouldProcess($"rows {chunk.FirstIndex}-{chunk.LastIndex} of {operation.Describe()}", chunk.Describe());
         }
 
         foreach (var (index, message) in failures.Failed.OrderBy(f => f.Index))
@@ -277,13 +269,8 @@ public sealed class WriteBatchTableCommand : BatchSettingsCmdlet
             totals.Add(("would fail", summary.Failed));
         }
 
-        ShouldProcess($"{rows.Count} row(s), {operation.Describe()}", $"Would do: {(totals.Count == 0 ? "nothing" : DryRunCounts(totals))}{(summary.Message is { } stop ? $". {stop}" : string.Empty)}");
+        ShouldProcess($"{rows.Count} row(s), {operation.Describe()}", $"Would do: {(totals.Count == 0 ? "nothing" : DryRunTally.Format(totals))}{(summary.Message is { } stop ? $". {stop}" : string.Empty)}");
     }
-
-    private static readonly string[] CountOrder = ["would insert", "would update", "unchanged", "would delete", "not found", "applied earlier", "would fail"];
-
-    private static string DryRunCounts(IEnumerable<(string Label, long Count)> counts) =>
-        string.Join(", ", counts.OrderBy(c => Array.IndexOf(CountOrder, c.Label) is var at && at < 0 ? CountOrder.Length : at).Select(c => $"{c.Count} {c.Label}"));
 
     private bool WhatIf() =>
         MyInvocation.BoundParameters.TryGetValue("WhatIf", out var value) ? value is SwitchParameter { IsPresent: true }

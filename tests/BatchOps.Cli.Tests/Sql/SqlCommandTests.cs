@@ -79,6 +79,7 @@ public sealed class SqlCommandTests(PostgresServer server) : IDisposable
 
         Assert.True(dry.ExitCode == 1, dry.ToString());
         Assert.Contains("rows 0-1: 1 would insert, 1 would update", dry.Out, StringComparison.Ordinal);
+        Assert.Contains("rows 2-3: 1 would insert, 1 would fail", dry.Out, StringComparison.Ordinal); // the split chunk, added up
         Assert.Contains("would fail: row 2: column price: 'x' is not a number", dry.Out, StringComparison.Ordinal);
         Assert.Contains("Would do: 2 would insert, 1 would update, 1 would fail.", dry.Out, StringComparison.Ordinal);
         Assert.Equal(1L, await ScalarAsync(db, "SELECT count(*) FROM products"));
