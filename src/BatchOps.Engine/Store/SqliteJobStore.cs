@@ -124,9 +124,12 @@ public sealed partial class SqliteJobStore : IJobStore
         long objects;
         try
         {
-            applicationId = Scalar(connection, "PRAGMA application_id");
-            version = Scalar(connection, "PRAGMA user_version");
-            objects = Scalar(connection, "SELECT count(*) FROM sqlite_master");
+            // One snapshot: another process may be creating the same store, and its first migration must
+            // not be seen half (tables there, application id not yet read).
+            using var snapshot = connection.BeginTransaction(deferred: true);
+            applicationId = Scalar(connection, "PRAGMA application_id", snapshot);
+            version = Scalar(connection, "PRAGMA user_version", snapshot);
+            objects = Scalar(connection, "SELECT count(*) FROM sqlite_master", snapshot);
         }
         catch (SqliteException error) when (error.SqliteErrorCode is SqliteErrors.NotADatabase or SqliteErrors.Corrupt)
         {
