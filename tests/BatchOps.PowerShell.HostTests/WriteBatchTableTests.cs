@@ -198,6 +198,22 @@ public sealed class WriteBatchTableTests : IDisposable
     }
 
     [Fact]
+    public void WhatIf_StoppedByMaxAffected_StillReadsTheWholeInputAndReturns()
+    {
+        // More rows than the dry run's queue holds, and a run that stops after its first chunk.
+        var run = _session.Run("""
+            1..20000 | ForEach-Object { [pscustomobject]@{ sku = "SKU-$_"; name = "Item $_" } } |
+                Write-BatchTable -Connection $Database -Table products -ChunkSize 100 -ThrottleLimit 1 -MaxAffected 150 -WhatIf
+            'returned'
+            """, limit: TimeSpan.FromSeconds(60));
+
+        Assert.Null(run.Terminating);
+        Assert.Equal("returned", run.Output.Single().ToString());
+        Assert.Equal(0L, Scalar("SELECT count(*) FROM products"));
+        Assert.Empty(_session.Run("Get-BatchJob").ThrowIfFailed().Output);
+    }
+
+    [Fact]
     public void Delete_WithBackupAndMaxAffected_StopsBeforeTheLimit_AndTheBackupHoldsTheDeletedRows()
     {
         _session.Run(Rows + "\n$rows | Write-BatchTable $Database products").ThrowIfFailed();

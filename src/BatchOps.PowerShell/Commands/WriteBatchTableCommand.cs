@@ -1,6 +1,6 @@
 using System.Collections;
-using System.Runtime.CompilerServices;
 using System.Management.Automation;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Hosting;
@@ -33,8 +33,7 @@ public sealed class WriteBatchTableCommand : BatchSettingsCmdlet
     private SqlRun? _sql;
     private JobDefinition? _definition;
     private PipelineInput<object?>? _input;
-    private List<JsonElement>? _dryRun;
-    private CancellationTokenSource? _dryRunStop;
+    private TableDryRun? _dryRun;
     private readonly ConditionalWeakTable<object, string> _keys = [];
     private bool _sqlOwnedByRun;
     private long _offered;
@@ -145,7 +144,15 @@ public sealed class WriteBatchTableCommand : BatchSettingsCmdlet
         }
         else if (WhatIf())
         {
-            (_definition, _dryRun) = (definition, []);
+            _definition = definition;
+            try
+            {
+                _dryRun = new TableDryRun(_sql.Operation, settings.ToOptions());
+            }
+            catch (ArgumentOutOfRangeException error)
+            {
+                ThrowInvalidSetting(error);
+            }
         }
     }
 
@@ -178,7 +185,7 @@ public sealed class WriteBatchTableCommand : BatchSettingsCmdlet
     {
         if (_dryRun is not null)
         {
-            RunDry(_dryRun);
+            ReportDryRun(_dryRun);
             return;
         }
 
@@ -220,45 +227,17 @@ public sealed class WriteBatchTableCommand : BatchSettingsCmdlet
         return session;
     }
 
-    /// <summary>-WhatIf: every chunk in a transaction that is rolled back; one What if line per chunk, a warning per row that would fail.</summary>
-    private void RunDry(List<JsonElement> rows)
+    /// <summary>-WhatIf, at the end: one What if line per chunk and a total, a warning per row that would fail.</summary>
+    private void ReportDryRun(TableDryRun dryRun)
     {
-        var operation = _sql!.Operation;
-        var reports = new List<SqlChunkReport>();
-        operation.ChunkCompleted = report =>
-        {
-            lock (reports)
-            {
-                reports.Add(report);
-            }
-        };
-        var failures = new FailureCollector();
-        _dryRunStop = new CancellationTokenSource();
-        JobSummary summary;
-        try
-        {
-            summary = BatchExecutor.RunAsync(
-                rows,
-                BatchOperation<JsonElement, string?>.PerChunk(operation.ToChunkOperation("dry-run", dryRun: true)),
-                _definition!.Settings.ToOptions(),
-                failures,
-                cancellationToken: _dryRunStop.Token).GetAwaiter().GetResult();
-        }
-        catch (ArgumentOutOfRangeException error)
-        {
-            ThrowInvalidSetting(error);
-            throw;
-        }
-
-        // One line per chunk: a chunk split to find its bad rows reports each piece; add them up.
-        var tally = new DryRunTally(_definition!.Settings.ToOptions().ChunkSize, rows.Count);
-        var chunks = reports.Select(tally.Add).Concat(failures.Failed.Select(f => tally.AddFailure(f.Index))).OfType<DryRunChunk>();
-        foreach (var chunk in chunks.OrderBy(c => c.FirstIndex))
+        var operation = dryRun.Operation;
+        var (chunks, failed, summary, rows) = dryRun.Complete();
+        foreach (var chunk in chunks)
         {
             ShouldProcess($"rows {chunk.FirstIndex}-{chunk.LastIndex} of {operation.Describe()}", chunk.Describe());
         }
 
-        foreach (var (index, message) in failures.Failed.OrderBy(f => f.Index))
+        foreach (var (index, message) in failed)
         {
             WriteWarning($"would fail: {(message.StartsWith("row ", StringComparison.Ordinal) ? message : $"row {index}: {message}")}");
         }
@@ -269,7 +248,7 @@ public sealed class WriteBatchTableCommand : BatchSettingsCmdlet
             totals.Add(("would fail", summary.Failed));
         }
 
-        ShouldProcess($"{rows.Count} row(s), {operation.Describe()}", $"Would do: {(totals.Count == 0 ? "nothing" : DryRunTally.Format(totals))}{(summary.Message is { } stop ? $". {stop}" : string.Empty)}");
+        ShouldProcess($"{rows} row(s), {operation.Describe()}", $"Would do: {(totals.Count == 0 ? "nothing" : DryRunTally.Format(totals))}{(summary.Message is { } stop ? $". {stop}" : string.Empty)}");
     }
 
     private bool WhatIf() =>
@@ -311,7 +290,7 @@ public sealed class WriteBatchTableCommand : BatchSettingsCmdlet
 
     protected override void StopProcessing()
     {
-        _dryRunStop?.Cancel();
+        _dryRun?.Stop();
         base.StopProcessing();
     }
 
@@ -327,25 +306,9 @@ public sealed class WriteBatchTableCommand : BatchSettingsCmdlet
                 _sql?.Dispose();
             }
 
-            _dryRunStop?.Dispose();
+            _dryRun?.Dispose();
         }
 
         base.Dispose(disposing);
-    }
-
-    private sealed class FailureCollector : BatchObserver<JsonElement, string?>
-    {
-        public List<(long Index, string Message)> Failed { get; } = [];
-
-        public override void OnItemCompleted(ItemResult<JsonElement, string?> result)
-        {
-            if (result.Status == Engine.Jobs.ItemStatus.Failed)
-            {
-                lock (Failed)
-                {
-                    Failed.Add((result.Index, result.Error?.Message ?? "failed"));
-                }
-            }
-        }
     }
 }
