@@ -135,6 +135,27 @@ public sealed class WriteBatchTableTests : IDisposable
         Assert.Equal("a", Scalar("SELECT name FROM products WHERE sku = 'A'"));
     }
 
+    [Fact]
+    public void PipedStrings_AreRefusedWithWhatARowNeeds()
+    {
+        var run = _session.Run("'SKU-1', 'SKU-2' | Write-BatchTable -Connection $Database -Table products");
+
+        var error = Assert.Single(run.Errors);
+        Assert.Equal("BatchOps.InvalidSqlTarget,BatchOps.PowerShell.Commands.WriteBatchTableCommand", error.FullyQualifiedErrorId);
+        Assert.Contains("row 0: is a String ('SKU-1'); a row needs named values", error.Exception.Message, StringComparison.Ordinal);
+        Assert.Empty(_session.Run("Get-BatchJob").ThrowIfFailed().Output);
+
+        // After a good first row, a string is a bad row like any other: it fails alone.
+        var mixed = _session.Run("""
+            $job = @([pscustomobject]@{ sku = 'A'; name = 'a' }, 'stray', [pscustomobject]@{ sku = 'B'; name = 'b' }) |
+                Write-BatchTable -Connection $Database -Table products -ErrorVariable bad -ErrorAction SilentlyContinue
+            "$($job.Succeeded) $($job.Failed)"
+            $bad[0].Exception.Message
+            """);
+        Assert.Equal("2 1", mixed.Output[0].ToString());
+        Assert.Contains("row 1: is a string", mixed.Output[1].ToString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("-Table products -Mode Upsert", "-Key is required for upsert")]
     [InlineData("-Table products -Mode Upsert -Key name", "no primary key or unique index on exactly those columns")]

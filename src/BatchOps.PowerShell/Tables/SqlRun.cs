@@ -39,12 +39,29 @@ internal sealed class SqlRun : IDisposable
     /// </summary>
     public object ToRow(PSObject piped, long index, bool validate)
     {
+        if (piped.BaseObject is string or ValueType)
+        {
+            // The first row decides whether anything runs; a later one fails alone, as any row that cannot be written.
+            if (validate)
+            {
+                throw new SqlSpecException(
+                    $"row {index}: is a {piped.BaseObject.GetType().Name} ('{piped.BaseObject}'); a row needs named values: pipe objects with properties (Import-Csv, [pscustomobject]@{{ sku = 'A1' }}) or hashtables.");
+            }
+
+            return Remember(JsonSerializer.SerializeToElement(piped.BaseObject.ToString()), piped);
+        }
+
         var row = JsonRows.FromObject(piped);
         if (validate)
         {
             Operation.Validate(row, index);
         }
 
+        return Remember(row, piped);
+    }
+
+    private object Remember(JsonElement row, PSObject piped)
+    {
         object boxed = row;
         _piped.AddOrUpdate(boxed, piped);
         return boxed;
