@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using BatchOps.Engine.Jobs;
@@ -7,76 +9,92 @@ namespace BatchOps.Engine.Store;
 /// <summary>
 /// A run of consecutive items kept as one record while they share a fate: all Pending (just recorded), or
 /// all Succeeded in one chunk checkpoint. An item that needs a record of its own (a failure, a skip, a
-/// retry) is first written out as an item row and leaves the block. Values are framed, not escaped:
-/// <c>length:text</c> each, <c>~</c> for null, so a 10,000-item block costs one string copy.
+/// retry) is first written out as an item row and leaves the block. Values are framed as UTF-8, not
+/// escaped: <c>length:text</c> each (the length in bytes), <c>~</c> for null. Blocks are written from a
+/// reused buffer and read straight from SQLite's memory, so a 10,000-item block makes no large objects.
 /// </summary>
 internal static class ItemBlock
 {
-    /// <summary>Frames the values one after another.</summary>
-    public static string Encode(IEnumerable<string?> values)
+    /// <summary>Frames the values one after another into <paramref name="buffer"/> (cleared first).</summary>
+    public static void Encode(ArrayBufferWriter<byte> buffer, IEnumerable<string?> values)
     {
-        var text = new StringBuilder();
+        buffer.ResetWrittenCount();
         foreach (var value in values)
         {
-            Append(text, value);
+            Append(buffer, value);
         }
-
-        return text.ToString();
     }
 
-    /// <summary>Keys: null when no item has one (the common case), so such blocks store nothing for them.</summary>
-    public static string? EncodeKeys(IReadOnlyList<StoredItem> items) => items.All(i => i.Key is null) ? null : Encode(items.Select(i => i.Key));
-
-    /// <summary>The per-item outcome of a succeeded block: attempts, started, ended, duration and output, five values per item.</summary>
-    public static string EncodeOutcomes(IReadOnlyList<ItemOutcome> outcomes)
+    /// <summary>Keys into <paramref name="buffer"/>; false (nothing written) when no item has one, the common case.</summary>
+    public static bool EncodeKeys(ArrayBufferWriter<byte> buffer, IReadOnlyList<StoredItem> items)
     {
-        var text = new StringBuilder(outcomes.Count * 48);
-        foreach (var o in outcomes)
+        if (items.All(i => i.Key is null))
         {
-            Append(text, o.Attempts.ToString(CultureInfo.InvariantCulture));
-            Append(text, o.StartedAt is { } started ? SqliteJobStore.ToMs(started).ToString(CultureInfo.InvariantCulture) : null);
-            Append(text, SqliteJobStore.ToMs(o.EndedAt).ToString(CultureInfo.InvariantCulture));
-            Append(text, o.Duration.TotalMilliseconds.ToString("R", CultureInfo.InvariantCulture));
-            Append(text, o.Output);
+            return false;
         }
 
-        return text.ToString();
+        Encode(buffer, items.Select(i => i.Key));
+        return true;
+    }
+
+    /// <summary>The per-item outcome of a succeeded block: attempts, started, ended, duration and output, five values per item.</summary>
+    public static void EncodeOutcomes(ArrayBufferWriter<byte> buffer, IReadOnlyList<ItemOutcome> outcomes)
+    {
+        buffer.ResetWrittenCount();
+        foreach (var o in outcomes)
+        {
+            Append(buffer, o.Attempts.ToString(CultureInfo.InvariantCulture));
+            Append(buffer, o.StartedAt is { } started ? SqliteJobStore.ToMs(started).ToString(CultureInfo.InvariantCulture) : null);
+            Append(buffer, SqliteJobStore.ToMs(o.EndedAt).ToString(CultureInfo.InvariantCulture));
+            Append(buffer, o.Duration.TotalMilliseconds.ToString("R", CultureInfo.InvariantCulture));
+            Append(buffer, o.Output);
+        }
     }
 
     /// <summary>Reads <paramref name="count"/> framed values.</summary>
-    public static string?[] Decode(string text, int count)
+    public static string?[] Decode(ReadOnlySpan<byte> text, int count)
     {
         var values = new string?[count];
         var at = 0;
         for (var i = 0; i < count; i++)
         {
-            if (text[at] == '~')
+            if (at >= text.Length)
+            {
+                throw Damaged(count);
+            }
+
+            if (text[at] == (byte)'~')
             {
                 at++;
                 continue;
             }
 
-            var colon = text.IndexOf(':', at);
-            var length = int.Parse(text.AsSpan(at, colon - at), NumberStyles.None, CultureInfo.InvariantCulture);
-            values[i] = text.Substring(colon + 1, length);
-            at = colon + 1 + length;
+            if (!Utf8Parser.TryParse(text[at..], out int length, out var digits) || digits == 0 || at + digits >= text.Length || text[at + digits] != (byte)':')
+            {
+                throw Damaged(count);
+            }
+
+            var start = at + digits + 1;
+            values[i] = Encoding.UTF8.GetString(text.Slice(start, length));
+            at = start + length;
         }
 
         if (at != text.Length)
         {
-            throw new StoreException($"An item block holds more than its {count} values; the store may be damaged.");
+            throw Damaged(count);
         }
 
         return values;
     }
 
-    /// <summary>The items of a block row as stored items.</summary>
-    public static IEnumerable<StoredItem> Items(long first, long last, ItemStatus status, string? keys, string inputs, string? outcomes)
+    /// <summary>The items of a block row as stored items; <paramref name="keys"/> and <paramref name="outcomes"/> are empty when the row has none.</summary>
+    public static List<StoredItem> Items(long first, long last, ItemStatus status, ReadOnlySpan<byte> keys, bool hasKeys, ReadOnlySpan<byte> inputs, ReadOnlySpan<byte> outcomes, bool hasOutcomes)
     {
         var count = checked((int)(last - first + 1));
-        var keyValues = keys is null ? null : Decode(keys, count);
+        var keyValues = hasKeys ? Decode(keys, count) : null;
         var inputValues = Decode(inputs, count);
-        var outcomeValues = outcomes is null ? null : Decode(outcomes, count * 5);
+        var outcomeValues = hasOutcomes ? Decode(outcomes, count * 5) : null;
+        var items = new List<StoredItem>(count);
         for (var i = 0; i < count; i++)
         {
             var item = new StoredItem { Index = first + i, Key = keyValues?[i], Input = inputValues[i]!, Status = status };
@@ -93,18 +111,29 @@ internal static class ItemBlock
                 };
             }
 
-            yield return item;
+            items.Add(item);
         }
+
+        return items;
     }
 
-    private static void Append(StringBuilder text, string? value)
+    private static void Append(ArrayBufferWriter<byte> buffer, string? value)
     {
         if (value is null)
         {
-            text.Append('~');
+            buffer.GetSpan(1)[0] = (byte)'~';
+            buffer.Advance(1);
             return;
         }
 
-        text.Append(value.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(value);
+        var length = Encoding.UTF8.GetByteCount(value);
+        var span = buffer.GetSpan(length + 12);
+        Utf8Formatter.TryFormat(length, span, out var digits);
+        span[digits] = (byte)':';
+        var written = Encoding.UTF8.GetBytes(value, span[(digits + 1)..]);
+        buffer.Advance(digits + 1 + written);
     }
+
+    private static StoreException Damaged(int count) =>
+        new($"An item block does not hold the {count} values it should; the store may be damaged.");
 }

@@ -37,6 +37,35 @@ internal sealed class RawStatement : IDisposable
     public void Bind(int position, double? value) => SqliteException.ThrowExceptionForRC(
         value is { } v ? raw.sqlite3_bind_double(_statement, position, v) : raw.sqlite3_bind_null(_statement, position), _db);
 
+    /// <summary>Binds UTF-8 text; SQLite copies it, so the buffer may be reused at once.</summary>
+    public void Bind(int position, ReadOnlySpan<byte> utf8) => SqliteException.ThrowExceptionForRC(raw.sqlite3_bind_text(_statement, position, utf8), _db);
+
+    /// <summary>Moves to the next row of a query; false when there is none.</summary>
+    public bool Step()
+    {
+        var rc = raw.sqlite3_step(_statement);
+        if (rc == raw.SQLITE_ROW)
+        {
+            return true;
+        }
+
+        if (rc != raw.SQLITE_DONE)
+        {
+            SqliteException.ThrowExceptionForRC(rc, _db);
+        }
+
+        return false;
+    }
+
+    /// <summary>Column <paramref name="column"/> (0-based) of the current row as an integer.</summary>
+    public long Int64(int column) => raw.sqlite3_column_int64(_statement, column);
+
+    /// <summary>Whether column <paramref name="column"/> of the current row is NULL.</summary>
+    public bool IsNull(int column) => raw.sqlite3_column_type(_statement, column) == raw.SQLITE_NULL;
+
+    /// <summary>Column <paramref name="column"/> of the current row as bytes (UTF-8 for text), in SQLite's memory until the next step.</summary>
+    public ReadOnlySpan<byte> Bytes(int column) => raw.sqlite3_column_blob(_statement, column);
+
     /// <summary>Runs the statement (one that returns no rows) and readies it for the next bindings.</summary>
     public void Execute()
     {

@@ -46,8 +46,17 @@ public sealed partial class SqliteJobStore
                 insert.Bind(2, slice[0].Index);
                 insert.Bind(3, slice[^1].Index);
                 insert.Bind(4, (int)ItemStatus.Pending);
-                insert.Bind(5, ItemBlock.EncodeKeys(slice));
-                insert.Bind(6, ItemBlock.Encode(slice.Select(i => i.Input)));
+                if (ItemBlock.EncodeKeys(writer.Buffer, slice))
+                {
+                    insert.Bind(5, writer.Buffer.WrittenSpan);
+                }
+                else
+                {
+                    insert.Bind(5, (string?)null);
+                }
+
+                ItemBlock.Encode(writer.Buffer, slice.Select(i => i.Input));
+                insert.Bind(6, writer.Buffer.WrittenSpan);
                 insert.Execute();
             }
 
@@ -127,45 +136,95 @@ public sealed partial class SqliteJobStore
             return outcomes;
         }
 
-        var byIndex = outcomes.ToDictionary(o => o.Index);
-        var indexes = byIndex.Keys.Order().ToArray();
-        var handled = new HashSet<long>();
+        // By index, without a dictionary: a chunk's outcomes usually arrive in order already.
+        IReadOnlyList<ItemOutcome> sorted = IsSorted(outcomes) ? outcomes : [.. outcomes.OrderBy(o => o.Index)];
+        var handled = new bool[sorted.Count];
+        var handledAny = false;
         foreach (var (first, last, status) in blocks)
         {
             // Sparse outcomes (a retry of a few items) span blocks they do not touch: leave those alone.
-            var at = Array.BinarySearch(indexes, first);
-            var next = at >= 0 ? at : ~at; // the first outcome at or after the block's start
-            if (next == indexes.Length || indexes[next] > last)
+            var at = FirstAtOrAfter(sorted, first);
+            if (at == sorted.Count || sorted[at].Index > last)
             {
                 continue;
             }
 
-            var whole = new List<ItemOutcome>((int)(last - first + 1));
-            for (var idx = first; idx <= last && byIndex.TryGetValue(idx, out var outcome) && outcome.Status == ItemStatus.Succeeded; idx++)
+            var count = (int)(last - first + 1);
+            var whole = status == ItemStatus.Pending && sorted[at].Index == first && at + count <= sorted.Count && sorted[at + count - 1].Index == last;
+            for (var i = at; whole && i < at + count; i++)
             {
-                whole.Add(outcome);
+                whole = sorted[i].Status == ItemStatus.Succeeded;
             }
 
-            if (status == ItemStatus.Pending && whole.Count == last - first + 1)
+            if (!whole)
             {
-                var succeed = writer.SucceedBlock;
-                succeed.Bind(1, jobId);
-                succeed.Bind(2, first);
-                succeed.Bind(3, (int)ItemStatus.Succeeded);
-                succeed.Bind(4, ItemBlock.EncodeOutcomes(whole));
-                succeed.Execute();
-                for (var idx = first; idx <= last; idx++)
-                {
-                    handled.Add(idx);
-                }
+                Expand(writer, jobId, first);
+                continue;
             }
-            else
+
+            var succeed = writer.SucceedBlock;
+            succeed.Bind(1, jobId);
+            succeed.Bind(2, first);
+            succeed.Bind(3, (int)ItemStatus.Succeeded);
+            ItemBlock.EncodeOutcomes(writer.Buffer, new Slice(sorted, at, count));
+            succeed.Bind(4, writer.Buffer.WrittenSpan);
+            succeed.Execute();
+            Array.Fill(handled, true, at, count);
+            handledAny = true;
+        }
+
+        return handledAny ? [.. sorted.Where((_, i) => !handled[i])] : sorted;
+    }
+
+    private static bool IsSorted(IReadOnlyList<ItemOutcome> outcomes)
+    {
+        for (var i = 1; i < outcomes.Count; i++)
+        {
+            if (outcomes[i].Index <= outcomes[i - 1].Index)
             {
-                Expand(writer, transaction, jobId, first);
+                return false;
             }
         }
 
-        return handled.Count == 0 ? outcomes : outcomes.Where(o => !handled.Contains(o.Index)).ToList();
+        return true;
+    }
+
+    /// <summary>The position of the first outcome whose index is at least <paramref name="index"/> (binary search).</summary>
+    private static int FirstAtOrAfter(IReadOnlyList<ItemOutcome> sorted, long index)
+    {
+        int lo = 0, hi = sorted.Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (sorted[mid].Index < index)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
+    }
+
+    /// <summary>A run of a list, without copying it.</summary>
+    private sealed class Slice(IReadOnlyList<ItemOutcome> list, int offset, int count) : IReadOnlyList<ItemOutcome>
+    {
+        public int Count => count;
+
+        public ItemOutcome this[int index] => list[offset + index];
+
+        public IEnumerator<ItemOutcome> GetEnumerator()
+        {
+            for (var i = 0; i < count; i++)
+            {
+                yield return list[offset + i];
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     /// <summary>Blocks holding any index from <paramref name="low"/> to <paramref name="high"/>: the one starting at or before low, and those starting after it up to high.</summary>
@@ -193,22 +252,19 @@ public sealed partial class SqliteJobStore
     }
 
     /// <summary>Writes a block's items out as item rows (keeping their state) and deletes the block.</summary>
-    private static void Expand(ItemWriter writer, SqliteTransaction transaction, string jobId, long first)
+    private static void Expand(ItemWriter writer, string jobId, long first)
     {
         List<StoredItem> items;
-        using (var select = writer.Connection.CreateCommand())
+        using (var select = new RawStatement(writer.Connection, "SELECT first_idx, last_idx, status, keys, inputs, outcomes FROM item_blocks WHERE job_id = ?1 AND first_idx = ?2"))
         {
-            select.Transaction = transaction;
-            select.CommandText = "SELECT first_idx, last_idx, status, keys, inputs, outcomes FROM item_blocks WHERE job_id = $job AND first_idx = $first";
-            select.Parameters.AddWithValue("$job", jobId);
-            select.Parameters.AddWithValue("$first", first);
-            using var r = select.ExecuteReader();
-            if (!r.Read())
+            select.Bind(1, jobId);
+            select.Bind(2, first);
+            if (!select.Step())
             {
                 return;
             }
 
-            items = ReadBlock(r, inputsOnly: false).ToList();
+            items = ReadBlock(select, inputsOnly: false);
         }
 
         var insert = writer.InsertExpanded;
@@ -233,10 +289,13 @@ public sealed partial class SqliteJobStore
         delete.Execute();
     }
 
-    /// <summary>A block row (first_idx, last_idx, status, keys, inputs[, outcomes]) as its items.</summary>
-    private static IEnumerable<StoredItem> ReadBlock(SqliteDataReader r, bool inputsOnly) =>
-        ItemBlock.Items(r.GetInt64(0), r.GetInt64(1), (ItemStatus)r.GetInt32(2), r.IsDBNull(3) ? null : r.GetString(3), r.GetString(4),
-            inputsOnly || r.IsDBNull(5) ? null : r.GetString(5));
+    /// <summary>The current block row (first_idx, last_idx, status, keys, inputs[, outcomes]) as its items, read in place.</summary>
+    private static List<StoredItem> ReadBlock(RawStatement r, bool inputsOnly)
+    {
+        var hasOutcomes = !inputsOnly && !r.IsNull(5);
+        return ItemBlock.Items(r.Int64(0), r.Int64(1), (ItemStatus)r.Int64(2), r.IsNull(3) ? default : r.Bytes(3), !r.IsNull(3), r.Bytes(4),
+            hasOutcomes ? r.Bytes(5) : default, hasOutcomes);
+    }
 
     /// <inheritdoc/>
     public async IAsyncEnumerable<StoredItem> GetItemsAsync(string jobId, ItemQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -360,7 +419,7 @@ public sealed partial class SqliteJobStore
         var more = rows.Count == PageSize;
         var low = indexes?[0] ?? (afterIndex ?? -1) + 1;
         var high = indexes?[^1] ?? (more ? rows[^1].Index : long.MaxValue);
-        var (blocks, end) = ReadBlockItems(connection, snapshot, jobId, query, low, high, indexes);
+        var (blocks, end) = ReadBlockItems(connection, jobId, query, low, high, indexes);
         if (blocks.Count == 0)
         {
             return (rows, more);
@@ -381,34 +440,31 @@ public sealed partial class SqliteJobStore
     /// Items of the blocks from <paramref name="low"/> to <paramref name="high"/>. Without an index list it
     /// stops after a page's worth of items and returns the last index it covered as <c>End</c>.
     /// </summary>
-    private static (List<StoredItem> Items, long? End) ReadBlockItems(SqliteConnection connection, SqliteTransaction snapshot, string jobId, ItemQuery query, long low, long high, long[]? indexes)
+    private static (List<StoredItem> Items, long? End) ReadBlockItems(SqliteConnection connection, string jobId, ItemQuery query, long low, long high, long[]? indexes)
     {
         var items = new List<StoredItem>();
         var wanted = indexes?.ToHashSet();
-        using var command = connection.CreateCommand();
-        command.Transaction = snapshot;
         var sql = new StringBuilder(query.InputsOnly
-            ? "SELECT first_idx, last_idx, status, keys, inputs FROM item_blocks WHERE job_id = $job AND last_idx >= $low AND first_idx <= $high"
-            : "SELECT first_idx, last_idx, status, keys, inputs, outcomes FROM item_blocks WHERE job_id = $job AND last_idx >= $low AND first_idx <= $high");
+            ? "SELECT first_idx, last_idx, status, keys, inputs FROM item_blocks WHERE job_id = ?1 AND last_idx >= ?2 AND first_idx <= ?3"
+            : "SELECT first_idx, last_idx, status, keys, inputs, outcomes FROM item_blocks WHERE job_id = ?1 AND last_idx >= ?2 AND first_idx <= ?3");
         if (query.Statuses is { Count: > 0 } statuses)
         {
             sql.Append(" AND status IN (").AppendJoin(", ", statuses.Select(s => (int)s)).Append(')');
         }
 
-        command.CommandText = sql.Append(" ORDER BY first_idx").ToString();
-        command.Parameters.AddWithValue("$job", jobId);
-        command.Parameters.AddWithValue("$low", low);
-        command.Parameters.AddWithValue("$high", high);
-        using var r = command.ExecuteReader();
+        using var select = new RawStatement(connection, sql.Append(" ORDER BY first_idx").ToString());
+        select.Bind(1, jobId);
+        select.Bind(2, low);
+        select.Bind(3, high);
         long? covered = null;
-        while (r.Read())
+        while (select.Step())
         {
             if (wanted is null && items.Count >= PageSize)
             {
                 return (items, covered);
             }
 
-            foreach (var item in ReadBlock(r, query.InputsOnly))
+            foreach (var item in ReadBlock(select, query.InputsOnly))
             {
                 if (item.Index >= low && item.Index <= high && (wanted is null || wanted.Contains(item.Index)))
                 {
@@ -416,7 +472,7 @@ public sealed partial class SqliteJobStore
                 }
             }
 
-            covered = Math.Min(r.GetInt64(1), high);
+            covered = Math.Min(select.Int64(1), high);
         }
 
         return (items, null);

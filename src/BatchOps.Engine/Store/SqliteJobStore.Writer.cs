@@ -62,6 +62,9 @@ public sealed partial class SqliteJobStore
 
         public SqliteConnection Connection { get; }
 
+        /// <summary>Reused for block text (inputs, keys, outcomes), so large blocks make no garbage.</summary>
+        public System.Buffers.ArrayBufferWriter<byte> Buffer { get; } = new(64 * 1024);
+
         /// <summary>?1 job, ?2 index, ?3 key, ?4 input, ?5 status.</summary>
         public RawStatement Insert { get; }
 
