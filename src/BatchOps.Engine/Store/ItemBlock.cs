@@ -43,10 +43,18 @@ internal static class ItemBlock
         buffer.ResetWrittenCount();
         foreach (var o in outcomes)
         {
-            Append(buffer, o.Attempts.ToString(CultureInfo.InvariantCulture));
-            Append(buffer, o.StartedAt is { } started ? SqliteJobStore.ToMs(started).ToString(CultureInfo.InvariantCulture) : null);
-            Append(buffer, SqliteJobStore.ToMs(o.EndedAt).ToString(CultureInfo.InvariantCulture));
-            Append(buffer, o.Duration.TotalMilliseconds.ToString("R", CultureInfo.InvariantCulture));
+            AppendNumber(buffer, o.Attempts);
+            if (o.StartedAt is { } started)
+            {
+                AppendNumber(buffer, SqliteJobStore.ToMs(started));
+            }
+            else
+            {
+                Append(buffer, null);
+            }
+
+            AppendNumber(buffer, SqliteJobStore.ToMs(o.EndedAt));
+            AppendNumber(buffer, o.Duration.TotalMilliseconds);
             Append(buffer, o.Output);
         }
     }
@@ -132,6 +140,23 @@ internal static class ItemBlock
         span[digits] = (byte)':';
         var written = Encoding.UTF8.GetBytes(value, span[(digits + 1)..]);
         buffer.Advance(digits + 1 + written);
+    }
+
+    /// <summary>A number framed like text ("13:1732350000000"), formatted straight into the buffer.</summary>
+    private static void AppendNumber<T>(ArrayBufferWriter<byte> buffer, T value)
+        where T : IUtf8SpanFormattable
+    {
+        Span<byte> digits = stackalloc byte[32];
+        if (!value.TryFormat(digits, out var length, typeof(T) == typeof(double) ? "R" : default, CultureInfo.InvariantCulture))
+        {
+            throw new InvalidOperationException($"{value} does not fit a store number.");
+        }
+
+        var span = buffer.GetSpan(length + 12);
+        Utf8Formatter.TryFormat(length, span, out var prefix);
+        span[prefix] = (byte)':';
+        digits[..length].CopyTo(span[(prefix + 1)..]);
+        buffer.Advance(prefix + 1 + length);
     }
 
     private static StoreException Damaged(int count) =>
