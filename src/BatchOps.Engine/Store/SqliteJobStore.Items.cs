@@ -65,6 +65,7 @@ public sealed partial class SqliteJobStore
         }));
     }
 
+    /// <summary>Item rows with whatever state they carry (new items: Pending and nothing else; a written-out block: its outcomes).</summary>
     private static void InsertRows(ItemWriter writer, string jobId, IEnumerable<StoredItem> items)
     {
         var insert = writer.Insert;
@@ -75,6 +76,11 @@ public sealed partial class SqliteJobStore
             insert.Bind(3, item.Key);
             insert.Bind(4, item.Input);
             insert.Bind(5, (int)item.Status);
+            insert.Bind(6, item.Attempts);
+            insert.Bind(7, item.Output);
+            insert.Bind(8, item.StartedAt is { } started ? ToMs(started) : null);
+            insert.Bind(9, item.EndedAt is { } ended ? ToMs(ended) : null);
+            insert.Bind(10, item.Duration?.TotalMilliseconds);
             insert.Execute();
         }
     }
@@ -267,22 +273,7 @@ public sealed partial class SqliteJobStore
             items = ReadBlock(select, inputsOnly: false);
         }
 
-        var insert = writer.InsertExpanded;
-        insert.Bind(1, jobId);
-        foreach (var item in items)
-        {
-            insert.Bind(2, item.Index);
-            insert.Bind(3, item.Key);
-            insert.Bind(4, item.Input);
-            insert.Bind(5, (int)item.Status);
-            insert.Bind(6, item.Attempts);
-            insert.Bind(7, item.Output);
-            insert.Bind(8, item.StartedAt is { } started ? ToMs(started) : null);
-            insert.Bind(9, item.EndedAt is { } ended ? ToMs(ended) : null);
-            insert.Bind(10, item.Duration?.TotalMilliseconds is { } ms ? ms : null);
-            insert.Execute();
-        }
-
+        InsertRows(writer, jobId, items);
         var delete = writer.DeleteBlock;
         delete.Bind(1, jobId);
         delete.Bind(2, first);

@@ -47,7 +47,8 @@ public sealed partial class SqliteJobStore
         {
             Connection = connection;
             Insert = new RawStatement(connection,
-                "INSERT INTO items (job_id, idx, key, input, status) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (job_id, idx) DO NOTHING");
+                "INSERT INTO items (job_id, idx, key, input, status, attempts, output, started_at, ended_at, duration_ms) " +
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (job_id, idx) DO NOTHING");
             Checkpoint = new RawStatement(connection,
                 "UPDATE items SET status = ?3, attempts = ?4, output = ?5, error_type = ?6, error_message = ?7, error_detail = ?8, " +
                 "error_retryable = ?9, started_at = ?10, ended_at = ?11, duration_ms = ?12 WHERE job_id = ?1 AND idx = ?2");
@@ -56,8 +57,6 @@ public sealed partial class SqliteJobStore
             SucceedBlock = new RawStatement(connection,
                 "UPDATE item_blocks SET status = ?3, outcomes = ?4 WHERE job_id = ?1 AND first_idx = ?2");
             DeleteBlock = new RawStatement(connection, "DELETE FROM item_blocks WHERE job_id = ?1 AND first_idx = ?2");
-            InsertExpanded = new RawStatement(connection,
-                "INSERT INTO items (job_id, idx, key, input, status, attempts, output, started_at, ended_at, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
         }
 
         public SqliteConnection Connection { get; }
@@ -65,7 +64,7 @@ public sealed partial class SqliteJobStore
         /// <summary>Reused for block text (inputs, keys, outcomes), so large blocks make no garbage.</summary>
         public System.Buffers.ArrayBufferWriter<byte> Buffer { get; } = new(64 * 1024);
 
-        /// <summary>?1 job, ?2 index, ?3 key, ?4 input, ?5 status.</summary>
+        /// <summary>?1 job, ?2 index, ?3 key, ?4 input, ?5 status, ?6 attempts, ?7 output, ?8 started, ?9 ended, ?10 duration (ms); an existing row is kept.</summary>
         public RawStatement Insert { get; }
 
         /// <summary>?1 job, ?2 index, ?3 status, ?4 attempts, ?5 output, ?6–?9 error type, message, detail, retryable, ?10 started, ?11 ended, ?12 duration (ms).</summary>
@@ -80,9 +79,6 @@ public sealed partial class SqliteJobStore
         /// <summary>?1 job, ?2 first index.</summary>
         public RawStatement DeleteBlock { get; }
 
-        /// <summary>A block's item written out as a row: ?1 job, ?2 index, ?3 key, ?4 input, ?5 status, ?6 attempts, ?7 output, ?8 started, ?9 ended, ?10 duration (ms).</summary>
-        public RawStatement InsertExpanded { get; }
-
         public void Dispose()
         {
             Insert.Dispose();
@@ -90,7 +86,6 @@ public sealed partial class SqliteJobStore
             InsertBlock.Dispose();
             SucceedBlock.Dispose();
             DeleteBlock.Dispose();
-            InsertExpanded.Dispose();
             Connection.Dispose();
         }
     }

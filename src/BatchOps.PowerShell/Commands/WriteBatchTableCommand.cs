@@ -2,7 +2,6 @@ using System.Collections;
 using System.Management.Automation;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using BatchOps.Engine.Execution;
 using BatchOps.Engine.Hosting;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
