@@ -22,11 +22,14 @@ internal static class AppliedMarkers
             ranges.Add((reader.GetInt64(0), reader.GetInt64(1)));
         }
 
-        foreach (var index in indexes)
+        foreach (var (first, last) in ranges)
         {
-            if (ranges.Exists(r => index >= r.First && index <= r.Last))
+            foreach (var index in indexes)
             {
-                applied.Add(index);
+                if (index >= first && index <= last)
+                {
+                    applied.Add(index);
+                }
             }
         }
 

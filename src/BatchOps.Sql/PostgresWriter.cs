@@ -78,12 +78,12 @@ internal sealed class PostgresWriter : SqlWriter
     {
         var npgsql = (NpgsqlConnection)connection;
         var columns = string.Join(", ", rows.Columns.Select(c => TableSchema.Quote(c.Name)));
-        var outputs = new string[rows.Values.Count];
+        var outputs = new string[rows.Count];
         if (Mode == SqlMode.Insert)
         {
             await CopyAsync(npgsql, $"COPY {Schema.QuotedName} ({columns}) FROM STDIN (FORMAT BINARY)", rows, withIndex: false, cancellationToken).ConfigureAwait(false);
             Array.Fill(outputs, "inserted");
-            return new AppliedRows(outputs, rows.Values.Count, []);
+            return new AppliedRows(outputs, rows.Count, []);
         }
 
         await ExecuteAsync(npgsql, $"CREATE TEMP TABLE {Stage} ON COMMIT DROP AS SELECT 0::bigint AS batchops_index, {columns} FROM {Schema.QuotedName} WITH NO DATA", cancellationToken).ConfigureAwait(false);
@@ -160,30 +160,43 @@ internal sealed class PostgresWriter : SqlWriter
     private static async Task CopyAsync(NpgsqlConnection connection, string copy, ChunkRows rows, bool withIndex, CancellationToken cancellationToken)
     {
         await using var importer = await connection.BeginBinaryImportAsync(copy, cancellationToken).ConfigureAwait(false);
-        for (var r = 0; r < rows.Values.Count; r++)
+        var values = new object?[rows.Columns.Count];
+        for (var r = 0; r < rows.Count; r++)
         {
+            rows.Read(r, values);
             await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
             if (withIndex)
             {
                 await importer.WriteAsync(rows.Indexes[r], NpgsqlTypes.NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
             }
 
-            var values = rows.Values[r];
             for (var c = 0; c < values.Length; c++)
             {
-                if (values[c] is { } value)
-                {
-                    await importer.WriteAsync(value, rows.Columns[c].TypeName, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await importer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
-                }
+                await WriteAsync(importer, values[c], rows.Columns[c].TypeName, cancellationToken).ConfigureAwait(false);
             }
         }
 
         await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Writes a value through Npgsql's converter for its own type (the object overload resolves one per value).</summary>
+    private static Task WriteAsync(NpgsqlBinaryImporter importer, object? value, string type, CancellationToken cancellationToken) => value switch
+    {
+        null => importer.WriteNullAsync(cancellationToken),
+        string text => importer.WriteAsync(text, type, cancellationToken),
+        long number => importer.WriteAsync(number, type, cancellationToken),
+        int number => importer.WriteAsync(number, type, cancellationToken),
+        short number => importer.WriteAsync(number, type, cancellationToken),
+        decimal number => importer.WriteAsync(number, type, cancellationToken),
+        double number => importer.WriteAsync(number, type, cancellationToken),
+        float number => importer.WriteAsync(number, type, cancellationToken),
+        bool flag => importer.WriteAsync(flag, type, cancellationToken),
+        DateTime moment => importer.WriteAsync(moment, type, cancellationToken),
+        DateOnly date => importer.WriteAsync(date, type, cancellationToken),
+        TimeOnly time => importer.WriteAsync(time, type, cancellationToken),
+        Guid id => importer.WriteAsync(id, type, cancellationToken),
+        _ => importer.WriteAsync(value, type, cancellationToken),
+    };
 
     private static async Task<int> ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
     {

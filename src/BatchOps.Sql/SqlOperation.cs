@@ -160,8 +160,8 @@ public sealed class SqlOperation : IAsyncDisposable
             var applied = _markers
                 ? await AppliedMarkers.ReadAsync(connection, transaction, _writer.Markers, jobId, rows.Indexes, cancellationToken).ConfigureAwait(false)
                 : [];
-            var pending = applied.Count == 0 ? rows : Without(rows, applied);
-            if (pending.Values.Count > 0)
+            var pending = applied.Count == 0 ? rows : rows.Without(applied);
+            if (pending.Count > 0)
             {
                 var result = await _writer.ApplyAsync(connection, transaction, pending, _backup is not null && !dryRun, cancellationToken).ConfigureAwait(false);
                 Reserve(result.Affected);
@@ -284,22 +284,6 @@ public sealed class SqlOperation : IAsyncDisposable
         "deleted" => "would delete",
         _ => output,
     };
-
-    private static ChunkRows Without(ChunkRows rows, HashSet<long> applied)
-    {
-        var values = new List<object?[]>();
-        var indexes = new List<long>();
-        for (var i = 0; i < rows.Indexes.Count; i++)
-        {
-            if (!applied.Contains(rows.Indexes[i]))
-            {
-                values.Add(rows.Values[i]);
-                indexes.Add(rows.Indexes[i]);
-            }
-        }
-
-        return rows with { Values = values, Indexes = indexes };
-    }
 
     private static (IReadOnlyList<TableColumn> Key, IReadOnlyList<TableColumn>? Update) ResolveColumns(TableSchema schema, SqlTarget definition, SqlMode mode, string where)
     {

@@ -71,7 +71,7 @@ internal sealed class SqliteWriter : SqlWriter
     public override async Task<AppliedRows> ApplyAsync(DbConnection connection, DbTransaction transaction, ChunkRows rows, bool backup, CancellationToken cancellationToken)
     {
         var sqlite = (SqliteConnection)connection;
-        var outputs = new string[rows.Values.Count];
+        var outputs = new string[rows.Count];
         var backupRows = new List<string>();
         var keyWhere = string.Join(" AND ", Key.Select((k, i) => $"{TableSchema.Quote(k.Name)} = @k{i}"));
         var keySlots = Key.Select(k => IndexOf(rows.Columns, k)).ToArray();
@@ -80,9 +80,12 @@ internal sealed class SqliteWriter : SqlWriter
             ? Prepare(sqlite, transaction, $"SELECT {RowJson()} FROM {Schema.QuotedName} WHERE {keyWhere}", 0, Key.Count)
             : null;
         long affected = 0;
-        for (var r = 0; r < rows.Values.Count; r++)
+        var values = new object?[rows.Columns.Count];
+        int[] valueSlots = Mode == SqlMode.Delete ? [] : [.. Enumerable.Range(0, values.Length)];
+        int[] whereSlots = Mode == SqlMode.Insert ? [] : keySlots;
+        for (var r = 0; r < rows.Count; r++)
         {
-            var values = rows.Values[r];
+            rows.Read(r, values);
             var exists = false;
             if (select is not null)
             {
@@ -98,7 +101,7 @@ internal sealed class SqliteWriter : SqlWriter
                 }
             }
 
-            Bind(change, values, Mode == SqlMode.Delete ? [] : Enumerable.Range(0, values.Length).ToArray(), Mode == SqlMode.Insert ? [] : keySlots);
+            Bind(change, values, valueSlots, whereSlots);
             var changed = await change.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             affected += changed;
             outputs[r] = Mode switch

@@ -69,7 +69,7 @@ internal static class ValueConverter
                 ? date
                 : DateTimeOffset.TryParse(Text(value), Invariant, DateTimeStyles.None, out var dateTime) ? DateOnly.FromDateTime(dateTime.DateTime) : throw Bad(value, "a date"),
             ColumnKind.Timestamp => Timestamp(value),
-            ColumnKind.TimestampTz => DateTimeOffset.TryParse(Text(value), Invariant, DateTimeStyles.AssumeUniversal, out var moment) ? moment.UtcDateTime : throw Bad(value, "a date and time"),
+            ColumnKind.TimestampTz => TimestampTz(value),
             ColumnKind.Time => TimeOnly.TryParse(Text(value), Invariant, DateTimeStyles.None, out var time) ? time : throw Bad(value, "a time of day"),
             ColumnKind.Bytes => Bytes(value),
             ColumnKind.Inet => Inet(value),
@@ -164,6 +164,22 @@ internal static class ValueConverter
         }
 
         throw Bad(value, "true or false");
+    }
+
+    /// <summary>timestamp with time zone, as UTC; ISO 8601 with an offset is read straight from the JSON, anything else parsed as text (no offset: UTC).</summary>
+    private static DateTime TimestampTz(JsonElement value)
+    {
+        if (value.ValueKind == JsonValueKind.String && value.TryGetDateTime(out var exact))
+        {
+            return exact.Kind switch
+            {
+                DateTimeKind.Utc => exact,
+                DateTimeKind.Local => exact.ToUniversalTime(),
+                _ => DateTime.SpecifyKind(exact, DateTimeKind.Utc),
+            };
+        }
+
+        return DateTimeOffset.TryParse(Text(value), Invariant, DateTimeStyles.AssumeUniversal, out var moment) ? moment.UtcDateTime : throw Bad(value, "a date and time");
     }
 
     private static DateTime Timestamp(JsonElement value)

@@ -12,15 +12,17 @@ using NpgsqlTypes;
 namespace BatchOps.Benchmarks;
 
 /// <summary>
-/// The sql operation as users run it (a durable job: items recorded in the SQLite job store, one database
-/// transaction per chunk) next to hand-written loaders of the same JSON rows: one Npgsql binary COPY, COPY
-/// into a temporary table plus INSERT … ON CONFLICT, and SQLite prepared inserts in 10,000-row transactions.
-/// PostgreSQL is a throwaway cluster on a Unix socket (fsync off for both sides).
+/// The sql operation as users run it (`batchops run` of a spec with an itemsFile: the file checked line by
+/// line, a durable job in the SQLite job store, one database transaction per chunk) next to hand-written
+/// loaders of the same JSON Lines file: one Npgsql binary COPY, COPY into a temporary table plus INSERT …
+/// ON CONFLICT, and SQLite prepared inserts in 10,000-row transactions. Both sides read and parse the same
+/// file; writing it is not timed. PostgreSQL is a throwaway cluster on a Unix socket (fsync off for both sides).
 /// </summary>
 public sealed partial class Scenarios
 {
     private const string ProductsTable = "CREATE TABLE products (id bigint PRIMARY KEY, sku text NOT NULL, name text NOT NULL, price numeric(12,2), qty integer, updated_at timestamptz)";
     private PostgresCluster? _postgres;
+    private readonly Dictionary<long, string> _rowFiles = [];
 
     private int SqlRows => Scale(1_000_000, 100_000);
 
@@ -53,17 +55,16 @@ public sealed partial class Scenarios
         var db = await cluster.CreateDatabaseAsync();
         await ExecuteAsync(db, ProductsTable);
         var count = SqlRows;
-        var hand = await Measure.TimeAsync(() => HandCopyAsync(db, count));
-        await ExecuteAsync(db, "TRUNCATE products");
-        var (job, jobFigures) = await SqlJobAsync("sql-insert", SqlProviders.PostgreSql, db, "insert", count, chunk: 10_000, throttle: Environment.ProcessorCount);
+        var rows = await RowsFileAsync(count);
+        var hand = await Measure.TimeAsync(() => HandCopyAsync(db, rows));
         await VerifyCountAsync(db, count);
         await ExecuteAsync(db, "TRUNCATE products");
-        var (inMemory, _) = await SqlJobAsync("sql-insert-memory-store", SqlProviders.PostgreSql, db, "insert", count, chunk: 10_000, throttle: Environment.ProcessorCount, inMemory: true);
+        var (job, jobFigures) = await SqlJobAsync("sql-insert", SqlProviders.PostgreSql, db, "insert", rows, count, chunk: 10_000, throttle: Environment.ProcessorCount);
+        await VerifyCountAsync(db, count);
         await ExecuteAsync(db, "TRUNCATE products");
-        var noStore = await NoStoreAsync(db, count);
-        var generate = await Measure.TimeAsync(() => Task.Run(() => Rows(0, count).Count()));
-        var codec = await Measure.TimeAsync(() => Task.Run(() => Rows(0, count).Select(r => JsonPayloadCodec.Instance.Deserialize(JsonPayloadCodec.Instance.Serialize(r))).Count()));
-        var figures = new Dictionary<string, double>(jobFigures) { ["rows"] = count, ["handCopyMs"] = hand.TotalMilliseconds, ["engineWithoutStoreMs"] = noStore.TotalMilliseconds, ["jobWithInMemoryStoreMs"] = inMemory.TotalMilliseconds, ["makingTheJsonRowsMs"] = generate.TotalMilliseconds, ["makingRowsAndStoringAndReadingThemBackAsTextMs"] = codec.TotalMilliseconds };
+        var noStore = await NoStoreAsync(db, rows);
+        var read = await Measure.TimeAsync(() => Task.Run(() => ReadRows(rows).Count()));
+        var figures = new Dictionary<string, double>(jobFigures) { ["rows"] = count, ["handCopyMs"] = hand.TotalMilliseconds, ["engineWithoutStoreMs"] = noStore.TotalMilliseconds, ["readingAndParsingTheFileMs"] = read.TotalMilliseconds };
         return Result("sql-insert", "job rows/s", count / job.TotalSeconds, "hand binary COPY rows/s", count / hand.TotalSeconds, ">= 0.7", 0.7, figures);
     }
 
@@ -80,9 +81,11 @@ public sealed partial class Scenarios
 
         // Half the rows exist before each side runs: the upsert inserts half and updates half.
         await ResetHalfAsync(db, count);
-        var hand = await Measure.TimeAsync(() => HandUpsertAsync(db, count));
+        var rows = await RowsFileAsync(count);
+        var hand = await Measure.TimeAsync(() => HandUpsertAsync(db, rows));
+        await VerifyCountAsync(db, count);
         await ResetHalfAsync(db, count);
-        var (job, jobFigures) = await SqlJobAsync("sql-upsert", SqlProviders.PostgreSql, db, "upsert", count, chunk: 10_000, throttle: Environment.ProcessorCount);
+        var (job, jobFigures) = await SqlJobAsync("sql-upsert", SqlProviders.PostgreSql, db, "upsert", rows, count, chunk: 10_000, throttle: Environment.ProcessorCount);
         await VerifyCountAsync(db, count);
         var figures = new Dictionary<string, double>(jobFigures) { ["rows"] = count, ["handUpsertMs"] = hand.TotalMilliseconds };
         return Result("sql-upsert", "job rows/s", count / job.TotalSeconds, "hand COPY + ON CONFLICT rows/s", count / hand.TotalSeconds, ">= 0.7", 0.7, figures);
@@ -103,8 +106,9 @@ public sealed partial class Scenarios
             create.ExecuteNonQuery();
         }
 
-        var hand = await Task.Run(() => Measure.TimeAsync(() => Task.Run(() => HandSqlite(handFile, count))));
-        var (job, jobFigures) = await SqlJobAsync("sqlite-insert", SqlProviders.Sqlite, jobFile, "insert", count, chunk: 10_000, throttle: 1);
+        var rows = await RowsFileAsync(count);
+        var hand = await Task.Run(() => Measure.TimeAsync(() => Task.Run(() => HandSqlite(handFile, rows))));
+        var (job, jobFigures) = await SqlJobAsync("sqlite-insert", SqlProviders.Sqlite, jobFile, "insert", rows, count, chunk: 10_000, throttle: 1);
         SqliteConnection.ClearAllPools();
         var figures = new Dictionary<string, double>(jobFigures) { ["rows"] = count, ["handMs"] = hand.TotalMilliseconds };
         return Result("sqlite-insert", "job rows/s", count / job.TotalSeconds, "hand prepared inserts rows/s", count / hand.TotalSeconds, ">= 0.7", 0.7, figures);
@@ -122,9 +126,11 @@ public sealed partial class Scenarios
         var small = large / 10;
         var db = await cluster.CreateDatabaseAsync();
         await ExecuteAsync(db, ProductsTable);
-        var smallRun = await Measure.WithMemoryAsync(() => SqlJobAsync("sql-memory-small", SqlProviders.PostgreSql, db, "insert", small, chunk: 10_000, throttle: Environment.ProcessorCount));
+        var smallRows = await RowsFileAsync(small);
+        var largeRows = await RowsFileAsync(large);
+        var smallRun = await Measure.WithMemoryAsync(() => SqlJobAsync("sql-memory-small", SqlProviders.PostgreSql, db, "insert", smallRows, small, chunk: 10_000, throttle: Environment.ProcessorCount));
         await ExecuteAsync(db, "TRUNCATE products");
-        var largeRun = await Measure.WithMemoryAsync(() => SqlJobAsync("sql-memory-large", SqlProviders.PostgreSql, db, "insert", large, chunk: 10_000, throttle: Environment.ProcessorCount));
+        var largeRun = await Measure.WithMemoryAsync(() => SqlJobAsync("sql-memory-large", SqlProviders.PostgreSql, db, "insert", largeRows, large, chunk: 10_000, throttle: Environment.ProcessorCount));
         var ratio = (double)largeRun.PeakWorkingSet / smallRun.PeakWorkingSet;
         return Result("sql-memory", "peak working set MB (large)", largeRun.PeakWorkingSet / 1e6, "peak working set MB (1/10 rows)", smallRun.PeakWorkingSet / 1e6, "<= 1.5", 1.5, new()
         {
@@ -218,26 +224,32 @@ public sealed partial class Scenarios
         }
     }
 
-    /// <summary>Creates and runs a durable sql job over <paramref name="count"/> rows; returns its time (create and run).</summary>
-    private async Task<(TimeSpan Elapsed, Dictionary<string, double> Figures)> SqlJobAsync(string name, string provider, string connection, string mode, long count, int chunk, int throttle, bool inMemory = false)
+    /// <summary>
+    /// Creates and runs a durable sql job over the rows file as `batchops run` does (the file checked line by
+    /// line against the table, the job keeping where its rows are, the first run reading the file); returns
+    /// its time, creation included.
+    /// </summary>
+    private async Task<(TimeSpan Elapsed, Dictionary<string, double> Figures)> SqlJobAsync(string name, string provider, string connection, string mode, string rows, long count, int chunk, int throttle)
     {
         var target = new SqlTarget { Provider = provider, Connection = connection, Table = "products", Mode = mode, Key = mode == "insert" ? null : ["id"] };
         await using var operation = await SqlOperation.OpenAsync(target, workFolder, name);
-        using IJobStore store = inMemory ? new InMemoryJobStore() : SqliteJobStore.Open(Folder($"{name}-store"));
+        using var store = SqliteJobStore.Open(Folder($"{name}-store"));
         var runner = new JobRunner(store);
         var created = TimeSpan.Zero;
         var elapsed = await Measure.TimeAsync(async () =>
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
+            var items = ItemsFile.Scan(rows, chunk, operation.Validate);
             var job = await runner.CreateAsync(
                 new JobDefinition { Name = name, OperationKind = SqlOperation.Kind, Operation = operation.Definition.ToStoredJson(), Settings = new JobSettings { ChunkSize = chunk, ThrottleLimit = throttle } },
-                Rows(0, count), JsonPayloadCodec.Instance, TextPayloadCodec.Instance.Format);
+                items, TextPayloadCodec.Instance.Format);
             created = clock.Elapsed;
             var result = await runner.RunAsync(job.Id, new JobRunRequest<JsonElement, string?>
             {
                 Operation = BatchOperation<JsonElement, string?>.PerChunk(operation.ToChunkOperation(job.Id)),
                 InputCodec = JsonPayloadCodec.Instance,
                 OutputCodec = TextPayloadCodec.Instance,
+                ItemsFile = items,
             });
             if (result.Job.Counts.Succeeded != count)
             {
@@ -248,27 +260,50 @@ public sealed partial class Scenarios
     }
 
     /// <summary>The same insert through the engine without a job store (what the store costs).</summary>
-    private async Task<TimeSpan> NoStoreAsync(string db, long count)
+    private async Task<TimeSpan> NoStoreAsync(string db, string rows)
     {
         var target = new SqlTarget { Provider = SqlProviders.PostgreSql, Connection = db, Table = "products", Mode = "insert" };
         await using var operation = await SqlOperation.OpenAsync(target, workFolder, "no store");
         return await Measure.TimeAsync(() => BatchExecutor.RunAsync(
-            Rows(0, count),
+            ReadRows(rows),
             BatchOperation<JsonElement, string?>.PerChunk(operation.ToChunkOperation("no-store")),
             new BatchOptions { ChunkSize = 10_000, ThrottleLimit = Environment.ProcessorCount }));
     }
 
+    /// <summary>A JSON Lines file of <paramref name="count"/> rows (ids from 0), written once per run of the harness.</summary>
+    private async Task<string> RowsFileAsync(long count)
+    {
+        if (!_rowFiles.TryGetValue(count, out var file))
+        {
+            file = Path.Combine(Folder("sql-rows"), $"products-{count}.jsonl");
+            await File.WriteAllLinesAsync(file, Rows(0, count).Select(r => r.GetRawText()));
+            _rowFiles[count] = file;
+        }
+
+        return file;
+    }
+
+    /// <summary>The rows of a JSON Lines file as a hand-written loader reads them: a line at a time, parsed.</summary>
+    private static IEnumerable<JsonElement> ReadRows(string file)
+    {
+        foreach (var line in File.ReadLines(file))
+        {
+            using var document = JsonDocument.Parse(line);
+            yield return document.RootElement.Clone();
+        }
+    }
+
     /// <summary>The hand-written loader: the same JSON rows converted by hand, one binary COPY, one transaction.</summary>
-    private static async Task HandCopyAsync(string db, long count)
+    private static async Task HandCopyAsync(string db, string rows)
     {
         await using var connection = new NpgsqlConnection(db);
         await connection.OpenAsync();
         await using var writer = await connection.BeginBinaryImportAsync("COPY products (id, sku, name, price, qty, updated_at) FROM STDIN (FORMAT BINARY)");
-        await WriteRowsAsync(writer, count);
+        await WriteRowsAsync(writer, rows);
         await writer.CompleteAsync();
     }
 
-    private static async Task HandUpsertAsync(string db, long count)
+    private static async Task HandUpsertAsync(string db, string rows)
     {
         await using var connection = new NpgsqlConnection(db);
         await connection.OpenAsync();
@@ -280,7 +315,7 @@ public sealed partial class Scenarios
 
         await using (var writer = await connection.BeginBinaryImportAsync("COPY stage (id, sku, name, price, qty, updated_at) FROM STDIN (FORMAT BINARY)"))
         {
-            await WriteRowsAsync(writer, count);
+            await WriteRowsAsync(writer, rows);
             await writer.CompleteAsync();
         }
 
@@ -296,10 +331,12 @@ public sealed partial class Scenarios
         await transaction.CommitAsync();
     }
 
-    private static async Task WriteRowsAsync(NpgsqlBinaryImporter writer, long count)
+    private static async Task WriteRowsAsync(NpgsqlBinaryImporter writer, string rows)
     {
-        foreach (var row in Rows(0, count))
+        foreach (var line in File.ReadLines(rows))
         {
+            using var document = JsonDocument.Parse(line);
+            var row = document.RootElement;
             await writer.StartRowAsync();
             await writer.WriteAsync(row.GetProperty("id").GetInt64(), NpgsqlDbType.Bigint);
             await writer.WriteAsync(row.GetProperty("sku").GetString(), NpgsqlDbType.Text);
@@ -311,7 +348,7 @@ public sealed partial class Scenarios
     }
 
     /// <summary>The hand-written SQLite loader: one prepared INSERT, a transaction every 10,000 rows.</summary>
-    private static void HandSqlite(string file, long count)
+    private static void HandSqlite(string file, string rows)
     {
         using var connection = new SqliteConnection($"Data Source={file}");
         connection.Open();
@@ -320,8 +357,10 @@ public sealed partial class Scenarios
         var parameters = new[] { "$id", "$sku", "$name", "$price", "$qty", "$updated" }.Select(name => insert.Parameters.Add(new SqliteParameter { ParameterName = name })).ToArray();
         SqliteTransaction? transaction = null;
         long written = 0;
-        foreach (var row in Rows(0, count))
+        foreach (var line in File.ReadLines(rows))
         {
+            using var document = JsonDocument.Parse(line);
+            var row = document.RootElement;
             if (written++ % 10_000 == 0)
             {
                 transaction?.Commit();

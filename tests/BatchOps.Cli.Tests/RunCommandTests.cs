@@ -42,6 +42,34 @@ public class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_ItemsFile_TheJobReadsItsItemsFromTheFile_AndSaysSoWhenItIsGone()
+    {
+        var items = Path.Combine(_folder.Path, "names.jsonl");
+        File.WriteAllLines(items, ["{\"name\": \"ada\"}", "", "{\"name\": \"grace\"}"]);
+        var spec = SpecFiles.WriteRaw(_folder.Path, """
+            { "name": "names", "itemsFile": "names.jsonl", "operation": { "kind": "exec", "command": "echo", "args": ["{name}"] } }
+            """);
+        Assert.Equal(0, (await CliHarness.RunAsync(Store, "run", spec)).ExitCode);
+
+        var show = await CliHarness.RunAsync(Store, "show", "names", "--items", "--json");
+        using (var shown = JsonDocument.Parse(show.Out))
+        {
+            var second = shown.RootElement.GetProperty("items")[1];
+            Assert.Equal("{\"name\": \"grace\"}", second.GetProperty("input").GetString());
+            Assert.Equal("grace", second.GetProperty("output").GetString());
+        }
+
+        File.Move(items, items + ".moved");
+        var gone = await CliHarness.RunAsync(Store, "show", "names", "--items");
+        Assert.NotEqual(0, gone.ExitCode);
+        Assert.Contains($"The items file '{items}' is gone", gone.Error, StringComparison.Ordinal);
+        Assert.Contains("put the file back", gone.Error, StringComparison.Ordinal);
+
+        File.Move(items + ".moved", items);
+        Assert.Equal(0, (await CliHarness.RunAsync(Store, "show", "names", "--items")).ExitCode);
+    }
+
+    [Fact]
     public async Task Run_FailingItems_ExitOneThenRetryRunsOnlyThemAndExitsZero()
     {
         var flag = Path.Combine(_folder.Path, "fixed");

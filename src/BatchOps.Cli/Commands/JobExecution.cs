@@ -8,7 +8,7 @@ namespace BatchOps.Cli.Commands;
 /// <summary>Runs a stored job (first run, resume or retry) and turns the outcome into output and an exit status.</summary>
 internal static class JobExecution
 {
-    public static async Task<int> RunAsync(CliSession session, string jobId, RunKind kind, bool json, IReadOnlyCollection<long>? indexes = null)
+    public static async Task<int> RunAsync(CliSession session, string jobId, RunKind kind, bool json, IReadOnlyCollection<long>? indexes = null, ItemsFile? itemsFile = null)
     {
         var job = await session.ResolveJobAsync(jobId).ConfigureAwait(false);
         var operation = OperationFactory.FromJob(job);
@@ -19,6 +19,7 @@ internal static class JobExecution
             OutputCodec = TextPayloadCodec.Instance,
             Kind = kind,
             Indexes = indexes,
+            ItemsFile = itemsFile,
             Observer = new ProgressRenderer(session.Error, session.ErrorIsTerminal, job.Name),
         };
         var result = await session.CreateRunner().RunAsync(job.Id, request, session.Interrupt).ConfigureAwait(false);

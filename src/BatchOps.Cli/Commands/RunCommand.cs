@@ -23,11 +23,12 @@ internal static class RunCommand
                 return await SqlDryRun.RunAsync(session, loaded).ConfigureAwait(false);
             }
 
-            var job = await session.CreateRunner()
-                .CreateAsync(loaded.Definition, loaded.Items, JsonPayloadCodec.Instance, TextPayloadCodec.Instance.Format, loaded.KeySelector, session.Interrupt)
-                .ConfigureAwait(false);
+            var runner = session.CreateRunner();
+            var job = loaded.File is { } file
+                ? await runner.CreateAsync(loaded.Definition, file, TextPayloadCodec.Instance.Format, session.Interrupt).ConfigureAwait(false)
+                : await runner.CreateAsync(loaded.Definition, loaded.Items, JsonPayloadCodec.Instance, TextPayloadCodec.Instance.Format, loaded.KeySelector, session.Interrupt).ConfigureAwait(false);
             session.Error.WriteLine($"Created job '{job.Name}' ({job.Id}) with {job.Counts.Total} item(s) in {session.Store.Location}");
-            return await JobExecution.RunAsync(session, job.Id, RunKind.Resume, parse.GetValue(global.Json)).ConfigureAwait(false);
+            return await JobExecution.RunAsync(session, job.Id, RunKind.Resume, parse.GetValue(global.Json), itemsFile: loaded.File).ConfigureAwait(false);
         });
         return command;
     }

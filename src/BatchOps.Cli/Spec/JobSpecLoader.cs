@@ -52,12 +52,6 @@ public static class JobSpecLoader
         var folder = Path.GetDirectoryName(fullPath)!;
         var compiled = OperationFactory.Compile(operation, folder, $"{where}: operation");
         var key = spec.Key is null ? null : Template.Parse(spec.Key, $"{where}: key");
-        var items = ReadItems(spec, folder, where, (item, index) =>
-        {
-            compiled.Validate(item, index);
-            key?.Validate(item, index);
-        });
-
         JobSettings settings;
         try
         {
@@ -70,6 +64,13 @@ public static class JobSpecLoader
             throw new JobSpecException($"{where}: settings: {source}", error);
         }
 
+        Func<JsonElement, string?>? keySelector = key is null ? null : item => key.Render(item, -1);
+        var (items, file) = ReadItems(spec, folder, where, settings.ToOptions().ChunkSize, keySelector, (item, index) =>
+        {
+            compiled.Validate(item, index);
+            key?.Validate(item, index);
+        });
+
         var definition = new JobDefinition
         {
             Name = spec.Name,
@@ -79,11 +80,14 @@ public static class JobSpecLoader
             OperationKind = compiled.Kind,
             Operation = compiled.Definition,
         };
-        return new LoadedJob(definition, items, key is null ? null : item => key.Render(item, -1), compiled);
+        return new LoadedJob(definition, items, keySelector, compiled, file);
     }
 
-    /// <summary>The spec's items, each handed to <paramref name="check"/> once; an items file is not held in memory.</summary>
-    private static IReadOnlyCollection<JsonElement> ReadItems(JobSpec spec, string folder, string where, Action<JsonElement, long> check)
+    /// <summary>
+    /// The spec's items, each handed to <paramref name="check"/> once. An items file is scanned line by
+    /// line, never held in memory, in ranges of the job's chunk size (the job keeps those, not copies).
+    /// </summary>
+    private static (IReadOnlyCollection<JsonElement> Items, ItemsFile? File) ReadItems(JobSpec spec, string folder, string where, int chunkSize, Func<JsonElement, string?>? keySelector, Action<JsonElement, long> check)
     {
         if (spec.Items is not null && spec.ItemsFile is not null)
         {
@@ -103,7 +107,7 @@ public static class JobSpecLoader
                 check(list[i], i);
             }
 
-            return list;
+            return (list, null);
         }
 
         if (spec.ItemsFile is null)
@@ -117,7 +121,15 @@ public static class JobSpecLoader
             throw new JobSpecException($"{where}: \"itemsFile\" '{file}' does not exist (paths are relative to the spec file).");
         }
 
-        return JsonLinesItems.Open(file, check);
+        try
+        {
+            var scanned = ItemsFile.Scan(file, chunkSize, check, keySelector);
+            return (scanned, scanned);
+        }
+        catch (InvalidDataException error)
+        {
+            throw new JobSpecException(error.Message, error);
+        }
     }
 
     private static string Describe(JsonException error)

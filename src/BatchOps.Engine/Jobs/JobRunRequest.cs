@@ -32,6 +32,13 @@ public sealed record JobRunRequest<TIn, TOut>
     /// <summary>Called once the run holds the job's lease, with the job as stored (its id is known from here on).</summary>
     public Action<Store.JobRecord>? OnStarted { get; init; }
 
+    /// <summary>
+    /// The items file the job was just created from, still open in the caller's hands: when the job has not
+    /// run any item yet, the run reads its items straight from the file instead of through the store. Any
+    /// other run reads them through the store as usual.
+    /// </summary>
+    public ItemsFile? ItemsFile { get; init; }
+
     /// <summary>Adjusts the engine options built from the job's settings (a retry predicate, a time source).</summary>
     public Action<BatchOptions>? Configure { get; init; }
 }

@@ -89,6 +89,39 @@ public sealed class JobRunner
     }
 
     /// <summary>
+    /// Creates a job over a checked JSON Lines items file without copying its items: the store keeps where
+    /// each range of them is in the file (<see cref="ItemsFile.Ranges"/>), and reads them from there. Pass
+    /// the file in <see cref="JobRunRequest{TIn, TOut}.ItemsFile"/> of the first run to read it once, in order.
+    /// The file must stay where it is, unchanged, while the job's items are read (resume, show, export).
+    /// </summary>
+    public async Task<JobRecord> CreateAsync(JobDefinition definition, ItemsFile file, string outputFormat, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        ArgumentNullException.ThrowIfNull(file);
+        var chunkSize = definition.Settings.ToOptions().ChunkSize;
+        if (chunkSize != file.RangeSize)
+        {
+            throw new ArgumentException($"The items file was scanned in ranges of {file.RangeSize} items, but the job's chunk size is {chunkSize}; scan it with the chunk size.", nameof(file));
+        }
+
+        var job = await CreateJobAsync(definition, JsonPayloadCodec.Instance.Format, outputFormat, cancellationToken, file.Source).ConfigureAwait(false);
+        for (var at = 0; at < file.Ranges.Count; at += Math.Max(1, CreateBatchSize / file.RangeSize))
+        {
+            var batch = file.Ranges.Skip(at).Take(Math.Max(1, CreateBatchSize / file.RangeSize)).ToList();
+            await _store.AddItemRangesAsync(job.Id, file.Source, batch, cancellationToken).ConfigureAwait(false);
+        }
+
+        using (var log = JobLog.Open(_logFolder, job.Id, _time))
+        {
+            log.Info($"created job '{job.Name}' ({job.Id}); settings: {job.Settings}");
+            log.Info($"items: {file.Source.Path} ({file.Source.Length} bytes), kept in place, not copied");
+            log.Digest("items", file.FirstItems, file.Count);
+        }
+
+        return job with { Counts = new ItemCounts { Pending = file.Count } };
+    }
+
+    /// <summary>
     /// Runs a stored job: its unfinished items (resume) or its failed ones (retry). Returns when the run
     /// ends, whatever the outcome; throws <see cref="StoreException"/> when the job does not exist or a
     /// live process owns it, and <see cref="ArgumentOutOfRangeException"/> for invalid stored settings.
@@ -132,7 +165,7 @@ public sealed class JobRunner
         return await RunLeasedAsync(job, lease, options, request, stream, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<JobRecord> CreateJobAsync(JobDefinition definition, string inputFormat, string outputFormat, CancellationToken cancellationToken)
+    private async Task<JobRecord> CreateJobAsync(JobDefinition definition, string inputFormat, string outputFormat, CancellationToken cancellationToken, ItemsFileInfo? itemsFile = null)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentException.ThrowIfNullOrWhiteSpace(definition.Name, nameof(definition.Name));
@@ -149,6 +182,7 @@ public sealed class JobRunner
             Operation = definition.Operation,
             InputFormat = inputFormat,
             OutputFormat = outputFormat,
+            ItemsFile = itemsFile,
             CreatedAt = _time.GetUtcNow(),
         };
         await _store.CreateJobAsync(job, cancellationToken).ConfigureAwait(false);
@@ -212,8 +246,16 @@ public sealed class JobRunner
                 }
 
                 options.TotalCount = count;
-                items = ReadItemsAsync(job.Id, query with { InputsOnly = true }, request.InputCodec, cancellationToken);
                 log.Start(job, request.Kind, count);
+                if (request.ItemsFile is { } file && IsFirstRunOf(job, file, request.Kind))
+                {
+                    items = BatchInput.From(file.Read(request.InputCodec));
+                    log.Info($"items are read straight from {file.Source.Path}");
+                }
+                else
+                {
+                    items = ReadItemsAsync(job.Id, query with { InputsOnly = true }, request.InputCodec, cancellationToken);
+                }
             }
 
             var heartbeat = HeartbeatAsync(job.Id, lease, stop, log, heartbeatStop.Token);
@@ -314,6 +356,10 @@ public sealed class JobRunner
             ? summary with { Total = index, Cancelled = summary.Cancelled + unread }
             : summary with { Total = index, Skipped = summary.Skipped + unread };
     }
+
+    /// <summary>Whether a run reads every item of a job created from <paramref name="file"/> and nothing has run yet.</summary>
+    private static bool IsFirstRunOf(JobRecord job, ItemsFile file, RunKind kind) =>
+        kind == RunKind.Resume && job.ItemsFile == file.Source && job.Counts.Pending == file.Count && job.Counts.Total == file.Count;
 
     private async IAsyncEnumerable<BatchItem<TIn>> ReadItemsAsync<TIn>(
         string jobId,

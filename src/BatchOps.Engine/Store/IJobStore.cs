@@ -27,6 +27,28 @@ public interface IJobStore : IDisposable
     Task AddItemBlocksAsync(string jobId, IReadOnlyList<StoredItem> items, int blockSize, CancellationToken cancellationToken = default) =>
         AddItemsAsync(jobId, items, cancellationToken);
 
+    /// <summary>
+    /// Records new Pending items that live in the job's items file (<see cref="JobRecord.ItemsFile"/>), a
+    /// range per record, without copying them where the store supports it; reads then take them from the
+    /// file. The default reads each range and records copies with <see cref="AddItemBlocksAsync"/>.
+    /// </summary>
+    async Task AddItemRangesAsync(string jobId, ItemsFileInfo file, IReadOnlyList<ItemRange> ranges, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(ranges);
+        foreach (var range in ranges)
+        {
+            var lines = file.ReadRange(range);
+            var items = new StoredItem[lines.Length];
+            for (var i = 0; i < items.Length; i++)
+            {
+                items[i] = new StoredItem { Index = range.First + i, Key = range.Keys?[i], Input = lines[i] };
+            }
+
+            await AddItemBlocksAsync(jobId, items, items.Length, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Writes the outcomes of one chunk in one transaction.</summary>
     Task CheckpointAsync(string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken = default);
 

@@ -95,12 +95,16 @@ internal static class ItemBlock
         return values;
     }
 
-    /// <summary>The items of a block row as stored items; <paramref name="keys"/> and <paramref name="outcomes"/> are empty when the row has none.</summary>
-    public static List<StoredItem> Items(long first, long last, ItemStatus status, ReadOnlySpan<byte> keys, bool hasKeys, ReadOnlySpan<byte> inputs, ReadOnlySpan<byte> outcomes, bool hasOutcomes)
+    /// <summary>
+    /// The items of a block row as stored items; <paramref name="keys"/> and <paramref name="outcomes"/> are
+    /// empty when the row has none. <paramref name="fileInputs"/> are the inputs read from the job's items
+    /// file, for a block that keeps only where they are; null to decode <paramref name="inputs"/>.
+    /// </summary>
+    public static List<StoredItem> Items(long first, long last, ItemStatus status, ReadOnlySpan<byte> keys, bool hasKeys, ReadOnlySpan<byte> inputs, string[]? fileInputs, ReadOnlySpan<byte> outcomes, bool hasOutcomes)
     {
         var count = checked((int)(last - first + 1));
         var keyValues = hasKeys ? Decode(keys, count) : null;
-        var inputValues = Decode(inputs, count);
+        var inputValues = fileInputs ?? Decode(inputs, count);
         var outcomeValues = hasOutcomes ? Decode(outcomes, count * 5) : null;
         var items = new List<StoredItem>(count);
         for (var i = 0; i < count; i++)

@@ -36,6 +36,9 @@ public sealed record JobRecord
     /// <summary>How item outputs are serialized.</summary>
     public string OutputFormat { get; init; } = "text";
 
+    /// <summary>The JSON Lines file the job's items are read from (it keeps where they are, not copies); null when the store holds them.</summary>
+    public ItemsFileInfo? ItemsFile { get; init; }
+
     /// <summary>When the job was created.</summary>
     public DateTimeOffset CreatedAt { get; init; }
 

@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Text;
+using System.Text.Json;
 using BatchOps.Engine.Jobs;
 using Microsoft.Data.Sqlite;
 
@@ -8,6 +10,10 @@ namespace BatchOps.Engine.Store;
 public sealed partial class SqliteJobStore
 {
     private const int PageSize = 1000;
+    private readonly ConcurrentDictionary<string, ItemsFileInfo?> _itemsFiles = new();
+
+    /// <summary>The columns <see cref="ReadBlock"/> reads, in its order.</summary>
+    private const string BlockColumns = "first_idx, last_idx, status, keys, inputs, source_offset, source_length";
     private const string ItemColumns =
         "idx, key, input, status, attempts, output, error_type, error_message, error_detail, error_retryable, started_at, ended_at, duration_ms";
 
@@ -65,6 +71,41 @@ public sealed partial class SqliteJobStore
         }));
     }
 
+    /// <inheritdoc/>
+    public Task AddItemRangesAsync(string jobId, ItemsFileInfo file, IReadOnlyList<ItemRange> ranges, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(ranges);
+        return Task.FromResult(Write(writer =>
+        {
+            using var transaction = writer.Connection.BeginTransaction();
+            var insert = writer.InsertRange;
+            insert.Bind(1, jobId);
+            foreach (var range in ranges)
+            {
+                insert.Bind(2, range.First);
+                insert.Bind(3, range.Last);
+                insert.Bind(4, (int)ItemStatus.Pending);
+                if (range.Keys is { } keys)
+                {
+                    ItemBlock.Encode(writer.Buffer, keys);
+                    insert.Bind(5, writer.Buffer.WrittenSpan);
+                }
+                else
+                {
+                    insert.Bind(5, (string?)null);
+                }
+
+                insert.Bind(6, range.Offset);
+                insert.Bind(7, range.Length);
+                insert.Execute();
+            }
+
+            transaction.Commit();
+            return ranges.Count;
+        }));
+    }
+
     /// <summary>Item rows with whatever state they carry (new items: Pending and nothing else; a written-out block: its outcomes).</summary>
     private static void InsertRows(ItemWriter writer, string jobId, IEnumerable<StoredItem> items)
     {
@@ -92,7 +133,7 @@ public sealed partial class SqliteJobStore
         return Task.FromResult(Write(writer =>
         {
             using var transaction = writer.Connection.BeginTransaction();
-            var rows = CheckpointBlocks(writer, transaction, jobId, outcomes);
+            var rows = CheckpointBlocks(writer, transaction, jobId, outcomes, () => ItemsFileOf(writer.Connection, transaction, jobId));
             var checkpoint = writer.Checkpoint;
             checkpoint.Bind(1, jobId);
             foreach (var outcome in rows)
@@ -121,7 +162,7 @@ public sealed partial class SqliteJobStore
     /// becomes one Succeeded record; any other block they touch is written out as item rows first. Returns
     /// the outcomes left for item rows.
     /// </summary>
-    private static IReadOnlyList<ItemOutcome> CheckpointBlocks(ItemWriter writer, SqliteTransaction transaction, string jobId, IReadOnlyList<ItemOutcome> outcomes)
+    private static IReadOnlyList<ItemOutcome> CheckpointBlocks(ItemWriter writer, SqliteTransaction transaction, string jobId, IReadOnlyList<ItemOutcome> outcomes, Func<ItemsFileInfo?> itemsFile)
     {
         if (outcomes.Count == 0)
         {
@@ -164,7 +205,7 @@ public sealed partial class SqliteJobStore
 
             if (!whole)
             {
-                Expand(writer, jobId, first);
+                Expand(writer, jobId, first, itemsFile());
                 continue;
             }
 
@@ -258,10 +299,10 @@ public sealed partial class SqliteJobStore
     }
 
     /// <summary>Writes a block's items out as item rows (keeping their state) and deletes the block.</summary>
-    private static void Expand(ItemWriter writer, string jobId, long first)
+    private static void Expand(ItemWriter writer, string jobId, long first, ItemsFileInfo? itemsFile)
     {
         List<StoredItem> items;
-        using (var select = new RawStatement(writer.Connection, "SELECT first_idx, last_idx, status, keys, inputs, outcomes FROM item_blocks WHERE job_id = ?1 AND first_idx = ?2"))
+        using (var select = new RawStatement(writer.Connection, $"SELECT {BlockColumns}, outcomes FROM item_blocks WHERE job_id = ?1 AND first_idx = ?2"))
         {
             select.Bind(1, jobId);
             select.Bind(2, first);
@@ -270,7 +311,7 @@ public sealed partial class SqliteJobStore
                 return;
             }
 
-            items = ReadBlock(select, inputsOnly: false);
+            items = ReadBlock(select, inputsOnly: false, itemsFile);
         }
 
         InsertRows(writer, jobId, items);
@@ -280,13 +321,34 @@ public sealed partial class SqliteJobStore
         delete.Execute();
     }
 
-    /// <summary>The current block row (first_idx, last_idx, status, keys, inputs[, outcomes]) as its items, read in place.</summary>
-    private static List<StoredItem> ReadBlock(RawStatement r, bool inputsOnly)
+    /// <summary>
+    /// The current block row (<see cref="BlockColumns"/>[, outcomes]) as its items, read in place; a block
+    /// that keeps only where its items are in the job's items file reads them from there.
+    /// </summary>
+    private static List<StoredItem> ReadBlock(RawStatement r, bool inputsOnly, ItemsFileInfo? itemsFile)
     {
-        var hasOutcomes = !inputsOnly && !r.IsNull(5);
-        return ItemBlock.Items(r.Int64(0), r.Int64(1), (ItemStatus)r.Int64(2), r.IsNull(3) ? default : r.Bytes(3), !r.IsNull(3), r.Bytes(4),
-            hasOutcomes ? r.Bytes(5) : default, hasOutcomes);
+        var hasOutcomes = !inputsOnly && !r.IsNull(7);
+        string[]? fileInputs = null;
+        if (!r.IsNull(5))
+        {
+            var range = new ItemRange(r.Int64(0), r.Int64(1), r.Int64(5), r.Int64(6));
+            fileInputs = (itemsFile ?? throw new StoreException($"Items {range.First}-{range.Last} are kept in an items file, but the job names none; the store may be damaged.")).ReadRange(range);
+        }
+
+        return ItemBlock.Items(r.Int64(0), r.Int64(1), (ItemStatus)r.Int64(2), r.IsNull(3) ? default : r.Bytes(3), !r.IsNull(3), r.Bytes(4), fileInputs,
+            hasOutcomes ? r.Bytes(7) : default, hasOutcomes);
     }
+
+    /// <summary>The job's items file (null when the store holds its items), looked up once per job.</summary>
+    private ItemsFileInfo? ItemsFileOf(SqliteConnection connection, SqliteTransaction? transaction, string jobId) =>
+        _itemsFiles.GetOrAdd(jobId, id =>
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "SELECT items_file FROM jobs WHERE id = $id";
+            command.Parameters.AddWithValue("$id", id);
+            return command.ExecuteScalar() is string json ? JsonSerializer.Deserialize<ItemsFileInfo>(json, StoreJson.Options) : null;
+        });
 
     /// <inheritdoc/>
     public async IAsyncEnumerable<StoredItem> GetItemsAsync(string jobId, ItemQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -410,7 +472,7 @@ public sealed partial class SqliteJobStore
         var more = rows.Count == PageSize;
         var low = indexes?[0] ?? (afterIndex ?? -1) + 1;
         var high = indexes?[^1] ?? (more ? rows[^1].Index : long.MaxValue);
-        var (blocks, end) = ReadBlockItems(connection, jobId, query, low, high, indexes);
+        var (blocks, end) = ReadBlockItems(connection, jobId, query, low, high, indexes, ItemsFileOf(connection, snapshot, jobId));
         if (blocks.Count == 0)
         {
             return (rows, more);
@@ -431,13 +493,13 @@ public sealed partial class SqliteJobStore
     /// Items of the blocks from <paramref name="low"/> to <paramref name="high"/>. Without an index list it
     /// stops after a page's worth of items and returns the last index it covered as <c>End</c>.
     /// </summary>
-    private static (List<StoredItem> Items, long? End) ReadBlockItems(SqliteConnection connection, string jobId, ItemQuery query, long low, long high, long[]? indexes)
+    private static (List<StoredItem> Items, long? End) ReadBlockItems(SqliteConnection connection, string jobId, ItemQuery query, long low, long high, long[]? indexes, ItemsFileInfo? itemsFile)
     {
         var items = new List<StoredItem>();
         var wanted = indexes?.ToHashSet();
         var sql = new StringBuilder(query.InputsOnly
-            ? "SELECT first_idx, last_idx, status, keys, inputs FROM item_blocks WHERE job_id = ?1 AND last_idx >= ?2 AND first_idx <= ?3"
-            : "SELECT first_idx, last_idx, status, keys, inputs, outcomes FROM item_blocks WHERE job_id = ?1 AND last_idx >= ?2 AND first_idx <= ?3");
+            ? $"SELECT {BlockColumns} FROM item_blocks WHERE job_id = ?1 AND last_idx >= ?2 AND first_idx <= ?3"
+            : $"SELECT {BlockColumns}, outcomes FROM item_blocks WHERE job_id = ?1 AND last_idx >= ?2 AND first_idx <= ?3");
         if (query.Statuses is { Count: > 0 } statuses)
         {
             sql.Append(" AND status IN (").AppendJoin(", ", statuses.Select(s => (int)s)).Append(')');
@@ -455,7 +517,7 @@ public sealed partial class SqliteJobStore
                 return (items, covered);
             }
 
-            foreach (var item in ReadBlock(select, query.InputsOnly))
+            foreach (var item in ReadBlock(select, query.InputsOnly, itemsFile))
             {
                 if (item.Index >= low && item.Index <= high && (wanted is null || wanted.Contains(item.Index)))
                 {

@@ -10,7 +10,7 @@ public sealed partial class SqliteJobStore
 {
     private const string JobColumns =
         "id, name, description, tags, status, settings, operation_kind, operation, input_format, output_format, " +
-        "created_at, started_at, ended_at, message, run_count, owner_host, owner_pid, owner_started, heartbeat_at, stop_request";
+        "created_at, started_at, ended_at, message, run_count, owner_host, owner_pid, owner_started, heartbeat_at, stop_request, items_file";
 
     /// <inheritdoc/>
     public Task CreateJobAsync(JobRecord job, CancellationToken cancellationToken = default)
@@ -21,8 +21,8 @@ public sealed partial class SqliteJobStore
             using var connection = Connect();
             using var command = connection.CreateCommand();
             command.CommandText =
-                "INSERT INTO jobs (id, name, description, tags, status, settings, operation_kind, operation, input_format, output_format, created_at) " +
-                "VALUES ($id, $name, $description, $tags, $status, $settings, $kind, $operation, $input, $output, $created)";
+                "INSERT INTO jobs (id, name, description, tags, status, settings, operation_kind, operation, input_format, output_format, created_at, items_file) " +
+                "VALUES ($id, $name, $description, $tags, $status, $settings, $kind, $operation, $input, $output, $created, $itemsFile)";
             command.Parameters.AddWithValue("$id", job.Id);
             command.Parameters.AddWithValue("$name", job.Name);
             command.Parameters.AddWithValue("$description", (object?)job.Description ?? DBNull.Value);
@@ -34,6 +34,7 @@ public sealed partial class SqliteJobStore
             command.Parameters.AddWithValue("$input", job.InputFormat);
             command.Parameters.AddWithValue("$output", job.OutputFormat);
             command.Parameters.AddWithValue("$created", ToMs(job.CreatedAt == default ? _time.GetUtcNow() : job.CreatedAt));
+            command.Parameters.AddWithValue("$itemsFile", job.ItemsFile is { } file ? JsonSerializer.Serialize(file, StoreJson.Options) : DBNull.Value);
             return command.ExecuteNonQuery();
         }));
     }
@@ -286,6 +287,7 @@ public sealed partial class SqliteJobStore
         RunCount = r.GetInt32(14),
         Lease = r.IsDBNull(15) ? null : new JobLease(r.GetString(15), r.GetInt32(16), FromMs(r.GetInt64(17)), FromMs(r.GetInt64(18))),
         StopRequest = r.IsDBNull(19) ? null : (StopMode)r.GetInt32(19),
+        ItemsFile = r.IsDBNull(20) ? null : JsonSerializer.Deserialize<ItemsFileInfo>(r.GetString(20), StoreJson.Options),
     };
 
     private static void AddLease(SqliteCommand command, JobLease lease)

@@ -54,6 +54,8 @@ public sealed partial class SqliteJobStore
                 "error_retryable = ?9, started_at = ?10, ended_at = ?11, duration_ms = ?12 WHERE job_id = ?1 AND idx = ?2");
             InsertBlock = new RawStatement(connection,
                 "INSERT INTO item_blocks (job_id, first_idx, last_idx, status, keys, inputs) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+            InsertRange = new RawStatement(connection,
+                "INSERT INTO item_blocks (job_id, first_idx, last_idx, status, keys, inputs, source_offset, source_length) VALUES (?1, ?2, ?3, ?4, ?5, '', ?6, ?7)");
             SucceedBlock = new RawStatement(connection,
                 "UPDATE item_blocks SET status = ?3, outcomes = ?4 WHERE job_id = ?1 AND first_idx = ?2");
             DeleteBlock = new RawStatement(connection, "DELETE FROM item_blocks WHERE job_id = ?1 AND first_idx = ?2");
@@ -73,6 +75,9 @@ public sealed partial class SqliteJobStore
         /// <summary>?1 job, ?2 first index, ?3 last index, ?4 status, ?5 keys, ?6 inputs (framed, see <see cref="ItemBlock"/>).</summary>
         public RawStatement InsertBlock { get; }
 
+        /// <summary>?1 job, ?2 first index, ?3 last index, ?4 status, ?5 keys, ?6 offset and ?7 length of the items in the job's items file.</summary>
+        public RawStatement InsertRange { get; }
+
         /// <summary>?1 job, ?2 first index, ?3 status, ?4 outcomes (framed).</summary>
         public RawStatement SucceedBlock { get; }
 
@@ -84,6 +89,7 @@ public sealed partial class SqliteJobStore
             Insert.Dispose();
             Checkpoint.Dispose();
             InsertBlock.Dispose();
+            InsertRange.Dispose();
             SucceedBlock.Dispose();
             DeleteBlock.Dispose();
             Connection.Dispose();

@@ -79,5 +79,10 @@ internal static class SqliteSchema
         );
         CREATE UNIQUE INDEX item_blocks_by_range ON item_blocks (job_id, first_idx);
         """,
+        """
+        ALTER TABLE jobs ADD COLUMN items_file TEXT;
+        ALTER TABLE item_blocks ADD COLUMN source_offset INTEGER;
+        ALTER TABLE item_blocks ADD COLUMN source_length INTEGER;
+        """,
     ];
 }

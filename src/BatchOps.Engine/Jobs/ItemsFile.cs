@@ -1,0 +1,232 @@
+using System.Buffers;
+using System.Collections;
+using System.Text;
+using System.Text.Json;
+using BatchOps.Engine.Store;
+
+namespace BatchOps.Engine.Jobs;
+
+/// <summary>
+/// A JSON Lines file of items (one JSON value per line; blank lines are skipped), checked line by line in
+/// bounded memory. A job created from it records where each chunk's items are in the file
+/// (<see cref="Ranges"/>) instead of copying them, and its first run reads them straight from the file:
+/// the items are parsed once for checking and once for running, and never written to the store. A resume
+/// reads the ranges it still needs from the file, which must then be unchanged (see <see cref="ItemsFileInfo"/>).
+/// </summary>
+public sealed class ItemsFile : IReadOnlyCollection<JsonElement>
+{
+    private readonly List<ItemRange> _ranges;
+
+    private ItemsFile(ItemsFileInfo source, long count, int rangeSize, List<ItemRange> ranges, List<string> firstItems)
+    {
+        Source = source;
+        Count = count;
+        RangeSize = rangeSize;
+        _ranges = ranges;
+        FirstItems = firstItems;
+    }
+
+    /// <summary>The file as it was checked.</summary>
+    public ItemsFileInfo Source { get; }
+
+    /// <summary>The number of items.</summary>
+    public long Count { get; }
+
+    /// <summary>Items per range (the last may hold fewer): the job's chunk size, so a chunk that succeeds whole is one record.</summary>
+    public int RangeSize { get; }
+
+    /// <summary>Where the items are, <see cref="RangeSize"/> at a time, in order.</summary>
+    public IReadOnlyList<ItemRange> Ranges => _ranges;
+
+    /// <summary>The first few items as text (for the job's log).</summary>
+    public IReadOnlyList<string> FirstItems { get; }
+
+    int IReadOnlyCollection<JsonElement>.Count => checked((int)Count);
+
+    /// <summary>
+    /// Reads the file once: parses every line, hands each item to <paramref name="check"/> with its index
+    /// (the element is valid only during the call), takes its key, and notes the ranges. A line that is not JSON is an <see cref="InvalidDataException"/>
+    /// naming the file and the line; a file that changes while it is read is one too.
+    /// </summary>
+    public static ItemsFile Scan(string path, int rangeSize, Action<JsonElement, long>? check = null, Func<JsonElement, string?>? keySelector = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rangeSize, 1);
+        var before = ItemsFileInfo.Of(Path.GetFullPath(path));
+        var ranges = new List<ItemRange>();
+        var firstItems = new List<string>();
+        var keys = keySelector is null ? null : new List<string?>(rangeSize);
+        long index = 0;
+        long rangeFirst = 0;
+        long rangeOffset = 0;
+        using (var reader = new Utf8LineReader(before.Path))
+        {
+            while (reader.TryRead(out var line, out var offset))
+            {
+                var content = Utf8LineReader.Content(line, offset);
+                if (content.IsEmpty)
+                {
+                    continue;
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                using (var document = ParseDocument(content, before.Path, reader.LineCount))
+                {
+                    check?.Invoke(document.RootElement, index);
+                    keys?.Add(keySelector!(document.RootElement));
+                }
+
+                if (firstItems.Count < Logging.JobLog.DigestLength)
+                {
+                    firstItems.Add(Encoding.UTF8.GetString(content.Span));
+                }
+
+                index++;
+                if (index - rangeFirst == rangeSize)
+                {
+                    ranges.Add(new ItemRange(rangeFirst, index - 1, rangeOffset, reader.Position - rangeOffset, Keys(keys)));
+                    keys?.Clear();
+                    rangeFirst = index;
+                    rangeOffset = reader.Position;
+                }
+            }
+
+            if (index > rangeFirst)
+            {
+                ranges.Add(new ItemRange(rangeFirst, index - 1, rangeOffset, reader.Position - rangeOffset, Keys(keys)));
+            }
+        }
+
+        if (ItemsFileInfo.Of(before.Path) != before)
+        {
+            throw new InvalidDataException($"The items file '{before.Path}' changed while it was being read. Let whatever writes it finish, then run again.");
+        }
+
+        return new ItemsFile(before, index, rangeSize, ranges, firstItems);
+    }
+
+    /// <summary>The items in order, read from the file (which must be unchanged) and decoded with <paramref name="codec"/>.</summary>
+    public IEnumerable<BatchItem<TIn>> Read<TIn>(IPayloadCodec<TIn> codec)
+    {
+        ArgumentNullException.ThrowIfNull(codec);
+        return codec is JsonPayloadCodec ? (IEnumerable<BatchItem<TIn>>)ReadJson() : ReadText(codec);
+    }
+
+    /// <summary>
+    /// JSON items a range at a time: the range's lines are parsed as one JSON array, so its items share one
+    /// document (two arrays) instead of three objects each, which keeps the collector's work per chunk flat.
+    /// </summary>
+    private IEnumerable<BatchItem<JsonElement>> ReadJson()
+    {
+        Source.EnsureUnchanged();
+        var buffer = new ArrayBufferWriter<byte>(1024 * 1024);
+        using var reader = new Utf8LineReader(Source.Path);
+        foreach (var range in _ranges)
+        {
+            buffer.ResetWrittenCount();
+            Append(buffer, "["u8);
+            var found = 0;
+            while (found < range.Count && reader.TryRead(out var line, out var offset))
+            {
+                var content = Utf8LineReader.Content(line.Span, offset);
+                if (!content.IsEmpty)
+                {
+                    Append(buffer, found++ == 0 ? default : ","u8);
+                    Append(buffer, content);
+                }
+            }
+
+            if (found < range.Count)
+            {
+                throw Changed(range.First + found);
+            }
+
+            Append(buffer, "]"u8);
+            var values = ParseRange(buffer.WrittenSpan, range);
+            var index = range.First;
+            foreach (var value in values.EnumerateArray())
+            {
+                yield return new BatchItem<JsonElement>(index, value, range.Keys?[(int)(index - range.First)]);
+                index++;
+            }
+        }
+    }
+
+    private IEnumerable<BatchItem<TIn>> ReadText<TIn>(IPayloadCodec<TIn> codec)
+    {
+        Source.EnsureUnchanged();
+        using var reader = new Utf8LineReader(Source.Path);
+        foreach (var range in _ranges)
+        {
+            for (var index = range.First; index <= range.Last; index++)
+            {
+                string text;
+                do
+                {
+                    if (!reader.TryRead(out var line, out var offset))
+                    {
+                        throw Changed(index);
+                    }
+
+                    text = Encoding.UTF8.GetString(Utf8LineReader.Content(line.Span, offset));
+                }
+                while (text.Length == 0);
+
+                yield return new BatchItem<TIn>(index, codec.Deserialize(text), range.Keys?[(int)(index - range.First)]);
+            }
+        }
+    }
+
+    /// <summary>A range's items as one JSON array (its own copy); a line that no longer parses is named.</summary>
+    private JsonElement ParseRange(ReadOnlySpan<byte> array, ItemRange range)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(array);
+            var values = JsonElement.ParseValue(ref reader);
+            if (values.GetArrayLength() != range.Count)
+            {
+                throw Changed(range.First);
+            }
+
+            return values;
+        }
+        catch (JsonException)
+        {
+            // Checked when the job was created: the file was changed in place since.
+            throw Changed(range.First);
+        }
+    }
+
+    private StoreException Changed(long index) =>
+        new($"The items file '{Source.Path}' no longer holds item {index} as it did when the job was created; it was changed in place. Restore the original file, or create a new job from the new one.");
+
+    private static void Append(ArrayBufferWriter<byte> buffer, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(buffer.GetSpan(bytes.Length));
+        buffer.Advance(bytes.Length);
+    }
+
+    /// <summary>The items' values in order.</summary>
+    public IEnumerator<JsonElement> GetEnumerator() => Read(JsonPayloadCodec.Instance).Select(item => item.Value).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>A line parsed in place (the document holds no copy of it): for reading it once, then disposing.</summary>
+    private static JsonDocument ParseDocument(ReadOnlyMemory<byte> content, string path, long line)
+    {
+        try
+        {
+            return JsonDocument.Parse(content);
+        }
+        catch (JsonException error)
+        {
+            throw NotJson(path, line, error);
+        }
+    }
+
+    private static InvalidDataException NotJson(string path, long line, JsonException error) =>
+        new($"{path}, line {line}: not a JSON value ({error.Message}). Each line of an items file holds one JSON value.", error);
+
+    private static string?[]? Keys(List<string?>? keys) => keys is null || keys.TrueForAll(k => k is null) ? null : keys.ToArray();
+}
