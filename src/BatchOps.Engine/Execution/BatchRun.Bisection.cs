@@ -49,13 +49,15 @@ internal sealed partial class BatchRun<TIn, TOut>
             chunk.Attempts[slot] += calls;
         }
 
+        // The items of one call end together: one clock read for all of them.
+        var ended = _time.GetTimestamp();
         if (outcome.Exception is null)
         {
             var outputs = outcome.Result;
             for (var i = 0; i < count; i++)
             {
                 var output = outputs is null ? Outcome.FromResult<TOut>(default!) : Outcome.FromResult(outputs[i]);
-                EndSegmentItem(chunk, start + i, output, startedAt, started);
+                EndSegmentItem(chunk, start + i, output, startedAt, started, ended);
             }
 
             return;
@@ -66,7 +68,7 @@ internal sealed partial class BatchRun<TIn, TOut>
         {
             for (var i = 0; i < count; i++)
             {
-                EndSegmentItem(chunk, start + i, Outcome.FromException<TOut>(outcome.Exception), startedAt, started);
+                EndSegmentItem(chunk, start + i, Outcome.FromException<TOut>(outcome.Exception), startedAt, started, ended);
             }
 
             return;
@@ -77,9 +79,9 @@ internal sealed partial class BatchRun<TIn, TOut>
         await RunSegmentAsync(chunk, start + half, count - half, startedAt, started).ConfigureAwait(false);
     }
 
-    private void EndSegmentItem(Chunk<TIn, TOut> chunk, int slot, Outcome<TOut> outcome, DateTimeOffset startedAt, long started)
+    private void EndSegmentItem(Chunk<TIn, TOut> chunk, int slot, Outcome<TOut> outcome, DateTimeOffset startedAt, long started, long ended)
     {
-        Finish(chunk, slot, Conclude(chunk.Items[slot], outcome, chunk.Attempts[slot], startedAt, started));
+        Finish(chunk, slot, Conclude(chunk.Items[slot], outcome, chunk.Attempts[slot], startedAt, started, ended));
     }
 
     private async ValueTask<Outcome<IReadOnlyList<TOut>?>> InvokeChunkWithPipelineAsync(Chunk<TIn, TOut> chunk, ArraySegment<BatchItem<TIn>> segment)

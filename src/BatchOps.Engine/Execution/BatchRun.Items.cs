@@ -128,9 +128,9 @@ internal sealed partial class BatchRun<TIn, TOut>
     }
 
     /// <summary>Turns the last attempt's outcome into the item's result and applies the error policy.</summary>
-    private ItemResult<TIn, TOut> Conclude(BatchItem<TIn> item, Outcome<TOut> outcome, int attempts, DateTimeOffset startedAt, long started)
+    private ItemResult<TIn, TOut> Conclude(BatchItem<TIn> item, Outcome<TOut> outcome, int attempts, DateTimeOffset startedAt, long started, long? endedAt = null)
     {
-        var ended = _time.GetTimestamp();
+        var ended = endedAt ?? _time.GetTimestamp();
         var status = ItemStatus.Succeeded;
         ItemError? error = null;
         if (outcome.Exception is BatchLimitException limit)

@@ -56,6 +56,7 @@ public sealed class ItemsFile : IReadOnlyCollection<JsonElement>
         var ranges = new List<ItemRange>();
         var firstItems = new List<string>();
         var keys = keySelector is null ? null : new List<string?>(rangeSize);
+        var batch = new LineBatch(before.Path, check, keySelector, keys);
         long index = 0;
         long rangeFirst = 0;
         long rangeOffset = 0;
@@ -63,34 +64,35 @@ public sealed class ItemsFile : IReadOnlyCollection<JsonElement>
         {
             while (reader.TryRead(out var line, out var offset))
             {
-                var content = Utf8LineReader.Content(line, offset);
+                var content = Utf8LineReader.Content(line.Span, offset);
                 if (content.IsEmpty)
                 {
                     continue;
                 }
 
                 cancellationToken.ThrowIfCancellationRequested();
-                using (var document = ParseDocument(content, before.Path, reader.LineCount))
-                {
-                    check?.Invoke(document.RootElement, index);
-                    keys?.Add(keySelector!(document.RootElement));
-                }
-
+                batch.Add(content, index, reader.LineCount);
                 if (firstItems.Count < Logging.JobLog.DigestLength)
                 {
-                    firstItems.Add(Encoding.UTF8.GetString(content.Span));
+                    firstItems.Add(Encoding.UTF8.GetString(content));
                 }
 
                 index++;
                 if (index - rangeFirst == rangeSize)
                 {
+                    batch.Check();
                     ranges.Add(new ItemRange(rangeFirst, index - 1, rangeOffset, reader.Position - rangeOffset, Keys(keys)));
                     keys?.Clear();
                     rangeFirst = index;
                     rangeOffset = reader.Position;
                 }
+                else if (batch.Count == LineBatch.Size)
+                {
+                    batch.Check();
+                }
             }
 
+            batch.Check();
             if (index > rangeFirst)
             {
                 ranges.Add(new ItemRange(rangeFirst, index - 1, rangeOffset, reader.Position - rangeOffset, Keys(keys)));
@@ -212,16 +214,75 @@ public sealed class ItemsFile : IReadOnlyCollection<JsonElement>
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    /// <summary>A line parsed in place (the document holds no copy of it): for reading it once, then disposing.</summary>
-    private static JsonDocument ParseDocument(ReadOnlyMemory<byte> content, string path, long line)
+
+    /// <summary>
+    /// Lines being checked, parsed a batch at a time as one JSON array in a reused buffer (one document per
+    /// batch, not per line); when the batch does not parse, its lines are parsed one by one to name the bad one.
+    /// </summary>
+    private sealed class LineBatch(string path, Action<JsonElement, long>? check, Func<JsonElement, string?>? keySelector, List<string?>? keys)
     {
-        try
+        public const int Size = 1000;
+        private readonly ArrayBufferWriter<byte> _buffer = new(256 * 1024);
+        private readonly List<(int Start, int Length, long Index, long Line)> _lines = new(Size);
+
+        public int Count => _lines.Count;
+
+        public void Add(ReadOnlySpan<byte> content, long index, long line)
         {
-            return JsonDocument.Parse(content);
+            Append(_buffer, _lines.Count == 0 ? "["u8 : ","u8);
+            _lines.Add((_buffer.WrittenCount, content.Length, index, line));
+            Append(_buffer, content);
         }
-        catch (JsonException error)
+
+        public void Check()
         {
-            throw NotJson(path, line, error);
+            if (_lines.Count == 0)
+            {
+                return;
+            }
+
+            Append(_buffer, "]"u8);
+            try
+            {
+                using var document = JsonDocument.Parse(_buffer.WrittenMemory);
+                var at = 0;
+                foreach (var item in document.RootElement.EnumerateArray())
+                {
+                    var index = at < _lines.Count ? _lines[at++].Index : throw new JsonException("a line holds more than one value");
+                    check?.Invoke(item, index);
+                    keys?.Add(keySelector!(item));
+                }
+
+                if (at != _lines.Count)
+                {
+                    throw new JsonException("a line holds more than one value");
+                }
+            }
+            catch (JsonException error)
+            {
+                FindBadLine();
+                throw new InvalidDataException($"{path}, lines {_lines[0].Line}-{_lines[^1].Line}: not one JSON value per line ({error.Message}). Each line of an items file holds one JSON value.", error);
+            }
+            finally
+            {
+                _buffer.ResetWrittenCount();
+                _lines.Clear();
+            }
+        }
+
+        private void FindBadLine()
+        {
+            foreach (var (start, length, _, line) in _lines)
+            {
+                try
+                {
+                    using var document = JsonDocument.Parse(_buffer.WrittenMemory.Slice(start, length));
+                }
+                catch (JsonException error)
+                {
+                    throw NotJson(path, line, error);
+                }
+            }
         }
     }
 

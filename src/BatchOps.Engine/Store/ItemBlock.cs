@@ -15,6 +15,9 @@ namespace BatchOps.Engine.Store;
 /// </summary>
 internal static class ItemBlock
 {
+    /// <summary>Starts block outcomes whose timing is written once for all items.</summary>
+    private const byte SharedTiming = (byte)'*';
+
     /// <summary>Frames the values one after another into <paramref name="buffer"/> (cleared first).</summary>
     public static void Encode(ArrayBufferWriter<byte> buffer, IEnumerable<string?> values)
     {
@@ -37,26 +40,76 @@ internal static class ItemBlock
         return true;
     }
 
-    /// <summary>The per-item outcome of a succeeded block: attempts, started, ended, duration and output, five values per item.</summary>
+    /// <summary>
+    /// The per-item outcome of a succeeded block: attempts, started, ended, duration and output, five values
+    /// per item. When the first four are the same for every item (the items of one bulk call), they are
+    /// written once after a <c>*</c>, then the outputs alone.
+    /// </summary>
     public static void EncodeOutcomes(ArrayBufferWriter<byte> buffer, IReadOnlyList<ItemOutcome> outcomes)
     {
         buffer.ResetWrittenCount();
-        foreach (var o in outcomes)
+        var shared = outcomes.Count > 1;
+        for (var i = 1; shared && i < outcomes.Count; i++)
         {
-            AppendNumber(buffer, o.Attempts);
-            if (o.StartedAt is { } started)
+            shared = SameTiming(outcomes[i], outcomes[0]);
+        }
+
+        if (shared)
+        {
+            buffer.GetSpan(1)[0] = SharedTiming;
+            buffer.Advance(1);
+            AppendTiming(buffer, outcomes[0]);
+            foreach (var o in outcomes)
             {
-                AppendNumber(buffer, SqliteJobStore.ToMs(started));
-            }
-            else
-            {
-                Append(buffer, null);
+                Append(buffer, o.Output);
             }
 
-            AppendNumber(buffer, SqliteJobStore.ToMs(o.EndedAt));
-            AppendNumber(buffer, o.Duration.TotalMilliseconds);
+            return;
+        }
+
+        foreach (var o in outcomes)
+        {
+            AppendTiming(buffer, o);
             Append(buffer, o.Output);
         }
+    }
+
+    /// <summary>Reads <paramref name="count"/> items' outcomes (five values each) in either form <see cref="EncodeOutcomes"/> writes.</summary>
+    public static string?[] DecodeOutcomes(ReadOnlySpan<byte> text, int count)
+    {
+        if (text.IsEmpty || text[0] != SharedTiming)
+        {
+            return Decode(text, count * 5);
+        }
+
+        var packed = Decode(text[1..], 4 + count);
+        var values = new string?[count * 5];
+        for (var i = 0; i < count; i++)
+        {
+            Array.Copy(packed, 0, values, i * 5, 4);
+            values[(i * 5) + 4] = packed[4 + i];
+        }
+
+        return values;
+    }
+
+    private static bool SameTiming(ItemOutcome a, ItemOutcome b) =>
+        a.Attempts == b.Attempts && a.StartedAt == b.StartedAt && a.EndedAt == b.EndedAt && a.Duration == b.Duration;
+
+    private static void AppendTiming(ArrayBufferWriter<byte> buffer, ItemOutcome o)
+    {
+        AppendNumber(buffer, o.Attempts);
+        if (o.StartedAt is { } started)
+        {
+            AppendNumber(buffer, SqliteJobStore.ToMs(started));
+        }
+        else
+        {
+            Append(buffer, null);
+        }
+
+        AppendNumber(buffer, SqliteJobStore.ToMs(o.EndedAt));
+        AppendNumber(buffer, o.Duration.TotalMilliseconds);
     }
 
     /// <summary>Reads <paramref name="count"/> framed values.</summary>
@@ -105,7 +158,7 @@ internal static class ItemBlock
         var count = checked((int)(last - first + 1));
         var keyValues = hasKeys ? Decode(keys, count) : null;
         var inputValues = fileInputs ?? Decode(inputs, count);
-        var outcomeValues = hasOutcomes ? Decode(outcomes, count * 5) : null;
+        var outcomeValues = hasOutcomes ? DecodeOutcomes(outcomes, count) : null;
         var items = new List<StoredItem>(count);
         for (var i = 0; i < count; i++)
         {

@@ -47,12 +47,14 @@ public sealed class ItemBlockTests : IDisposable
             SettingsOverride = chunkSize is { } size ? new JobSettings { ChunkSize = size } : null,
         });
 
-    private long Count(string table)
+    private long Count(string table) => Scalar($"SELECT count(*) FROM {table}");
+
+    private long Scalar(string sql)
     {
         using var connection = new SqliteConnection($"Data Source={_folder.File(StoreLocation.DatabaseFileName)};Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT count(*) FROM {table}";
+        command.CommandText = sql;
         return (long)command.ExecuteScalar()!;
     }
 
@@ -86,6 +88,22 @@ public sealed class ItemBlockTests : IDisposable
         Assert.NotNull(item.StartedAt);
         Assert.True(item.EndedAt >= item.StartedAt);
         Assert.NotNull(item.Duration);
+    }
+
+    [Fact]
+    public async Task ABulkChunk_KeepsItsTimingOnce_AndEachItemReadsItBackWithItsOwnOutput()
+    {
+        var job = await CreateAsync(300, chunkSize: 100);
+
+        var result = await RunAsync(job.Id, input => input!.ToUpperInvariant(), bulk: true);
+
+        Assert.Equal(300, result.Job.Counts.Succeeded);
+        Assert.Equal(3, Scalar("SELECT count(*) FROM item_blocks WHERE substr(outcomes, 1, 1) = '*'"));
+        var items = await ItemsAsync(job.Id);
+        Assert.Equal(Enumerable.Range(0, 300).Select(i => $"INPUT {i}"), items.Select(i => i.Output));
+        var chunk = items.Skip(100).Take(100).ToList();
+        Assert.All(chunk, i => Assert.Equal((chunk[0].StartedAt, chunk[0].EndedAt, chunk[0].Duration, 1), (i.StartedAt, i.EndedAt, i.Duration, i.Attempts)));
+        Assert.NotNull(chunk[0].StartedAt);
     }
 
     [Fact]

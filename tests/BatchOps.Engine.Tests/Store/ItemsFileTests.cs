@@ -109,6 +109,8 @@ public sealed class ItemsFileTests : IDisposable
         Assert.Contains("Each line of an items file holds one JSON value", error.Message, StringComparison.Ordinal);
         File.WriteAllLines(path, ["{\"n\": 1}", "{\"n\": 2} extra"]);
         Assert.Contains("line 2:", Assert.Throws<InvalidDataException>(() => ItemsFile.Scan(path, 10)).Message, StringComparison.Ordinal);
+        File.WriteAllLines(path, ["{\"n\": 1}", "{\"n\": 2}", "{\"n\": 3}, {\"n\": 4}"]);
+        Assert.Contains("line 3:", Assert.Throws<InvalidDataException>(() => ItemsFile.Scan(path, 10)).Message, StringComparison.Ordinal);
     }
 
     [Fact]
