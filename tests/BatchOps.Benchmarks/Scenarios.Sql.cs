@@ -275,7 +275,7 @@ public sealed partial class Scenarios
     {
         if (!_rowFiles.TryGetValue(count, out var file))
         {
-            file = Path.Combine(Folder("sql-rows"), $"products-{count}.jsonl");
+            file = Path.Combine(_rowFiles.Count == 0 ? Folder("sql-rows") : Path.Combine(workFolder, "sql-rows"), $"products-{count}.jsonl");
             await File.WriteAllLinesAsync(file, Rows(0, count).Select(r => r.GetRawText()));
             _rowFiles[count] = file;
         }
