@@ -39,8 +39,8 @@ public sealed class ItemsFileTests : IDisposable
         return path;
     }
 
-    private static JobDefinition Definition(int chunkSize, bool stopOnError = false) =>
-        new() { Name = "from a file", OperationKind = "test", Operation = "{}", Settings = new JobSettings { ChunkSize = chunkSize, ThrottleLimit = 2, StopOnError = stopOnError } };
+    private static JobDefinition Definition(int chunkSize, bool stopOnError = false, int throttle = 2) =>
+        new() { Name = "from a file", OperationKind = "test", Operation = "{}", Settings = new JobSettings { ChunkSize = chunkSize, ThrottleLimit = throttle, StopOnError = stopOnError } };
 
     private Task<JobRunResult> RunAsync(string jobId, Func<JsonElement, string> work, ItemsFile? file = null, RunKind kind = RunKind.Resume) =>
         _runner.RunAsync(jobId, new JobRunRequest<JsonElement, string?>
@@ -164,7 +164,8 @@ public sealed class ItemsFileTests : IDisposable
     {
         var path = WriteItems(5_000);
         var file = ItemsFile.Scan(path, 1_000);
-        var job = await _runner.CreateAsync(Definition(1_000, stopOnError: true), file, TextPayloadCodec.Instance.Format);
+        // One chunk at a time: the failure in the second chunk stops the run before the last three run.
+        var job = await _runner.CreateAsync(Definition(1_000, stopOnError: true, throttle: 1), file, TextPayloadCodec.Instance.Format);
         var first = await RunAsync(job.Id, item => item.GetProperty("n").GetInt32() == 1_999 ? "fail" : "ok", file);
         Assert.Equal(JobStatus.Failed, first.Job.Status);
         var unfinished = (await ItemsAsync(job.Id, ItemQuery.Unfinished)).Select(i => (int)i.Index).ToList();
