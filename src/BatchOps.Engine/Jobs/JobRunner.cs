@@ -105,9 +105,8 @@ public sealed class JobRunner
         }
 
         var job = await CreateJobAsync(definition, JsonPayloadCodec.Instance.Format, outputFormat, cancellationToken, file.Source).ConfigureAwait(false);
-        for (var at = 0; at < file.Ranges.Count; at += Math.Max(1, CreateBatchSize / file.RangeSize))
+        foreach (var batch in file.Ranges.Chunk(Math.Max(1, CreateBatchSize / file.RangeSize)))
         {
-            var batch = file.Ranges.Skip(at).Take(Math.Max(1, CreateBatchSize / file.RangeSize)).ToList();
             await _store.AddItemRangesAsync(job.Id, file.Source, batch, cancellationToken).ConfigureAwait(false);
         }
 
