@@ -1,0 +1,213 @@
+using System.Text.Json;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace BatchOps.Cli.Serve;
+
+/// <summary>
+/// The REST API over a job store (the same store the cmdlets and batchops use, so jobs of other processes
+/// show up as they run): jobs with filters and paging, one job, its items (paged, by status), an item's
+/// history, and statistics. JSON with the store's conventions (camelCase, enums as names); errors as
+/// problem+json naming the field.
+/// </summary>
+public static class DashboardApi
+{
+    /// <summary>The most jobs or items one page returns.</summary>
+    public const int MaxLimit = 500;
+
+    private const int DefaultLimit = 50;
+
+    /// <summary>Builds the server (not started) over <paramref name="store"/>.</summary>
+    public static WebApplication Build(IJobStore store, ServeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(options.Urls);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = ServeOptions.MaxBodyBytes);
+        builder.Logging.ClearProviders();
+        builder.Services.AddProblemDetails();
+        builder.Services.Configure<JsonOptions>(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+            json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+            json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+        });
+        var app = builder.Build();
+        var guard = new ApiGuard(options);
+        app.Use(guard.InvokeAsync);
+        Map(app.MapGroup("/api"), store);
+        return app;
+    }
+
+    private static void Map(RouteGroupBuilder api, IJobStore store)
+    {
+        api.MapGet("/jobs", async (string? status, string? name, string? tag, string? limit, string? offset, CancellationToken cancel) =>
+        {
+            if (Page(limit, offset) is not { } page)
+            {
+                return PageProblem(limit);
+            }
+
+            if (!TryStatuses<JobStatus>(status, out var statuses))
+            {
+                return Problems.BadField("status", $"'{status}' is not a job status; use one or more of {string.Join(", ", Enum.GetNames<JobStatus>())}, separated by commas.");
+            }
+
+            var jobs = await store.FindJobsAsync(new JobQuery { Name = name, Tag = tag, Statuses = statuses }, cancel).ConfigureAwait(false);
+            var newest = jobs.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id, StringComparer.Ordinal);
+            return Results.Ok(new { jobs = newest.Skip(page.Offset).Take(page.Limit).Select(JobView.Of), total = jobs.Count });
+        });
+
+        api.MapGet("/jobs/{id}", async (string id, CancellationToken cancel) =>
+            await store.GetJobAsync(id, cancel).ConfigureAwait(false) is { } job ? Results.Ok(JobView.Of(job)) : NoJob(id));
+
+        api.MapGet("/jobs/{id}/items", async (string id, string? status, string? limit, string? offset, CancellationToken cancel) =>
+        {
+            if (Page(limit, offset) is not { } page)
+            {
+                return PageProblem(limit);
+            }
+
+            if (!TryStatuses<ItemStatus>(status, out var statuses))
+            {
+                return Problems.BadField("status", $"'{status}' is not an item status; use one or more of {string.Join(", ", Enum.GetNames<ItemStatus>())}, separated by commas.");
+            }
+
+            if (await store.GetJobAsync(id, cancel).ConfigureAwait(false) is not { } job)
+            {
+                return NoJob(id);
+            }
+
+            List<StoredItem> items;
+            long total;
+            if (statuses is null)
+            {
+                // Indexes run 0..total-1: a page is a range of them, read by index.
+                total = job.Counts.Total;
+                var indexes = LongRange(page.Offset, Math.Max(0, Math.Min(page.Limit, total - page.Offset)));
+                items = indexes.Count == 0 ? [] : await store.GetItemsAsync(id, new ItemQuery { Indexes = indexes }, cancel).ToListAsync(cancel).ConfigureAwait(false);
+            }
+            else
+            {
+                total = statuses.Sum(s => Count(job.Counts, s));
+                items = await store.GetItemsAsync(id, new ItemQuery { Statuses = statuses }, cancel).Skip(page.Offset).Take(page.Limit).ToListAsync(cancel).ConfigureAwait(false);
+            }
+
+            return Results.Ok(new { items = items.Select(ItemView.Of), total });
+        });
+
+        api.MapGet("/jobs/{id}/items/{index}/history", async (string id, string index, CancellationToken cancel) =>
+        {
+            if (!long.TryParse(index, out var at) || at < 0)
+            {
+                return Problems.BadField("index", $"'{index}' is not an item index (a whole number from 0).");
+            }
+
+            if (await store.GetJobAsync(id, cancel).ConfigureAwait(false) is not { } job)
+            {
+                return NoJob(id);
+            }
+
+            if (at >= job.Counts.Total)
+            {
+                return Problems.NotFound($"Job '{id}' has {job.Counts.Total} item(s); there is no item {at}.");
+            }
+
+            var history = await store.GetItemHistoryAsync(id, at, cancel).ConfigureAwait(false);
+            return Results.Ok(new
+            {
+                index = at,
+                runs = history.Select(h => new { run = h.Run, status = h.Status, attempts = h.Attempts, error = h.Error is { } e ? new { type = e.Type, message = e.Message } : null, endedAt = h.EndedAt }),
+            });
+        });
+
+        api.MapGet("/statistics", async (CancellationToken cancel) =>
+        {
+            var s = await store.GetStatisticsAsync(cancel).ConfigureAwait(false);
+            return Results.Ok(new
+            {
+                jobs = s.Jobs,
+                byStatus = s.ByStatus.ToDictionary(p => p.Key.ToString(), p => p.Value),
+                byTag = s.ByTag,
+                items = CountsView.Of(s.Items),
+                active = s.Active.Select(JobView.Of),
+                recent = s.Recent.Select(JobView.Of),
+                averageDurationSeconds = s.AverageDuration?.TotalSeconds,
+                itemsPerSecond = s.ItemsPerSecond,
+            });
+        });
+    }
+
+    private static IResult NoJob(string id) => Problems.NotFound($"There is no job '{id}' in this store; list the jobs with GET /api/jobs.");
+
+    private static IResult PageProblem(string? limit) =>
+        int.TryParse(limit, out var l) && l is >= 1 and <= MaxLimit || limit is null
+            ? Problems.BadField("offset", "offset is the number of entries to skip: a whole number from 0.")
+            : Problems.BadField("limit", $"limit is the page size: a whole number from 1 to {MaxLimit} (default {DefaultLimit}).");
+
+    private static (int Limit, int Offset)? Page(string? limit, string? offset)
+    {
+        var size = DefaultLimit;
+        var skip = 0;
+        if ((limit is not null && (!int.TryParse(limit, out size) || size is < 1 or > MaxLimit)) || (offset is not null && (!int.TryParse(offset, out skip) || skip < 0)))
+        {
+            return null;
+        }
+
+        return (size, skip);
+    }
+
+    private static bool TryStatuses<T>(string? text, out IReadOnlyCollection<T>? statuses)
+        where T : struct, Enum
+    {
+        statuses = null;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return true;
+        }
+
+        var parsed = new List<T>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Enum.TryParse<T>(part, ignoreCase: true, out var value) || !Enum.IsDefined(value))
+            {
+                return false;
+            }
+
+            parsed.Add(value);
+        }
+
+        statuses = parsed;
+        return true;
+    }
+
+    private static List<long> LongRange(long start, long count)
+    {
+        var list = new List<long>((int)count);
+        for (var i = 0L; i < count; i++)
+        {
+            list.Add(start + i);
+        }
+
+        return list;
+    }
+
+    private static long Count(ItemCounts counts, ItemStatus status) => status switch
+    {
+        ItemStatus.Pending => counts.Pending,
+        ItemStatus.Running => counts.Running,
+        ItemStatus.Succeeded => counts.Succeeded,
+        ItemStatus.Failed => counts.Failed,
+        ItemStatus.Skipped => counts.Skipped,
+        _ => counts.Cancelled,
+    };
+}

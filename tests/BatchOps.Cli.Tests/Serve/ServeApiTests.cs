@@ -1,0 +1,262 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using BatchOps.Cli.Serve;
+using BatchOps.Cli.Tests.Support;
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+using BatchOps.Engine.Tests.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Data.Sqlite;
+
+namespace BatchOps.Cli.Tests.Serve;
+
+/// <summary>
+/// The REST API of <c>batchops serve</c> on a real Kestrel on a loopback port, over a store with real jobs:
+/// routes, filters, paging, problem+json errors and the request guard; and the real process once.
+/// </summary>
+public sealed class ServeApiTests : IAsyncLifetime
+{
+    private readonly TempFolder _folder = new();
+    private readonly List<WebApplication> _servers = [];
+    private SqliteJobStore _store = null!;
+    private JobRecord _mixed = null!;
+    private JobRecord _clean = null!;
+
+    private string StoreFolder => Path.Combine(_folder.Path, "store");
+
+    public async Task InitializeAsync()
+    {
+        _store = SqliteJobStore.Open(StoreFolder);
+        var runner = new JobRunner(_store);
+        _clean = await RunJobAsync(runner, "nightly", ["ops"], 30, _ => null);
+        _mixed = await RunJobAsync(runner, "import", ["ops", "db"], 120, n => n % 40 == 7 ? $"row {n} is bad" : null);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var server in _servers)
+        {
+            await server.DisposeAsync();
+        }
+
+        _store.Dispose();
+        SqliteConnection.ClearAllPools();
+        _folder.Dispose();
+    }
+
+    private static async Task<JobRecord> RunJobAsync(JobRunner runner, string name, string[] tags, int count, Func<int, string?> failure)
+    {
+        var job = await runner.CreateAsync(
+            new JobDefinition { Name = name, Tags = tags, OperationKind = "test", Operation = "{}", Settings = new JobSettings { ChunkSize = 25, ThrottleLimit = 2 } },
+            Enumerable.Range(0, count).Select(i => (string?)i.ToString(System.Globalization.CultureInfo.InvariantCulture)), TextPayloadCodec.Instance, TextPayloadCodec.Instance.Format);
+        var result = await runner.RunAsync(job.Id, new JobRunRequest<string?, string?>
+        {
+            Operation = BatchOperation<string?, string?>.PerItem((item, _) =>
+                failure(int.Parse(item.Value!, System.Globalization.CultureInfo.InvariantCulture)) is { } message
+                    ? throw new InvalidOperationException(message)
+                    : ValueTask.FromResult<string?>($"done {item.Value}")),
+            InputCodec = TextPayloadCodec.Instance,
+            OutputCodec = TextPayloadCodec.Instance,
+        });
+        return result.Job;
+    }
+
+    private async Task<HttpClient> ServeAsync(string? token = null, bool readOnly = false)
+    {
+        var app = DashboardApi.Build(_store, new ServeOptions("http://127.0.0.1:0", token, readOnly));
+        _servers.Add(app);
+        await app.StartAsync(CancellationToken.None);
+        return new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    private static async Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode expected = HttpStatusCode.OK)
+    {
+        var body = await response.Content.ReadAsStringAsync(CancellationToken.None);
+        Assert.True(response.StatusCode == expected, $"{(int)response.StatusCode}: {body}");
+        using var document = JsonDocument.Parse(body);
+        return document.RootElement.Clone();
+    }
+
+    private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await JsonAsync(response, expected);
+        Assert.Equal((int)expected, problem.GetProperty("status").GetInt32());
+        return problem;
+    }
+
+    [Fact]
+    public async Task Jobs_AreListedNewestFirst_WithTheTotal_FiltersAndPages()
+    {
+        using var client = await ServeAsync();
+        var ct = CancellationToken.None;
+
+        var all = await JsonAsync(await client.GetAsync("/api/jobs", ct));
+        Assert.Equal(2, all.GetProperty("total").GetInt32());
+        Assert.Equal([_mixed.Id, _clean.Id], all.GetProperty("jobs").EnumerateArray().Select(j => j.GetProperty("id").GetString()));
+
+        var failed = await JsonAsync(await client.GetAsync("/api/jobs?status=CompletedWithErrors", ct));
+        Assert.Equal("import", Assert.Single(failed.GetProperty("jobs").EnumerateArray()).GetProperty("name").GetString());
+        Assert.Equal(1, (await JsonAsync(await client.GetAsync("/api/jobs?tag=db", ct))).GetProperty("total").GetInt32());
+        Assert.Equal(1, (await JsonAsync(await client.GetAsync("/api/jobs?name=nightly", ct))).GetProperty("total").GetInt32());
+        var second = await JsonAsync(await client.GetAsync("/api/jobs?limit=1&offset=1", ct));
+        Assert.Equal((2, _clean.Id), (second.GetProperty("total").GetInt32(), Assert.Single(second.GetProperty("jobs").EnumerateArray()).GetProperty("id").GetString()));
+
+        Assert.Equal("limit", (await ProblemAsync(await client.GetAsync("/api/jobs?limit=501", ct), HttpStatusCode.BadRequest)).GetProperty("field").GetString());
+        Assert.Equal("offset", (await ProblemAsync(await client.GetAsync("/api/jobs?offset=-1", ct), HttpStatusCode.BadRequest)).GetProperty("field").GetString());
+        var status = await ProblemAsync(await client.GetAsync("/api/jobs?status=Done", ct), HttpStatusCode.BadRequest);
+        Assert.Equal("status", status.GetProperty("field").GetString());
+        Assert.Contains("CompletedWithErrors", status.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AJob_ShowsItsCountsSettingsAndKind_AndAnUnknownIdIsA404()
+    {
+        using var client = await ServeAsync();
+        var ct = CancellationToken.None;
+
+        var job = await JsonAsync(await client.GetAsync($"/api/jobs/{_mixed.Id}", ct));
+
+        Assert.Equal(("import", "CompletedWithErrors", "test", 1), (job.GetProperty("name").GetString(), job.GetProperty("status").GetString(), job.GetProperty("operationKind").GetString(), job.GetProperty("runs").GetInt32()));
+        var counts = job.GetProperty("counts");
+        Assert.Equal((120, 117, 3, 0), (counts.GetProperty("total").GetInt32(), counts.GetProperty("succeeded").GetInt32(), counts.GetProperty("failed").GetInt32(), counts.GetProperty("pending").GetInt32()));
+        Assert.Equal(25, job.GetProperty("settings").GetProperty("chunkSize").GetInt32());
+        Assert.False(job.TryGetProperty("operation", out _));
+        var missing = await ProblemAsync(await client.GetAsync("/api/jobs/nosuchjob", ct), HttpStatusCode.NotFound);
+        Assert.Contains("nosuchjob", missing.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Items_ArePagedByIndex_FilteredByStatus_WithErrorsAndHistory()
+    {
+        using var client = await ServeAsync();
+        var ct = CancellationToken.None;
+
+        var page = await JsonAsync(await client.GetAsync($"/api/jobs/{_mixed.Id}/items?offset=100&limit=50", ct));
+        Assert.Equal(120, page.GetProperty("total").GetInt32());
+        Assert.Equal(Enumerable.Range(100, 20), page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("index").GetInt32()));
+        var ok = page.GetProperty("items")[0];
+        Assert.Equal(("Succeeded", "done 100", "100"), (ok.GetProperty("status").GetString(), ok.GetProperty("output").GetString(), ok.GetProperty("input").GetString()));
+
+        var failed = await JsonAsync(await client.GetAsync($"/api/jobs/{_mixed.Id}/items?status=Failed", ct));
+        Assert.Equal(3, failed.GetProperty("total").GetInt32());
+        Assert.Equal([7, 47, 87], failed.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("index").GetInt32()));
+        Assert.Equal("row 47 is bad", failed.GetProperty("items")[1].GetProperty("error").GetProperty("message").GetString());
+
+        await new JobRunner(_store).RunAsync(_mixed.Id, new JobRunRequest<string?, string?>
+        {
+            Operation = BatchOperation<string?, string?>.PerItem((_, _) => ValueTask.FromResult<string?>("fixed")),
+            InputCodec = TextPayloadCodec.Instance,
+            OutputCodec = TextPayloadCodec.Instance,
+            Kind = RunKind.RetryFailed,
+        }, ct);
+        var history = await JsonAsync(await client.GetAsync($"/api/jobs/{_mixed.Id}/items/47/history", ct));
+        var run = Assert.Single(history.GetProperty("runs").EnumerateArray());
+        Assert.Equal(("Failed", "row 47 is bad"), (run.GetProperty("status").GetString(), run.GetProperty("error").GetProperty("message").GetString()));
+
+        Assert.Equal("status", (await ProblemAsync(await client.GetAsync($"/api/jobs/{_mixed.Id}/items?status=Broken", ct), HttpStatusCode.BadRequest)).GetProperty("field").GetString());
+        Assert.Equal("index", (await ProblemAsync(await client.GetAsync($"/api/jobs/{_mixed.Id}/items/x/history", ct), HttpStatusCode.BadRequest)).GetProperty("field").GetString());
+        await ProblemAsync(await client.GetAsync($"/api/jobs/{_mixed.Id}/items/120/history", ct), HttpStatusCode.NotFound);
+        await ProblemAsync(await client.GetAsync("/api/jobs/nosuchjob/items", ct), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Statistics_CountJobsByStatusAndTag()
+    {
+        using var client = await ServeAsync();
+
+        var stats = await JsonAsync(await client.GetAsync("/api/statistics", CancellationToken.None));
+
+        Assert.Equal(2, stats.GetProperty("jobs").GetInt32());
+        Assert.Equal(1, stats.GetProperty("byStatus").GetProperty("CompletedWithErrors").GetInt32());
+        Assert.Equal(2, stats.GetProperty("byTag").GetProperty("ops").GetInt32());
+        Assert.Equal(150, stats.GetProperty("items").GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task WithAToken_EveryRequestNeedsIt()
+    {
+        using var client = await ServeAsync(token: "s3cret-token");
+        var ct = CancellationToken.None;
+
+        var without = await client.GetAsync("/api/jobs", ct);
+        await ProblemAsync(without, HttpStatusCode.Unauthorized);
+        Assert.Equal("Bearer", without.Headers.WwwAuthenticate.Single().Scheme);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "wrong-token");
+        await ProblemAsync(await client.GetAsync("/api/jobs", ct), HttpStatusCode.Unauthorized);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "s3cret-token");
+        Assert.Equal(2, (await JsonAsync(await client.GetAsync("/api/jobs", ct))).GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task ForeignOrigins_ReadOnlyMode_AndLargeBodies_AreRefused()
+    {
+        var ct = CancellationToken.None;
+        using var client = await ServeAsync();
+        using (var foreign = new HttpRequestMessage(HttpMethod.Post, $"/api/jobs/{_mixed.Id}/cancel") { Content = new StringContent("{}", Encoding.UTF8, "application/json") })
+        {
+            foreign.Headers.Add("Origin", "http://evil.example");
+            await ProblemAsync(await client.SendAsync(foreign, ct), HttpStatusCode.Forbidden);
+        }
+
+        using (var large = new HttpRequestMessage(HttpMethod.Post, "/api/jobs") { Content = new ByteArrayContent(new byte[ServeOptions.MaxBodyBytes + 1]) })
+        {
+            await ProblemAsync(await client.SendAsync(large, ct), HttpStatusCode.RequestEntityTooLarge);
+        }
+
+        using var readOnly = await ServeAsync(readOnly: true);
+        var refused = await readOnly.PostAsync($"/api/jobs/{_mixed.Id}/cancel", new StringContent("{}", Encoding.UTF8, "application/json"), ct);
+        Assert.Contains("read-only", (await ProblemAsync(refused, HttpStatusCode.MethodNotAllowed)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("http://0.0.0.0:8080", "pass --token TOKEN")]
+    [InlineData("http://192.168.1.20:8080", "can be reached from other machines")]
+    [InlineData("ftp://127.0.0.1:21", "is not an http:// or https:// address")]
+    public void ListeningBeyondThisMachine_NeedsAToken(string urls, string expected)
+    {
+        var error = Assert.Throws<ArgumentException>(() => new ServeOptions(urls, null, false).Validate());
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        new ServeOptions("http://127.0.0.1:5178;http://[::1]:5178;http://localhost:5178", null, false).Validate();
+        new ServeOptions(urls.StartsWith("http", StringComparison.Ordinal) ? urls : "http://127.0.0.1:1", "t", false).Validate();
+    }
+
+    [Fact]
+    public async Task TheRealProcess_ServesJobsThatAnotherProcessRan()
+    {
+        var ct = CancellationToken.None;
+        var spec = SpecFiles.WriteRaw(_folder.Path, """{ "name": "from-cli", "items": [1, 2, 3], "operation": { "kind": "exec", "command": "true" } }""");
+        Assert.Equal(0, (await CliHarness.RunProcessAsync(StoreFolder, TimeSpan.FromSeconds(60), "run", spec)).ExitCode);
+        var port = FreePort();
+
+        using var serve = CliHarness.Start(StoreFolder, "serve", "--urls", $"http://127.0.0.1:{port}");
+        try
+        {
+            var banner = await serve.StandardOutput.ReadLineAsync(ct).AsTask().WaitAsync(TimeSpan.FromSeconds(60), ct);
+            Assert.Contains($"http://127.0.0.1:{port}", banner, StringComparison.Ordinal);
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+            var jobs = await JsonAsync(await client.GetAsync("/api/jobs?name=from-cli", ct));
+            var job = Assert.Single(jobs.GetProperty("jobs").EnumerateArray());
+            Assert.Equal(("Completed", 3), (job.GetProperty("status").GetString(), job.GetProperty("counts").GetProperty("succeeded").GetInt32()));
+        }
+        finally
+        {
+            CliHarness.Signal(serve, "INT");
+            await serve.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(30), ct);
+        }
+
+        Assert.Equal(0, serve.ExitCode);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
