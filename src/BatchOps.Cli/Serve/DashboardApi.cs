@@ -1,4 +1,5 @@
 using System.Text.Json;
+using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 using Microsoft.AspNetCore.Builder;
@@ -24,8 +25,8 @@ public static class DashboardApi
 
     private const int DefaultLimit = 50;
 
-    /// <summary>Builds the server (not started) over <paramref name="store"/>.</summary>
-    public static WebApplication Build(IJobStore store, ServeOptions options)
+    /// <summary>Builds the server (not started) over <paramref name="store"/>; <paramref name="logFolder"/> holds the jobs' logs (removed with a job).</summary>
+    public static WebApplication Build(IJobStore store, ServeOptions options, string? logFolder = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);
@@ -44,7 +45,9 @@ public static class DashboardApi
         var app = builder.Build();
         var guard = new ApiGuard(options);
         app.Use(guard.InvokeAsync);
-        Map(app.MapGroup("/api"), store);
+        var api = app.MapGroup("/api");
+        Map(api, store);
+        MapChanges(api, store, logFolder);
         return app;
     }
 
@@ -144,6 +147,86 @@ public static class DashboardApi
                 averageDurationSeconds = s.AverageDuration?.TotalSeconds,
                 itemsPerSecond = s.ItemsPerSecond,
             });
+        });
+    }
+
+    /// <summary>The routes that change jobs; each acts on other processes' jobs only through the store's stop request.</summary>
+    private static void MapChanges(RouteGroupBuilder api, IJobStore store, string? logFolder)
+    {
+        api.MapPost("/jobs/{id}/cancel", async (string id, HttpRequest request, CancellationToken cancel) =>
+        {
+            if (await store.GetJobAsync(id, cancel).ConfigureAwait(false) is not { } job)
+            {
+                return NoJob(id);
+            }
+
+            var force = false;
+            if (request.ContentLength is > 0)
+            {
+                try
+                {
+                    using var body = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancel).ConfigureAwait(false);
+                    if (body.RootElement.ValueKind == JsonValueKind.Object && body.RootElement.TryGetProperty("force", out var value))
+                    {
+                        force = value.ValueKind is JsonValueKind.True or JsonValueKind.False
+                            ? value.GetBoolean()
+                            : throw new JsonException("force must be true or false");
+                    }
+                }
+                catch (JsonException error)
+                {
+                    return Problems.BadField("force", $"The body must be a JSON object like {{ \"force\": false }} ({error.Message}).");
+                }
+            }
+
+            var outcome = await JobControl.StopAsync(store, job, force ? StopMode.Forced : StopMode.Graceful, cancel).ConfigureAwait(false);
+            return Results.Accepted($"/api/jobs/{id}", new { id, outcome });
+        });
+
+        api.MapDelete("/jobs/{id}", async (string id, CancellationToken cancel) =>
+        {
+            if (await store.GetJobAsync(id, cancel).ConfigureAwait(false) is not { } job)
+            {
+                return NoJob(id);
+            }
+
+            return await JobControl.RemoveAsync(store, job, logFolder, cancel).ConfigureAwait(false)
+                ? Results.NoContent()
+                : Results.Problem(new Microsoft.AspNetCore.Mvc.ProblemDetails
+                {
+                    Status = StatusCodes.Status409Conflict,
+                    Title = "The job is running",
+                    Detail = $"Job '{job.Name}' ({job.Id}) is running in process {job.Lease?.ProcessId} on {job.Lease?.Host}; cancel it first (POST /api/jobs/{id}/cancel).",
+                });
+        });
+
+        api.MapGet("/jobs/{id}/export", async (string id, string? format, HttpContext context, CancellationToken cancel) =>
+        {
+            if (format is not ("json" or "csv" or null))
+            {
+                return Problems.BadField("format", $"'{format}' is not an export format; use json or csv.");
+            }
+
+            if (await store.GetJobAsync(id, cancel).ConfigureAwait(false) is not { } job)
+            {
+                return NoJob(id);
+            }
+
+            var response = context.Response;
+            response.Headers.ContentDisposition = $"attachment; filename=\"{job.Id}.{format ?? "json"}\"";
+            if (format == "csv")
+            {
+                response.ContentType = "text/csv; charset=utf-8";
+                await using var writer = new StreamWriter(response.Body, new System.Text.UTF8Encoding(false), 64 * 1024, leaveOpen: true);
+                await Engine.Export.JobExporter.WriteCsvAsync(store, job, writer, cancel).ConfigureAwait(false);
+            }
+            else
+            {
+                response.ContentType = "application/json; charset=utf-8";
+                await Engine.Export.JobExporter.WriteJsonAsync(store, job, response.Body, cancel).ConfigureAwait(false);
+            }
+
+            return Results.Empty;
         });
     }
 

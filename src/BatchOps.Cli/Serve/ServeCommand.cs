@@ -25,7 +25,7 @@ internal static class ServeCommand
             WebApplication app;
             try
             {
-                app = DashboardApi.Build(session.Store, options);
+                app = DashboardApi.Build(session.Store, options, Engine.Store.StoreLocation.LogFolder(session.StoreFolder));
             }
             catch (ArgumentException error)
             {

@@ -23,8 +23,10 @@ public static class JobExporter
         ArgumentNullException.ThrowIfNull(job);
         await using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
         writer.WriteStartObject();
+        // Serialized to bytes first: JsonSerializer.Serialize(writer, …) flushes the writer synchronously,
+        // which a web response (the dashboard's export) does not allow.
         writer.WritePropertyName("job");
-        JsonSerializer.Serialize(writer, job, StoreJson.Options);
+        writer.WriteRawValue(JsonSerializer.SerializeToUtf8Bytes(job, StoreJson.Options), skipInputValidation: true);
         writer.WriteStartArray("items");
         var jsonInput = string.Equals(job.InputFormat, "json", StringComparison.Ordinal);
         var render = Renderer(job.InputFormat);
@@ -53,7 +55,7 @@ public static class JobExporter
             if (item.Error is { } error)
             {
                 writer.WritePropertyName("error");
-                JsonSerializer.Serialize(writer, error, StoreJson.Options);
+                writer.WriteRawValue(JsonSerializer.SerializeToUtf8Bytes(error, StoreJson.Options), skipInputValidation: true);
             }
 
             writer.WriteEndObject();

@@ -213,6 +213,77 @@ public sealed class ServeApiTests : IAsyncLifetime
         Assert.Contains("read-only", (await ProblemAsync(refused, HttpStatusCode.MethodNotAllowed)).GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Cancel_StopsAPendingJob_AndSaysWhenThereIsNothingToStop()
+    {
+        var ct = CancellationToken.None;
+        using var client = await ServeAsync();
+        var pending = await new JobRunner(_store).CreateAsync(
+            new JobDefinition { Name = "waiting", OperationKind = "test", Operation = "{}" }, ["a", "b"], TextPayloadCodec.Instance, TextPayloadCodec.Instance.Format);
+
+        var cancelled = await JsonAsync(await client.PostAsync($"/api/jobs/{pending.Id}/cancel", JsonContent("{ \"force\": false }"), ct), HttpStatusCode.Accepted);
+        var ended = await JsonAsync(await client.PostAsync($"/api/jobs/{_clean.Id}/cancel", null, ct), HttpStatusCode.Accepted);
+
+        Assert.Equal("Cancelled", cancelled.GetProperty("outcome").GetString());
+        Assert.Equal(JobStatus.Cancelled, (await _store.GetJobAsync(pending.Id, ct))!.Status);
+        Assert.Equal("NotRunning", ended.GetProperty("outcome").GetString());
+        Assert.Equal("force", (await ProblemAsync(await client.PostAsync($"/api/jobs/{_clean.Id}/cancel", JsonContent("{ \"force\": \"yes\" }"), ct), HttpStatusCode.BadRequest)).GetProperty("field").GetString());
+        await ProblemAsync(await client.PostAsync("/api/jobs/nosuchjob/cancel", null, ct), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Delete_RemovesAJob_ButNotOneThatIsRunning()
+    {
+        var ct = CancellationToken.None;
+        using var client = await ServeAsync();
+        var runner = new JobRunner(_store);
+        var job = await runner.CreateAsync(new JobDefinition { Name = "busy", OperationKind = "test", Operation = "{}" }, ["a"], TextPayloadCodec.Instance, TextPayloadCodec.Instance.Format);
+        var release = new TaskCompletionSource();
+        var started = new TaskCompletionSource();
+        var run = runner.RunAsync(job.Id, new JobRunRequest<string?, string?>
+        {
+            Operation = BatchOperation<string?, string?>.PerItem(async (_, _) =>
+            {
+                started.TrySetResult();
+                await release.Task;
+                return "done";
+            }),
+            InputCodec = TextPayloadCodec.Instance,
+            OutputCodec = TextPayloadCodec.Instance,
+        }, ct);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+
+        var busy = await ProblemAsync(await client.DeleteAsync($"/api/jobs/{job.Id}", ct), HttpStatusCode.Conflict);
+        release.SetResult();
+        await run.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        var removed = await client.DeleteAsync($"/api/jobs/{job.Id}", ct);
+
+        Assert.Contains("cancel it first", busy.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
+        Assert.Null(await _store.GetJobAsync(job.Id, ct));
+        await ProblemAsync(await client.DeleteAsync($"/api/jobs/{job.Id}", ct), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Export_StreamsTheJobAsJsonOrCsv()
+    {
+        var ct = CancellationToken.None;
+        using var client = await ServeAsync();
+
+        var json = await JsonAsync(await client.GetAsync($"/api/jobs/{_mixed.Id}/export?format=json", ct));
+        var csv = await client.GetAsync($"/api/jobs/{_mixed.Id}/export?format=csv", ct);
+        var lines = (await csv.Content.ReadAsStringAsync(ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.Equal(120, json.GetProperty("items").GetArrayLength());
+        Assert.Equal("row 87 is bad", json.GetProperty("items")[87].GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(121, lines.Length);
+        Assert.StartsWith("index,", lines[0], StringComparison.Ordinal);
+        Assert.Equal("format", (await ProblemAsync(await client.GetAsync($"/api/jobs/{_mixed.Id}/export?format=xml", ct), HttpStatusCode.BadRequest)).GetProperty("field").GetString());
+    }
+
+    private static StringContent JsonContent(string json) => new(json, Encoding.UTF8, "application/json");
+
     [Theory]
     [InlineData("http://0.0.0.0:8080", "pass --token TOKEN")]
     [InlineData("http://192.168.1.20:8080", "can be reached from other machines")]
