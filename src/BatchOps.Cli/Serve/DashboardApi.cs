@@ -1,4 +1,6 @@
 using System.Text.Json;
+using BatchOps.Cli.Spec;
+using BatchOps.Engine.Config;
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
@@ -26,7 +28,8 @@ public static class DashboardApi
     private const int DefaultLimit = 50;
 
     /// <summary>Builds the server (not started) over <paramref name="store"/>; <paramref name="logFolder"/> holds the jobs' logs (removed with a job).</summary>
-    public static WebApplication Build(IJobStore store, ServeOptions options, string? logFolder = null)
+    /// <param name="settings">The settings file layered under posted specs' settings, as for batchops run.</param>
+    public static WebApplication Build(IJobStore store, ServeOptions options, string? logFolder = null, SettingsFile? settings = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);
@@ -36,6 +39,7 @@ public static class DashboardApi
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = ServeOptions.MaxBodyBytes);
         builder.Logging.ClearProviders();
         builder.Services.AddProblemDetails();
+        builder.Services.AddSingleton(_ => new ServerRuns(store, logFolder));
         builder.Services.Configure<JsonOptions>(json =>
         {
             json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
@@ -48,6 +52,7 @@ public static class DashboardApi
         var api = app.MapGroup("/api");
         Map(api, store);
         MapChanges(api, store, logFolder);
+        MapRuns(api, store, logFolder, settings ?? SettingsFile.Empty);
         return app;
     }
 
@@ -229,6 +234,93 @@ public static class DashboardApi
             return Results.Empty;
         });
     }
+
+    /// <summary>The routes that run jobs in this server: a posted spec (as batchops run takes it), resume, retry.</summary>
+    private static void MapRuns(RouteGroupBuilder api, IJobStore store, string? logFolder, SettingsFile settings)
+    {
+        api.MapPost("/jobs", async (HttpRequest request, ServerRuns runs, CancellationToken cancel) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            var text = await reader.ReadToEndAsync(cancel).ConfigureAwait(false);
+            LoadedJob loaded;
+            try
+            {
+                loaded = JobSpecLoader.Load(text, "spec", Environment.CurrentDirectory, settings);
+            }
+            catch (JobSpecException error)
+            {
+                return Problems.BadField("spec", error.Message);
+            }
+
+            var runner = new JobRunner(store, logFolder);
+            var job = loaded.File is { } file
+                ? await runner.CreateAsync(loaded.Definition, file, TextPayloadCodec.Instance.Format, cancel).ConfigureAwait(false)
+                : await runner.CreateAsync(loaded.Definition, loaded.Items, JsonPayloadCodec.Instance, TextPayloadCodec.Instance.Format, loaded.KeySelector, cancel).ConfigureAwait(false);
+            runs.TryStart(job, RunKind.Resume, itemsFile: loaded.File);
+            return Results.Accepted($"/api/jobs/{job.Id}", new { id = job.Id, status = "Queued" });
+        });
+
+        api.MapPost("/jobs/{id}/resume", (string id, ServerRuns runs, CancellationToken cancel) => StartAsync(store, runs, id, RunKind.Resume, null, cancel));
+
+        api.MapPost("/jobs/{id}/retry", async (string id, HttpRequest request, ServerRuns runs, CancellationToken cancel) =>
+        {
+            long[]? items = null;
+            if (request.ContentLength is > 0)
+            {
+                try
+                {
+                    using var body = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancel).ConfigureAwait(false);
+                    if (body.RootElement.ValueKind != JsonValueKind.Object)
+                    {
+                        throw new JsonException("not an object");
+                    }
+
+                    if (body.RootElement.TryGetProperty("items", out var list) && list.ValueKind != JsonValueKind.Null)
+                    {
+                        items = [.. list.EnumerateArray().Select(i => i.GetInt64())];
+                    }
+                }
+                catch (Exception error) when (error is JsonException or InvalidOperationException or FormatException)
+                {
+                    return Problems.BadField("items", $"The body must be a JSON object like {{ \"items\": null }} or {{ \"items\": [3, 17] }} (item indexes) ({error.Message}).");
+                }
+            }
+
+            return await StartAsync(store, runs, id, RunKind.RetryFailed, items, cancel).ConfigureAwait(false);
+        });
+    }
+
+    private static async Task<IResult> StartAsync(IJobStore store, ServerRuns runs, string id, RunKind kind, IReadOnlyCollection<long>? items, CancellationToken cancel)
+    {
+        if (await store.GetJobAsync(id, cancel).ConfigureAwait(false) is not { } job)
+        {
+            return NoJob(id);
+        }
+
+        if (job.Status == JobStatus.Running)
+        {
+            return Conflict($"Job '{job.Name}' ({job.Id}) is running in process {job.Lease?.ProcessId} on {job.Lease?.Host}; wait for it, or cancel it first.");
+        }
+
+        if (kind == RunKind.RetryFailed && job.Counts.Failed == 0)
+        {
+            return Conflict($"Job '{job.Name}' ({job.Id}) has no failed items to retry.");
+        }
+
+        try
+        {
+            return runs.TryStart(job, kind, items)
+                ? Results.Accepted($"/api/jobs/{id}", new { id, status = "Queued" })
+                : Conflict($"Job '{job.Name}' ({job.Id}) is already being run by this server.");
+        }
+        catch (JobSpecException error)
+        {
+            return Problems.BadField("operation", error.Message);
+        }
+    }
+
+    private static IResult Conflict(string detail) =>
+        Results.Problem(new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = detail });
 
     private static IResult NoJob(string id) => Problems.NotFound($"There is no job '{id}' in this store; list the jobs with GET /api/jobs.");
 

@@ -25,7 +25,7 @@ internal static class ServeCommand
             WebApplication app;
             try
             {
-                app = DashboardApi.Build(session.Store, options, Engine.Store.StoreLocation.LogFolder(session.StoreFolder));
+                app = DashboardApi.Build(session.Store, options, Engine.Store.StoreLocation.LogFolder(session.StoreFolder), session.LoadSettings());
             }
             catch (ArgumentException error)
             {

@@ -24,32 +24,39 @@ public static class JobSpecLoader
     /// <summary>Loads a spec; <paramref name="settingsFile"/> supplies the layers below the spec's own settings.</summary>
     public static LoadedJob Load(string path, SettingsFile settingsFile)
     {
-        ArgumentNullException.ThrowIfNull(settingsFile);
         var fullPath = Path.GetFullPath(path);
         if (!File.Exists(fullPath))
         {
             throw new JobSpecException($"The job spec file '{fullPath}' does not exist.");
         }
 
+        return Load(File.ReadAllText(fullPath), fullPath, Path.GetDirectoryName(fullPath)!, settingsFile);
+    }
+
+    /// <summary>
+    /// Loads a spec given as text (a request body): <paramref name="where"/> names it in errors, and paths in it
+    /// (itemsFile) are relative to <paramref name="folder"/>.
+    /// </summary>
+    public static LoadedJob Load(string json, string where, string folder, SettingsFile settingsFile)
+    {
+        ArgumentNullException.ThrowIfNull(settingsFile);
         JobSpec spec;
         try
         {
-            spec = JsonSerializer.Deserialize<JobSpec>(File.ReadAllText(fullPath), StrictOptions)
-                ?? throw new JobSpecException($"{fullPath}: the file holds null; write a JSON object with name, items and operation.");
+            spec = JsonSerializer.Deserialize<JobSpec>(json, StrictOptions)
+                ?? throw new JobSpecException($"{where}: the spec is null; write a JSON object with name, items and operation.");
         }
         catch (JsonException error)
         {
-            throw new JobSpecException($"{fullPath}: {Describe(error)}", error);
+            throw new JobSpecException($"{where}: {Describe(error)}", error);
         }
 
-        var where = fullPath;
         if (string.IsNullOrWhiteSpace(spec.Name))
         {
             throw new JobSpecException($"{where}: \"name\" is required.");
         }
 
         var operation = spec.Operation ?? throw new JobSpecException($"{where}: \"operation\" is required, with \"kind\" \"exec\", \"http\" or \"sql\".");
-        var folder = Path.GetDirectoryName(fullPath)!;
         var compiled = OperationFactory.Compile(operation, folder, $"{where}: operation");
         var key = spec.Key is null ? null : Template.Parse(spec.Key, $"{where}: key");
         JobSettings settings;

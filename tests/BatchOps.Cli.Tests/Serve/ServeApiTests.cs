@@ -284,6 +284,76 @@ public sealed class ServeApiTests : IAsyncLifetime
 
     private static StringContent JsonContent(string json) => new(json, Encoding.UTF8, "application/json");
 
+    private static async Task<JsonElement> WaitForAsync(HttpClient client, string id, Func<JsonElement, bool> done)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var job = await JsonAsync(await client.GetAsync($"/api/jobs/{id}", CancellationToken.None));
+            if (done(job))
+            {
+                return job;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out; the job is {job}");
+            await Task.Delay(50, CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task APostedSpec_IsCheckedLikeBatchopsRun_ThenRunByTheServer()
+    {
+        var ct = CancellationToken.None;
+        using var client = await ServeAsync();
+        var flag = Path.Combine(_folder.Path, "fixed");
+        var spec = $$"""
+            { "name": "posted", "items": [{ "n": 1 }, { "n": 2 }, { "n": 3 }],
+              "operation": { "kind": "exec", "command": "sh", "args": ["-c", "test $0 -ne 2 || test -e '{{flag}}' || (echo two is broken >&2; exit 3) && echo ran $0", "{n}"] } }
+            """;
+
+        var bad = await ProblemAsync(await client.PostAsync("/api/jobs", JsonContent(spec.Replace("\"items\"", "\"itemz\"", StringComparison.Ordinal)), ct), HttpStatusCode.BadRequest);
+        Assert.Equal("spec", bad.GetProperty("field").GetString());
+        Assert.Contains("unknown field \"itemz\"", bad.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(2, (await JsonAsync(await client.GetAsync("/api/jobs", ct))).GetProperty("total").GetInt32());
+
+        var accepted = await JsonAsync(await client.PostAsync("/api/jobs", JsonContent(spec), ct), HttpStatusCode.Accepted);
+        Assert.Equal("Queued", accepted.GetProperty("status").GetString());
+        var id = accepted.GetProperty("id").GetString()!;
+        var first = await WaitForAsync(client, id, j => j.GetProperty("status").GetString() is "CompletedWithErrors" or "Completed" or "Failed");
+        Assert.Equal(("CompletedWithErrors", 2, 1), (first.GetProperty("status").GetString(), first.GetProperty("counts").GetProperty("succeeded").GetInt32(), first.GetProperty("counts").GetProperty("failed").GetInt32()));
+        var failed = await JsonAsync(await client.GetAsync($"/api/jobs/{id}/items?status=Failed", ct));
+        Assert.Contains("two is broken", failed.GetProperty("items")[0].GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        await File.WriteAllTextAsync(flag, "", ct);
+        await JsonAsync(await client.PostAsync($"/api/jobs/{id}/retry", JsonContent("{ \"items\": null }"), ct), HttpStatusCode.Accepted);
+        var retried = await WaitForAsync(client, id, j => j.GetProperty("status").GetString() == "Completed");
+        Assert.Equal((3, 2), (retried.GetProperty("counts").GetProperty("succeeded").GetInt32(), retried.GetProperty("runs").GetInt32()));
+        Assert.Equal("ran 2", (await JsonAsync(await client.GetAsync($"/api/jobs/{id}/items?offset=1&limit=1", ct))).GetProperty("items")[0].GetProperty("output").GetString());
+
+        var nothing = await ProblemAsync(await client.PostAsync($"/api/jobs/{id}/retry", null, ct), HttpStatusCode.Conflict);
+        Assert.Contains("no failed items", nothing.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("items", (await ProblemAsync(await client.PostAsync($"/api/jobs/{_mixed.Id}/retry", JsonContent("{ \"items\": \"all\" }"), ct), HttpStatusCode.BadRequest)).GetProperty("field").GetString());
+        var foreign = await ProblemAsync(await client.PostAsync($"/api/jobs/{_mixed.Id}/retry", null, ct), HttpStatusCode.BadRequest);
+        Assert.Contains("only the front end that created it", foreign.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Resume_RunsWhatAJobHasNotRun()
+    {
+        var ct = CancellationToken.None;
+        using var client = await ServeAsync();
+        var spec = """{ "name": "later", "items": [1, 2, 3, 4], "operation": { "kind": "exec", "command": "echo", "args": ["{item}"] } }""";
+        var loaded = BatchOps.Cli.Spec.JobSpecLoader.Load(spec, "spec", _folder.Path, BatchOps.Engine.Config.SettingsFile.Empty);
+        var job = await new JobRunner(_store).CreateAsync(loaded.Definition, loaded.Items, JsonPayloadCodec.Instance, TextPayloadCodec.Instance.Format);
+
+        await JsonAsync(await client.PostAsync($"/api/jobs/{job.Id}/resume", null, ct), HttpStatusCode.Accepted);
+        var done = await WaitForAsync(client, job.Id, j => j.GetProperty("status").GetString() == "Completed");
+
+        Assert.Equal(4, done.GetProperty("counts").GetProperty("succeeded").GetInt32());
+        Assert.Equal("3", (await JsonAsync(await client.GetAsync($"/api/jobs/{job.Id}/items?offset=2&limit=1", ct))).GetProperty("items")[0].GetProperty("output").GetString());
+        await ProblemAsync(await client.PostAsync("/api/jobs/nosuchjob/resume", null, ct), HttpStatusCode.NotFound);
+    }
+
     [Theory]
     [InlineData("http://0.0.0.0:8080", "pass --token TOKEN")]
     [InlineData("http://192.168.1.20:8080", "can be reached from other machines")]
