@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace BatchOps.Cli.Serve;
@@ -27,6 +28,15 @@ public static class DashboardApi
 
     private const int DefaultLimit = 50;
 
+    /// <summary>How often an event stream looks at the store: at most this many events per job per second, twice over.</summary>
+    private static readonly TimeSpan EventInterval = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long an idle event stream waits before a comment line that keeps proxies from closing it.</summary>
+    private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
+
+    /// <summary>The API's JSON: camelCase, enums by name, nulls left out.</summary>
+    internal static JsonSerializerOptions Json { get; } = CreateJson();
+
     /// <summary>Builds the server (not started) over <paramref name="store"/>; <paramref name="logFolder"/> holds the jobs' logs (removed with a job).</summary>
     /// <param name="settings">The settings file layered under posted specs' settings, as for batchops run.</param>
     public static WebApplication Build(IJobStore store, ServeOptions options, string? logFolder = null, SettingsFile? settings = null)
@@ -39,21 +49,73 @@ public static class DashboardApi
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = ServeOptions.MaxBodyBytes);
         builder.Logging.ClearProviders();
         builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
         builder.Services.AddSingleton(_ => new ServerRuns(store, logFolder));
-        builder.Services.Configure<JsonOptions>(json =>
-        {
-            json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
-            json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
-            json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
-        });
+        builder.Services.Configure<JsonOptions>(json => Configure(json.SerializerOptions));
         var app = builder.Build();
         var guard = new ApiGuard(options);
         app.Use(guard.InvokeAsync);
+        app.MapOpenApi();
         var api = app.MapGroup("/api");
         Map(api, store);
         MapChanges(api, store, logFolder);
         MapRuns(api, store, logFolder, settings ?? SettingsFile.Empty);
         return app;
+    }
+
+    private static JsonSerializerOptions CreateJson()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        Configure(options);
+        return options;
+    }
+
+    private static void Configure(JsonSerializerOptions options)
+    {
+        options.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+        options.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+        options.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter());
+    }
+
+    /// <summary>GET /api/events: Server-Sent Events (status, progress, removed) until the client goes away.</summary>
+    private static async Task StreamEventsAsync(IJobStore store, HttpContext context, CancellationToken cancel)
+    {
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        var events = new JobEvents(store, TimeProvider.System);
+        var quiet = TimeSpan.Zero;
+
+        // A stopping server ends the stream rather than waiting for the client to leave.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancel, context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
+        cancel = stopping.Token;
+        try
+        {
+            await response.WriteAsync(": batchops job events\n\n", cancel).ConfigureAwait(false);
+            await response.Body.FlushAsync(cancel).ConfigureAwait(false);
+            while (true)
+            {
+                var batch = await events.PollAsync(cancel).ConfigureAwait(false);
+                foreach (var e in batch)
+                {
+                    await response.WriteAsync($"event: {e.Name}\ndata: {JsonSerializer.Serialize(e.Data, e.Data.GetType(), Json)}\n\n", cancel).ConfigureAwait(false);
+                }
+
+                quiet = batch.Count > 0 ? TimeSpan.Zero : quiet + EventInterval;
+                if (quiet >= KeepAlive)
+                {
+                    await response.WriteAsync(": keep-alive\n\n", cancel).ConfigureAwait(false);
+                    quiet = TimeSpan.Zero;
+                }
+
+                await response.Body.FlushAsync(cancel).ConfigureAwait(false);
+                await Task.Delay(EventInterval, cancel).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            // The client went away, or the server is stopping.
+        }
     }
 
     private static void Map(RouteGroupBuilder api, IJobStore store)
@@ -137,6 +199,8 @@ public static class DashboardApi
                 runs = history.Select(h => new { run = h.Run, status = h.Status, attempts = h.Attempts, error = h.Error is { } e ? new { type = e.Type, message = e.Message } : null, endedAt = h.EndedAt }),
             });
         });
+
+        api.MapGet("/events", (HttpContext context, CancellationToken cancel) => StreamEventsAsync(store, context, cancel));
 
         api.MapGet("/statistics", async (CancellationToken cancel) =>
         {

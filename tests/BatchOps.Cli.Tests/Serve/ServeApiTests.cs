@@ -354,6 +354,59 @@ public sealed class ServeApiTests : IAsyncLifetime
         await ProblemAsync(await client.PostAsync("/api/jobs/nosuchjob/resume", null, ct), HttpStatusCode.NotFound);
     }
 
+    [Fact]
+    public async Task Events_ReportProgressAndTheEnd_OfAJobThatAnotherProcessRuns()
+    {
+        var ct = CancellationToken.None;
+        using var client = await ServeAsync();
+        using var response = await client.GetAsync("/api/events", HttpCompletionOption.ResponseHeadersRead, ct);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        using var events = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+        var spec = SpecFiles.WriteRaw(_folder.Path, """
+            { "name": "elsewhere", "items": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+              "operation": { "kind": "exec", "command": "sleep", "args": ["0.25"] }, "settings": { "throttleLimit": 1, "chunkSize": 1 } }
+            """);
+        var run = CliHarness.RunProcessAsync(StoreFolder, TimeSpan.FromSeconds(60), "run", spec);
+
+        var seen = new List<(string Event, JsonElement Data)>();
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        string? name = null;
+        while (!seen.Any(e => e.Event == "status" && e.Data.GetProperty("name").GetString() == "elsewhere" && e.Data.GetProperty("status").GetString() == "Completed"))
+        {
+            var line = await events.ReadLineAsync(limit.Token) ?? throw new InvalidOperationException("The event stream ended.");
+            if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                name = line["event: ".Length..];
+            }
+            else if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                using var data = JsonDocument.Parse(line["data: ".Length..]);
+                seen.Add((name!, data.RootElement.Clone()));
+            }
+        }
+
+        Assert.Equal(0, (await run).ExitCode);
+        var progress = seen.Where(e => e.Event == "progress" && e.Data.GetProperty("name").GetString() == "elsewhere").ToList();
+        Assert.NotEmpty(progress);
+        Assert.All(progress, p => Assert.InRange(p.Data.GetProperty("percent").GetDouble(), 0, 100));
+        Assert.True(progress.Count <= 12, $"{progress.Count} progress events for a 3 s job: more than two a second");
+        Assert.Contains(seen, e => e.Event == "status" && e.Data.GetProperty("name").GetString() == "elsewhere" && e.Data.GetProperty("status").GetString() == "Running");
+    }
+
+    [Fact]
+    public async Task TheOpenApiDocument_DescribesTheRoutes()
+    {
+        using var client = await ServeAsync();
+
+        var document = await JsonAsync(await client.GetAsync("/openapi/v1.json", CancellationToken.None));
+
+        var paths = document.GetProperty("paths");
+        Assert.True(paths.TryGetProperty("/api/jobs", out var jobs), paths.ToString());
+        Assert.True(jobs.TryGetProperty("get", out _));
+        Assert.True(jobs.TryGetProperty("post", out _));
+        Assert.True(paths.TryGetProperty("/api/jobs/{id}/items", out _));
+    }
+
     [Theory]
     [InlineData("http://0.0.0.0:8080", "pass --token TOKEN")]
     [InlineData("http://192.168.1.20:8080", "can be reached from other machines")]
