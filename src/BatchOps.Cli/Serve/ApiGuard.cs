@@ -16,7 +16,7 @@ internal sealed class ApiGuard(ServeOptions options)
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         var request = context.Request;
-        if (_token is not null && !HasToken(request))
+        if (_token is not null && !DashboardPage.IsPageFile(request) && !HasToken(request))
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
             await Problems.WriteAsync(context, StatusCodes.Status401Unauthorized, "A token is required", "Send the server's token as 'Authorization: Bearer TOKEN'.").ConfigureAwait(false);

@@ -56,6 +56,7 @@ public static class DashboardApi
         var guard = new ApiGuard(options);
         app.Use(guard.InvokeAsync);
         app.MapOpenApi();
+        DashboardPage.Map(app);
         var api = app.MapGroup("/api");
         Map(api, store);
         MapChanges(api, store, logFolder);

@@ -205,6 +205,8 @@ public sealed class ServeApiTests : IAsyncLifetime
 
         using (var large = new HttpRequestMessage(HttpMethod.Post, "/api/jobs") { Content = new ByteArrayContent(new byte[ServeOptions.MaxBodyBytes + 1]) })
         {
+            // The refusal comes before the body is read: with 100-continue the client waits for it instead of sending.
+            large.Headers.ExpectContinue = true;
             await ProblemAsync(await client.SendAsync(large, ct), HttpStatusCode.RequestEntityTooLarge);
         }
 
@@ -391,6 +393,32 @@ public sealed class ServeApiTests : IAsyncLifetime
         Assert.All(progress, p => Assert.InRange(p.Data.GetProperty("percent").GetDouble(), 0, 100));
         Assert.True(progress.Count <= 12, $"{progress.Count} progress events for a 3 s job: more than two a second");
         Assert.Contains(seen, e => e.Event == "status" && e.Data.GetProperty("name").GetString() == "elsewhere" && e.Data.GetProperty("status").GetString() == "Running");
+    }
+
+    [Fact]
+    public async Task ThePage_IsServedFromTheAssembly_WithoutTheToken_AndFetchesNothingFromElsewhere()
+    {
+        var ct = CancellationToken.None;
+        using var client = await ServeAsync(token: "page-token");
+
+        var html = await client.GetAsync("/", ct);
+        var script = await client.GetStringAsync("/app.js", ct);
+        var css = await client.GetAsync("/app.css", ct);
+
+        Assert.Equal(HttpStatusCode.OK, html.StatusCode);
+        Assert.Equal("text/html", html.Content.Headers.ContentType?.MediaType);
+        var page = await html.Content.ReadAsStringAsync(ct);
+        Assert.Contains("<script src=\"/app.js\"></script>", page, StringComparison.Ordinal);
+        Assert.Contains("default-src 'self'", html.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        Assert.Equal("text/css", css.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("fetch('/api/events'", script, StringComparison.Ordinal);
+        Assert.DoesNotContain("innerHTML", script, StringComparison.Ordinal);
+        foreach (var text in new[] { page, script, await css.Content.ReadAsStringAsync(ct) })
+        {
+            Assert.DoesNotMatch("(https?:)?//[a-z0-9.-]+\\.[a-z]{2,}/", text);
+        }
+
+        await ProblemAsync(await client.GetAsync("/api/jobs", ct), HttpStatusCode.Unauthorized);
     }
 
     [Fact]

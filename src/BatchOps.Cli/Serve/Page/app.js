@@ -1,0 +1,323 @@
+'use strict';
+// The BatchOps dashboard: plain JavaScript over the REST API and its event stream. Everything the server
+// sends is put on the page as text (never as HTML).
+
+const state = { historyOffset: 0, itemsOffset: 0, job: null, samples: [], pageSize: 25 };
+const $ = (selector) => document.querySelector(selector);
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === 'text') node.textContent = value;
+    else if (name === 'class') node.className = value;
+    else node.setAttribute(name, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function headers() {
+  const token = sessionStorage.getItem('batchops-token');
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: { ...headers(), ...(options.headers || {}) } });
+  if (response.status === 401) {
+    const token = window.prompt('This server needs its token (batchops serve --token).');
+    if (token) {
+      sessionStorage.setItem('batchops-token', token.trim());
+      return api(path, options);
+    }
+    throw new Error('A token is required.');
+  }
+  if (!response.ok) {
+    let detail = response.statusText;
+    try { detail = (await response.json()).detail || detail; } catch { /* not problem+json */ }
+    throw new Error(detail);
+  }
+  return response.status === 204 ? null : response.json();
+}
+
+function toast(text) {
+  const box = $('#toast');
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { box.hidden = true; }, 5000);
+}
+
+const number = new Intl.NumberFormat();
+const fmt = (n) => (n === null || n === undefined ? '' : number.format(n));
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
+const status = (s) => el('span', { class: `status ${s}`, text: s });
+
+function eta(seconds) {
+  if (seconds === null || seconds === undefined) return '';
+  if (seconds < 90) return `${Math.round(seconds)} s left`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min left`;
+  return `${(seconds / 3600).toFixed(1)} h left`;
+}
+
+// ---- views ------------------------------------------------------------------------------------------
+
+function show(view) {
+  for (const section of document.querySelectorAll('.view')) section.hidden = section.id !== view;
+  for (const link of document.querySelectorAll('[data-nav]')) link.classList.toggle('current', link.dataset.nav === view);
+}
+
+async function route() {
+  const hash = location.hash || '#/';
+  try {
+    const job = hash.match(/^#\/jobs\/([^/]+)$/);
+    if (job) {
+      show('job');
+      state.itemsOffset = 0;
+      await loadJob(decodeURIComponent(job[1]), true);
+    } else if (hash === '#/statistics') {
+      show('statistics');
+      await loadStatistics();
+    } else {
+      show('overview');
+      await Promise.all([loadHistory(), loadActive()]);
+    }
+  } catch (error) {
+    toast(error.message);
+  }
+}
+
+async function loadActive() {
+  const data = await api('/api/jobs?status=Running&limit=100');
+  const box = $('#active');
+  box.replaceChildren();
+  for (const job of data.jobs) upsertCard({ ...job, percent: job.progress ? job.progress.percent : 0 });
+  if (!data.jobs.length) box.append(el('p', { class: 'empty', text: 'No job is running.' }));
+}
+
+function upsertCard(job) {
+  const box = $('#active');
+  box.querySelector('.empty')?.remove();
+  let card = box.querySelector(`[data-id="${CSS.escape(job.id)}"]`);
+  if (!card) {
+    card = el('a', { class: 'card', href: `#/jobs/${encodeURIComponent(job.id)}`, 'data-id': job.id },
+      el('div', { class: 'title' }, el('span', { class: 'name' }), el('span', { class: 'pct' })),
+      el('div', { class: 'progress' }, el('div')),
+      el('div', { class: 'meta' }));
+    box.append(card);
+  }
+  const c = job.counts;
+  card.querySelector('.name').textContent = job.name;
+  card.querySelector('.pct').textContent = `${job.percent ?? 0}%`;
+  card.querySelector('.progress div').style.width = `${job.percent ?? 0}%`;
+  const rate = job.itemsPerSecond ? ` · ${fmt(job.itemsPerSecond)} items/s · ${eta(job.etaSeconds)}` : '';
+  card.querySelector('.meta').textContent = `${fmt(c.total - c.pending)} of ${fmt(c.total)} · ${fmt(c.failed)} failed${rate}`;
+}
+
+function removeCard(id) {
+  $(`#active [data-id="${CSS.escape(id)}"]`)?.remove();
+  if (!$('#active').children.length) $('#active').append(el('p', { class: 'empty', text: 'No job is running.' }));
+}
+
+async function loadHistory() {
+  const form = new FormData($('#filters'));
+  const query = new URLSearchParams({ limit: state.pageSize, offset: state.historyOffset });
+  for (const name of ['status', 'name', 'tag']) if (form.get(name)) query.set(name, form.get(name));
+  const data = await api(`/api/jobs?${query}`);
+  const rows = data.jobs.map((job) => el('tr', {},
+    el('td', {}, el('a', { href: `#/jobs/${encodeURIComponent(job.id)}`, text: job.name })),
+    el('td', {}, status(job.status)),
+    el('td', { class: 'num', text: fmt(job.counts.total) }),
+    el('td', { class: 'num', text: fmt(job.counts.succeeded) }),
+    el('td', { class: 'num', text: fmt(job.counts.failed) }),
+    el('td', { text: when(job.createdAt) })));
+  $('#history tbody').replaceChildren(...rows);
+  if (!rows.length) $('#history tbody').append(el('tr', {}, el('td', { colspan: 6, class: 'empty', text: 'No jobs match.' })));
+  pager($('#history-pager'), state.historyOffset, data.total, (offset) => { state.historyOffset = offset; loadHistory().catch((e) => toast(e.message)); });
+}
+
+function pager(box, offset, total, go) {
+  const prev = el('button', { text: 'Previous' });
+  const next = el('button', { text: 'Next' });
+  prev.disabled = offset === 0;
+  next.disabled = offset + state.pageSize >= total;
+  prev.onclick = () => go(Math.max(0, offset - state.pageSize));
+  next.onclick = () => go(offset + state.pageSize);
+  const shown = total === 0 ? '0' : `${fmt(offset + 1)}–${fmt(Math.min(total, offset + state.pageSize))}`;
+  box.replaceChildren(el('span', { text: `${shown} of ${fmt(total)}` }), prev, next);
+}
+
+async function loadJob(id, fresh) {
+  const job = await api(`/api/jobs/${encodeURIComponent(id)}`);
+  if (fresh || !state.job || state.job.id !== job.id) state.samples = [];
+  state.job = job;
+  $('#job-name').textContent = job.name;
+  $('#job-meta').replaceChildren(status(job.status), ` ${job.operationKind} · created ${when(job.createdAt)} · ${job.runs} run(s)${job.tags.length ? ' · ' + job.tags.join(', ') : ''}`);
+  $('#job-message').hidden = !job.message;
+  $('#job-message').textContent = job.message || '';
+  const c = job.counts;
+  const done = c.total ? Math.round((1000 * (c.total - c.pending)) / c.total) / 10 : 0;
+  $('#job-bar').style.width = `${done}%`;
+  $('#job-counts').replaceChildren(...[['Total', c.total], ['Succeeded', c.succeeded], ['Failed', c.failed], ['Skipped', c.skipped], ['Cancelled', c.cancelled], ['Not run', c.pending]]
+    .map(([label, value]) => el('div', { class: 'count' }, el('b', { text: fmt(value) }), el('span', { text: label }))));
+  const running = job.status === 'Running';
+  $('[data-action="cancel"]').disabled = !(running || job.status === 'Pending');
+  $('[data-action="resume"]').disabled = running || c.pending === 0;
+  $('[data-action="retry"]').disabled = running || c.failed === 0;
+  $('[data-action="delete"]').disabled = running;
+  for (const format of ['json', 'csv']) $(`#export-${format}`).href = `/api/jobs/${encodeURIComponent(job.id)}/export?format=${format}`;
+  drawChart();
+  await loadItems();
+}
+
+async function loadItems() {
+  const job = state.job;
+  const form = new FormData($('#item-filters'));
+  const query = new URLSearchParams({ limit: state.pageSize, offset: state.itemsOffset });
+  if (form.get('status')) query.set('status', form.get('status'));
+  const data = await api(`/api/jobs/${encodeURIComponent(job.id)}/items?${query}`);
+  const rows = data.items.map((item) => el('tr', {},
+    el('td', { class: 'num', text: fmt(item.index) }),
+    el('td', { text: item.key ?? '' }),
+    el('td', {}, status(item.status)),
+    el('td', { class: 'num', text: fmt(item.attempts) }),
+    el('td', { class: 'num', text: item.durationMs === undefined ? '' : fmt(Math.round(item.durationMs)) }),
+    el('td', { class: item.error ? 'text error' : 'text', text: item.error ? `${item.error.type}: ${item.error.message}` : (item.output ?? '') })));
+  $('#items tbody').replaceChildren(...rows);
+  if (!rows.length) $('#items tbody').append(el('tr', {}, el('td', { colspan: 6, class: 'empty', text: 'No items match.' })));
+  pager($('#items-pager'), state.itemsOffset, data.total, (offset) => { state.itemsOffset = offset; loadItems().catch((e) => toast(e.message)); });
+}
+
+function drawChart() {
+  const canvas = $('#chart');
+  const width = canvas.clientWidth || 900;
+  canvas.width = width * devicePixelRatio;
+  canvas.height = 160 * devicePixelRatio;
+  const g = canvas.getContext('2d');
+  g.scale(devicePixelRatio, devicePixelRatio);
+  g.clearRect(0, 0, width, 160);
+  g.fillStyle = '#667085';
+  g.font = '12px system-ui, sans-serif';
+  const points = state.samples;
+  if (points.length < 2) {
+    g.fillText(state.job?.status === 'Running' ? 'Waiting for progress…' : 'Throughput is charted while the job runs.', 12, 24);
+    return;
+  }
+  const max = Math.max(...points.map((p) => p.rate), 1);
+  const t0 = points[0].t;
+  const span = Math.max(points[points.length - 1].t - t0, 1);
+  g.strokeStyle = '#2f6fde';
+  g.lineWidth = 2;
+  g.beginPath();
+  points.forEach((p, i) => {
+    const x = 10 + ((p.t - t0) / span) * (width - 20);
+    const y = 150 - (p.rate / max) * 120;
+    if (i === 0) g.moveTo(x, y); else g.lineTo(x, y);
+  });
+  g.stroke();
+  g.fillText(`${fmt(Math.round(max))} items/s`, 12, 18);
+}
+
+async function loadStatistics() {
+  const s = await api('/api/statistics');
+  $('#stats').replaceChildren(...[['Jobs', s.jobs], ['Items', s.items.total], ['Succeeded', s.items.succeeded], ['Failed', s.items.failed], ['Running jobs', s.active.length], ['Items/s', s.itemsPerSecond ? Math.round(s.itemsPerSecond) : null]]
+    .map(([label, value]) => el('div', { class: 'count' }, el('b', { text: value === null || value === undefined ? '–' : fmt(value) }), el('span', { text: label }))));
+  const rows = (map) => Object.entries(map).map(([name, count]) => el('tr', {}, el('td', { text: name }), el('td', { class: 'num', text: fmt(count) })));
+  $('#by-status tbody').replaceChildren(...rows(s.byStatus));
+  $('#by-tag tbody').replaceChildren(...rows(s.byTag));
+}
+
+// ---- actions ----------------------------------------------------------------------------------------
+
+async function act(action) {
+  const job = state.job;
+  if (!job) return;
+  const path = `/api/jobs/${encodeURIComponent(job.id)}`;
+  try {
+    if (action === 'delete') {
+      if (!window.confirm(`Delete job '${job.name}' with all its items and history?`)) return;
+      await api(path, { method: 'DELETE' });
+      toast(`Deleted '${job.name}'.`);
+      location.hash = '#/';
+      return;
+    }
+    const body = action === 'retry' ? { items: null } : action === 'cancel' ? { force: false } : undefined;
+    await api(`${path}/${action}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+    toast(action === 'cancel' ? 'Stop requested.' : 'Started.');
+    setTimeout(() => loadJob(job.id, false).catch((e) => toast(e.message)), 600);
+  } catch (error) {
+    toast(error.message);
+  }
+}
+
+async function download(event, format) {
+  if (!sessionStorage.getItem('batchops-token')) return; // a plain link works without a token
+  event.preventDefault();
+  const response = await fetch(event.currentTarget.href, { headers: headers() });
+  const url = URL.createObjectURL(await response.blob());
+  el('a', { href: url, download: `${state.job.id}.${format}` }).click();
+  URL.revokeObjectURL(url);
+}
+
+// ---- live events (fetch, so the token can be sent; EventSource cannot send headers) -------------------
+
+async function listen() {
+  try {
+    const response = await fetch('/api/events', { headers: headers() });
+    if (!response.ok) throw new Error(`events: ${response.status}`);
+    $('#live').textContent = 'live';
+    $('#live').classList.add('on');
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        dispatch(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+      }
+    }
+  } catch {
+    // reconnect below
+  }
+  $('#live').textContent = 'offline';
+  $('#live').classList.remove('on');
+  setTimeout(listen, 2000);
+}
+
+function dispatch(block) {
+  let name = 'message';
+  let data = '';
+  for (const line of block.split('\n')) {
+    if (line.startsWith('event: ')) name = line.slice(7);
+    else if (line.startsWith('data: ')) data += line.slice(6);
+  }
+  if (!data) return;
+  const event = JSON.parse(data);
+  if (name === 'progress') {
+    upsertCard(event);
+    if (state.job && state.job.id === event.id) {
+      if (event.itemsPerSecond !== null && event.itemsPerSecond !== undefined) state.samples.push({ t: Date.now(), rate: event.itemsPerSecond });
+      loadJob(event.id, false).catch(() => {});
+    }
+  } else if (name === 'status') {
+    if (event.status === 'Running') upsertCard({ ...event, percent: event.progress ? event.progress.percent : 0 });
+    else removeCard(event.id);
+    if (!$('#overview').hidden) loadHistory().catch(() => {});
+    if (state.job && state.job.id === event.id && !$('#job').hidden) loadJob(event.id, false).catch(() => {});
+  } else if (name === 'removed') {
+    removeCard(event.id);
+  }
+}
+
+// ---- wiring -----------------------------------------------------------------------------------------
+
+$('#filters').addEventListener('submit', (event) => { event.preventDefault(); state.historyOffset = 0; loadHistory().catch((e) => toast(e.message)); });
+$('#item-filters').addEventListener('change', () => { state.itemsOffset = 0; loadItems().catch((e) => toast(e.message)); });
+for (const button of document.querySelectorAll('[data-action]')) button.addEventListener('click', () => act(button.dataset.action));
+for (const format of ['json', 'csv']) $(`#export-${format}`).addEventListener('click', (event) => download(event, format));
+window.addEventListener('hashchange', route);
+window.addEventListener('resize', drawChart);
+route();
+listen();
