@@ -297,6 +297,11 @@ function dispatch(block) {
   const event = JSON.parse(data);
   if (name === 'progress') {
     upsertCard(event);
+    // The history's counts follow too, at most every two seconds.
+    if (!$('#overview').hidden && Date.now() - (state.historyAt || 0) > 2000) {
+      state.historyAt = Date.now();
+      loadHistory().catch(() => {});
+    }
     if (state.job && state.job.id === event.id) {
       if (event.itemsPerSecond !== null && event.itemsPerSecond !== undefined) state.samples.push({ t: Date.now(), rate: event.itemsPerSecond });
       loadJob(event.id, false).catch(() => {});
