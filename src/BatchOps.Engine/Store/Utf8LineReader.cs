@@ -58,22 +58,14 @@ internal sealed class Utf8LineReader : IDisposable
     public void Dispose() => _file.Dispose();
 
     /// <summary>A line without its carriage return and byte order mark; empty when it holds only white space.</summary>
-    public static ReadOnlySpan<byte> Content(ReadOnlySpan<byte> line, long offset) => Content(line, offset, out _);
-
-    /// <summary>The same as a slice of the line memory.</summary>
-    public static ReadOnlyMemory<byte> Content(ReadOnlyMemory<byte> line, long offset)
+    public static ReadOnlySpan<byte> Content(ReadOnlySpan<byte> line, long offset)
     {
-        var content = Content(line.Span, offset, out var start);
-        return line.Slice(start, content.Length);
-    }
+        if (offset == 0 && line.StartsWith("\uFEFF"u8))
+        {
+            line = line[3..];
+        }
 
-    private static ReadOnlySpan<byte> Content(ReadOnlySpan<byte> line, long offset, out int start)
-    {
-        var bom = offset == 0 && line.StartsWith("\uFEFF"u8) ? 3 : 0;
-        var rest = line[bom..];
-        var content = rest.TrimStart(" \t\r"u8);
-        start = bom + rest.Length - content.Length;
-        return content.TrimEnd(" \t\r"u8);
+        return line.Trim(" \t\r"u8);
     }
 
     private void Consume(int length)
