@@ -164,12 +164,12 @@ public static class DashboardApi
             {
                 // Indexes run 0..total-1: a page is a range of them, read by index.
                 total = job.Counts.Total;
-                var indexes = LongRange(page.Offset, Math.Max(0, Math.Min(page.Limit, total - page.Offset)));
+                var indexes = Enumerable.Range(0, (int)Math.Max(0, Math.Min(page.Limit, total - page.Offset))).Select(i => page.Offset + (long)i).ToList();
                 items = indexes.Count == 0 ? [] : await store.GetItemsAsync(id, new ItemQuery { Indexes = indexes }, cancel).ToListAsync(cancel).ConfigureAwait(false);
             }
             else
             {
-                total = statuses.Sum(s => Count(job.Counts, s));
+                total = statuses.Sum(job.Counts.Of);
                 items = await store.GetItemsAsync(id, new ItemQuery { Statuses = statuses }, cancel).Skip(page.Offset).Take(page.Limit).ToListAsync(cancel).ConfigureAwait(false);
             }
 
@@ -429,25 +429,4 @@ public static class DashboardApi
         statuses = parsed;
         return true;
     }
-
-    private static List<long> LongRange(long start, long count)
-    {
-        var list = new List<long>((int)count);
-        for (var i = 0L; i < count; i++)
-        {
-            list.Add(start + i);
-        }
-
-        return list;
-    }
-
-    private static long Count(ItemCounts counts, ItemStatus status) => status switch
-    {
-        ItemStatus.Pending => counts.Pending,
-        ItemStatus.Running => counts.Running,
-        ItemStatus.Succeeded => counts.Succeeded,
-        ItemStatus.Failed => counts.Failed,
-        ItemStatus.Skipped => counts.Skipped,
-        _ => counts.Cancelled,
-    };
 }

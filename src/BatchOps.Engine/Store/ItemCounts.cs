@@ -41,6 +41,18 @@ public sealed record ItemCounts
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Unknown item status."),
     };
 
+    /// <summary>How many items are in <paramref name="status"/>.</summary>
+    public long Of(ItemStatus status) => status switch
+    {
+        ItemStatus.Pending => Pending,
+        ItemStatus.Running => Running,
+        ItemStatus.Succeeded => Succeeded,
+        ItemStatus.Failed => Failed,
+        ItemStatus.Skipped => Skipped,
+        ItemStatus.Cancelled => Cancelled,
+        _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Unknown item status."),
+    };
+
     /// <summary>
     /// The status a job ends with after a run that was not stopped: judged over all its items, so a
     /// resumed or retried job reports the whole job, not just the last run.

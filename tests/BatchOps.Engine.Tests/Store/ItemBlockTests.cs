@@ -11,31 +11,14 @@ namespace BatchOps.Engine.Tests.Store;
 /// chunk that succeeds whole is checkpointed as one record, anything else gets item rows, and every read
 /// (items, counts, resume, retry, export) sees the same items as with one row per item.
 /// </summary>
-public sealed class ItemBlockTests : IDisposable
+public sealed class ItemBlockTests : StoreTest
 {
-    private readonly TempFolder _folder = new();
-    private readonly SqliteJobStore _store;
-    private readonly JobRunner _runner;
-
-    public ItemBlockTests()
-    {
-        _store = SqliteJobStore.Open(_folder.Path);
-        _runner = new JobRunner(_store, _folder.File("logs"));
-    }
-
-    public void Dispose()
-    {
-        _store.Dispose();
-        SqliteConnection.ClearAllPools();
-        _folder.Dispose();
-    }
-
-    private Task<JobRecord> CreateAsync(int count, int chunkSize, Func<string?, string?>? key = null) => _runner.CreateAsync(
+    private Task<JobRecord> CreateAsync(int count, int chunkSize, Func<string?, string?>? key = null) => Runner.CreateAsync(
         new JobDefinition { Name = "blocks", OperationKind = "test", Operation = "{}", Settings = new JobSettings { ChunkSize = chunkSize, ThrottleLimit = 2 } },
         Enumerable.Range(0, count).Select(i => (string?)$"input {i}"), TextPayloadCodec.Instance, TextPayloadCodec.Instance.Format, key);
 
     private Task<JobRunResult> RunAsync(string jobId, Func<string?, string?> work, RunKind kind = RunKind.Resume, int? chunkSize = null, bool bulk = false) =>
-        _runner.RunAsync(jobId, new JobRunRequest<string?, string?>
+        Runner.RunAsync(jobId, new JobRunRequest<string?, string?>
         {
             Operation = bulk
                 ? BatchOperation<string?, string?>.PerChunk((items, _) =>
@@ -48,26 +31,6 @@ public sealed class ItemBlockTests : IDisposable
         });
 
     private long Count(string table) => Scalar($"SELECT count(*) FROM {table}");
-
-    private long Scalar(string sql)
-    {
-        using var connection = new SqliteConnection($"Data Source={_folder.File(StoreLocation.DatabaseFileName)};Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return (long)command.ExecuteScalar()!;
-    }
-
-    private async Task<List<StoredItem>> ItemsAsync(string jobId, ItemQuery? query = null)
-    {
-        var items = new List<StoredItem>();
-        await foreach (var item in _store.GetItemsAsync(jobId, query ?? ItemQuery.All))
-        {
-            items.Add(item);
-        }
-
-        return items;
-    }
 
     [Fact]
     public async Task AJobThatSucceedsWhole_IsOneRecordPerChunk_AndReadsBackItemByItem()
@@ -123,7 +86,7 @@ public sealed class ItemBlockTests : IDisposable
 
         Assert.Equal(JobStatus.Completed, retry.Job.Status);
         Assert.Equal("fixed", (await ItemsAsync(job.Id, new ItemQuery { Indexes = [437] })).Single().Output);
-        Assert.Equal(ItemStatus.Failed, Assert.Single(await _store.GetItemHistoryAsync(job.Id, 437)).Status);
+        Assert.Equal(ItemStatus.Failed, Assert.Single(await Store.GetItemHistoryAsync(job.Id, 437)).Status);
         Assert.Equal(1_000, (await ItemsAsync(job.Id)).Count);
     }
 
@@ -169,7 +132,7 @@ public sealed class ItemBlockTests : IDisposable
         Assert.Equal(succeeded.Select(i => i.Index).Order(), succeeded.Select(i => i.Index));
         Assert.Equal([0L, 1_999L, 2_600L, 2_601L, 4_999L], chosen.Select(i => i.Index));
         Assert.Equal([ItemStatus.Succeeded, ItemStatus.Failed, ItemStatus.Succeeded, ItemStatus.Succeeded, ItemStatus.Failed], chosen.Select(i => i.Status));
-        var counts = (await _store.GetJobAsync(job.Id))!.Counts;
+        var counts = (await Store.GetJobAsync(job.Id))!.Counts;
         Assert.Equal((5_000L, 4_996L, 4L), (counts.Total, counts.Succeeded, counts.Failed));
     }
 
@@ -192,7 +155,7 @@ public sealed class ItemBlockTests : IDisposable
     {
         var job = await CreateAsync(300, chunkSize: 100);
 
-        Assert.True(await _store.RemoveJobAsync(job.Id));
+        Assert.True(await Store.RemoveJobAsync(job.Id));
 
         Assert.Equal(0, Count("item_blocks"));
     }

@@ -13,28 +13,11 @@ namespace BatchOps.Engine.Tests.Store;
 /// items are in it instead of copies, its first run reads the file straight through, and every later read
 /// (resume, retry, items, export) takes them from the file, refusing a file that changed.
 /// </summary>
-public sealed class ItemsFileTests : IDisposable
+public sealed class ItemsFileTests : StoreTest
 {
-    private readonly TempFolder _folder = new();
-    private readonly SqliteJobStore _store;
-    private readonly JobRunner _runner;
-
-    public ItemsFileTests()
-    {
-        _store = SqliteJobStore.Open(_folder.Path);
-        _runner = new JobRunner(_store, _folder.File("logs"));
-    }
-
-    public void Dispose()
-    {
-        _store.Dispose();
-        SqliteConnection.ClearAllPools();
-        _folder.Dispose();
-    }
-
     private string WriteItems(int count, Func<int, string>? line = null)
     {
-        var path = _folder.File($"items-{Guid.NewGuid():N}.jsonl");
+        var path = Folder.File($"items-{Guid.NewGuid():N}.jsonl");
         File.WriteAllLines(path, Enumerable.Range(0, count).Select(line ?? (i => $$"""{"n":{{i}},"name":"item {{i}}"}""")));
         return path;
     }
@@ -43,7 +26,7 @@ public sealed class ItemsFileTests : IDisposable
         new() { Name = "from a file", OperationKind = "test", Operation = "{}", Settings = new JobSettings { ChunkSize = chunkSize, ThrottleLimit = throttle, StopOnError = stopOnError } };
 
     private Task<JobRunResult> RunAsync(string jobId, Func<JsonElement, string> work, ItemsFile? file = null, RunKind kind = RunKind.Resume) =>
-        _runner.RunAsync(jobId, new JobRunRequest<JsonElement, string?>
+        Runner.RunAsync(jobId, new JobRunRequest<JsonElement, string?>
         {
             // A chunk with a row whose work says "fail" fails whole, as a database transaction would.
             Operation = BatchOperation<JsonElement, string?>.PerChunk((items, _) =>
@@ -57,30 +40,12 @@ public sealed class ItemsFileTests : IDisposable
             Kind = kind,
         });
 
-    private async Task<List<StoredItem>> ItemsAsync(string jobId, ItemQuery? query = null)
-    {
-        var items = new List<StoredItem>();
-        await foreach (var item in _store.GetItemsAsync(jobId, query ?? ItemQuery.All))
-        {
-            items.Add(item);
-        }
-
-        return items;
-    }
-
-    private long StoredInputBytes()
-    {
-        using var connection = new SqliteConnection($"Data Source={_folder.File(StoreLocation.DatabaseFileName)};Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT coalesce(sum(length(inputs)), 0) FROM item_blocks";
-        return (long)command.ExecuteScalar()!;
-    }
+    private long StoredInputBytes() => Scalar("SELECT coalesce(sum(length(inputs)), 0) FROM item_blocks");
 
     [Fact]
     public void Scan_CountsTheItems_SkipsBlankLinesAndTheByteOrderMark_AndTilesTheFileInRanges()
     {
-        var path = _folder.File("mixed.jsonl");
+        var path = Folder.File("mixed.jsonl");
         File.WriteAllBytes(path, Encoding.UTF8.GetBytes("\uFEFF{\"a\":1}\r\n\r\n  \n{\"a\":2}\n{\"a\":3}\r\n{\"a\":4}\n\n{\"a\":5}"));
         var seen = new List<(int Value, long Index)>();
 
@@ -118,10 +83,10 @@ public sealed class ItemsFileTests : IDisposable
     {
         var path = WriteItems(2_500);
         var file = ItemsFile.Scan(path, 1_000);
-        var job = await _runner.CreateAsync(Definition(1_000), file, TextPayloadCodec.Instance.Format);
+        var job = await Runner.CreateAsync(Definition(1_000), file, TextPayloadCodec.Instance.Format);
 
         Assert.Equal(0, StoredInputBytes());
-        Assert.Equal(file.Source, (await _store.GetJobAsync(job.Id))!.ItemsFile);
+        Assert.Equal(file.Source, (await Store.GetJobAsync(job.Id))!.ItemsFile);
         Assert.Equal(2_500, job.Counts.Pending);
         var pending = await ItemsAsync(job.Id);
         Assert.Equal(Enumerable.Range(0, 2_500).Select(i => $$"""{"n":{{i}},"name":"item {{i}}"}"""), pending.Select(i => i.Input));
@@ -130,7 +95,7 @@ public sealed class ItemsFileTests : IDisposable
 
         Assert.Equal(JobStatus.Completed, result.Job.Status);
         Assert.Equal(2_500, result.Job.Counts.Succeeded);
-        Assert.Contains(File.ReadAllLines(Directory.GetFiles(_folder.File("logs"))[0]), line => line.Contains($"items are read straight from {file.Source.Path}", StringComparison.Ordinal));
+        Assert.Contains(File.ReadAllLines(Directory.GetFiles(Folder.File("logs"))[0]), line => line.Contains($"items are read straight from {file.Source.Path}", StringComparison.Ordinal));
         var done = await ItemsAsync(job.Id);
         Assert.Equal("done 1234", done[1234].Output);
         Assert.Equal("""{"n":1234,"name":"item 1234"}""", done[1234].Input);
@@ -142,7 +107,7 @@ public sealed class ItemsFileTests : IDisposable
     {
         var path = WriteItems(4_000);
         var file = ItemsFile.Scan(path, 1_000);
-        var job = await _runner.CreateAsync(Definition(1_000), file, TextPayloadCodec.Instance.Format);
+        var job = await Runner.CreateAsync(Definition(1_000), file, TextPayloadCodec.Instance.Format);
 
         // Rows 999, 1999 and 2999 fail; the last chunk succeeds whole and stays a range of the file.
         var first = await RunAsync(job.Id, item => item.GetProperty("n").GetInt32() is var n && n % 1000 == 999 && n < 3000 ? "fail" : "ok", file);
@@ -165,7 +130,7 @@ public sealed class ItemsFileTests : IDisposable
         var path = WriteItems(5_000);
         var file = ItemsFile.Scan(path, 1_000);
         // One chunk at a time: the failure in the second chunk stops the run before the last three run.
-        var job = await _runner.CreateAsync(Definition(1_000, stopOnError: true, throttle: 1), file, TextPayloadCodec.Instance.Format);
+        var job = await Runner.CreateAsync(Definition(1_000, stopOnError: true, throttle: 1), file, TextPayloadCodec.Instance.Format);
         var first = await RunAsync(job.Id, item => item.GetProperty("n").GetInt32() == 1_999 ? "fail" : "ok", file);
         Assert.Equal(JobStatus.Failed, first.Job.Status);
         var unfinished = (await ItemsAsync(job.Id, ItemQuery.Unfinished)).Select(i => (int)i.Index).ToList();
@@ -193,7 +158,7 @@ public sealed class ItemsFileTests : IDisposable
     {
         var path = WriteItems(2_000);
         var file = ItemsFile.Scan(path, 1_000);
-        var job = await _runner.CreateAsync(Definition(1_000), file, TextPayloadCodec.Instance.Format);
+        var job = await Runner.CreateAsync(Definition(1_000), file, TextPayloadCodec.Instance.Format);
         File.AppendAllText(path, "{\"n\": 2000}\n");
 
         var result = await RunAsync(job.Id, _ => "ok", file);
@@ -237,7 +202,7 @@ public sealed class ItemsFileTests : IDisposable
     {
         var file = ItemsFile.Scan(WriteItems(10), 5);
 
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => _runner.CreateAsync(Definition(4), file, TextPayloadCodec.Instance.Format));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Runner.CreateAsync(Definition(4), file, TextPayloadCodec.Instance.Format));
 
         Assert.Contains("scan it with the chunk size", error.Message, StringComparison.Ordinal);
     }
