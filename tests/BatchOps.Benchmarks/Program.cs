@@ -22,6 +22,7 @@ var all = new (string Name, Func<Task<ScenarioResult>> Run)[]
     ("sqlite-insert", scenarios.SqliteInsertAsync),
     ("sql-memory", scenarios.SqlMemoryAsync),
     ("sql-cli-memory", scenarios.SqlCliMemoryAsync),
+    ("dashboard", scenarios.DashboardAsync),
 };
 if (only is not null && all.All(s => s.Name != only))
 {

@@ -181,10 +181,8 @@ public sealed partial class Scenarios
               "operation": { "kind": "sql", "provider": "postgresql", "connection": "env:BATCHOPS_BENCH_DB", "table": "products", "mode": "insert" },
               "settings": { "chunkSize": 10000, "throttleLimit": {{Environment.ProcessorCount}} } }
             """);
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        var root = AppContext.BaseDirectory[..AppContext.BaseDirectory.IndexOf("/tests/", StringComparison.Ordinal)];
         var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "exec", Path.Combine(root, "src", "BatchOps.Cli", "bin", configuration, "net10.0", "batchops.dll"), "run", spec, "--store", Path.Combine(folder, $"{name}-store") })
+        foreach (var arg in new[] { "exec", CliDll(), "run", spec, "--store", Path.Combine(folder, $"{name}-store") })
         {
             start.ArgumentList.Add(arg);
         }

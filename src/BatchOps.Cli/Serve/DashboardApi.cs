@@ -133,9 +133,11 @@ public static class DashboardApi
                 return Problems.BadField("status", $"'{status}' is not a job status; use one or more of {string.Join(", ", Enum.GetNames<JobStatus>())}, separated by commas.");
             }
 
-            var jobs = await store.FindJobsAsync(new JobQuery { Name = name, Tag = tag, Statuses = statuses }, cancel).ConfigureAwait(false);
-            var newest = jobs.OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id, StringComparer.Ordinal);
-            return Results.Ok(new { jobs = newest.Skip(page.Offset).Take(page.Limit).Select(JobView.Of), total = jobs.Count });
+            // The store filters and pages (newest first); a page of a long history reads only that page.
+            var query = new JobQuery { Name = name, Tag = tag, Statuses = statuses, Skip = page.Offset, Newest = page.Limit };
+            var jobs = await store.FindJobsAsync(query, cancel).ConfigureAwait(false);
+            var total = await store.CountJobsAsync(query, cancel).ConfigureAwait(false);
+            return Results.Ok(new { jobs = jobs.Select(JobView.Of), total });
         });
 
         api.MapGet("/jobs/{id}", async (string id, CancellationToken cancel) =>

@@ -58,6 +58,13 @@ public interface IJobStore : IDisposable
     /// <summary>Jobs matching the query, newest first.</summary>
     Task<IReadOnlyList<JobRecord>> FindJobsAsync(JobQuery query, CancellationToken cancellationToken = default);
 
+    /// <summary>How many jobs match the query's filters (its paging ignored): the total behind a page.</summary>
+    async Task<int> CountJobsAsync(JobQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return (await FindJobsAsync(query.Unpaged, cancellationToken).ConfigureAwait(false)).Count;
+    }
+
     /// <summary>Streams a job's items in index order, reading a page at a time.</summary>
     IAsyncEnumerable<StoredItem> GetItemsAsync(string jobId, ItemQuery query, CancellationToken cancellationToken = default);
 

@@ -107,12 +107,7 @@ public sealed class InMemoryJobStore(TimeProvider? time = null) : IJobStore
                 && (query.Tag is null || j.Tags.Contains(query.Tag, StringComparer.OrdinalIgnoreCase))
                 && (query.Since is null || j.CreatedAt >= query.Since)
                 && (query.Statuses is not { Count: > 0 } || query.Statuses.Contains(j.Status)));
-            if (query.Newest is { } newest)
-            {
-                jobs = jobs.Take(newest);
-            }
-
-            return Task.FromResult<IReadOnlyList<JobRecord>>(jobs.ToList());
+            return Task.FromResult<IReadOnlyList<JobRecord>>(jobs.Skip(query.Skip ?? 0).Take(query.Newest ?? int.MaxValue).ToList());
         }
     }
 

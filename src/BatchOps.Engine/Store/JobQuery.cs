@@ -20,6 +20,12 @@ public sealed record JobQuery
     /// <summary>Keep jobs created at or after this time.</summary>
     public DateTimeOffset? Since { get; init; }
 
-    /// <summary>Keep only the newest N (by creation time).</summary>
+    /// <summary>Skip the newest N matches first (paging: with <see cref="Newest"/>, one page of the list).</summary>
+    public int? Skip { get; init; }
+
+    /// <summary>Keep only the newest N (by creation time), after <see cref="Skip"/>.</summary>
     public int? Newest { get; init; }
+
+    /// <summary>The same filters without paging: what <see cref="IJobStore.CountJobsAsync"/> counts.</summary>
+    public JobQuery Unpaged => this with { Skip = null, Newest = null };
 }

@@ -531,12 +531,62 @@ public sealed partial class SqliteJobStore
         return (items, null);
     }
 
+    /// <summary>
+    /// Up to a page of item rows in index order. A filter on statuses that are rare in the job (by its counts:
+    /// the failed items among a million) reads each status through the status index, where its rows come in
+    /// index order, and merges them, so it costs a page rather than a scan of the job; common statuses (a
+    /// resume's unfinished items) read the rows in index order and skip the others, which stops after a page.
+    /// </summary>
     private static List<StoredItem> ReadItemRows(SqliteConnection connection, SqliteTransaction snapshot, string jobId, ItemQuery query, long? afterIndex, long[]? indexes)
+    {
+        if (query.Statuses is not { Count: > 0 } statuses || indexes is not null || !AreRare(connection, snapshot, jobId, statuses))
+        {
+            return ReadItemRows(connection, snapshot, jobId, query, afterIndex, indexes, query.Statuses, byStatusIndex: false);
+        }
+
+        var items = new List<StoredItem>();
+        foreach (var status in statuses.Distinct())
+        {
+            items.AddRange(ReadItemRows(connection, snapshot, jobId, query, afterIndex, indexes, [status], byStatusIndex: true));
+        }
+
+        if (statuses.Count > 1)
+        {
+            items.Sort((a, b) => a.Index.CompareTo(b.Index));
+            if (items.Count > PageSize)
+            {
+                items.RemoveRange(PageSize, items.Count - PageSize);
+            }
+        }
+
+        return items;
+    }
+
+    /// <summary>Whether the statuses hold under an eighth of the job's items (from the counts the store keeps).</summary>
+    private static bool AreRare(SqliteConnection connection, SqliteTransaction snapshot, string jobId, IReadOnlyCollection<ItemStatus> statuses)
     {
         using var command = connection.CreateCommand();
         command.Transaction = snapshot;
-        var sql = new StringBuilder(query.InputsOnly ? "SELECT idx, key, input FROM items WHERE job_id = $job" : $"SELECT {ItemColumns} FROM items WHERE job_id = $job");
+        command.CommandText =
+            $"SELECT coalesce(sum(CASE WHEN status IN ({string.Join(", ", statuses.Select(s => (int)s))}) THEN n END), 0), coalesce(sum(n), 0) FROM job_counts WHERE job_id = $job";
         command.Parameters.AddWithValue("$job", jobId);
+        using var r = command.ExecuteReader();
+        return r.Read() && r.GetInt64(0) * 8 < r.GetInt64(1);
+    }
+
+    private static List<StoredItem> ReadItemRows(
+        SqliteConnection connection, SqliteTransaction snapshot, string jobId, ItemQuery query, long? afterIndex, long[]? indexes, IReadOnlyCollection<ItemStatus>? statuses, bool byStatusIndex)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = snapshot;
+        var from = byStatusIndex ? "items INDEXED BY items_by_status" : "items";
+        var sql = new StringBuilder(query.InputsOnly ? $"SELECT idx, key, input FROM {from} WHERE job_id = $job" : $"SELECT {ItemColumns} FROM {from} WHERE job_id = $job");
+        command.Parameters.AddWithValue("$job", jobId);
+        if (statuses is { Count: > 0 })
+        {
+            sql.Append(" AND status IN (").AppendJoin(", ", statuses.Select(s => (int)s)).Append(')');
+        }
+
         if (afterIndex is { } after)
         {
             sql.Append(" AND idx > $after");
@@ -546,11 +596,6 @@ public sealed partial class SqliteJobStore
         if (indexes is not null)
         {
             sql.Append(" AND idx IN (").AppendJoin(", ", indexes).Append(')');
-        }
-
-        if (query.Statuses is { Count: > 0 } statuses)
-        {
-            sql.Append(" AND status IN (").AppendJoin(", ", statuses.Select(s => (int)s)).Append(')');
         }
 
         sql.Append(" ORDER BY idx LIMIT ").Append(PageSize);

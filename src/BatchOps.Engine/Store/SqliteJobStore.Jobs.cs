@@ -56,33 +56,82 @@ public sealed partial class SqliteJobStore
         ArgumentNullException.ThrowIfNull(query);
         return Task.FromResult(Guard(() =>
         {
-            var sql = new StringBuilder($"SELECT {JobColumns} FROM jobs WHERE 1 = 1");
-            if (query.Id is not null) sql.Append(" AND id = $id");
-            if (query.Name is not null) sql.Append(@" AND name LIKE $name ESCAPE '\'");
-            if (query.Tag is not null) sql.Append(" AND EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = $tag COLLATE NOCASE)");
-            if (query.Since is not null) sql.Append(" AND created_at >= $since");
-            sql.Append(" ORDER BY created_at DESC, rowid DESC");
+            var (where, byLiveness) = JobFilter(query);
+            var sql = $"SELECT {JobColumns} FROM jobs{where} ORDER BY created_at DESC, rowid DESC";
+            var pageInSql = !byLiveness && (query.Skip is not null || query.Newest is not null);
+            if (pageInSql)
+            {
+                sql += " LIMIT $limit OFFSET $offset";
+            }
+
             using var connection = Connect();
-            var jobs = ReadJobs(connection, sql.ToString(), p =>
+            var jobs = ReadJobs(connection, sql, p =>
             {
-                if (query.Id is not null) p.AddWithValue("$id", query.Id);
-                if (query.Name is not null) p.AddWithValue("$name", WildcardToLike(query.Name));
-                if (query.Tag is not null) p.AddWithValue("$tag", query.Tag);
-                if (query.Since is { } since) p.AddWithValue("$since", ToMs(since));
+                BindJobFilter(p, query);
+                if (pageInSql)
+                {
+                    p.AddWithValue("$limit", query.Newest ?? -1);
+                    p.AddWithValue("$offset", query.Skip ?? 0);
+                }
             });
-            IEnumerable<JobRecord> kept = jobs;
-            if (query.Statuses is { Count: > 0 } statuses)
+            if (!byLiveness)
             {
-                kept = kept.Where(j => statuses.Contains(j.Status));
+                return (IReadOnlyList<JobRecord>)jobs;
             }
 
-            if (query.Newest is { } newest)
-            {
-                kept = kept.Take(newest);
-            }
-
-            return (IReadOnlyList<JobRecord>)kept.ToList();
+            return jobs.Where(j => query.Statuses!.Contains(j.Status)).Skip(query.Skip ?? 0).Take(query.Newest ?? int.MaxValue).ToList();
         }));
+    }
+
+    /// <inheritdoc/>
+    public async Task<int> CountJobsAsync(JobQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var (where, byLiveness) = JobFilter(query);
+        if (byLiveness)
+        {
+            return (await FindJobsAsync(query.Unpaged, cancellationToken).ConfigureAwait(false)).Count;
+        }
+
+        return Guard(() =>
+        {
+            using var connection = Connect();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT count(*) FROM jobs{where}";
+            BindJobFilter(command.Parameters, query);
+            return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        });
+    }
+
+    /// <summary>
+    /// The query's filters as a WHERE clause (bound by <see cref="BindJobFilter"/>). Running and Interrupted
+    /// are one stored status told apart by the owner's liveness: when only one of them is asked for, the
+    /// clause keeps both and <c>ByLiveness</c> says the caller must filter (and page) the records it read.
+    /// </summary>
+    private static (string Where, bool ByLiveness) JobFilter(JobQuery query)
+    {
+        var where = new StringBuilder(" WHERE 1 = 1");
+        if (query.Id is not null) where.Append(" AND id = $id");
+        if (query.Name is not null) where.Append(@" AND name LIKE $name ESCAPE '\'");
+        if (query.Tag is not null) where.Append(" AND EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = $tag COLLATE NOCASE)");
+        if (query.Since is not null) where.Append(" AND created_at >= $since");
+        var byLiveness = false;
+        if (query.Statuses is { Count: > 0 } statuses)
+        {
+            var stored = statuses.Select(s => s == JobStatus.Interrupted ? JobStatus.Running : s).Distinct().Select(s => ((int)s).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            where.Append(" AND status IN (").AppendJoin(", ", stored).Append(')');
+            byLiveness = statuses.Contains(JobStatus.Running) != statuses.Contains(JobStatus.Interrupted);
+        }
+
+        return (where.ToString(), byLiveness);
+    }
+
+    private static void BindJobFilter(SqliteParameterCollection parameters, JobQuery query)
+    {
+        if (query.Id is not null) parameters.AddWithValue("$id", query.Id);
+        if (query.Name is not null) parameters.AddWithValue("$name", WildcardToLike(query.Name));
+        if (query.Tag is not null) parameters.AddWithValue("$tag", query.Tag);
+        if (query.Since is { } since) parameters.AddWithValue("$since", ToMs(since));
     }
 
     /// <inheritdoc/>
@@ -193,7 +242,9 @@ public sealed partial class SqliteJobStore
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
             command.Parameters.AddWithValue("$id", jobId);
-            command.CommandText = "DELETE FROM item_history WHERE job_id = $id; DELETE FROM items WHERE job_id = $id; DELETE FROM item_blocks WHERE job_id = $id;";
+            command.CommandText =
+                "DELETE FROM item_history WHERE job_id = $id; DELETE FROM items WHERE job_id = $id; DELETE FROM item_blocks WHERE job_id = $id; " +
+                "DELETE FROM job_counts WHERE job_id = $id;";
             command.ExecuteNonQuery();
             command.CommandText = "DELETE FROM jobs WHERE id = $id";
             var removed = command.ExecuteNonQuery() > 0;
@@ -228,7 +279,7 @@ public sealed partial class SqliteJobStore
             return jobs;
         }
 
-        var counts = ReadCounts(connection, jobs.Count == 1 ? jobs[0].Id : null, transaction);
+        var counts = ReadCounts(connection, jobs, transaction);
         var now = _time.GetUtcNow();
         for (var i = 0; i < jobs.Count; i++)
         {
@@ -244,17 +295,17 @@ public sealed partial class SqliteJobStore
         return jobs;
     }
 
-    private static Dictionary<string, ItemCounts> ReadCounts(SqliteConnection connection, string? jobId, SqliteTransaction? transaction)
+    /// <summary>The jobs' counts, kept per status by the store's triggers (see schema 4), so no item is read.</summary>
+    private static Dictionary<string, ItemCounts> ReadCounts(SqliteConnection connection, List<JobRecord> jobs, SqliteTransaction? transaction)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        var where = jobId is null ? string.Empty : " WHERE job_id = $id";
-        command.CommandText =
-            $"SELECT job_id, status, sum(n) FROM (SELECT job_id, status, count(*) AS n FROM items{where} GROUP BY job_id, status " +
-            $"UNION ALL SELECT job_id, status, sum(last_idx - first_idx + 1) FROM item_blocks{where} GROUP BY job_id, status) GROUP BY job_id, status";
-        if (jobId is not null)
+        command.CommandText = "SELECT job_id, status, n FROM job_counts";
+        if (jobs.Count <= 500)
         {
-            command.Parameters.AddWithValue("$id", jobId);
+            // A page of jobs reads its own rows; a long list (statistics) reads the whole table once.
+            command.CommandText += " WHERE job_id IN (SELECT value FROM json_each($ids))";
+            command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(jobs.Select(j => j.Id), StoreJson.Options));
         }
 
         var counts = new Dictionary<string, ItemCounts>();

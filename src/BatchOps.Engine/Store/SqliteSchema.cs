@@ -84,5 +84,48 @@ internal static class SqliteSchema
         ALTER TABLE item_blocks ADD COLUMN source_offset INTEGER;
         ALTER TABLE item_blocks ADD COLUMN source_length INTEGER;
         """,
+        """
+        -- Each job's item count per status, kept by triggers in the same transaction as the items, so
+        -- reading a job's counts never scans its items (a million-item job answers as fast as a small one).
+        CREATE TABLE job_counts (
+            job_id          TEXT NOT NULL,
+            status          INTEGER NOT NULL,
+            n               INTEGER NOT NULL,
+            PRIMARY KEY (job_id, status)
+        ) WITHOUT ROWID;
+        INSERT INTO job_counts (job_id, status, n)
+            SELECT job_id, status, sum(n) FROM (
+                SELECT job_id, status, count(*) AS n FROM items GROUP BY job_id, status
+                UNION ALL SELECT job_id, status, sum(last_idx - first_idx + 1) FROM item_blocks GROUP BY job_id, status)
+            GROUP BY job_id, status;
+
+        CREATE TRIGGER items_counted_insert AFTER INSERT ON items BEGIN
+            INSERT INTO job_counts (job_id, status, n) VALUES (NEW.job_id, NEW.status, 1)
+                ON CONFLICT (job_id, status) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER items_counted_update AFTER UPDATE OF status ON items WHEN OLD.status <> NEW.status BEGIN
+            UPDATE job_counts SET n = n - 1 WHERE job_id = OLD.job_id AND status = OLD.status;
+            INSERT INTO job_counts (job_id, status, n) VALUES (NEW.job_id, NEW.status, 1)
+                ON CONFLICT (job_id, status) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER items_counted_delete AFTER DELETE ON items BEGIN
+            UPDATE job_counts SET n = n - 1 WHERE job_id = OLD.job_id AND status = OLD.status;
+        END;
+        CREATE TRIGGER item_blocks_counted_insert AFTER INSERT ON item_blocks BEGIN
+            INSERT INTO job_counts (job_id, status, n) VALUES (NEW.job_id, NEW.status, NEW.last_idx - NEW.first_idx + 1)
+                ON CONFLICT (job_id, status) DO UPDATE SET n = n + excluded.n;
+        END;
+        CREATE TRIGGER item_blocks_counted_update AFTER UPDATE OF status ON item_blocks WHEN OLD.status <> NEW.status BEGIN
+            UPDATE job_counts SET n = n - (OLD.last_idx - OLD.first_idx + 1) WHERE job_id = OLD.job_id AND status = OLD.status;
+            INSERT INTO job_counts (job_id, status, n) VALUES (NEW.job_id, NEW.status, NEW.last_idx - NEW.first_idx + 1)
+                ON CONFLICT (job_id, status) DO UPDATE SET n = n + excluded.n;
+        END;
+        CREATE TRIGGER item_blocks_counted_delete AFTER DELETE ON item_blocks BEGIN
+            UPDATE job_counts SET n = n - (OLD.last_idx - OLD.first_idx + 1) WHERE job_id = OLD.job_id AND status = OLD.status;
+        END;
+
+        -- The job list filters by status and pages newest first.
+        CREATE INDEX jobs_by_status ON jobs (status, created_at);
+        """,
     ];
 }

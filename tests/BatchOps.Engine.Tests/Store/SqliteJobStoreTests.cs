@@ -219,6 +219,148 @@ public class SqliteJobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task FindJobs_PagesNewestFirst_AndCountJobsCountsTheWholeMatch()
+    {
+        using var store = CreateSut();
+        var created = DateTimeOffset.UnixEpoch.AddDays(100);
+        for (var i = 0; i < 9; i++)
+        {
+            await store.CreateJobAsync(NewJob($"job{i}", i % 3 == 0 ? "nightly" : "adhoc") with { CreatedAt = created.AddMinutes(i) });
+        }
+
+        var page = await store.FindJobsAsync(new JobQuery { Skip = 2, Newest = 3 });
+        Assert.Equal(["job6", "job5", "job4"], page.Select(j => j.Name));
+        Assert.Equal(9, await store.CountJobsAsync(new JobQuery { Skip = 2, Newest = 3 }));
+
+        var nightly = new JobQuery { Tag = "nightly", Skip = 1, Newest = 5 };
+        Assert.Equal(["job3", "job0"], (await store.FindJobsAsync(nightly)).Select(j => j.Name));
+        Assert.Equal(3, await store.CountJobsAsync(nightly));
+        Assert.Empty(await store.FindJobsAsync(new JobQuery { Skip = 9 }));
+    }
+
+    [Fact]
+    public async Task FindJobs_RunningAndInterruptedAreToldApartByTheOwner_WhenPaged()
+    {
+        using var store = CreateSut();
+        var mine = JobLease.ForCurrentProcess(DateTimeOffset.UtcNow);
+        var dead = mine with { ProcessId = int.MaxValue - 7 };
+        var jobs = new List<JobRecord>();
+        for (var i = 0; i < 5; i++)
+        {
+            var job = NewJob($"job{i}") with { CreatedAt = DateTimeOffset.UnixEpoch.AddMinutes(i) };
+            await store.CreateJobAsync(job);
+            jobs.Add(job);
+        }
+
+        // job0 and job2 run here; job1 and job3 were run by a process that is gone; job4 never ran.
+        foreach (var (index, lease) in new[] { (0, mine), (2, mine), (1, dead), (3, dead) })
+        {
+            Assert.True(await store.TryAcquireLeaseAsync(jobs[index].Id, lease));
+        }
+
+        var interrupted = new JobQuery { Statuses = [JobStatus.Interrupted], Newest = 1 };
+        Assert.Equal(["job3"], (await store.FindJobsAsync(interrupted)).Select(j => j.Name));
+        Assert.Equal(2, await store.CountJobsAsync(interrupted));
+        var running = new JobQuery { Statuses = [JobStatus.Running], Skip = 1 };
+        Assert.Equal(["job0"], (await store.FindJobsAsync(running)).Select(j => j.Name));
+        Assert.Equal(2, await store.CountJobsAsync(running));
+        Assert.Equal(4, await store.CountJobsAsync(new JobQuery { Statuses = [JobStatus.Running, JobStatus.Interrupted] }));
+        Assert.Equal(["job4"], (await store.FindJobsAsync(new JobQuery { Statuses = [JobStatus.Pending] })).Select(j => j.Name));
+    }
+
+    [Fact]
+    public async Task Counts_KeptWithTheItems_MatchAScanThroughBlocksFailuresRetriesAndRemoval()
+    {
+        using var store = CreateSut();
+        var job = NewJob();
+        await store.CreateJobAsync(job);
+        await store.AddItemBlocksAsync(job.Id, Enumerable.Range(0, 1000).Select(i => new StoredItem { Index = i, Input = $"{i}" }).ToList(), 100);
+        await store.AddItemsAsync(job.Id, [new StoredItem { Index = 1000, Input = "loose" }]);
+        var error = new ItemError("E", "bad", null, false);
+        // Block 0 succeeds whole; block 1 has one failure (so it is written out as rows); the loose item fails.
+        await store.CheckpointAsync(job.Id, Enumerable.Range(0, 100).Select(i => Outcome(i, ItemStatus.Succeeded, null)).ToList());
+        await store.CheckpointAsync(job.Id, Enumerable.Range(100, 100).Select(i => Outcome(i, i == 150 ? ItemStatus.Failed : ItemStatus.Succeeded, i == 150 ? error : null)).ToList());
+        await store.CheckpointAsync(job.Id, [Outcome(1000, ItemStatus.Failed, error)]);
+        Assert.Equal([150L, 1000L], await store.ResetFailedAsync(job.Id, null));
+        await store.CheckpointAsync(job.Id, [Outcome(150, ItemStatus.Succeeded, null)]);
+
+        var counts = (await store.GetJobAsync(job.Id))!.Counts;
+        Assert.Equal((1001L, 200L, 801L, 0L), (counts.Total, counts.Succeeded, counts.Pending, counts.Failed));
+        Assert.Equal(ScanCounts(job.Id), (counts.Succeeded, counts.Pending, counts.Failed));
+
+        Assert.True(await store.RemoveJobAsync(job.Id));
+        Assert.Equal(0L, StoreScalar($"SELECT count(*) FROM job_counts WHERE job_id = '{job.Id}'"));
+
+        static ItemOutcome Outcome(long index, ItemStatus status, ItemError? error) =>
+            new(index, status, 1, error is null ? "ok" : null, error, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task GetItems_ByRareAndCommonStatuses_ReturnsEveryMatchInIndexOrderAcrossPages()
+    {
+        using var store = CreateSut();
+        var job = NewJob();
+        await store.CreateJobAsync(job);
+        await store.AddItemsAsync(job.Id, Enumerable.Range(0, 10_000).Select(i => new StoredItem { Index = i, Input = "x" }).ToList());
+        // 1,100 failed and a few dozen skipped (rare: read through the status index, over two pages); the rest pending.
+        static ItemStatus StatusOf(int i) => i % 9 == 4 && i < 9_900 ? ItemStatus.Failed : i % 200 == 17 ? ItemStatus.Skipped : ItemStatus.Pending;
+        await store.CheckpointAsync(job.Id, Enumerable.Range(0, 10_000).Where(i => StatusOf(i) != ItemStatus.Pending)
+            .Select(i => new ItemOutcome(i, StatusOf(i), 1, null, StatusOf(i) == ItemStatus.Failed ? new ItemError("E", "bad", null, false) : null, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero)).ToList());
+
+        foreach (var statuses in new[] { [ItemStatus.Failed], [ItemStatus.Failed, ItemStatus.Skipped], new[] { ItemStatus.Pending, ItemStatus.Skipped } })
+        {
+            var expected = Enumerable.Range(0, 10_000).Where(i => statuses.Contains(StatusOf(i))).Select(i => (long)i).ToList();
+            var read = await store.GetItemsAsync(job.Id, new ItemQuery { Statuses = statuses }).ToListAsync();
+            Assert.Equal(expected, read.Select(i => i.Index));
+            Assert.All(read, item => Assert.Equal(StatusOf((int)item.Index), item.Status));
+        }
+
+        Assert.Equal(1_100, (await store.GetJobAsync(job.Id))!.Counts.Failed);
+    }
+
+    [Fact]
+    public async Task Open_StoreOfSchema3_MigratesAndCountsWhatItHolds()
+    {
+        string id;
+        using (var store = CreateSut())
+        {
+            var job = NewJob();
+            id = job.Id;
+            await store.CreateJobAsync(job);
+            await store.AddItemBlocksAsync(job.Id, Enumerable.Range(0, 300).Select(i => new StoredItem { Index = i, Input = "x" }).ToList(), 100);
+            await store.CheckpointAsync(job.Id, [new ItemOutcome(5, ItemStatus.Failed, 1, null, new ItemError("E", "bad", null, false), null, DateTimeOffset.UnixEpoch, TimeSpan.Zero)]);
+        }
+
+        SqliteConnection.ClearAllPools();
+        StoreScalar(
+            "DROP TRIGGER items_counted_insert; DROP TRIGGER items_counted_update; DROP TRIGGER items_counted_delete; " +
+            "DROP TRIGGER item_blocks_counted_insert; DROP TRIGGER item_blocks_counted_update; DROP TRIGGER item_blocks_counted_delete; " +
+            "DROP INDEX jobs_by_status; DROP TABLE job_counts; PRAGMA user_version = 3; SELECT 0;");
+
+        using var reopened = CreateSut();
+        var counts = (await reopened.GetJobAsync(id))!.Counts;
+        Assert.Equal((300L, 299L, 1L), (counts.Total, counts.Pending, counts.Failed));
+        Assert.Equal((long)SqliteJobStore.SchemaVersion, StoreScalar("PRAGMA user_version"));
+    }
+
+    private (long Succeeded, long Pending, long Failed) ScanCounts(string jobId)
+    {
+        long Of(ItemStatus status) => StoreScalar(
+            $"SELECT (SELECT count(*) FROM items WHERE job_id = '{jobId}' AND status = {(int)status}) + " +
+            $"(SELECT coalesce(sum(last_idx - first_idx + 1), 0) FROM item_blocks WHERE job_id = '{jobId}' AND status = {(int)status})");
+        return (Of(ItemStatus.Succeeded), Of(ItemStatus.Pending), Of(ItemStatus.Failed));
+    }
+
+    private long StoreScalar(string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(_folder.Path, StoreLocation.DatabaseFileName)};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
     public async Task Lease_LiveOwnerBlocksOthersAndDeadOwnerShowsInterrupted()
     {
         using var store = CreateSut();
