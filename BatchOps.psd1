@@ -17,6 +17,8 @@
         'New-BatchJob'
         'Remove-BatchJob'
         'Restart-BatchFailed'
+        'Start-BatchDashboard'
+        'Stop-BatchDashboard'
         'Stop-BatchJob'
         'Wait-BatchJob'
         'Write-BatchTable'

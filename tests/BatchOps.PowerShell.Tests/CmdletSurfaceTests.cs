@@ -11,8 +11,8 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
     private static readonly string[] Expected =
     [
         "Export-BatchJob", "Get-BatchItem", "Get-BatchJob", "Get-BatchStatistics", "Invoke-BatchJob",
-        "New-BatchJob", "Remove-BatchJob", "Restart-BatchFailed", "Stop-BatchJob", "Wait-BatchJob",
-        "Write-BatchTable",
+        "New-BatchJob", "Remove-BatchJob", "Restart-BatchFailed", "Start-BatchDashboard", "Stop-BatchDashboard",
+        "Stop-BatchJob", "Wait-BatchJob", "Write-BatchTable",
     ];
 
     public static TheoryData<string> CmdletNames => [.. Expected];
@@ -117,6 +117,8 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
     [InlineData("Get-BatchStatistics", false)]
     [InlineData("Wait-BatchJob", false)]
     [InlineData("Write-BatchTable", true)]
+    [InlineData("Start-BatchDashboard", false)]
+    [InlineData("Stop-BatchDashboard", true)]
     public void Cmdlet_SupportsShouldProcessWhenItChangesOrStopsThings(string name, bool expected)
     {
         Assert.Equal(expected, module[name].SupportsShouldProcess);

@@ -1,7 +1,8 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSetup.ps1')
     $script:expected = @('Export-BatchJob', 'Get-BatchItem', 'Get-BatchJob', 'Get-BatchStatistics', 'Invoke-BatchJob',
-        'New-BatchJob', 'Remove-BatchJob', 'Restart-BatchFailed', 'Stop-BatchJob', 'Wait-BatchJob')
+        'New-BatchJob', 'Remove-BatchJob', 'Restart-BatchFailed', 'Start-BatchDashboard', 'Stop-BatchDashboard',
+        'Stop-BatchJob', 'Wait-BatchJob', 'Write-BatchTable')
 }
 
 Describe 'The BatchOps module' {
@@ -18,7 +19,8 @@ Describe 'The BatchOps module' {
 
     It 'has help for <_> with synopsis, description, parameters and two examples' -ForEach @(
         'Export-BatchJob', 'Get-BatchItem', 'Get-BatchJob', 'Get-BatchStatistics', 'Invoke-BatchJob',
-        'New-BatchJob', 'Remove-BatchJob', 'Restart-BatchFailed', 'Stop-BatchJob', 'Wait-BatchJob') {
+        'New-BatchJob', 'Remove-BatchJob', 'Restart-BatchFailed', 'Start-BatchDashboard', 'Stop-BatchDashboard',
+        'Stop-BatchJob', 'Wait-BatchJob', 'Write-BatchTable') {
         $help = Get-Help $_ -Full
         $help.Synopsis | Should -Not -BeNullOrEmpty
         $help.Synopsis | Should -Not -BeLike "*$_*[<]*"

@@ -18,6 +18,9 @@ public sealed class ModulePackager(string repositoryRoot, string configuration =
     public static readonly string[] SupportedRuntimes =
         ["win-x64", "win-x86", "win-arm64", "linux-x64", "linux-arm64", "linux-arm", "linux-musl-x64", "linux-musl-arm64", "osx-x64", "osx-arm64"];
 
+    /// <summary>The module's subfolder holding the batchops command (batchops.dll) that Start-BatchDashboard runs.</summary>
+    public const string ServerFolder = "server";
+
     public string RepositoryRoot { get; } = Path.GetFullPath(repositoryRoot);
 
     public string OutputFolder { get; } = Path.GetFullPath(outputFolder ?? Path.Combine(repositoryRoot, "out", "BatchOps"));
@@ -51,7 +54,10 @@ public sealed class ModulePackager(string repositoryRoot, string configuration =
         }
 
         Run(log, "dotnet", "publish", Path.Combine(RepositoryRoot, "src", "BatchOps.PowerShell", "BatchOps.PowerShell.csproj"), "-c", configuration, "-o", publish, "--nologo", "-v", "quiet");
+        var server = Path.Combine(publish, "server");
+        Run(log, "dotnet", "publish", Path.Combine(RepositoryRoot, "src", "BatchOps.Cli", "BatchOps.Cli.csproj"), "-c", configuration, "-o", server, "-p:UseAppHost=false", "--nologo", "-v", "quiet");
         Layout(publish);
+        LayoutServer(server);
         WriteHelp();
         log.WriteLine($"Module laid out in {OutputFolder}");
         return OutputFolder;
@@ -98,6 +104,27 @@ public sealed class ModulePackager(string repositoryRoot, string configuration =
             var relative = Path.GetRelativePath(Path.Combine(RepositoryRoot, "module"), file);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(OutputFolder, relative))!);
             File.Copy(file, Path.Combine(OutputFolder, relative));
+        }
+    }
+
+    /// <summary>
+    /// The batchops command (framework-dependent, no native launcher) in <see cref="ServerFolder"/>: what
+    /// Start-BatchDashboard runs with the machine's dotnet and its ASP.NET Core runtime.
+    /// </summary>
+    private void LayoutServer(string server)
+    {
+        var target = Directory.CreateDirectory(Path.Combine(OutputFolder, ServerFolder)).FullName;
+        foreach (var file in Directory.GetFiles(server, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(server, file);
+            var unsupported = relative.StartsWith("runtimes", StringComparison.Ordinal) && !SupportedRuntimes.Any(rid => relative.StartsWith(Path.Combine("runtimes", rid), StringComparison.Ordinal));
+            if (unsupported || relative.EndsWith(".xml", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(target, relative))!);
+            File.Copy(file, Path.Combine(target, relative));
         }
     }
 

@@ -35,7 +35,17 @@ internal static class ServeCommand
 
             await using (app.ConfigureAwait(false))
             {
-                await app.StartAsync(session.Interrupt).ConfigureAwait(false);
+                try
+                {
+                    await app.StartAsync(session.Interrupt).ConfigureAwait(false);
+                }
+                catch (IOException error)
+                {
+                    // Kestrel's bind failure: "Failed to bind to address http://127.0.0.1:5178: address already in use."
+                    session.Error.WriteLine($"batchops serve: {error.Message.TrimEnd('.')}. Choose another port with --urls (port 0 picks any free one), or stop what listens there.");
+                    return ExitCodes.Usage;
+                }
+
                 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
                 session.Out.WriteLine($"Serving {session.Store.Location} at {string.Join(", ", addresses)}{(options.ReadOnly ? " (read-only)" : string.Empty)}; Ctrl+C stops.");
                 session.Out.Flush();

@@ -475,6 +475,20 @@ public sealed class ServeApiTests : IAsyncLifetime
         Assert.Equal(0, serve.ExitCode);
     }
 
+    [Fact]
+    public async Task TheRealProcess_OnATakenPort_ExitsWithAPlainMessage()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+
+        var result = await CliHarness.RunProcessAsync(StoreFolder, TimeSpan.FromSeconds(60), "serve", "--urls", $"http://127.0.0.1:{port}");
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Contains($"batchops serve: Failed to bind to address http://127.0.0.1:{port}: address already in use. Choose another port with --urls", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
