@@ -48,15 +48,15 @@ public sealed class ServeApiTests : IAsyncLifetime
         _folder.Dispose();
     }
 
-    private static async Task<JobRecord> RunJobAsync(JobRunner runner, string name, string[] tags, int count, Func<int, string?> failure)
+    private static async Task<JobRecord> RunJobAsync(JobRunner runner, string name, string[] tags, int count, Func<int, string?> failure, string padding = "")
     {
         var job = await runner.CreateAsync(
             new JobDefinition { Name = name, Tags = tags, OperationKind = "test", Operation = "{}", Settings = new JobSettings { ChunkSize = 25, ThrottleLimit = 2 } },
-            Enumerable.Range(0, count).Select(i => (string?)i.ToString(System.Globalization.CultureInfo.InvariantCulture)), TextPayloadCodec.Instance, TextPayloadCodec.Instance.Format);
+            Enumerable.Range(0, count).Select(i => (string?)(i.ToString(System.Globalization.CultureInfo.InvariantCulture) + padding)), TextPayloadCodec.Instance, TextPayloadCodec.Instance.Format);
         var result = await runner.RunAsync(job.Id, new JobRunRequest<string?, string?>
         {
             Operation = BatchOperation<string?, string?>.PerItem((item, _) =>
-                failure(int.Parse(item.Value!, System.Globalization.CultureInfo.InvariantCulture)) is { } message
+                failure(int.Parse(item.Value!.TrimEnd('.'), System.Globalization.CultureInfo.InvariantCulture)) is { } message
                     ? throw new InvalidOperationException(message)
                     : ValueTask.FromResult<string?>($"done {item.Value}")),
             InputCodec = TextPayloadCodec.Instance,
@@ -282,6 +282,46 @@ public sealed class ServeApiTests : IAsyncLifetime
         Assert.Equal(121, lines.Length);
         Assert.StartsWith("index,", lines[0], StringComparison.Ordinal);
         Assert.Equal("format", (await ProblemAsync(await client.GetAsync($"/api/jobs/{_mixed.Id}/export?format=xml", ct), HttpStatusCode.BadRequest)).GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task Export_OfA100000ItemJob_IsStreamed_NotReadWholeFirst()
+    {
+        var ct = CancellationToken.None;
+        // About 60 MB of CSV (each row's input and output carry 300 characters): far more than any socket buffers.
+        var big = await RunJobAsync(new JobRunner(_store), "big-export", [], 100_000, _ => null, new string('.', 300));
+        var (store, counter) = ItemReadCounter.Over(_store);
+        var app = DashboardApi.Build(store, new ServeOptions("http://127.0.0.1:0", null, false));
+        _servers.Add(app);
+        await app.StartAsync(ct);
+        using var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(60) };
+
+        using var response = await client.GetAsync($"/api/jobs/{big.Id}/export?format=csv", HttpCompletionOption.ResponseHeadersRead, ct);
+        Assert.Null(response.Content.Headers.ContentLength);
+        await using var body = await response.Content.ReadAsStreamAsync(ct);
+        using var reader = new StreamReader(body);
+        Assert.StartsWith("index,", await reader.ReadLineAsync(ct), StringComparison.Ordinal);
+
+        // The client reads no further: a streaming server fills the socket's buffers and waits, so it
+        // stops reading the store well short of the whole job.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        long before;
+        do
+        {
+            before = counter.Read;
+            await Task.Delay(500, ct);
+        }
+        while (counter.Read != before && DateTime.UtcNow < deadline);
+        Assert.InRange(counter.Read, 1, 99_999);
+
+        var rows = 0;
+        while (await reader.ReadLineAsync(ct) is { Length: > 0 })
+        {
+            rows++;
+        }
+
+        Assert.Equal(100_000, rows);
+        Assert.Equal(100_000, counter.Read);
     }
 
     private static StringContent JsonContent(string json) => new(json, Encoding.UTF8, "application/json");
