@@ -56,12 +56,15 @@ public sealed partial class Scenarios
         await ExecuteAsync(db, ProductsTable);
         var count = SqlRows;
         var rows = await RowsFileAsync(count);
-        var hand = await Measure.TimeAsync(() => HandCopyAsync(db, rows));
-        await VerifyCountAsync(db, count);
-        await ExecuteAsync(db, "TRUNCATE products");
-        var (job, jobFigures) = await SqlJobAsync("sql-insert", SqlProviders.PostgreSql, db, "insert", rows, count, chunk: 10_000, throttle: Environment.ProcessorCount);
-        await VerifyCountAsync(db, count);
-        await ExecuteAsync(db, "TRUNCATE products");
+        var (hand, job, jobFigures) = await BestOfTwoAsync(
+            async file => await Measure.TimeAsync(() => HandCopyAsync(db, file)),
+            (file, rowCount, round) => SqlJobAsync($"sql-insert-{round}", SqlProviders.PostgreSql, db, "insert", file, rowCount, chunk: 10_000, throttle: Environment.ProcessorCount),
+            async (written, _) =>
+            {
+                await VerifyCountAsync(db, written);
+                await ExecuteAsync(db, "TRUNCATE products");
+            },
+            rows, count);
         var noStore = await NoStoreAsync(db, rows);
         var read = await Measure.TimeAsync(() => Task.Run(() => ReadRows(rows).Count()));
         var figures = new Dictionary<string, double>(jobFigures) { ["rows"] = count, ["handCopyMs"] = hand.TotalMilliseconds, ["engineWithoutStoreMs"] = noStore.TotalMilliseconds, ["readingAndParsingTheFileMs"] = read.TotalMilliseconds };
@@ -80,13 +83,17 @@ public sealed partial class Scenarios
         var count = SqlRows;
 
         // Half the rows exist before each side runs: the upsert inserts half and updates half.
-        await ResetHalfAsync(db, count);
         var rows = await RowsFileAsync(count);
-        var hand = await Measure.TimeAsync(() => HandUpsertAsync(db, rows));
-        await VerifyCountAsync(db, count);
-        await ResetHalfAsync(db, count);
-        var (job, jobFigures) = await SqlJobAsync("sql-upsert", SqlProviders.PostgreSql, db, "upsert", rows, count, chunk: 10_000, throttle: Environment.ProcessorCount);
-        await VerifyCountAsync(db, count);
+        await ResetHalfAsync(db, WarmRows);
+        var (hand, job, jobFigures) = await BestOfTwoAsync(
+            async file => await Measure.TimeAsync(() => HandUpsertAsync(db, file)),
+            (file, rowCount, round) => SqlJobAsync($"sql-upsert-{round}", SqlProviders.PostgreSql, db, "upsert", file, rowCount, chunk: 10_000, throttle: Environment.ProcessorCount),
+            async (written, next) =>
+            {
+                await VerifyCountAsync(db, written);
+                await ResetHalfAsync(db, next);
+            },
+            rows, count);
         var figures = new Dictionary<string, double>(jobFigures) { ["rows"] = count, ["handUpsertMs"] = hand.TotalMilliseconds };
         return Result("sql-upsert", "job rows/s", count / job.TotalSeconds, "hand COPY + ON CONFLICT rows/s", count / hand.TotalSeconds, ">= 0.7", 0.7, figures);
     }
@@ -112,6 +119,45 @@ public sealed partial class Scenarios
         SqliteConnection.ClearAllPools();
         var figures = new Dictionary<string, double>(jobFigures) { ["rows"] = count, ["handMs"] = hand.TotalMilliseconds };
         return Result("sqlite-insert", "job rows/s", count / job.TotalSeconds, "hand prepared inserts rows/s", count / hand.TotalSeconds, ">= 0.7", 0.7, figures);
+    }
+
+    private int WarmRows => Scale(50_000, 5_000);
+
+    /// <summary>
+    /// Both sides once over a small file first (first-use costs: the JIT, Npgsql's type setup, the engine's
+    /// paths), untimed; then each side twice over the full file, alternating, the best of each kept. One
+    /// cold run of each measured the JIT more than the loaders. <paramref name="check"/> runs after every
+    /// run with the rows just written and the rows of the next run: it verifies the table and sets it up for the next.
+    /// </summary>
+    private async Task<(TimeSpan Hand, TimeSpan Job, Dictionary<string, double> JobFigures)> BestOfTwoAsync(
+        Func<string, Task<TimeSpan>> hand,
+        Func<string, long, int, Task<(TimeSpan Elapsed, Dictionary<string, double> Figures)>> job,
+        Func<long, long, Task> check,
+        string rows,
+        long count)
+    {
+        var warm = await RowsFileAsync(WarmRows);
+        await hand(warm);
+        await check(WarmRows, WarmRows);
+        await job(warm, WarmRows, -1);
+        await check(WarmRows, count);
+        var bestHand = TimeSpan.MaxValue;
+        var bestJob = TimeSpan.MaxValue;
+        Dictionary<string, double> figures = [];
+        for (var round = 0; round < 2; round++)
+        {
+            var h = await hand(rows);
+            await check(count, count);
+            var (j, f) = await job(rows, count, round);
+            await check(count, count);
+            bestHand = h < bestHand ? h : bestHand;
+            if (j < bestJob)
+            {
+                (bestJob, figures) = (j, f);
+            }
+        }
+
+        return (bestHand, bestJob, figures);
     }
 
     /// <summary>Peak working set of the PostgreSQL insert job at full size versus a tenth of it.</summary>
