@@ -179,13 +179,19 @@ public sealed class ItemsFile : IReadOnlyCollection<JsonElement>
         }
     }
 
-    /// <summary>A range's items as one JSON array (its own copy); a line that no longer parses is named.</summary>
+    /// <summary>
+    /// A range's items as one JSON array over its own copy of the text, parsed in place. The document is never
+    /// disposed: its elements outlive this method, and the collector takes it with them (its rented metadata
+    /// included, which the shared pool then simply does not get back). JsonElement.ParseValue would first skip
+    /// the whole value to find its end, then copy and parse it: about twice the work.
+    /// </summary>
     private JsonElement ParseRange(ReadOnlySpan<byte> array, ItemRange range)
     {
         try
         {
-            var reader = new Utf8JsonReader(array);
-            var values = JsonElement.ParseValue(ref reader);
+#pragma warning disable CA2000 // The document lives as long as the elements handed out (see above).
+            var values = JsonDocument.Parse(array.ToArray()).RootElement;
+#pragma warning restore CA2000
             if (values.GetArrayLength() != range.Count)
             {
                 throw Changed(range.First);
