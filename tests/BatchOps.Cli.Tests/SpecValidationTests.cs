@@ -57,6 +57,83 @@ public class SpecValidationTests : IDisposable
         Assert.Contains("items.jsonl, line 3: not a JSON value", result.Error, StringComparison.Ordinal);
     }
 
+    private const string ProductSchema = """
+        { "type": "object", "required": ["sku", "price"], "additionalProperties": false,
+          "properties": { "sku": { "type": "string", "pattern": "^SKU-" }, "price": { "type": "number", "minimum": 0.01 },
+                          "tags": { "type": "array", "items": { "type": "string" } } } }
+        """;
+
+    [Fact]
+    public async Task Run_ItemsAgainstAnInlineSchema_ListsEachViolationWithItsPointer_AndCreatesNothing()
+    {
+        var spec = SpecFiles.WriteRaw(_folder.Path, $$"""
+            { "name": "x", "itemSchema": {{ProductSchema}},
+              "items": [ { "sku": "SKU-1", "price": 2 }, { "sku": "SKU-2", "price": 0 }, { "price": 1 }, { "sku": "bad", "price": "x", "tags": ["a", 3], "colour": "red" } ],
+              "operation": { "kind": "exec", "command": "true" } }
+            """);
+
+        var result = await CliHarness.RunAsync(Store, "run", spec);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("3 item(s) do not match \"itemSchema\"; nothing was created", result.Error, StringComparison.Ordinal);
+        foreach (var expected in new[]
+        {
+            "item 1: /price: must be >= 0.01", "item 2: /sku: is required", "item 3: /sku: must match the pattern ^SKU-",
+            "item 3: /price: must be a number", "item 3: /tags/1: must be a string", "item 3: /colour: is not allowed",
+        })
+        {
+            Assert.Contains(expected, result.Error, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain("item 0:", result.Error, StringComparison.Ordinal);
+        Assert.Contains("(no jobs)", (await CliHarness.RunAsync(Store, "list")).Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_ItemsFileAgainstASchemaFile_ListsTheFirstTwentyViolations()
+    {
+        File.WriteAllText(Path.Combine(_folder.Path, "product.schema.json"), ProductSchema);
+        File.WriteAllLines(Path.Combine(_folder.Path, "items.jsonl"), Enumerable.Range(0, 100).Select(i => i % 3 == 0 ? $$"""{ "sku": "SKU-{{i}}", "price": -1 }""" : $$"""{ "sku": "SKU-{{i}}", "price": 5 }"""));
+        var spec = SpecFiles.WriteRaw(_folder.Path, """{ "name": "x", "itemsFile": "items.jsonl", "itemSchema": "product.schema.json", "operation": { "kind": "exec", "command": "true" } }""");
+
+        var result = await CliHarness.RunAsync(Store, "run", spec);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("34 item(s) do not match", result.Error, StringComparison.Ordinal);
+        Assert.Contains("item 57: /price: must be >= 0.01", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("item 60:", result.Error, StringComparison.Ordinal);
+        Assert.Contains("(the first 20 violations are listed)", result.Error, StringComparison.Ordinal);
+        Assert.Contains("(no jobs)", (await CliHarness.RunAsync(Store, "list")).Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_ItemsThatMatchTheSchema_Run()
+    {
+        var spec = SpecFiles.WriteRaw(_folder.Path, $$"""
+            { "name": "checked", "itemSchema": {{ProductSchema}}, "items": [ { "sku": "SKU-1", "price": 2 }, { "sku": "SKU-2", "price": 0.01, "tags": ["new"] } ],
+              "operation": { "kind": "exec", "command": "true" } }
+            """);
+
+        var result = await CliHarness.RunAsync(Store, "run", spec);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("checked", (await CliHarness.RunAsync(Store, "list")).Out, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("\"no-such.schema.json\"", "does not exist (paths are relative to the spec file)")]
+    [InlineData("42", "\"itemSchema\" must be a JSON Schema object, or the path of a schema file")]
+    [InlineData("{ \"type\": \"object\", \"properties\": { \"a\": { \"$ref\": \"#/definitions/missing\" } } }", "\"itemSchema\" is not a usable JSON Schema")]
+    public async Task Run_AnUnusableSchema_IsNamed(string schema, string expected)
+    {
+        var spec = SpecFiles.WriteRaw(_folder.Path, $$"""{ "name": "x", "itemSchema": {{schema}}, "items": [1], "operation": { "kind": "exec", "command": "true" } }""");
+
+        var result = await CliHarness.RunAsync(Store, "run", spec);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Run_MissingSpecFile_ExitsTwo()
     {

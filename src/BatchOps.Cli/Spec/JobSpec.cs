@@ -24,6 +24,9 @@ public sealed class JobSpec
     /// <summary>Optional template for each item's key, for example "{host}".</summary>
     public string? Key { get; set; }
 
+    /// <summary>A JSON Schema every item must match before anything is created: inline, or a path relative to the spec file.</summary>
+    public JsonElement? ItemSchema { get; set; }
+
     /// <summary>What runs per item.</summary>
     public OperationSpec? Operation { get; set; }
 

@@ -72,11 +72,17 @@ public static class JobSpecLoader
         }
 
         Func<JsonElement, string?>? keySelector = key is null ? null : item => key.Render(item, -1);
+        var schema = ItemSchema.Load(spec.ItemSchema, folder, where);
         var (items, file) = ReadItems(spec, folder, where, settings.ToOptions().ChunkSize, keySelector, (item, index) =>
         {
-            compiled.Validate(item, index);
-            key?.Validate(item, index);
+            // An item the schema rejects is listed with the others; its placeholders are not checked on top.
+            if (schema?.Check(item, index) != false)
+            {
+                compiled.Validate(item, index);
+                key?.Validate(item, index);
+            }
         });
+        schema?.ThrowIfViolated(where);
 
         var definition = new JobDefinition
         {
@@ -155,7 +161,7 @@ public static class JobSpecLoader
             ? $"Valid settings: {SettingNames.Valid}."
             : at.Contains("operation", StringComparison.OrdinalIgnoreCase)
                 ? "Valid operation fields: kind, command, args, workingDirectory, env (exec); method, url, headers, body (http); provider, connection, table, mode, key, columns, ignoreUnmapped, updateColumns, maxAffected, backup (sql)."
-                : "Valid fields: name, description, tags, items, itemsFile, key, operation, settings.";
+                : "Valid fields: name, description, tags, items, itemsFile, itemSchema, key, operation, settings.";
         return $"unknown field \"{field}\" at {at}. {valid}";
     }
 }
