@@ -135,6 +135,64 @@ public class SpecValidationTests : IDisposable
     }
 
     [Fact]
+    public async Task DryRun_Exec_PrintsThePlanAndRenderedCommandLines_AndLeavesTheStoreAsItWas()
+    {
+        Assert.Equal(0, (await CliHarness.RunAsync(Store, "run", SpecFiles.WriteRaw(_folder.Path, """{ "name": "before", "items": [1], "operation": { "kind": "exec", "command": "true" } }"""))).ExitCode);
+        var database = Path.Combine(Store, Engine.Store.StoreLocation.DatabaseFileName);
+        var before = File.ReadAllBytes(database);
+        var spec = SpecFiles.WriteRaw(_folder.Path, """
+            { "name": "greet", "key": "{host}",
+              "items": [ { "host": "web01", "note": "it's up" }, { "host": "web 02", "note": "x" }, { "host": "db01", "note": "y" }, { "host": "db02", "note": "z" } ],
+              "operation": { "kind": "exec", "command": "echo", "args": ["{host}", "{note}"], "env": { "NOTE": "{note}", "API_TOKEN": "s3cret" } },
+              "settings": { "chunkSize": 2, "throttleLimit": 3, "retryCount": 2, "timeoutSeconds": 30 } }
+            """);
+
+        var result = await CliHarness.RunAsync(Store, "run", spec, "--dry-run");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("Dry run of 'greet' (exec): 4 item(s), every one checked; 2 chunk(s) of up to 2, 3 at a time; 2 retries, 30 s per attempt. Nothing was run or created.", result.Out, StringComparison.Ordinal);
+        Assert.Contains("item 0 (web01):\n  echo web01 'it'\\''s up'\n  env NOTE=it's up\n  env API_TOKEN=***", result.Out.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Contains("item 1 (web 02):\n  echo 'web 02' x", result.Out.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Contains("… and 1 more item(s).", result.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", result.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("greet", (await CliHarness.RunAsync(Store, "list")).Out, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(database));
+    }
+
+    [Fact]
+    public async Task DryRun_Http_RendersTheRequestWithSecretHeadersMasked_AndSendsNothing()
+    {
+        using var server = new LoopbackHttpServer();
+        var spec = SpecFiles.WriteRaw(_folder.Path, $$"""
+            { "name": "notify", "items": [ { "id": 7, "name": "a" } ],
+              "operation": { "kind": "http", "method": "post", "url": "{{server.BaseUrl}}/things/{id}",
+                             "headers": { "Authorization": "Bearer abc123", "X-Api-Key": "k-999", "X-Trace": "t-{id}" },
+                             "body": { "name": "{name}", "id": "{id}" } } }
+            """);
+
+        var result = await CliHarness.RunAsync(Store, "run", spec, "--dry-run");
+
+        Assert.Equal(0, result.ExitCode);
+        var lines = result.Out.ReplaceLineEndings("\n");
+        Assert.Contains($"item 0:\n  POST {server.BaseUrl}/things/7\n  Authorization: ***\n  X-Api-Key: ***\n  X-Trace: t-7\n  Content-Type: application/json\n", lines, StringComparison.Ordinal);
+        Assert.Contains("\"name\":\"a\"", lines, StringComparison.Ordinal);
+        Assert.DoesNotContain("abc123", lines, StringComparison.Ordinal);
+        Assert.DoesNotContain("k-999", lines, StringComparison.Ordinal);
+        Assert.Empty(server.Hits);
+    }
+
+    [Fact]
+    public async Task DryRun_BadItems_ExitTwoLikeARun()
+    {
+        var spec = SpecFiles.WriteRaw(_folder.Path, """{ "name": "x", "items": [{ "host": "a" }, { "hots": "b" }], "operation": { "kind": "exec", "command": "echo", "args": ["{host}"] } }""");
+
+        var result = await CliHarness.RunAsync(Store, "run", spec, "--dry-run");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("Item 1 has no field 'host'", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_MissingSpecFile_ExitsTwo()
     {
         var result = await CliHarness.RunAsync(Store, "run", Path.Combine(_folder.Path, "nope.json"));

@@ -11,7 +11,7 @@ internal static class RunCommand
         var spec = new Argument<string>("spec") { Description = "The job spec file (JSON): name, items or itemsFile, operation, settings." };
         var dryRun = new Option<bool>("--dry-run")
         {
-            Description = "sql operations: run every chunk in a transaction that is rolled back and print, per chunk, how many rows would be inserted, updated or deleted; creates no job and changes nothing.",
+            Description = "Check the spec and every item and print the plan, creating no job: exec and http show the rendered command line or request of the first items (secrets masked); sql runs every chunk in a transaction that is rolled back and prints, per chunk, how many rows would be inserted, updated or deleted.",
         };
         var command = new Command("run", "Create a job from a spec file and run it.") { spec, global.Json, dryRun };
         command.SetAction(async (parse, _) =>
@@ -20,7 +20,9 @@ internal static class RunCommand
             var loaded = JobSpecLoader.Load(parse.GetValue(spec)!, session.LoadSettings());
             if (parse.GetValue(dryRun))
             {
-                return await SqlDryRun.RunAsync(session, loaded).ConfigureAwait(false);
+                return loaded.Operation is Operations.SqlTableOperation
+                    ? await SqlDryRun.RunAsync(session, loaded).ConfigureAwait(false)
+                    : PlanDryRun.Run(session, loaded);
             }
 
             var runner = session.CreateRunner();

@@ -15,13 +15,7 @@ internal static class SqlDryRun
 {
     public static async Task<int> RunAsync(CliSession session, LoadedJob loaded)
     {
-        if (loaded.Operation is not SqlTableOperation sql)
-        {
-            session.Error.WriteLine($"batchops: --dry-run is available for sql operations; this spec's kind is \"{loaded.Operation.Kind}\". Nothing was created.");
-            return ExitCodes.Usage;
-        }
-
-        var operation = sql.Operation;
+        var operation = ((SqlTableOperation)loaded.Operation).Operation;
         session.Out.WriteLine($"Dry run of '{loaded.Definition.Name}': {operation.Describe()}, {loaded.Items.Count} row(s); nothing is changed.");
         // One line per chunk, once all its rows are accounted for (a split chunk reports each piece).
         var tally = new DryRunTally(loaded.Definition.Settings.ToOptions().ChunkSize, loaded.Items.Count);

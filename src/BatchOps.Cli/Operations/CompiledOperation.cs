@@ -15,6 +15,12 @@ public abstract class CompiledOperation
     /// <summary>Throws when the item lacks a field a placeholder uses.</summary>
     public abstract void Validate(JsonElement item, long index);
 
+    /// <summary>
+    /// What the operation would do for one item, fully rendered, for a dry run: lines of text with secrets
+    /// masked. Null for kinds whose dry run does more than render (sql: a rolled-back transaction).
+    /// </summary>
+    public virtual IReadOnlyList<string>? Render(JsonElement item, long index) => null;
+
     /// <summary>The engine operation for job <paramref name="jobId"/>; the output is text (stdout, response body, the row's fate).</summary>
     public abstract BatchOperation<JsonElement, string?> ToBatchOperation(string jobId);
 }

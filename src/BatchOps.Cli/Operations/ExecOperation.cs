@@ -73,6 +73,22 @@ public sealed class ExecOperation : CompiledOperation
         }
     }
 
+    /// <summary>The command line (arguments quoted as a POSIX shell would need them), the working directory and the environment it adds.</summary>
+    public override IReadOnlyList<string>? Render(JsonElement item, long index)
+    {
+        var lines = new List<string> { string.Join(' ', _args.Select(a => a.Render(item, index)).Prepend(_command.Render(item, index)).Select(ShellQuote)) };
+        if (_spec.WorkingDirectory is { } cwd)
+        {
+            lines.Add($"in {cwd}");
+        }
+
+        lines.AddRange(_env.Select(e => $"env {e.Name}={(Secrets.IsSecret(e.Name) ? Secrets.Mask : e.Value.Render(item, index))}"));
+        return lines;
+    }
+
+    private static string ShellQuote(string value) =>
+        value.Length > 0 && value.All(c => char.IsAsciiLetterOrDigit(c) || "-_./:=@%+,".Contains(c)) ? value : "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+
     public override BatchOperation<JsonElement, string?> ToBatchOperation(string jobId) =>
         BatchOperation<JsonElement, string?>.PerItem((item, ct) => new ValueTask<string?>(RunAsync(item.Value, item.Index, ct)));
 

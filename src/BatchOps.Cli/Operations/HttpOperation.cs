@@ -101,6 +101,25 @@ public sealed class HttpOperation : CompiledOperation
         _jsonBody?.Validate(item, index);
     }
 
+    /// <summary>The request line, its headers (secret ones masked) and its body.</summary>
+    public override IReadOnlyList<string>? Render(JsonElement item, long index)
+    {
+        var lines = new List<string> { $"{_method} {_url.Render(item, index)}" };
+        lines.AddRange(_headers.Select(h => $"{h.Name}: {(Secrets.IsSecret(h.Name) ? Secrets.Mask : h.Value.Render(item, index))}"));
+        if (_jsonBody is not null)
+        {
+            lines.Add("Content-Type: application/json");
+            lines.Add(_jsonBody.Render(item, index));
+        }
+        else if (_textBody is not null)
+        {
+            lines.Add("Content-Type: text/plain");
+            lines.Add(_textBody.Render(item, index));
+        }
+
+        return lines;
+    }
+
     public override BatchOperation<JsonElement, string?> ToBatchOperation(string jobId) =>
         BatchOperation<JsonElement, string?>.PerItem((item, ct) => new ValueTask<string?>(SendAsync(item.Value, item.Index, ct)));
 

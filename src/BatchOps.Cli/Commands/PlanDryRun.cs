@@ -1,0 +1,69 @@
+using System.Globalization;
+using BatchOps.Cli.Spec;
+
+namespace BatchOps.Cli.Commands;
+
+/// <summary>
+/// <c>batchops run SPEC --dry-run</c> for exec and http: the spec and every item were checked when it was
+/// loaded; prints the plan and the fully rendered operation of the first few items (secrets masked), runs
+/// nothing and creates no job.
+/// </summary>
+internal static class PlanDryRun
+{
+    /// <summary>How many items are shown rendered.</summary>
+    public const int Shown = 3;
+
+    public static int Run(CliSession session, LoadedJob loaded)
+    {
+        var options = loaded.Definition.Settings.ToOptions();
+        var count = loaded.Items.Count;
+        var chunks = (count + options.ChunkSize - 1) / options.ChunkSize;
+        var output = session.Out;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Dry run of '{loaded.Definition.Name}' ({loaded.Operation.Kind}): {count} item(s), every one checked; {chunks} chunk(s) of up to {options.ChunkSize}, {options.ThrottleLimit} at a time; {Policies(options)}. Nothing was run or created."));
+        var index = 0L;
+        foreach (var item in loaded.Items.Take(Shown))
+        {
+            var key = loaded.KeySelector?.Invoke(item);
+            output.WriteLine(key is null ? $"item {index}:" : $"item {index} ({key}):");
+            foreach (var line in loaded.Operation.Render(item, index) ?? [])
+            {
+                output.WriteLine($"  {line}");
+            }
+
+            index++;
+        }
+
+        if (count > Shown)
+        {
+            output.WriteLine($"… and {count - Shown} more item(s).");
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private static string Policies(Engine.Execution.BatchOptions options)
+    {
+        var parts = new List<string> { options.RetryCount == 0 ? "no retries" : string.Create(CultureInfo.InvariantCulture, $"{options.RetryCount} retr{(options.RetryCount == 1 ? "y" : "ies")}") };
+        if (options.Timeout is { } timeout)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{timeout.TotalSeconds:0.###} s per attempt"));
+        }
+
+        if (options.RateLimit is { } rate)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"at most {rate:0.###} per second"));
+        }
+
+        if (options.StopOnError)
+        {
+            parts.Add("stop on the first error");
+        }
+        else if (options.MaxErrors is { } max)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"stop after {max} error(s)"));
+        }
+
+        return string.Join(", ", parts);
+    }
+}
