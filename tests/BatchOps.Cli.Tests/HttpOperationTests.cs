@@ -63,6 +63,80 @@ public class HttpOperationTests : IDisposable
     }
 
     [Fact]
+    public async Task Http_IdempotencyKey_IsOnePerItem_AcrossRetriesAndRetryFailed()
+    {
+        var (flakyRun, _) = await RunAsync("flaky");
+        Assert.True(flakyRun.ExitCode == 0, flakyRun.ToString());
+        var job = JobIdOf("http");
+
+        // Every attempt of an item carried the same key, and no two items shared one.
+        var keys = Enumerable.Range(0, 4).Select(i => _server.IdempotencyKeys[$"/flaky/{i}"].ToArray()).ToList();
+        Assert.All(keys, attempts => Assert.Equal(2, attempts.Length));
+        Assert.All(keys, attempts => Assert.Single(attempts.Distinct()));
+        Assert.Equal(Enumerable.Range(0, 4).Select(i => $"{job}:{i}"), keys.Select(k => k[0]));
+
+        // A failed item retried later (retry-failed, a new process) sends its key again.
+        var spec = SpecFiles.Write(_folder.Path, new { name = "gone", items = new[] { new { id = 5 } }, operation = new { kind = "http", url = $"{_server.BaseUrl}/missing/{{id}}" } });
+        Assert.Equal(1, (await CliHarness.RunAsync(Store, "run", spec)).ExitCode);
+        Assert.Equal(1, (await CliHarness.RunAsync(Store, "retry", "gone")).ExitCode);
+        var sent = _server.IdempotencyKeys["/missing/5"].ToArray();
+        Assert.Equal(new[] { $"{JobIdOf("gone")}:0", $"{JobIdOf("gone")}:0" }, sent.Select(k => k ?? "(none)"));
+    }
+
+    [Fact]
+    public async Task Http_IdempotencyKey_SurvivesASigkillAndResume()
+    {
+        var spec = SpecFiles.Write(_folder.Path, new
+        {
+            name = "killed",
+            key = "{host}",
+            items = new[] { new { host = "a", path = "ok" }, new { host = "b", path = "slow" } },
+            operation = new { kind = "http", url = $"{_server.BaseUrl}/{{path}}/{{host}}" },
+            settings = new { throttleLimit = 2, timeoutSeconds = 60 },
+        });
+        using (var run = CliHarness.Start(Store, "run", spec))
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (!_server.Hits.ContainsKey("/slow/b"))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the slow request never arrived");
+                await Task.Delay(50);
+            }
+
+            run.Kill();
+            await run.WaitForExitAsync();
+        }
+
+        var resumed = await CliHarness.RunAsync(Store, "resume", "killed");
+
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        var job = JobIdOf("killed");
+        Assert.Equal(new[] { $"{job}:key:b", $"{job}:key:b" }, _server.IdempotencyKeys["/slow/b"].Select(k => k ?? "(none)"));
+        Assert.All(_server.IdempotencyKeys["/ok/a"], key => Assert.Equal($"{job}:key:a", key));
+    }
+
+    [Theory]
+    [InlineData("\"idempotencyHeader\": \"X-Request-Id\"", "X-Request-Id: (job id):0")]
+    [InlineData("\"idempotencyHeader\": \"\"", null)]
+    [InlineData("\"headers\": { \"Idempotency-Key\": \"mine-{id}\" }", "Idempotency-Key: mine-1")]
+    public async Task Http_IdempotencyHeader_CanBeRenamedTurnedOffOrSetByTheSpec(string field, string? expected)
+    {
+        var spec = SpecFiles.WriteRaw(_folder.Path, $$"""{ "name": "h", "items": [{ "id": 1 }], "operation": { "kind": "http", "url": "{{_server.BaseUrl}}/ok/{id}", {{field}} } }""");
+
+        var dry = await CliHarness.RunAsync(Store, "run", spec, "--dry-run");
+
+        Assert.True(dry.ExitCode == 0, dry.ToString());
+        var headers = dry.Out.Split('\n').Where(l => l.Contains(": ", StringComparison.Ordinal) && l.StartsWith("  ", StringComparison.Ordinal)).Select(l => l.Trim()).ToList();
+        Assert.Equal(expected is null ? [] : [expected], headers);
+    }
+
+    private string JobIdOf(string name)
+    {
+        using var store = Engine.Store.SqliteJobStore.Open(Store);
+        return store.FindJobsAsync(new Engine.Store.JobQuery { Name = name }).GetAwaiter().GetResult().Single().Id;
+    }
+
+    [Fact]
     public async Task Http_404_FailsWithoutRetryAndKeepsTheBody()
     {
         var (run, items) = await RunAsync("missing");

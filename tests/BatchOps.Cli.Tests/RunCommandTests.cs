@@ -42,6 +42,25 @@ public class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_Exec_GetsTheJobIdIndexAndIdempotencyKey_AsVariablesAndPlaceholders()
+    {
+        var spec = SpecFiles.WriteRaw(_folder.Path, """
+            { "name": "keys", "items": [{ "host": "web/1" }, { "host": "db" }], "key": "{host}",
+              "operation": { "kind": "exec", "command": "sh", "args": ["-c", "echo \"$BATCHOPS_IDEMPOTENCY_KEY|$0|$BATCHOPS_JOB_ID|$BATCHOPS_ITEM_INDEX|$BATCHOPS_ITEM_KEY\"", "{idempotencyKey} {jobId}"] } }
+            """);
+
+        var run = await CliHarness.RunAsync(Store, "run", spec, "--json");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using var job = JsonDocument.Parse(run.Out);
+        var id = job.RootElement.GetProperty("id").GetString()!;
+        var show = await CliHarness.RunAsync(Store, "show", "keys", "--items", "--json");
+        using var shown = JsonDocument.Parse(show.Out);
+        var outputs = shown.RootElement.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("output").GetString()).ToList();
+        Assert.Equal([$"{id}:key:web%2F1|{id}:key:web%2F1 {id}|{id}|0|web/1", $"{id}:key:db|{id}:key:db {id}|{id}|1|db"], outputs);
+    }
+
+    [Fact]
     public async Task Run_ItemsFile_TheJobReadsItsItemsFromTheFile_AndSaysSoWhenItIsGone()
     {
         var items = Path.Combine(_folder.Path, "names.jsonl");

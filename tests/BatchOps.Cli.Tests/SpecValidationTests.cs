@@ -30,6 +30,9 @@ public class SpecValidationTests : IDisposable
         { """{ "name": "x", "items": [1], "operation": { "kind": "http", "url": "not a url" } }""", "is not an absolute URL" },
         { """{ "name": "x", "items": [1], "operation": { "kind": "exec", "command": "echo", "args": ["{oops"] } }""", "is not closed" },
         { """{ "name": "x", "items": [1], "itemsFile": null, "operation": { "kind": "exec", "command": "true" } } trailing""", "job.json" },
+        { """{ "name": "x", "key": "{h}", "items": [{ "h": "a" }, { "h": "b" }, { "h": "a" }], "operation": { "kind": "exec", "command": "true" } }""", "items 0 and 2 have the same key 'a'" },
+        { """{ "name": "x", "key": "{jobId}-{h}", "items": [{ "h": "a" }], "operation": { "kind": "exec", "command": "true" } }""", "\"key\" cannot use {jobId} or {idempotencyKey}" },
+        { """{ "name": "x", "items": [1], "operation": { "kind": "http", "url": "http://127.0.0.1:1/", "idempotencyHeader": "Bad Header" } }""", "\"idempotencyHeader\" \"Bad Header\" is not a header name" },
     };
 
     [Theory]
@@ -174,7 +177,7 @@ public class SpecValidationTests : IDisposable
 
         Assert.Equal(0, result.ExitCode);
         var lines = result.Out.ReplaceLineEndings("\n");
-        Assert.Contains($"item 0:\n  POST {server.BaseUrl}/things/7\n  Authorization: ***\n  X-Api-Key: ***\n  X-Trace: t-7\n  Content-Type: application/json\n", lines, StringComparison.Ordinal);
+        Assert.Contains($"item 0:\n  POST {server.BaseUrl}/things/7\n  Authorization: ***\n  X-Api-Key: ***\n  X-Trace: t-7\n  Idempotency-Key: (job id):0\n  Content-Type: application/json\n", lines, StringComparison.Ordinal);
         Assert.Contains("\"name\":\"a\"", lines, StringComparison.Ordinal);
         Assert.DoesNotContain("abc123", lines, StringComparison.Ordinal);
         Assert.DoesNotContain("k-999", lines, StringComparison.Ordinal);

@@ -90,11 +90,11 @@ public sealed class ExecOperation : CompiledOperation
         value.Length > 0 && value.All(c => char.IsAsciiLetterOrDigit(c) || "-_./:=@%+,".Contains(c)) ? value : "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     public override BatchOperation<JsonElement, string?> ToBatchOperation(string jobId) =>
-        BatchOperation<JsonElement, string?>.PerItem((item, ct) => new ValueTask<string?>(RunAsync(item.Value, item.Index, ct)));
+        BatchOperation<JsonElement, string?>.PerItem((item, ct) => new ValueTask<string?>(RunAsync(item.Value, ItemContext.Of(item, jobId), ct)));
 
-    private async Task<string?> RunAsync(JsonElement item, long index, CancellationToken cancellationToken)
+    private async Task<string?> RunAsync(JsonElement item, ItemContext context, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(_command.Render(item, index))
+        var start = new ProcessStartInfo(_command.Render(item, context))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -104,12 +104,17 @@ public sealed class ExecOperation : CompiledOperation
         };
         foreach (var arg in _args)
         {
-            start.ArgumentList.Add(arg.Render(item, index));
+            start.ArgumentList.Add(arg.Render(item, context));
         }
 
+        // What the command may need to apply each item once: it gets the same values on every attempt.
+        start.Environment["BATCHOPS_JOB_ID"] = context.JobId;
+        start.Environment["BATCHOPS_ITEM_INDEX"] = context.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["BATCHOPS_ITEM_KEY"] = context.Key;
+        start.Environment["BATCHOPS_IDEMPOTENCY_KEY"] = context.IdempotencyKey;
         foreach (var (name, value) in _env)
         {
-            start.Environment[name] = value.Render(item, index);
+            start.Environment[name] = value.Render(item, context);
         }
 
         using var process = new Process { StartInfo = start };

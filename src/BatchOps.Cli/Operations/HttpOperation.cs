@@ -32,6 +32,10 @@ public sealed class HttpOperation : CompiledOperation
     private readonly (string Name, Template Value)[] _headers;
     private readonly Template? _textBody;
     private readonly JsonTemplate? _jsonBody;
+    private readonly string? _idempotencyHeader;
+
+    /// <summary>The header that carries the item's idempotency key unless the spec names another or none.</summary>
+    public const string DefaultIdempotencyHeader = "Idempotency-Key";
 
     private HttpOperation(OperationSpec spec, string where)
     {
@@ -39,6 +43,9 @@ public sealed class HttpOperation : CompiledOperation
         _method = new HttpMethod(spec.Method!);
         _url = Template.Parse(spec.Url!, $"{where}.url");
         _headers = (spec.Headers ?? []).Select(h => (h.Key, Template.Parse(h.Value, $"{where}.headers.{h.Key}"))).ToArray();
+        // A header the spec sets itself wins over the automatic one.
+        var idempotency = spec.IdempotencyHeader ?? DefaultIdempotencyHeader;
+        _idempotencyHeader = idempotency.Length == 0 || _headers.Any(h => string.Equals(h.Name, idempotency, StringComparison.OrdinalIgnoreCase)) ? null : idempotency;
         if (spec.Body is { ValueKind: JsonValueKind.String } text)
         {
             _textBody = Template.Parse(text.GetString()!, $"{where}.body");
@@ -80,7 +87,12 @@ public sealed class HttpOperation : CompiledOperation
             throw new JobSpecException($"{where}: \"url\" \"{spec.Url}\" is not an absolute URL.");
         }
 
-        return new HttpOperation(new OperationSpec { Kind = OperationSpec.Http, Method = method, Url = spec.Url, Headers = spec.Headers, Body = spec.Body }, where);
+        if (spec.IdempotencyHeader is { Length: > 0 } header && !header.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        {
+            throw new JobSpecException($"{where}: \"idempotencyHeader\" \"{header}\" is not a header name; use letters, digits and dashes (or \"\" to send none).");
+        }
+
+        return new HttpOperation(new OperationSpec { Kind = OperationSpec.Http, Method = method, Url = spec.Url, Headers = spec.Headers, Body = spec.Body, IdempotencyHeader = spec.IdempotencyHeader }, where);
     }
 
     public override void Validate(JsonElement item, long index)
@@ -104,40 +116,51 @@ public sealed class HttpOperation : CompiledOperation
     /// <summary>The request line, its headers (secret ones masked) and its body.</summary>
     public override IReadOnlyList<string>? Render(JsonElement item, long index)
     {
-        var lines = new List<string> { $"{_method} {_url.Render(item, index)}" };
-        lines.AddRange(_headers.Select(h => $"{h.Name}: {(Secrets.IsSecret(h.Name) ? Secrets.Mask : h.Value.Render(item, index))}"));
+        var context = new ItemContext(index);
+        var lines = new List<string> { $"{_method} {_url.Render(item, context)}" };
+        lines.AddRange(_headers.Select(h => $"{h.Name}: {(Secrets.IsSecret(h.Name) ? Secrets.Mask : h.Value.Render(item, context))}"));
+        if (_idempotencyHeader is not null)
+        {
+            lines.Add($"{_idempotencyHeader}: {context.IdempotencyKey}");
+        }
+
         if (_jsonBody is not null)
         {
             lines.Add("Content-Type: application/json");
-            lines.Add(_jsonBody.Render(item, index));
+            lines.Add(_jsonBody.Render(item, context));
         }
         else if (_textBody is not null)
         {
             lines.Add("Content-Type: text/plain");
-            lines.Add(_textBody.Render(item, index));
+            lines.Add(_textBody.Render(item, context));
         }
 
         return lines;
     }
 
     public override BatchOperation<JsonElement, string?> ToBatchOperation(string jobId) =>
-        BatchOperation<JsonElement, string?>.PerItem((item, ct) => new ValueTask<string?>(SendAsync(item.Value, item.Index, ct)));
+        BatchOperation<JsonElement, string?>.PerItem((item, ct) => new ValueTask<string?>(SendAsync(item.Value, ItemContext.Of(item, jobId), ct)));
 
-    private async Task<string?> SendAsync(JsonElement item, long index, CancellationToken cancellationToken)
+    private async Task<string?> SendAsync(JsonElement item, ItemContext context, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(_method, _url.Render(item, index));
+        using var request = new HttpRequestMessage(_method, _url.Render(item, context));
         if (_jsonBody is not null)
         {
-            request.Content = new StringContent(_jsonBody.Render(item, index), Encoding.UTF8, "application/json");
+            request.Content = new StringContent(_jsonBody.Render(item, context), Encoding.UTF8, "application/json");
         }
         else if (_textBody is not null)
         {
-            request.Content = new StringContent(_textBody.Render(item, index), Encoding.UTF8, "text/plain");
+            request.Content = new StringContent(_textBody.Render(item, context), Encoding.UTF8, "text/plain");
+        }
+
+        if (_idempotencyHeader is not null)
+        {
+            request.Headers.TryAddWithoutValidation(_idempotencyHeader, context.IdempotencyKey);
         }
 
         foreach (var (name, template) in _headers)
         {
-            var value = template.Render(item, index);
+            var value = template.Render(item, context);
             if (!request.Headers.TryAddWithoutValidation(name, value))
             {
                 request.Content ??= new ByteArrayContent([]);

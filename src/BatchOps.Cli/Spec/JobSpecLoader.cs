@@ -59,6 +59,11 @@ public static class JobSpecLoader
         var operation = spec.Operation ?? throw new JobSpecException($"{where}: \"operation\" is required, with \"kind\" \"exec\", \"http\" or \"sql\".");
         var compiled = OperationFactory.Compile(operation, folder, $"{where}: operation");
         var key = spec.Key is null ? null : Template.Parse(spec.Key, $"{where}: key");
+        if (key?.UsesJob == true)
+        {
+            throw new JobSpecException($"{where}: \"key\" cannot use {{jobId}} or {{idempotencyKey}}: the key names the item within its job (and is part of its idempotency key); build it from the item's fields.");
+        }
+
         JobSettings settings;
         try
         {
@@ -73,6 +78,7 @@ public static class JobSpecLoader
 
         Func<JsonElement, string?>? keySelector = key is null ? null : item => key.Render(item, -1);
         var schema = ItemSchema.Load(spec.ItemSchema, folder, where);
+        var firstWithKey = new Dictionary<string, long>(StringComparer.Ordinal);
         var (items, file) = ReadItems(spec, folder, where, settings.ToOptions().ChunkSize, keySelector, (item, index) =>
         {
             // An item the schema rejects is listed with the others; its placeholders are not checked on top.
@@ -80,6 +86,12 @@ public static class JobSpecLoader
             {
                 compiled.Validate(item, index);
                 key?.Validate(item, index);
+                if (key is not null && !firstWithKey.TryAdd(key.Render(item, index), index))
+                {
+                    var duplicate = key.Render(item, index);
+                    throw new JobSpecException(
+                        $"{where}: items {firstWithKey[duplicate]} and {index} have the same key '{duplicate}' (from \"key\": \"{spec.Key}\"). Keys name items and make their idempotency keys, so they must be unique: change the key or the items.");
+                }
             }
         });
         schema?.ThrowIfViolated(where);

@@ -26,12 +26,14 @@ public sealed class JsonTemplate
         }
     }
 
-    public string Render(JsonElement item, long index)
+    public string Render(JsonElement item, long index) => Render(item, new ItemContext(index));
+
+    public string Render(JsonElement item, in ItemContext context)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            Write(writer, _shape, item, index);
+            Write(writer, _shape, item, context);
         }
 
         return Encoding.UTF8.GetString(buffer.ToArray());
@@ -62,19 +64,19 @@ public sealed class JsonTemplate
         }
     }
 
-    private void Write(Utf8JsonWriter writer, JsonElement element, JsonElement item, long index)
+    private void Write(Utf8JsonWriter writer, JsonElement element, JsonElement item, in ItemContext context)
     {
         switch (element.ValueKind)
         {
             case JsonValueKind.String:
-                writer.WriteStringValue(_strings[element.GetString()!].Render(item, index));
+                writer.WriteStringValue(_strings[element.GetString()!].Render(item, context));
                 break;
             case JsonValueKind.Object:
                 writer.WriteStartObject();
                 foreach (var property in element.EnumerateObject())
                 {
                     writer.WritePropertyName(property.Name);
-                    Write(writer, property.Value, item, index);
+                    Write(writer, property.Value, item, context);
                 }
 
                 writer.WriteEndObject();
@@ -83,7 +85,7 @@ public sealed class JsonTemplate
                 writer.WriteStartArray();
                 foreach (var value in element.EnumerateArray())
                 {
-                    Write(writer, value, item, index);
+                    Write(writer, value, item, context);
                 }
 
                 writer.WriteEndArray();

@@ -36,6 +36,12 @@ public sealed class OperationSpec
     /// <summary>http: request headers.</summary>
     public Dictionary<string, string>? Headers { get; set; }
 
+    /// <summary>
+    /// http: the header that carries each item's idempotency key (the same across retries, resume and
+    /// retry-failed). Absent: "Idempotency-Key"; "" sends none.
+    /// </summary>
+    public string? IdempotencyHeader { get; set; }
+
     /// <summary>http: body, a string (sent as text) or any JSON value (sent as JSON).</summary>
     public JsonElement? Body { get; set; }
 

@@ -6,7 +6,8 @@ namespace BatchOps.Cli.Spec;
 
 /// <summary>
 /// A string with placeholders, compiled once: {field.path} (a field of the item, dots into objects and
-/// arrays), {item} (the whole item as JSON), {index} (its 0-based index). {{ and }} stand for braces.
+/// arrays), {item} (the whole item as JSON), {index} (its 0-based index), {jobId} and {idempotencyKey}
+/// (see <see cref="ItemContext"/>). {{ and }} stand for braces.
 /// </summary>
 public sealed class Template
 {
@@ -75,6 +76,9 @@ public sealed class Template
     /// <summary>Whether the template holds any placeholder.</summary>
     public bool HasPlaceholders => _parts.Any(p => p.Path is not null);
 
+    /// <summary>Whether the template uses {jobId} or {idempotencyKey}, which only a running job can fill.</summary>
+    public bool UsesJob => _parts.Any(p => p.Path is ["jobId"] or ["idempotencyKey"]);
+
     public static Template Parse(string source, string where) => new(source, where);
 
     /// <summary>Throws when an item lacks a field the template uses; run on every item before any runs.</summary>
@@ -90,8 +94,12 @@ public sealed class Template
     }
 
     /// <summary>Fills the placeholders from an item.</summary>
-    public string Render(JsonElement item, long index)
+    public string Render(JsonElement item, long index) => Render(item, new ItemContext(index));
+
+    /// <summary>Fills the placeholders from an item and what is known of it (its job, its key).</summary>
+    public string Render(JsonElement item, in ItemContext context)
     {
+        var index = context.Index;
         if (!HasPlaceholders)
         {
             return Source.Replace("{{", "{", StringComparison.Ordinal).Replace("}}", "}", StringComparison.Ordinal);
@@ -111,6 +119,8 @@ public sealed class Template
             {
                 ["index"] => index.ToString(CultureInfo.InvariantCulture),
                 ["item"] => item.GetRawText(),
+                ["jobId"] => context.JobId ?? ItemContext.NoJobYet,
+                ["idempotencyKey"] => context.IdempotencyKey,
                 _ => TryResolve(item, segments, out var field) ? Text(field) : throw new JobSpecException($"Item {index} has no field '{string.Join('.', segments)}' used by {Where}."),
             };
             result.Append(value);
@@ -119,7 +129,7 @@ public sealed class Template
         return result.ToString();
     }
 
-    private static bool IsSpecial(string[] path) => path is ["index"] or ["item"];
+    private static bool IsSpecial(string[] path) => path is ["index"] or ["item"] or ["jobId"] or ["idempotencyKey"];
 
     private static string Text(JsonElement value) => value.ValueKind switch
     {

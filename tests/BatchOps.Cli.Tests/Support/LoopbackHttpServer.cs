@@ -37,6 +37,9 @@ public sealed class LoopbackHttpServer : IDisposable
 
     public ConcurrentQueue<string> Bodies { get; } = new();
 
+    /// <summary>The Idempotency-Key header of every request, per path, in arrival order (null when absent).</summary>
+    public ConcurrentDictionary<string, ConcurrentQueue<string?>> IdempotencyKeys { get; } = new();
+
     private async Task ServeAsync()
     {
         while (!_stop.IsCancellationRequested)
@@ -62,6 +65,7 @@ public sealed class LoopbackHttpServer : IDisposable
     private async Task HandleAsync(HttpListenerContext context)
     {
         var path = context.Request.Url!.AbsolutePath;
+        IdempotencyKeys.GetOrAdd(path, _ => new()).Enqueue(context.Request.Headers["Idempotency-Key"]);
         var hit = Hits.AddOrUpdate(path, 1, (_, n) => n + 1);
         var times = Times.GetOrAdd(path, _ => []);
         lock (times)
