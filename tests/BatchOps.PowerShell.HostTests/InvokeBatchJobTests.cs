@@ -138,6 +138,31 @@ public sealed class InvokeBatchJobTests : IDisposable
         Assert.Equal(["3,3,3", "ok,ok,ok"], run.Output.Select(o => o.ToString()));
     }
 
+    [Fact]
+    public void InvokeBatchJob_BatchContext_GivesTheJobIndexAttemptAndAStableIdempotencyKey()
+    {
+        var run = _session.Run("""
+            $items = 'web01', 'db/02' | ForEach-Object { [pscustomobject]@{ Host = $_ } }
+            $results = $items | Invoke-BatchJob {
+                if ($BatchContext.Attempt -eq 1 -and $_.Host -eq 'db/02') { throw "first try of $($BatchContext.IdempotencyKey)" }
+                '{0}|{1}|{2}|{3}|{4}' -f $BatchContext.JobId, $BatchContext.Index, $BatchContext.Key, $BatchContext.IdempotencyKey, $BatchContext.Attempt
+            } -KeyProperty Host -RetryCount 1 -RetryDelay 0.01 -Name ctx
+            $job = Get-BatchJob -Name ctx
+            $job.Id
+            ($results | Sort-Object Index).Output
+            # A chunk script block gets every item's key, in order (here: one output per item, its own key).
+            (1..2 | Invoke-BatchJob -ChunkScriptBlock { $BatchContext.IdempotencyKeys } -ChunkSize 2 -Name chunked | Sort-Object Index).Output -join ','
+            (Get-BatchJob -Name chunked).Id
+            """).ThrowIfFailed();
+
+        var lines = run.Output.Select(o => o.ToString()).ToList();
+        var id = lines[0];
+        Assert.Equal($"{id}|0|web01|{id}:key:web01|1", lines[1]);
+        Assert.Equal($"{id}|1|db/02|{id}:key:db%2F02|2", lines[2]);
+        var chunked = lines[4];
+        Assert.Equal($"{chunked}:0,{chunked}:1", lines[3]);
+    }
+
     [Theory]
     [InlineData("0.05")]
     [InlineData("([timespan]'0:0:0.05')")]

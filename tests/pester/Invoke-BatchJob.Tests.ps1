@@ -192,4 +192,12 @@ Describe 'Invoke-BatchJob' {
         $table | Should -Match 'Succeeded'
         Get-BatchJob -Name rendered | Format-List | Out-String | Should -Match 'Items\s*:\s*3 total: 3 succeeded'
     }
+    It 'gives the script block $BatchContext with a stable idempotency key' {
+        $results = 'a', 'b' | ForEach-Object { [pscustomobject]@{ Name = $_ } } | Invoke-BatchJob {
+            if ($BatchContext.Attempt -eq 1 -and $_.Name -eq 'b') { throw 'first try' }
+            "$($BatchContext.IdempotencyKey)/$($BatchContext.Attempt)"
+        } -KeyProperty Name -RetryCount 1 -RetryDelay 0.01 -Name context
+        $id = (Get-BatchJob -Name context).Id
+        ($results | Sort-Object Index).Output | Should -Be @("${id}:key:a/1", "${id}:key:b/2")
+    }
 }

@@ -74,7 +74,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         var pool = OpenPool(spec, options.ThrottleLimit, session);
         var input = _input = new PipelineInput<object?>(Math.Max(options.ChunkSize * 4, 256), batchSize: Math.Min(options.ChunkSize, 1_000));
         var runner = new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder));
-        session.Start(RunOperation.Script(pool), definition.Name, RunKind.Resume, null, (request, ct) => runner.RunNewAsync(definition, input.Items, request, KeyFor, ct));
+        session.Start(RunOperation.Script(pool, () => session.JobId), definition.Name, RunKind.Resume, null, (request, ct) => runner.RunNewAsync(definition, input.Items, request, KeyFor, ct));
     }
 
     protected override void ProcessRecord()

@@ -21,8 +21,8 @@ internal sealed record RunOperation(
     /// <summary>The input as results show it (the piped object rather than its stored form).</summary>
     public Func<object?, object?> InputView { get; init; } = static input => input;
 
-    /// <summary>A script-block run on a worker pool: inputs and outputs stored as CliXml.</summary>
-    public static RunOperation Script(ScriptWorkerPool pool) => new(pool.ToOperation(), CliXmlCodec.Instance, CliXmlCodec.Instance, pool);
+    /// <summary>A script-block run on a worker pool: inputs and outputs stored as CliXml; <paramref name="jobId"/> names the job once it exists.</summary>
+    public static RunOperation Script(ScriptWorkerPool pool, Func<string> jobId) => new(pool.ToOperation(jobId), CliXmlCodec.Instance, CliXmlCodec.Instance, pool);
 
     /// <summary>
     /// The operation of a stored job for a resume or retry: a script block on worker runspaces (or the
@@ -38,9 +38,9 @@ internal sealed record RunOperation(
         }
 
         var spec = JobRunSession.SpecOf(job);
-        return Script(useCallerRunspace && throttle == 1
-            ? ScriptWorkerPool.ForCallerRunspace(spec, session.Pump)
-            : ScriptWorkerPool.Open(spec, throttle, session.Pump, preferences));
+        return Script(
+            useCallerRunspace && throttle == 1 ? ScriptWorkerPool.ForCallerRunspace(spec, session.Pump) : ScriptWorkerPool.Open(spec, throttle, session.Pump, preferences),
+            () => session.JobId);
     }
 
     /// <summary>Whether the module can run a stored job of this kind.</summary>

@@ -22,6 +22,9 @@ internal sealed class ScriptWorkerPool : IDisposable
     private readonly ScriptBlock? _callerBlock;
     private readonly List<PSVariable> _callerVariables = [];
 
+    /// <summary>Attempts so far per item (or chunk, by its first index) in this run; an item's entry goes when it succeeds.</summary>
+    private readonly ConcurrentDictionary<long, int> _attempts = new();
+
     private ScriptWorkerPool(ScriptOperationSpec spec, object?[] argumentList, PipelinePump pump, ScriptBlock? callerBlock)
     {
         Spec = spec;
@@ -79,11 +82,12 @@ internal sealed class ScriptWorkerPool : IDisposable
         return pool;
     }
 
-    public BatchOperation<object?, object?> ToOperation() => Spec.PerChunk
+    /// <summary>The engine operation; <paramref name="jobId"/> names the job once it exists (for $BatchContext).</summary>
+    public BatchOperation<object?, object?> ToOperation(Func<string> jobId) => Spec.PerChunk
         ? BatchOperation<object?, object?>.PerChunk(async (items, ct) =>
         {
             // One output per item gives each item its output; anything else leaves outputs empty.
-            var output = await InvokeAsync(items.Select(i => i.Value).ToArray(), ct).ConfigureAwait(false);
+            var output = await InvokeAsync(items.Select(i => i.Value).ToArray(), ContextOf(jobId(), items), ct).ConfigureAwait(false);
             return output switch
             {
                 object?[] many when many.Length == items.Count => many,
@@ -91,11 +95,39 @@ internal sealed class ScriptWorkerPool : IDisposable
                 _ => null,
             };
         })
-        : BatchOperation<object?, object?>.PerItem((item, ct) => new ValueTask<object?>(InvokeAsync(item.Value, ct)));
+        : BatchOperation<object?, object?>.PerItem((item, ct) => new ValueTask<object?>(InvokeAsync(item.Value, ContextOf(jobId(), [item]), ct)));
 
-    private Task<object?> InvokeAsync(object? input, CancellationToken cancellationToken)
+    private BatchContext ContextOf(string jobId, IReadOnlyList<BatchItem<object?>> items)
+    {
+        var first = items[0];
+        var keys = new string[items.Count];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            keys[i] = IdempotencyKey.For(jobId, items[i].Index, items[i].Key);
+        }
+
+        return new BatchContext
+        {
+            JobId = jobId,
+            Index = first.Index,
+            Key = first.Key,
+            IdempotencyKey = keys[0],
+            IdempotencyKeys = keys,
+            Attempt = _attempts.AddOrUpdate(first.Index, 1, static (_, n) => n + 1),
+        };
+    }
+
+    private async Task<object?> InvokeAsync(object? input, BatchContext context, CancellationToken cancellationToken)
+    {
+        var output = await InvokeAsync(input, cancellationToken, context).ConfigureAwait(false);
+        _attempts.TryRemove(context.Index, out _);
+        return output;
+    }
+
+    private Task<object?> InvokeAsync(object? input, CancellationToken cancellationToken, BatchContext context)
     {
         var work = new ScriptWork(input, _argumentList);
+        work.Variables.Add(new PSVariable("BatchContext", context));
         if (_callerBlock is not null)
         {
             // A running item cannot be interrupted here (it runs on the pipeline thread), but one still
