@@ -192,6 +192,7 @@ Describe 'Invoke-BatchJob' {
         $table | Should -Match 'Succeeded'
         Get-BatchJob -Name rendered | Format-List | Out-String | Should -Match 'Items\s*:\s*3 total: 3 succeeded'
     }
+
     It 'gives the script block $BatchContext with a stable idempotency key' {
         $results = 'a', 'b' | ForEach-Object { [pscustomobject]@{ Name = $_ } } | Invoke-BatchJob {
             if ($BatchContext.Attempt -eq 1 -and $_.Name -eq 'b') { throw 'first try' }
