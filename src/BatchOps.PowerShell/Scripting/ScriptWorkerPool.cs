@@ -22,12 +22,18 @@ internal sealed class ScriptWorkerPool : IDisposable
     private readonly ScriptBlock? _callerBlock;
     private readonly List<PSVariable> _callerVariables = [];
 
+    private readonly bool _wantsContext;
+
     /// <summary>Attempts so far per item (or chunk, by its first index) in this run; an item's entry goes when it succeeds.</summary>
     private readonly ConcurrentDictionary<long, int> _attempts = new();
 
     private ScriptWorkerPool(ScriptOperationSpec spec, object?[] argumentList, PipelinePump pump, ScriptBlock? callerBlock)
     {
         Spec = spec;
+        // $BatchContext costs a few objects per item: made only for code that mentions it (the script block
+        // or a function it was given; dynamic lookups name it too).
+        _wantsContext = spec.Script.Contains("BatchContext", StringComparison.OrdinalIgnoreCase)
+            || spec.Functions.Values.Any(body => body.Contains("BatchContext", StringComparison.OrdinalIgnoreCase));
         _argumentList = argumentList;
         _pump = pump;
         _callerBlock = callerBlock;
@@ -87,7 +93,8 @@ internal sealed class ScriptWorkerPool : IDisposable
         ? BatchOperation<object?, object?>.PerChunk(async (items, ct) =>
         {
             // One output per item gives each item its output; anything else leaves outputs empty.
-            var output = await InvokeAsync(items.Select(i => i.Value).ToArray(), ContextOf(jobId(), items), ct).ConfigureAwait(false);
+            var values = items.Select(i => i.Value).ToArray();
+            var output = await (_wantsContext ? InvokeAsync(values, ContextOf(jobId(), items), ct) : InvokeAsync(values, ct, null)).ConfigureAwait(false);
             return output switch
             {
                 object?[] many when many.Length == items.Count => many,
@@ -95,7 +102,7 @@ internal sealed class ScriptWorkerPool : IDisposable
                 _ => null,
             };
         })
-        : BatchOperation<object?, object?>.PerItem((item, ct) => new ValueTask<object?>(InvokeAsync(item.Value, ContextOf(jobId(), [item]), ct)));
+        : BatchOperation<object?, object?>.PerItem((item, ct) => new ValueTask<object?>(_wantsContext ? InvokeAsync(item.Value, ContextOf(jobId(), [item]), ct) : InvokeAsync(item.Value, ct, null)));
 
     private BatchContext ContextOf(string jobId, IReadOnlyList<BatchItem<object?>> items)
     {
@@ -124,10 +131,14 @@ internal sealed class ScriptWorkerPool : IDisposable
         return output;
     }
 
-    private Task<object?> InvokeAsync(object? input, CancellationToken cancellationToken, BatchContext context)
+    private Task<object?> InvokeAsync(object? input, CancellationToken cancellationToken, BatchContext? context)
     {
         var work = new ScriptWork(input, _argumentList);
-        work.Variables.Add(new PSVariable("BatchContext", context));
+        if (context is not null)
+        {
+            work.Variables.Add(new PSVariable("BatchContext", context));
+        }
+
         if (_callerBlock is not null)
         {
             // A running item cannot be interrupted here (it runs on the pipeline thread), but one still
