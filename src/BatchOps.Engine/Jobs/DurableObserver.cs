@@ -16,7 +16,8 @@ internal sealed class DurableObserver<TIn, TOut>(
     BatchObserver<TIn, TOut>? inner,
     JobLog log,
     bool recordItems,
-    IPayloadCodec<TIn> inputCodec) : BatchObserver<TIn, TOut>
+    IPayloadCodec<TIn> inputCodec,
+    RangeDocuments? documents = null) : BatchObserver<TIn, TOut>
 {
     public override async ValueTask OnChunkStartingAsync(long chunk, IReadOnlyList<BatchItem<TIn>> items)
     {
@@ -62,6 +63,9 @@ internal sealed class DurableObserver<TIn, TOut>(
         {
             await inner.OnChunkCompletedAsync(chunk, results).ConfigureAwait(false);
         }
+
+        // Recorded and seen by every observer: items read from an items file are done with.
+        documents?.Release(results);
     }
 
     public override void OnRetry(RetryNotice notice) => inner?.OnRetry(notice);

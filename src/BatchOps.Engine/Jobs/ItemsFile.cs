@@ -108,17 +108,24 @@ public sealed class ItemsFile : IReadOnlyCollection<JsonElement>
     }
 
     /// <summary>The items in order, read from the file (which must be unchanged) and decoded with <paramref name="codec"/>.</summary>
-    public IEnumerable<BatchItem<TIn>> Read<TIn>(IPayloadCodec<TIn> codec)
+    public IEnumerable<BatchItem<TIn>> Read<TIn>(IPayloadCodec<TIn> codec) => Read(codec, null);
+
+    /// <summary>
+    /// The items for a run that frees each range's document once its items are checkpointed
+    /// (<paramref name="documents"/>; see <see cref="RangeDocuments"/>): an item's value is then valid only
+    /// until its chunk has completed.
+    /// </summary>
+    internal IEnumerable<BatchItem<TIn>> Read<TIn>(IPayloadCodec<TIn> codec, RangeDocuments? documents)
     {
         ArgumentNullException.ThrowIfNull(codec);
-        return codec is JsonPayloadCodec ? (IEnumerable<BatchItem<TIn>>)ReadJson() : ReadText(codec);
+        return codec is JsonPayloadCodec ? (IEnumerable<BatchItem<TIn>>)ReadJson(documents) : ReadText(codec);
     }
 
     /// <summary>
     /// JSON items a range at a time: the range's lines are parsed as one JSON array, so its items share one
     /// document (two arrays) instead of three objects each, which keeps the collector's work per chunk flat.
     /// </summary>
-    private IEnumerable<BatchItem<JsonElement>> ReadJson()
+    private IEnumerable<BatchItem<JsonElement>> ReadJson(RangeDocuments? documents)
     {
         Source.EnsureUnchanged();
         var buffer = new ArrayBufferWriter<byte>(1024 * 1024);
@@ -144,7 +151,7 @@ public sealed class ItemsFile : IReadOnlyCollection<JsonElement>
             }
 
             Append(buffer, "]"u8);
-            var values = ParseRange(buffer.WrittenSpan, range);
+            var values = documents is null ? ParseRange(buffer.WrittenSpan, range) : ParsePooled(buffer.WrittenSpan, range, documents);
             var index = range.First;
             foreach (var value in values.EnumerateArray())
             {
@@ -204,6 +211,31 @@ public sealed class ItemsFile : IReadOnlyCollection<JsonElement>
             // Checked when the job was created: the file was changed in place since.
             throw Changed(range.First);
         }
+    }
+
+    /// <summary>A range's array parsed over a pooled copy of its text, handed to <paramref name="documents"/> to free.</summary>
+    private JsonElement ParsePooled(ReadOnlySpan<byte> array, ItemRange range, RangeDocuments documents)
+    {
+        var text = ArrayPool<byte>.Shared.Rent(array.Length);
+        array.CopyTo(text);
+        JsonDocument? document = null;
+        try
+        {
+            document = JsonDocument.Parse(text.AsMemory(0, array.Length));
+            if (document.RootElement.GetArrayLength() != range.Count)
+            {
+                throw Changed(range.First);
+            }
+        }
+        catch (Exception error) when (error is JsonException or StoreException)
+        {
+            document?.Dispose();
+            ArrayPool<byte>.Shared.Return(text);
+            throw error as StoreException ?? Changed(range.First);
+        }
+
+        documents.Add(range, document, text);
+        return document.RootElement;
     }
 
     private StoreException Changed(long index) =>

@@ -35,7 +35,9 @@ public sealed record JobRunRequest<TIn, TOut>
     /// <summary>
     /// The items file the job was just created from, still open in the caller's hands: when the job has not
     /// run any item yet, the run reads its items straight from the file instead of through the store. Any
-    /// other run reads them through the store as usual.
+    /// other run reads them through the store as usual. Items read from the file share pooled memory that is
+    /// freed once their chunk is recorded: an <see cref="Observer"/> may read inputs until its
+    /// OnChunkCompletedAsync for their chunk returns, and must copy what it keeps longer.
     /// </summary>
     public ItemsFile? ItemsFile { get; init; }
 

@@ -221,6 +221,7 @@ public sealed class JobRunner
         using var ownStop = request.Stop is null ? new BatchStopSource() : null;
         var stop = request.Stop ?? ownStop!;
         using var heartbeatStop = new CancellationTokenSource();
+        RangeDocuments? documents = null;
         JobSummary summary;
         try
         {
@@ -248,7 +249,8 @@ public sealed class JobRunner
                 log.Start(job, request.Kind, count);
                 if (request.ItemsFile is { } file && IsFirstRunOf(job, file, request.Kind))
                 {
-                    items = BatchInput.From(file.Read(request.InputCodec));
+                    documents = new RangeDocuments();
+                    items = BatchInput.From(file.Read(request.InputCodec, documents));
                     log.Info($"items are read straight from {file.Source.Path}");
                 }
                 else
@@ -258,7 +260,7 @@ public sealed class JobRunner
             }
 
             var heartbeat = HeartbeatAsync(job.Id, lease, stop, log, heartbeatStop.Token);
-            var observer = new DurableObserver<TIn, TOut>(_store, job.Id, request.OutputCodec, request.Observer, log, recordItems: inputs is not null, request.InputCodec);
+            var observer = new DurableObserver<TIn, TOut>(_store, job.Id, request.OutputCodec, request.Observer, log, recordItems: inputs is not null, request.InputCodec, documents);
             try
             {
                 summary = await BatchExecutor.RunAsync(items, request.Operation, options, observer, stop, cancellationToken).ConfigureAwait(false);
@@ -271,6 +273,7 @@ public sealed class JobRunner
             {
                 await heartbeatStop.CancelAsync().ConfigureAwait(false);
                 await heartbeat.ConfigureAwait(false);
+                documents?.Dispose();
             }
         }
         catch (Exception error)

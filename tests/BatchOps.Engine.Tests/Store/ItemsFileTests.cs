@@ -103,6 +103,70 @@ public sealed class ItemsFileTests : StoreTest
     }
 
     [Fact]
+    public void ReadForARun_FreesEachRangesDocument_OnceAllItsItemsAreDone()
+    {
+        var file = ItemsFile.Scan(WriteItems(25), 10);
+        using var documents = new RangeDocuments();
+
+        var items = file.Read(JsonPayloadCodec.Instance, documents).ToList();
+
+        Assert.Equal(3, documents.Open);
+        documents.Release(Done(items.Take(9)));
+        Assert.Equal(3, documents.Open);
+        documents.Release(Done(items.Skip(9).Take(1)));
+        Assert.Equal(2, documents.Open);
+        // A value of a freed range is gone for good (a clear error, never another range's data); the others stay readable.
+        Assert.Throws<ObjectDisposedException>(() => items[3].Value.GetProperty("n"));
+        Assert.Equal(17, items[17].Value.GetProperty("n").GetInt32());
+        documents.Release(Done(items.Skip(10)));
+        Assert.Equal(0, documents.Open);
+
+        static List<ItemResult<JsonElement, string?>> Done(IEnumerable<BatchItem<JsonElement>> done) =>
+            done.Select(i => new ItemResult<JsonElement, string?> { Index = i.Index, Input = i.Value, Status = ItemStatus.Succeeded }).ToList();
+    }
+
+    [Fact]
+    public async Task TheFirstRun_GivesObserversEveryInput_UntilItsChunkIsDone()
+    {
+        var file = ItemsFile.Scan(WriteItems(2_000), 500);
+        var job = await Runner.CreateAsync(Definition(500), file, TextPayloadCodec.Instance.Format);
+        var observer = new InputReader();
+
+        var result = await Runner.RunAsync(job.Id, new JobRunRequest<JsonElement, string?>
+        {
+            Operation = BatchOperation<JsonElement, string?>.PerChunk((items, _) => ValueTask.FromResult<IReadOnlyList<string?>?>(items.Select(i => (string?)"ok").ToList())),
+            InputCodec = JsonPayloadCodec.Instance,
+            OutputCodec = TextPayloadCodec.Instance,
+            ItemsFile = file,
+            Observer = observer,
+        });
+
+        Assert.Equal(2_000, result.Job.Counts.Succeeded);
+        Assert.Equal(Enumerable.Range(0, 2_000).Sum(), observer.SumOnItem);
+        Assert.Equal(Enumerable.Range(0, 2_000).Sum(), observer.SumOnChunk);
+    }
+
+    /// <summary>Reads every input when its item completes and again when its chunk does.</summary>
+    private sealed class InputReader : BatchObserver<JsonElement, string?>
+    {
+        private long _onItem;
+        private long _onChunk;
+
+        public long SumOnItem => Interlocked.Read(ref _onItem);
+
+        public long SumOnChunk => Interlocked.Read(ref _onChunk);
+
+        public override void OnItemCompleted(ItemResult<JsonElement, string?> result) =>
+            Interlocked.Add(ref _onItem, result.Input.GetProperty("n").GetInt32());
+
+        public override ValueTask OnChunkCompletedAsync(long chunk, IReadOnlyList<ItemResult<JsonElement, string?>> results)
+        {
+            Interlocked.Add(ref _onChunk, results.Sum(r => r.Input.GetProperty("n").GetInt32()));
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    [Fact]
     public async Task FailedRows_AreCopiedIntoTheStore_SoARetryNeedsNoFile()
     {
         var path = WriteItems(4_000);
