@@ -105,7 +105,7 @@ public class SpecValidationTests : IDisposable
         Assert.Contains("34 item(s) do not match", result.Error, StringComparison.Ordinal);
         Assert.Contains("item 57: /price: must be >= 0.01", result.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("item 60:", result.Error, StringComparison.Ordinal);
-        Assert.Contains("(the first 20 violations are listed)", result.Error, StringComparison.Ordinal);
+        Assert.Contains("(the first 20 of 34 violations are listed)", result.Error, StringComparison.Ordinal);
         Assert.Contains("(no jobs)", (await CliHarness.RunAsync(Store, "list")).Out, StringComparison.Ordinal);
     }
 

@@ -19,6 +19,7 @@ internal sealed class ItemSchema
     private readonly JsonSchema _schema;
     private readonly List<string> _violations = [];
     private long _invalidItems;
+    private long _allViolations;
 
     private ItemSchema(JsonSchema schema) => _schema = schema;
 
@@ -58,6 +59,7 @@ internal sealed class ItemSchema
         _invalidItems++;
         foreach (var error in Flatten(errors))
         {
+            _allViolations++;
             if (_violations.Count < Listed)
             {
                 _violations.Add($"item {index}: {Pointer(error.Path)}: {Describe(error)}");
@@ -88,9 +90,9 @@ internal sealed class ItemSchema
             message.Append(Environment.NewLine).Append("  ").Append(violation);
         }
 
-        if (_invalidItems > _violations.Count && _violations.Count == Listed)
+        if (_allViolations > _violations.Count)
         {
-            message.Append(Environment.NewLine).Append(CultureInfo.InvariantCulture, $"  (the first {Listed} violations are listed)");
+            message.Append(Environment.NewLine).Append(CultureInfo.InvariantCulture, $"  (the first {Listed} of {_allViolations} violations are listed)");
         }
 
         throw new JobSpecException(message.ToString());
