@@ -86,11 +86,10 @@ public static class JobSpecLoader
             {
                 compiled.Validate(item, index);
                 key?.Validate(item, index);
-                if (key is not null && !firstWithKey.TryAdd(key.Render(item, index), index))
+                if (key?.Render(item, index) is { } itemKey && !firstWithKey.TryAdd(itemKey, index))
                 {
-                    var duplicate = key.Render(item, index);
                     throw new JobSpecException(
-                        $"{where}: items {firstWithKey[duplicate]} and {index} have the same key '{duplicate}' (from \"key\": \"{spec.Key}\"). Keys name items and make their idempotency keys, so they must be unique: change the key or the items.");
+                        $"{where}: items {firstWithKey[itemKey]} and {index} have the same key '{itemKey}' (from \"key\": \"{spec.Key}\"). Keys name items and make their idempotency keys, so they must be unique: change the key or the items.");
                 }
             }
         });

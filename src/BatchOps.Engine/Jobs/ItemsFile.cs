@@ -151,7 +151,7 @@ public sealed class ItemsFile : IReadOnlyCollection<JsonElement>
             }
 
             Append(buffer, "]"u8);
-            var values = documents is null ? ParseRange(buffer.WrittenSpan, range) : ParsePooled(buffer.WrittenSpan, range, documents);
+            var values = ParseRange(buffer.WrittenSpan, range, documents);
             var index = range.First;
             foreach (var value in values.EnumerateArray())
             {
@@ -187,36 +187,16 @@ public sealed class ItemsFile : IReadOnlyCollection<JsonElement>
     }
 
     /// <summary>
-    /// A range's items as one JSON array over its own copy of the text, parsed in place. The document is never
-    /// disposed: its elements outlive this method, and the collector takes it with them (its rented metadata
-    /// included, which the shared pool then simply does not get back). JsonElement.ParseValue would first skip
-    /// the whole value to find its end, then copy and parse it: about twice the work.
+    /// A range's items as one JSON array, parsed in place over a copy of its text (JsonElement.ParseValue
+    /// would first skip the whole value to find its end, then copy and parse it: about twice the work). For a
+    /// run that frees ranges (<paramref name="documents"/>) the copy is pooled and the document handed over
+    /// to be disposed once its items are done; otherwise the document is never disposed: its elements
+    /// outlive this method and the collector takes it with them (its rented metadata included, which the
+    /// shared pool then simply does not get back).
     /// </summary>
-    private JsonElement ParseRange(ReadOnlySpan<byte> array, ItemRange range)
+    private JsonElement ParseRange(ReadOnlySpan<byte> array, ItemRange range, RangeDocuments? documents)
     {
-        try
-        {
-#pragma warning disable CA2000 // The document lives as long as the elements handed out (see above).
-            var values = JsonDocument.Parse(array.ToArray()).RootElement;
-#pragma warning restore CA2000
-            if (values.GetArrayLength() != range.Count)
-            {
-                throw Changed(range.First);
-            }
-
-            return values;
-        }
-        catch (JsonException)
-        {
-            // Checked when the job was created: the file was changed in place since.
-            throw Changed(range.First);
-        }
-    }
-
-    /// <summary>A range's array parsed over a pooled copy of its text, handed to <paramref name="documents"/> to free.</summary>
-    private JsonElement ParsePooled(ReadOnlySpan<byte> array, ItemRange range, RangeDocuments documents)
-    {
-        var text = ArrayPool<byte>.Shared.Rent(array.Length);
+        var text = documents is null ? new byte[array.Length] : ArrayPool<byte>.Shared.Rent(array.Length);
         array.CopyTo(text);
         JsonDocument? document = null;
         try
@@ -230,11 +210,16 @@ public sealed class ItemsFile : IReadOnlyCollection<JsonElement>
         catch (Exception error) when (error is JsonException or StoreException)
         {
             document?.Dispose();
-            ArrayPool<byte>.Shared.Return(text);
+            if (documents is not null)
+            {
+                ArrayPool<byte>.Shared.Return(text);
+            }
+
+            // Checked when the job was created: the file was changed in place since.
             throw error as StoreException ?? Changed(range.First);
         }
 
-        documents.Add(range, document, text);
+        documents?.Add(range, document, text);
         return document.RootElement;
     }
 

@@ -168,9 +168,15 @@ internal static class DashboardServer
         candidates.AddRange(OperatingSystem.IsWindows()
             ? [Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ProgramFiles), "dotnet", name)]
             : ["/usr/share/dotnet/dotnet", "/usr/lib/dotnet/dotnet", "/usr/local/share/dotnet/dotnet", "/opt/homebrew/opt/dotnet/libexec/dotnet"]);
-        return candidates.FirstOrDefault(File.Exists) ?? throw new DashboardException(
-            $"The dashboard needs the ASP.NET Core Runtime {RequiredVersion(ServerAssembly)} and no dotnet was found (searched DOTNET_ROOT, PATH and the usual install folders). " +
-            $"{HowToInstall(RequiredVersion(ServerAssembly))} Or set {DotnetVariable} to the dotnet executable.");
+        if (candidates.FirstOrDefault(File.Exists) is { } found)
+        {
+            return found;
+        }
+
+        var version = RequiredVersion(ServerAssembly);
+        throw new DashboardException(
+            $"The dashboard needs the ASP.NET Core Runtime {version} and no dotnet was found (searched DOTNET_ROOT, PATH and the usual install folders). " +
+            $"{HowToInstall(version)} Or set {DotnetVariable} to the dotnet executable.");
     }
 
     /// <summary>Checks that dotnet has every shared framework the server's runtimeconfig names, at its major.minor (the default roll-forward).</summary>
