@@ -21,7 +21,7 @@ public static class BatchOpsCli
         foreach (var command in new[]
         {
             RunCommand.Create(global), StoreCommands.List(global), JobCommands.Show(global), JobCommands.Cancel(global),
-            JobCommands.Resume(global), JobCommands.Retry(global), JobCommands.Remove(global), StoreCommands.Export(global), StoreCommands.Stats(global),
+            JobCommands.Resume(global), JobCommands.Retry(global), JobCommands.Undo(global), JobCommands.Remove(global), StoreCommands.Export(global), StoreCommands.Stats(global),
             Serve.ServeCommand.Create(global),
         })
         {

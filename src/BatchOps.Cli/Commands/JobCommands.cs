@@ -26,12 +26,35 @@ internal static class JobCommands
     {
         var job = JobArgument();
         var items = new Option<long[]>("--item") { Description = "Retry only these item indexes (repeatable). The default retries every failed item.", AllowMultipleArgumentsPerToken = true };
-        var command = new Command("retry", "Run the failed items of a job again; each keeps its earlier error in its history.") { job, items, global.Json };
+        var stage = new Option<string>("--stage") { Description = "A staged job: retry only this stage's failed items (stages skipped because of it then run too)." };
+        var command = new Command("retry", "Run the failed items of a job again; each keeps its earlier error in its history.") { job, items, stage, global.Json };
         command.SetAction(async (parse, _) =>
         {
             using var session = global.Open(parse);
             var chosen = parse.GetValue(items);
-            return await JobExecution.RunAsync(session, parse.GetValue(job)!, RunKind.RetryFailed, parse.GetValue(global.Json), chosen is { Length: > 0 } ? chosen : null).ConfigureAwait(false);
+            return await JobExecution.RunAsync(session, parse.GetValue(job)!, RunKind.RetryFailed, parse.GetValue(global.Json), chosen is { Length: > 0 } ? chosen : null, stage: parse.GetValue(stage)).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    public static Command Undo(GlobalOptions global)
+    {
+        var job = JobArgument();
+        var whatIf = new Option<bool>("--what-if", "--dry-run") { Description = "List what would be undone (stages in undo order, items newest first) and change nothing." };
+        var command = new Command("undo", "Compensate a job's succeeded items with its undo operation: stages in reverse dependency order, items newest first. Resumable; failed compensations are retried by running it again.") { job, whatIf, global.Json };
+        command.SetAction(async (parse, _) =>
+        {
+            using var session = global.Open(parse);
+            var record = await session.ResolveJobAsync(parse.GetValue(job)!).ConfigureAwait(false);
+            if (!record.CanUndo)
+            {
+                session.Error.WriteLine($"Job '{record.Name}' ({record.Id}) has no undo operation, so nothing can undo its items. Give one in the spec (\"undo\").");
+                return ExitCodes.Usage;
+            }
+
+            return parse.GetValue(whatIf)
+                ? await UndoPlan.PrintAsync(session, record, parse.GetValue(global.Json)).ConfigureAwait(false)
+                : await JobExecution.UndoAsync(session, record, parse.GetValue(global.Json)).ConfigureAwait(false);
         });
         return command;
     }
@@ -83,7 +106,7 @@ internal static class JobCommands
     {
         var job = JobArgument();
         var items = new Option<bool>("--items") { Description = "List the job's items too." };
-        var status = new Option<ItemStatus[]>("--status") { Description = "With --items: only items in these statuses (Pending, Running, Succeeded, Failed, Skipped, Cancelled).", AllowMultipleArgumentsPerToken = true };
+        var status = new Option<ItemStatus[]>("--status") { Description = "With --items: only items in these statuses (Pending, Running, Succeeded, Failed, Skipped, Cancelled, Compensated, CompensationFailed).", AllowMultipleArgumentsPerToken = true };
         var command = new Command("show", "Show one job, optionally with its items.") { job, items, status, global.Json };
         command.SetAction(async (parse, _) =>
         {
@@ -92,14 +115,21 @@ internal static class JobCommands
             var statuses = parse.GetValue(status);
             var listItems = parse.GetValue(items) || statuses is { Length: > 0 };
             var query = new Engine.Store.ItemQuery { Statuses = statuses is { Length: > 0 } ? statuses : null };
+            var stages = await Engine.Store.StageSummary.ReadAsync(session.Store, record, session.Interrupt).ConfigureAwait(false);
             if (parse.GetValue(global.Json))
             {
                 var list = listItems ? await session.Store.GetItemsAsync(record.Id, query, session.Interrupt).ToListAsync(session.Interrupt).ConfigureAwait(false) : null;
-                Printer.Json(session.Out, new { job = record, items = list });
+                Printer.Json(session.Out, new { job = record, stages = stages.Count == 0 ? null : stages.Select(s => new { s.Stage.Name, s.Stage.DependsOn, s.Status, s.Counts }), items = list });
                 return ExitCodes.Success;
             }
 
             Printer.JobDetails(session.Out, record);
+            if (stages.Count > 0)
+            {
+                session.Out.WriteLine();
+                Printer.StageTable(session.Out, stages);
+            }
+
             if (listItems)
             {
                 session.Out.WriteLine();

@@ -2,29 +2,60 @@ using System.Text.Json;
 using BatchOps.Cli.Operations;
 using BatchOps.Cli.Output;
 using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
 
 namespace BatchOps.Cli.Commands;
 
 /// <summary>Runs a stored job (first run, resume or retry) and turns the outcome into output and an exit status.</summary>
 internal static class JobExecution
 {
-    public static async Task<int> RunAsync(CliSession session, string jobId, RunKind kind, bool json, IReadOnlyCollection<long>? indexes = null, ItemsFile? itemsFile = null)
+    public static async Task<int> RunAsync(CliSession session, string jobId, RunKind kind, bool json, IReadOnlyCollection<long>? indexes = null, ItemsFile? itemsFile = null, string? stage = null)
     {
         var job = await session.ResolveJobAsync(jobId).ConfigureAwait(false);
-        var operation = OperationFactory.FromJob(job);
-        var request = new JobRunRequest<JsonElement, string?>
-        {
-            Operation = operation.ToBatchOperation(job.Id),
-            InputCodec = Engine.Jobs.JsonPayloadCodec.Instance,
-            OutputCodec = TextPayloadCodec.Instance,
-            Kind = kind,
-            Indexes = indexes,
-            ItemsFile = itemsFile,
-            Observer = new ProgressRenderer(session.Error, session.ErrorIsTerminal, job.Name),
-        };
+        var request = Request(session, job) with { Kind = kind, Indexes = indexes, ItemsFile = itemsFile, Stage = stage };
         var result = await session.CreateRunner().RunAsync(job.Id, request, session.Interrupt).ConfigureAwait(false);
         Report(session, result, json);
         return ExitCodeFor(result, session.Interrupt.IsCancellationRequested);
+    }
+
+    /// <summary>Compensates a job's succeeded items on demand (<c>batchops undo</c>).</summary>
+    public static async Task<int> UndoAsync(CliSession session, JobRecord job, bool json)
+    {
+        var result = await session.CreateRunner().UndoAsync(job.Id, Request(session, job), session.Interrupt).ConfigureAwait(false);
+        Report(session, result, json);
+        return ExitCodeFor(result, session.Interrupt.IsCancellationRequested);
+    }
+
+    /// <summary>
+    /// How to run a stored job from its stored definitions: the operation (one per stage of a staged job),
+    /// the undo of each stage that has one, and progress on stderr.
+    /// </summary>
+    private static JobRunRequest<JsonElement, string?> Request(CliSession session, JobRecord job)
+    {
+        var stageOperations = new Dictionary<string, CompiledOperation>(StringComparer.OrdinalIgnoreCase);
+        var stageUndos = new Dictionary<string, CompiledOperation>(StringComparer.OrdinalIgnoreCase);
+        foreach (var stage in job.Plan)
+        {
+            // Compiled up front: a definition that no longer compiles fails before anything runs.
+            stageOperations[stage.Name] = job.Stages is null ? OperationFactory.FromJob(job) : OperationFactory.FromStage(job, stage);
+            if (stage.Undo is not null)
+            {
+                stageUndos[stage.Name] = OperationFactory.FromStage(job, stage, undo: true);
+            }
+        }
+
+        string? StageName(JobStage stage) => job.Stages is null ? null : stage.Name;
+        return new JobRunRequest<JsonElement, string?>
+        {
+            Operation = job.Stages is null ? stageOperations[string.Empty].ToBatchOperation(job.Id) : null,
+            StageOperation = stage => stageOperations[stage.Name].ToBatchOperation(job.Id, StageName(stage)),
+            Undo = stage => stageUndos[stage.Name].ToUndoOperation(job.Id, StageName(stage)),
+            InputCodec = Engine.Jobs.JsonPayloadCodec.Instance,
+            OutputCodec = TextPayloadCodec.Instance,
+            Observer = new ProgressRenderer(session.Error, session.ErrorIsTerminal, job.Name),
+            StageObserver = stage => new ProgressRenderer(session.Error, session.ErrorIsTerminal, $"{job.Name}/{stage.Name}"),
+            UndoObserver = new UndoRenderer(session.Error),
+        };
     }
 
     public static void Report(CliSession session, JobRunResult result, bool json)
@@ -41,9 +72,24 @@ internal static class JobExecution
         session.Out.WriteLine($"Job '{job.Name}' ({job.Id}): {job.Status}");
         session.Out.WriteLine($"  this run: {run.Succeeded} succeeded, {run.Failed} failed, {run.Skipped} skipped, {run.Cancelled} cancelled in {run.Duration:hh\\:mm\\:ss\\.f} ({run.ItemsPerSecond:F1} items/s)");
         session.Out.WriteLine($"  job:      {c.Succeeded} succeeded, {c.Failed} failed, {c.Unfinished} not run, of {c.Total}");
+        if (job.RollingBack)
+        {
+            session.Out.WriteLine($"  undo:     {c.Compensated} compensated, {c.CompensationFailed} compensation(s) failed");
+        }
+
         if (job.Message is not null)
         {
             session.Out.WriteLine($"  {job.Message}");
+        }
+
+        if (job.RollingBack)
+        {
+            if (c.CompensationFailed > 0 || job.Status is JobStatus.Cancelled or JobStatus.Interrupted or JobStatus.Failed)
+            {
+                session.Out.WriteLine($"  Go on compensating with: batchops undo {job.Id}");
+            }
+
+            return;
         }
 
         if (c.Failed > 0)

@@ -15,6 +15,11 @@ internal static class PlanDryRun
 
     public static int Run(CliSession session, LoadedJob loaded)
     {
+        if (loaded.Stages is { } stages)
+        {
+            return RunStaged(session, loaded, stages);
+        }
+
         var options = loaded.Definition.Settings.ToOptions();
         var count = loaded.Items.Count;
         var chunks = (count + options.ChunkSize - 1) / options.ChunkSize;
@@ -37,6 +42,44 @@ internal static class PlanDryRun
         if (count > Shown)
         {
             output.WriteLine($"… and {count - Shown} more item(s).");
+        }
+
+        return ExitCodes.Success;
+    }
+
+    /// <summary>A staged spec: the stages in the order they would start, each with its items, concurrency and first items rendered.</summary>
+    private static int RunStaged(CliSession session, LoadedJob loaded, IReadOnlyList<LoadedStage> stages)
+    {
+        var output = session.Out;
+        var order = Engine.Jobs.StageOrder.Sort([.. stages.Select(s => s.Stage)]);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Dry run of '{loaded.Definition.Name}': {stages.Count} stage(s), {loaded.Items.Count} item(s), every one checked; on failure: {(loaded.Definition.Settings.OnFailure ?? Engine.Jobs.FailureAction.Continue).ToString().ToLowerInvariant()}. Nothing was run or created."));
+        var step = 1;
+        foreach (var stage in order)
+        {
+            var loadedStage = stages.First(s => s.Stage.Name == stage.Name);
+            var options = stage.Settings.Over(loaded.Definition.Settings).ToOptions();
+            var after = stage.DependsOn.Count == 0 ? "no dependencies" : $"after {string.Join(", ", stage.DependsOn)}";
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{step++}. stage {stage.Name} ({loadedStage.Operation.Kind}, {after}): {stage.Count} item(s) in chunks of up to {options.ChunkSize}, {options.ThrottleLimit} at a time; {Policies(options)}{(stage.Undo is null ? "; no undo" : $"; undo: {loadedStage.Undo!.Kind}")}"));
+            var index = stage.FirstIndex;
+            foreach (var item in loadedStage.Items.Take(Shown))
+            {
+                var key = loadedStage.KeySelector?.Invoke(item);
+                output.WriteLine(key is null ? $"   item {index}:" : $"   item {index} ({key}):");
+                var lines = loadedStage.Operation.Render(item, new ItemContext(index, Stage: stage.Name, Key: key));
+                foreach (var line in lines ?? ["(sql: the rows are checked against the database when the stage runs)"])
+                {
+                    output.WriteLine($"     {line}");
+                }
+
+                index++;
+            }
+
+            if (stage.Count > Shown)
+            {
+                output.WriteLine($"   … and {stage.Count - Shown} more item(s).");
+            }
         }
 
         return ExitCodes.Success;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json;
 using BatchOps.Cli.Spec;
 using BatchOps.Engine.Jobs;
 
@@ -20,18 +21,37 @@ internal static class RunCommand
             var loaded = JobSpecLoader.Load(parse.GetValue(spec)!, session.LoadSettings());
             if (parse.GetValue(dryRun))
             {
-                return loaded.Operation is Operations.SqlTableOperation
+                return loaded.Operation is Operations.SqlTableOperation && loaded.Stages is null
                     ? await SqlDryRun.RunAsync(session, loaded).ConfigureAwait(false)
                     : PlanDryRun.Run(session, loaded);
             }
 
             var runner = session.CreateRunner();
-            var job = loaded.File is { } file
-                ? await runner.CreateAsync(loaded.Definition, file, TextPayloadCodec.Instance.Format, session.Interrupt).ConfigureAwait(false)
-                : await runner.CreateAsync(loaded.Definition, loaded.Items, JsonPayloadCodec.Instance, TextPayloadCodec.Instance.Format, loaded.KeySelector, session.Interrupt).ConfigureAwait(false);
+            var job = loaded switch
+            {
+                { Stages: { } stages } => await runner.CreateAsync(loaded.Definition, KeyedItems(stages), KeyedJson.Instance, TextPayloadCodec.Instance.Format, k => k.Key, session.Interrupt).ConfigureAwait(false),
+                { File: { } file } => await runner.CreateAsync(loaded.Definition, file, TextPayloadCodec.Instance.Format, session.Interrupt).ConfigureAwait(false),
+                _ => await runner.CreateAsync(loaded.Definition, loaded.Items, JsonPayloadCodec.Instance, TextPayloadCodec.Instance.Format, loaded.KeySelector, session.Interrupt).ConfigureAwait(false),
+            };
             session.Error.WriteLine($"Created job '{job.Name}' ({job.Id}) with {job.Counts.Total} item(s) in {session.Store.Location}");
             return await JobExecution.RunAsync(session, job.Id, RunKind.Resume, parse.GetValue(global.Json), itemsFile: loaded.File).ConfigureAwait(false);
         });
         return command;
+    }
+
+    /// <summary>Every stage's items, one stage after another, each with its key from its own stage's key template.</summary>
+    private static IEnumerable<(JsonElement Item, string? Key)> KeyedItems(IReadOnlyList<LoadedStage> stages) =>
+        stages.SelectMany(s => s.Items.Select(item => (item, s.KeySelector?.Invoke(item))));
+
+    /// <summary>Writes a keyed item as the JSON of the item alone: what a staged job's runs read back with the JSON codec.</summary>
+    private sealed class KeyedJson : IPayloadCodec<(JsonElement Item, string? Key)>
+    {
+        public static KeyedJson Instance { get; } = new();
+
+        public string Format => JsonPayloadCodec.Instance.Format;
+
+        public string Serialize((JsonElement Item, string? Key) value) => JsonPayloadCodec.Instance.Serialize(value.Item);
+
+        public (JsonElement Item, string? Key) Deserialize(string payload) => (JsonPayloadCodec.Instance.Deserialize(payload), null);
     }
 }

@@ -61,38 +61,36 @@ public sealed class ExecOperation : CompiledOperation
 
     public override void Validate(JsonElement item, long index)
     {
-        _command.Validate(item, index);
+        _command.Validate(item, index, IsUndo);
         foreach (var arg in _args)
         {
-            arg.Validate(item, index);
+            arg.Validate(item, index, IsUndo);
         }
 
         foreach (var (_, value) in _env)
         {
-            value.Validate(item, index);
+            value.Validate(item, index, IsUndo);
         }
     }
 
     /// <summary>The command line (arguments quoted as a POSIX shell would need them), the working directory and the environment it adds.</summary>
-    public override IReadOnlyList<string>? Render(JsonElement item, long index)
+    public override IReadOnlyList<string>? Render(JsonElement item, in ItemContext context)
     {
-        var lines = new List<string> { string.Join(' ', _args.Select(a => a.Render(item, index)).Prepend(_command.Render(item, index)).Select(ShellQuote)) };
+        var at = context;
+        var lines = new List<string> { string.Join(' ', _args.Select(a => a.Render(item, at)).Prepend(_command.Render(item, at)).Select(ShellQuote)) };
         if (_spec.WorkingDirectory is { } cwd)
         {
             lines.Add($"in {cwd}");
         }
 
-        lines.AddRange(_env.Select(e => $"env {e.Name}={(Secrets.IsSecret(e.Name) ? Secrets.Mask : e.Value.Render(item, index))}"));
+        lines.AddRange(_env.Select(e => $"env {e.Name}={(Secrets.IsSecret(e.Name) ? Secrets.Mask : e.Value.Render(item, at))}"));
         return lines;
     }
 
     private static string ShellQuote(string value) =>
         value.Length > 0 && value.All(c => char.IsAsciiLetterOrDigit(c) || "-_./:=@%+,".Contains(c)) ? value : "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
-    public override BatchOperation<JsonElement, string?> ToBatchOperation(string jobId) =>
-        BatchOperation<JsonElement, string?>.PerItem((item, ct) => new ValueTask<string?>(RunAsync(item.Value, ItemContext.Of(item, jobId), ct)));
-
-    private async Task<string?> RunAsync(JsonElement item, ItemContext context, CancellationToken cancellationToken)
+    protected override async Task<string?> RunItemAsync(JsonElement item, ItemContext context, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(_command.Render(item, context))
         {
@@ -112,6 +110,7 @@ public sealed class ExecOperation : CompiledOperation
         start.Environment["BATCHOPS_ITEM_INDEX"] = context.Index.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["BATCHOPS_ITEM_KEY"] = context.Key;
         start.Environment["BATCHOPS_IDEMPOTENCY_KEY"] = context.IdempotencyKey;
+        start.Environment["BATCHOPS_STAGE"] = context.Stage;
         foreach (var (name, value) in _env)
         {
             start.Environment[name] = value.Render(item, context);

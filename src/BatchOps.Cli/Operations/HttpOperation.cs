@@ -97,26 +97,27 @@ public sealed class HttpOperation : CompiledOperation
 
     public override void Validate(JsonElement item, long index)
     {
-        _url.Validate(item, index);
-        var url = _url.Render(item, index);
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        _url.Validate(item, index, IsUndo);
+        // An undo's url may be made from the forward output ({output.id}), known only when it runs.
+        var url = IsUndo ? null : _url.Render(item, index);
+        if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
         {
             throw new JobSpecException($"Item {index}: the url \"{url}\" made from {_url.Where} is not an absolute http(s) URL.");
         }
 
         foreach (var (_, value) in _headers)
         {
-            value.Validate(item, index);
+            value.Validate(item, index, IsUndo);
         }
 
-        _textBody?.Validate(item, index);
-        _jsonBody?.Validate(item, index);
+        _textBody?.Validate(item, index, IsUndo);
+        _jsonBody?.Validate(item, index, IsUndo);
     }
 
     /// <summary>The request line, its headers (secret ones masked) and its body.</summary>
-    public override IReadOnlyList<string>? Render(JsonElement item, long index)
+    public override IReadOnlyList<string>? Render(JsonElement item, in ItemContext at)
     {
-        var context = new ItemContext(index);
+        var context = at;
         var lines = new List<string> { $"{_method} {_url.Render(item, context)}" };
         lines.AddRange(_headers.Select(h => $"{h.Name}: {(Secrets.IsSecret(h.Name) ? Secrets.Mask : h.Value.Render(item, context))}"));
         if (_idempotencyHeader is not null)
@@ -138,10 +139,7 @@ public sealed class HttpOperation : CompiledOperation
         return lines;
     }
 
-    public override BatchOperation<JsonElement, string?> ToBatchOperation(string jobId) =>
-        BatchOperation<JsonElement, string?>.PerItem((item, ct) => new ValueTask<string?>(SendAsync(item.Value, ItemContext.Of(item, jobId), ct)));
-
-    private async Task<string?> SendAsync(JsonElement item, ItemContext context, CancellationToken cancellationToken)
+    protected override async Task<string?> RunItemAsync(JsonElement item, ItemContext context, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(_method, _url.Render(item, context));
         if (_jsonBody is not null)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using BatchOps.Cli.Spec;
+using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 
 namespace BatchOps.Cli.Operations;
@@ -8,9 +9,21 @@ namespace BatchOps.Cli.Operations;
 public static class OperationFactory
 {
     /// <summary>Checks an operation spec and compiles it; <paramref name="where"/> prefixes error messages.</summary>
-    public static CompiledOperation Compile(OperationSpec spec, string baseFolder, string where)
+    public static CompiledOperation Compile(OperationSpec spec, string baseFolder, string where, bool undo = false)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        if (undo)
+        {
+            if (spec.Kind == OperationSpec.Sql)
+            {
+                throw new JobSpecException($"{where}: an undo runs per item; use kind \"exec\" or \"http\" (a sql undo would need the rows as they were: see \"backup\").");
+            }
+
+            var compiled = Compile(spec, baseFolder, where);
+            compiled.IsUndo = true;
+            return compiled;
+        }
+
         return spec.Kind switch
         {
             OperationSpec.Exec => ExecOperation.Compile(spec, baseFolder, where),
@@ -19,6 +32,23 @@ public static class OperationFactory
             null => throw new JobSpecException($"{where}: \"kind\" is required: \"exec\" (run a process per item), \"http\" (send a request per item) or \"sql\" (write rows to a table in chunks)."),
             var other => throw new JobSpecException($"{where}: unknown kind \"{other}\"; use \"exec\", \"http\" or \"sql\"."),
         };
+    }
+
+    /// <summary>Rebuilds a stage's operation (or the undo of a stage when <paramref name="undo"/>) of a stored job.</summary>
+    public static CompiledOperation FromStage(JobRecord job, JobStage stage, bool undo = false)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(stage);
+        var (kind, definition) = undo ? (stage.Undo!.OperationKind, stage.Undo.Operation) : (stage.OperationKind, stage.Operation);
+        if (kind is not (OperationSpec.Exec or OperationSpec.Http or OperationSpec.Sql))
+        {
+            throw new JobSpecException($"Job '{job.Name}' ({job.Id}) runs a '{kind}' operation, which only the front end that created it can run (for example the PowerShell module).");
+        }
+
+        var spec = JsonSerializer.Deserialize<OperationSpec>(definition, StoreJson.Options)
+            ?? throw new JobSpecException($"Job '{job.Name}' ({job.Id}) has no operation definition.");
+        var where = $"job {job.Id}: {(stage.Name.Length == 0 ? string.Empty : $"stage {stage.Name}: ")}{(undo ? "undo" : "operation")}";
+        return Compile(spec, Environment.CurrentDirectory, where, undo);
     }
 
     /// <summary>Rebuilds the operation of a stored job (resume, retry).</summary>

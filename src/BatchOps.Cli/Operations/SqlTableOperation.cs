@@ -63,6 +63,6 @@ public sealed class SqlTableOperation : CompiledOperation
         }
     }
 
-    public override BatchOperation<JsonElement, string?> ToBatchOperation(string jobId) =>
+    public override BatchOperation<JsonElement, string?> ToBatchOperation(string jobId, string? stage = null) =>
         BatchOperation<JsonElement, string?>.PerChunk(_operation.ToChunkOperation(jobId));
 }

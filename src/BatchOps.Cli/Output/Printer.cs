@@ -56,7 +56,9 @@ public static class Printer
             ("Status", job.Status.ToString()),
             ("Message", job.Message),
             ("Items", $"{c.Total} total: {c.Succeeded} succeeded, {c.Failed} failed, {c.Skipped} skipped, {c.Cancelled} cancelled, {c.Pending + c.Running} pending"),
-            ("Operation", $"{job.OperationKind} {job.Operation}"),
+            ("Undone", job.RollingBack ? $"{c.Compensated} compensated, {c.CompensationFailed} compensation(s) failed" : null),
+            ("Operation", job.Stages is null ? $"{job.OperationKind} {job.Operation}" : null),
+            ("Undo", job.Undo is { } undo ? $"{undo.OperationKind} {undo.Operation}" : null),
             ("Settings", job.Settings.ToString()),
             ("Created", Time(job.CreatedAt)),
             ("Last run", job.StartedAt is null ? "never" : $"#{job.RunCount}, {Time(job.StartedAt.Value)} to {(job.EndedAt is { } e ? Time(e) : "now")}"),
@@ -66,6 +68,18 @@ public static class Printer
         {
             output.WriteLine($"{name,-12} {value}");
         }
+    }
+
+    /// <summary>The stages of a staged job, in the order they run, with their items by status.</summary>
+    public static void StageTable(TextWriter output, IReadOnlyList<StageSummary> stages)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(stages);
+        Table(output, ["STAGE", "AFTER", "STATUS", "ITEMS", "SUCCEEDED", "FAILED", "SKIPPED", "PENDING", "UNDONE", "OPERATION"], stages.Select(s => new[]
+        {
+            s.Stage.Name, string.Join(",", s.Stage.DependsOn), s.Status, Num(s.Counts.Total), Num(s.Counts.Succeeded), Num(s.Counts.Failed), Num(s.Counts.Skipped),
+            Num(s.Counts.Pending + s.Counts.Running + s.Counts.Cancelled), Num(s.Counts.Compensated), $"{s.Stage.OperationKind}{(s.Stage.Undo is null ? string.Empty : " (undo: " + s.Stage.Undo.OperationKind + ")")}",
+        }));
     }
 
     public static void ItemTable(TextWriter output, IEnumerable<StoredItem> items)

@@ -30,6 +30,52 @@ public sealed class JobSpec
     /// <summary>What runs per item.</summary>
     public OperationSpec? Operation { get; set; }
 
+    /// <summary>What undoes one succeeded item (it gets the item and, as {output}, what the operation returned).</summary>
+    public OperationSpec? Undo { get; set; }
+
+    /// <summary>Settings for undo runs over the job's (say, more retries or a longer timeout).</summary>
+    public JobSettings? UndoSettings { get; set; }
+
+    /// <summary>"continue" (the default) or "rollback": undo every succeeded item when the job ends with failures.</summary>
+    public FailureAction? OnFailure { get; set; }
+
+    /// <summary>Stages, each with its own items and operation, run in dependency order (instead of items and operation).</summary>
+    public List<StageSpec>? Stages { get; set; }
+
     /// <summary>Engine settings.</summary>
+    public JobSettings? Settings { get; set; }
+}
+
+/// <summary>One stage of a job spec.</summary>
+public sealed class StageSpec
+{
+    /// <summary>The stage's name, unique within the job.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>Stages that must complete first.</summary>
+    public List<string>? DependsOn { get; set; }
+
+    /// <summary>Items as a JSON array.</summary>
+    public JsonElement? Items { get; set; }
+
+    /// <summary>Items as a JSON Lines file, relative to the spec file.</summary>
+    public string? ItemsFile { get; set; }
+
+    /// <summary>Optional template for each item's key (unique within the stage).</summary>
+    public string? Key { get; set; }
+
+    /// <summary>A JSON Schema the stage's items must match.</summary>
+    public JsonElement? ItemSchema { get; set; }
+
+    /// <summary>What runs per item.</summary>
+    public OperationSpec? Operation { get; set; }
+
+    /// <summary>What undoes one succeeded item.</summary>
+    public OperationSpec? Undo { get; set; }
+
+    /// <summary>Settings for undo runs over the stage's.</summary>
+    public JobSettings? UndoSettings { get; set; }
+
+    /// <summary>Settings over the job's.</summary>
     public JobSettings? Settings { get; set; }
 }

@@ -56,45 +56,18 @@ public static class JobSpecLoader
             throw new JobSpecException($"{where}: \"name\" is required.");
         }
 
-        var operation = spec.Operation ?? throw new JobSpecException($"{where}: \"operation\" is required, with \"kind\" \"exec\", \"http\" or \"sql\".");
+        var settings = ResolveSettings(spec, where, settingsFile);
+        if (spec.Stages is not null)
+        {
+            return LoadStaged(spec, where, folder, settings);
+        }
+
+        var operation = spec.Operation ?? throw new JobSpecException($"{where}: \"operation\" is required, with \"kind\" \"exec\", \"http\" or \"sql\" (or \"stages\", each with its own operation).");
         var compiled = OperationFactory.Compile(operation, folder, $"{where}: operation");
-        var key = spec.Key is null ? null : Template.Parse(spec.Key, $"{where}: key");
-        if (key?.UsesJob == true)
-        {
-            throw new JobSpecException($"{where}: \"key\" cannot use {{jobId}} or {{idempotencyKey}}: the key names the item within its job (and is part of its idempotency key); build it from the item's fields.");
-        }
-
-        JobSettings settings;
-        try
-        {
-            settings = settingsFile.Resolve(spec.Name, spec.Settings);
-            _ = settings.ToOptions();
-        }
-        catch (ArgumentOutOfRangeException error)
-        {
-            var source = spec.Settings is not null && SettingNames.Explain(error) is { } text ? text : error.Message;
-            throw new JobSpecException($"{where}: settings: {source}", error);
-        }
-
-        Func<JsonElement, string?>? keySelector = key is null ? null : item => key.Render(item, -1);
-        var schema = ItemSchema.Load(spec.ItemSchema, folder, where);
-        var firstWithKey = new Dictionary<string, long>(StringComparer.Ordinal);
-        var (items, file) = ReadItems(spec, folder, where, settings.ToOptions().ChunkSize, keySelector, (item, index) =>
-        {
-            // An item the schema rejects is listed with the others; its placeholders are not checked on top.
-            if (schema?.Check(item, index) != false)
-            {
-                compiled.Validate(item, index);
-                key?.Validate(item, index);
-                if (key?.Render(item, index) is { } itemKey && !firstWithKey.TryAdd(itemKey, index))
-                {
-                    throw new JobSpecException(
-                        $"{where}: items {firstWithKey[itemKey]} and {index} have the same key '{itemKey}' (from \"key\": \"{spec.Key}\"). Keys name items and make their idempotency keys, so they must be unique: change the key or the items.");
-                }
-            }
-        });
-        schema?.ThrowIfViolated(where);
-
+        var undo = spec.Undo is null ? null : OperationFactory.Compile(spec.Undo, folder, $"{where}: undo", undo: true);
+        CheckRollback(settings, undo is not null, where);
+        var chunkSize = settings.ToOptions().ChunkSize;
+        var (items, keySelector, file) = LoadItems(new ItemSource(spec.Items, spec.ItemsFile, spec.Key, spec.ItemSchema), compiled, undo, folder, where, chunkSize, keepFile: true);
         var definition = new JobDefinition
         {
             Name = spec.Name,
@@ -103,15 +76,182 @@ public static class JobSpecLoader
             Settings = settings,
             OperationKind = compiled.Kind,
             Operation = compiled.Definition,
+            Undo = undo is null ? null : Undo(undo, spec.UndoSettings, settings, $"{where}: undoSettings"),
         };
-        return new LoadedJob(definition, items, keySelector, compiled, file);
+        return new LoadedJob(definition, items, keySelector, compiled, file) { Undo = undo };
     }
+
+    /// <summary>The fields of a spec (or of one of its stages) that say where its items are and how they are checked.</summary>
+    private sealed record ItemSource(JsonElement? Items, string? ItemsFile, string? Key, JsonElement? Schema);
+
+    private static JobSettings ResolveSettings(JobSpec spec, string where, SettingsFile settingsFile)
+    {
+        try
+        {
+            var settings = settingsFile.Resolve(spec.Name!, spec.Settings);
+            if (spec.OnFailure is { } onFailure)
+            {
+                settings = settings with { OnFailure = onFailure };
+            }
+
+            _ = settings.ToOptions();
+            return settings;
+        }
+        catch (ArgumentOutOfRangeException error)
+        {
+            var source = spec.Settings is not null && SettingNames.Explain(error) is { } text ? text : error.Message;
+            throw new JobSpecException($"{where}: settings: {source}", error);
+        }
+    }
+
+    private static JobSettings CheckSettings(JobSettings own, JobSettings below, string where)
+    {
+        try
+        {
+            _ = own.Over(below).ToOptions();
+            return own;
+        }
+        catch (ArgumentOutOfRangeException error)
+        {
+            throw new JobSpecException($"{where}: {SettingNames.Explain(error)}", error);
+        }
+    }
+
+    private static void CheckRollback(JobSettings settings, bool hasUndo, string where)
+    {
+        if (settings.OnFailure == FailureAction.Rollback && !hasUndo)
+        {
+            throw new JobSpecException($"{where}: \"onFailure\": \"rollback\" needs an \"undo\" operation (what undoes one succeeded item), or nothing could be rolled back. Add \"undo\", or remove \"onFailure\".");
+        }
+    }
+
+    private static UndoDefinition Undo(CompiledOperation undo, JobSettings? undoSettings, JobSettings below, string where) => new()
+    {
+        OperationKind = undo.Kind,
+        Operation = undo.Definition,
+        Settings = CheckSettings(undoSettings ?? new JobSettings(), below, where),
+    };
+
+    /// <summary>
+    /// Reads and checks one list of items: every item against the schema, the operations' placeholders and
+    /// the key template, keys unique within the list. An items file is kept in place when <paramref name="keepFile"/>.
+    /// </summary>
+    private static (IReadOnlyCollection<JsonElement> Items, Func<JsonElement, string?>? KeySelector, ItemsFile? File) LoadItems(
+        ItemSource source, CompiledOperation compiled, CompiledOperation? undo, string folder, string where, int chunkSize, bool keepFile)
+    {
+        var key = source.Key is null ? null : Template.Parse(source.Key, $"{where}: key");
+        if (key?.UsesJob == true)
+        {
+            throw new JobSpecException($"{where}: \"key\" cannot use {{jobId}} or {{idempotencyKey}}: the key names the item within its job (and is part of its idempotency key); build it from the item's fields.");
+        }
+
+        Func<JsonElement, string?>? keySelector = key is null ? null : item => key.Render(item, -1);
+        var schema = ItemSchema.Load(source.Schema, folder, where);
+        var firstWithKey = new Dictionary<string, long>(StringComparer.Ordinal);
+        var (items, file) = ReadItems(source, folder, where, chunkSize, keySelector, (item, index) =>
+        {
+            // An item the schema rejects is listed with the others; its placeholders are not checked on top.
+            if (schema?.Check(item, index) != false)
+            {
+                compiled.Validate(item, index);
+                undo?.Validate(item, index);
+                key?.Validate(item, index);
+                if (key?.Render(item, index) is { } itemKey && !firstWithKey.TryAdd(itemKey, index))
+                {
+                    throw new JobSpecException(
+                        $"{where}: items {firstWithKey[itemKey]} and {index} have the same key '{itemKey}' (from \"key\": \"{source.Key}\"). Keys name items and make their idempotency keys, so they must be unique: change the key or the items.");
+                }
+            }
+        });
+        schema?.ThrowIfViolated(where);
+        return (items, keySelector, keepFile ? file : null);
+    }
+
+    /// <summary>
+    /// A spec with "stages": each stage is checked like a spec of its own (items, operation, undo, key,
+    /// schema, settings over the job's), then the dependencies (unknown names, cycles). Items are numbered
+    /// across the stages in the order written; items files are copied into the store.
+    /// </summary>
+    private static LoadedJob LoadStaged(JobSpec spec, string where, string folder, JobSettings settings)
+    {
+        foreach (var (value, field) in new (object?, string)[] { (spec.Items, "items"), (spec.ItemsFile, "itemsFile"), (spec.Operation, "operation"), (spec.Key, "key"), (spec.ItemSchema, "itemSchema"), (spec.Undo, "undo"), (spec.UndoSettings, "undoSettings") })
+        {
+            if (value is not null)
+            {
+                throw new JobSpecException($"{where}: \"{field}\" belongs inside each stage when the spec has \"stages\"; move it into the stages that need it.");
+            }
+        }
+
+        if (spec.Stages!.Count == 0)
+        {
+            throw new JobSpecException($"{where}: \"stages\" is empty; give at least one stage (name, items or itemsFile, operation).");
+        }
+
+        var stages = new List<LoadedStage>();
+        var all = new List<JsonElement>();
+        for (var i = 0; i < spec.Stages.Count; i++)
+        {
+            var stageSpec = spec.Stages[i];
+            var at = $"{where}: stages[{i}]";
+            if (string.IsNullOrWhiteSpace(stageSpec.Name))
+            {
+                throw new JobSpecException($"{at}: \"name\" is required.");
+            }
+
+            at = $"{where}: stage '{stageSpec.Name}'";
+            var operation = stageSpec.Operation ?? throw new JobSpecException($"{at}: \"operation\" is required, with \"kind\" \"exec\", \"http\" or \"sql\".");
+            var compiled = OperationFactory.Compile(operation, folder, $"{at}: operation");
+            var undo = stageSpec.Undo is null ? null : OperationFactory.Compile(stageSpec.Undo, folder, $"{at}: undo", undo: true);
+            var own = CheckSettings(stageSpec.Settings ?? new JobSettings(), settings, $"{at}: settings");
+            var chunkSize = own.Over(settings).ToOptions().ChunkSize;
+            var (items, keySelector, _) = LoadItems(new ItemSource(stageSpec.Items, stageSpec.ItemsFile, stageSpec.Key, stageSpec.ItemSchema), compiled, undo, folder, at, chunkSize, keepFile: false);
+            var list = items as IReadOnlyList<JsonElement> ?? [.. items];
+            var stage = new JobStage
+            {
+                Name = stageSpec.Name,
+                DependsOn = stageSpec.DependsOn ?? [],
+                FirstIndex = all.Count,
+                Count = list.Count,
+                OperationKind = compiled.Kind,
+                Operation = compiled.Definition,
+                Settings = own,
+                Undo = undo is null ? null : Undo(undo, stageSpec.UndoSettings, own.Over(settings), $"{at}: undoSettings"),
+            };
+            all.AddRange(list);
+            stages.Add(new LoadedStage(stage, list, keySelector, compiled, undo));
+        }
+
+        try
+        {
+            _ = StageOrder.Sort([.. stages.Select(s => s.Stage)]);
+        }
+        catch (ArgumentException error)
+        {
+            throw new JobSpecException($"{where}: {error.Message}", error);
+        }
+
+        CheckRollback(settings, stages.Any(s => s.Undo is not null), where);
+        var definition = new JobDefinition
+        {
+            Name = spec.Name!,
+            Description = spec.Description,
+            Tags = spec.Tags ?? [],
+            Settings = settings,
+            OperationKind = StagesKind,
+            Operation = "{}",
+            Stages = [.. stages.Select(s => s.Stage)],
+        };
+        return new LoadedJob(definition, all, null, stages[0].Operation) { Stages = stages };
+    }
+
+    /// <summary>The operation kind recorded for a staged job (each stage has its own).</summary>
+    public const string StagesKind = "stages";
 
     /// <summary>
     /// The spec's items, each handed to <paramref name="check"/> once. An items file is scanned line by
     /// line, never held in memory, in ranges of the job's chunk size (the job keeps those, not copies).
     /// </summary>
-    private static (IReadOnlyCollection<JsonElement> Items, ItemsFile? File) ReadItems(JobSpec spec, string folder, string where, int chunkSize, Func<JsonElement, string?>? keySelector, Action<JsonElement, long> check)
+    private static (IReadOnlyCollection<JsonElement> Items, ItemsFile? File) ReadItems(ItemSource spec, string folder, string where, int chunkSize, Func<JsonElement, string?>? keySelector, Action<JsonElement, long> check)
     {
         if (spec.Items is not null && spec.ItemsFile is not null)
         {
@@ -172,7 +312,7 @@ public static class JobSpecLoader
             ? $"Valid settings: {SettingNames.Valid}."
             : at.Contains("operation", StringComparison.OrdinalIgnoreCase)
                 ? "Valid operation fields: kind, command, args, workingDirectory, env (exec); method, url, headers, body (http); provider, connection, table, mode, key, columns, ignoreUnmapped, updateColumns, maxAffected, backup (sql)."
-                : "Valid fields: name, description, tags, items, itemsFile, itemSchema, key, operation, settings.";
+                : "Valid fields: name, description, tags, items, itemsFile, itemSchema, key, operation, undo, undoSettings, onFailure, stages, settings (a stage: name, dependsOn, items, itemsFile, itemSchema, key, operation, undo, undoSettings, settings).";
         return $"unknown field \"{field}\" at {at}. {valid}";
     }
 }

@@ -18,11 +18,11 @@ public sealed class JsonTemplate
         Collect(_shape, where);
     }
 
-    public void Validate(JsonElement item, long index)
+    public void Validate(JsonElement item, long index, bool undo = false)
     {
         foreach (var template in _strings.Values)
         {
-            template.Validate(item, index);
+            template.Validate(item, index, undo);
         }
     }
 

@@ -7,6 +7,18 @@ namespace BatchOps.Cli.Spec;
 /// <summary>
 /// A checked spec: the job definition to store, its items (every one checked; an items file is read again,
 /// line by line, each time they are enumerated), the key of each item, the compiled operation, and the
-/// items file when the items come from one (the job keeps where they are in it rather than copies).
+/// items file when the items come from one (the job keeps where they are in it rather than copies). A staged
+/// spec has its <see cref="Stages"/>; then <see cref="Items"/> holds every stage's items one stage after
+/// another and <see cref="Operation"/> is the first stage's.
 /// </summary>
-public sealed record LoadedJob(JobDefinition Definition, IReadOnlyCollection<JsonElement> Items, Func<JsonElement, string?>? KeySelector, CompiledOperation Operation, ItemsFile? File = null);
+public sealed record LoadedJob(JobDefinition Definition, IReadOnlyCollection<JsonElement> Items, Func<JsonElement, string?>? KeySelector, CompiledOperation Operation, ItemsFile? File = null)
+{
+    /// <summary>The undo operation of a spec without stages.</summary>
+    public CompiledOperation? Undo { get; init; }
+
+    /// <summary>The stages of a staged spec, in the order written (their items in that order too).</summary>
+    public IReadOnlyList<LoadedStage>? Stages { get; init; }
+}
+
+/// <summary>A checked stage: its place in the plan, its items with their keys, and its compiled operations.</summary>
+public sealed record LoadedStage(JobStage Stage, IReadOnlyCollection<JsonElement> Items, Func<JsonElement, string?>? KeySelector, CompiledOperation Operation, CompiledOperation? Undo);

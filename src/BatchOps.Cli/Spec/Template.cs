@@ -6,8 +6,9 @@ namespace BatchOps.Cli.Spec;
 
 /// <summary>
 /// A string with placeholders, compiled once: {field.path} (a field of the item, dots into objects and
-/// arrays), {item} (the whole item as JSON), {index} (its 0-based index), {jobId} and {idempotencyKey}
-/// (see <see cref="ItemContext"/>). {{ and }} stand for braces.
+/// arrays), {item} (the whole item as JSON), {index} (its 0-based index), {jobId}, {idempotencyKey} and
+/// {stage} (see <see cref="ItemContext"/>), and in an undo {output} or {output.path} (what the item's forward
+/// operation returned). {{ and }} stand for braces.
 /// </summary>
 public sealed class Template
 {
@@ -81,12 +82,15 @@ public sealed class Template
 
     public static Template Parse(string source, string where) => new(source, where);
 
-    /// <summary>Throws when an item lacks a field the template uses; run on every item before any runs.</summary>
-    public void Validate(JsonElement item, long index)
+    /// <summary>
+    /// Throws when an item lacks a field the template uses; run on every item before any runs. An undo's
+    /// {output…} placeholders are filled from the forward operation's output, known only after it ran.
+    /// </summary>
+    public void Validate(JsonElement item, long index, bool undo = false)
     {
         foreach (var (_, path) in _parts)
         {
-            if (path is not null && !IsSpecial(path) && !TryResolve(item, path, out _))
+            if (path is not null && !IsSpecial(path) && !(undo && path[0] == "output") && !TryResolve(item, path, out _))
             {
                 throw new JobSpecException($"Item {index} has no field '{string.Join('.', path)}', which {Where} uses in \"{Source}\". Add the field to every item or change the placeholder.");
             }
@@ -121,6 +125,9 @@ public sealed class Template
                 ["item"] => item.GetRawText(),
                 ["jobId"] => context.JobId ?? ItemContext.NoJobYet,
                 ["idempotencyKey"] => context.IdempotencyKey,
+                ["stage"] => context.Stage ?? string.Empty,
+                ["output", ..] when context.Output is { } output => TryResolve(output, segments[1..], out var part) ? Text(part)
+                    : throw new JobSpecException($"Item {index}: the output of its operation has no field '{string.Join('.', segments[1..])}', which {Where} uses."),
                 _ => TryResolve(item, segments, out var field) ? Text(field) : throw new JobSpecException($"Item {index} has no field '{string.Join('.', segments)}' used by {Where}."),
             };
             result.Append(value);
@@ -129,7 +136,7 @@ public sealed class Template
         return result.ToString();
     }
 
-    private static bool IsSpecial(string[] path) => path is ["index"] or ["item"] or ["jobId"] or ["idempotencyKey"];
+    private static bool IsSpecial(string[] path) => path is ["index"] or ["item"] or ["jobId"] or ["idempotencyKey"] or ["stage"];
 
     private static string Text(JsonElement value) => value.ValueKind switch
     {

@@ -7,7 +7,7 @@ public static class SettingNames
 {
     /// <summary>The JSON names of every job setting.</summary>
     public const string Valid =
-        "chunkSize, throttleLimit, retryCount, retryDelayMs, timeoutSeconds, jobTimeoutSeconds, rateLimit, stopOnError, maxErrors, preserveOrder";
+        "chunkSize, throttleLimit, retryCount, retryDelayMs, timeoutSeconds, jobTimeoutSeconds, rateLimit, stopOnError, maxErrors, preserveOrder, onFailure (continue or rollback)";
 
     private static readonly Dictionary<string, string> JsonNames = new(StringComparer.Ordinal)
     {

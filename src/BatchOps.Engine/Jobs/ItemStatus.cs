@@ -1,6 +1,9 @@
 namespace BatchOps.Engine.Jobs;
 
-/// <summary>Where one item stands. An item ends as Succeeded, Failed, Skipped or Cancelled.</summary>
+/// <summary>
+/// Where one item stands. An item ends as Succeeded, Failed, Skipped or Cancelled; a rollback then turns a
+/// Succeeded item into Compensated or CompensationFailed.
+/// </summary>
 public enum ItemStatus
 {
     /// <summary>Recorded but not yet run (or reset for a retry).</summary>
@@ -20,4 +23,10 @@ public enum ItemStatus
 
     /// <summary>Cancelled by the caller: never started, or its running attempt was cancelled.</summary>
     Cancelled = 5,
+
+    /// <summary>Succeeded, then undone by the job's undo operation (a rollback or Undo-BatchJob).</summary>
+    Compensated = 6,
+
+    /// <summary>Succeeded, then its undo operation failed on its last attempt; the undo's error is kept.</summary>
+    CompensationFailed = 7,
 }

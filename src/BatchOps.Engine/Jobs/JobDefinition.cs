@@ -20,4 +20,10 @@ public sealed record JobDefinition
 
     /// <summary>Operation definition as text, in the front end's own format.</summary>
     public required string Operation { get; init; }
+
+    /// <summary>What undoes a succeeded item (a job without stages); null when nothing can.</summary>
+    public UndoDefinition? Undo { get; init; }
+
+    /// <summary>The job's stages, in the order their items were recorded; null for a job of one operation.</summary>
+    public IReadOnlyList<JobStage>? Stages { get; init; }
 }

@@ -5,8 +5,29 @@ namespace BatchOps.Engine.Jobs;
 /// <summary>How to run a stored job: the operation, the codecs of its payloads, and who listens.</summary>
 public sealed record JobRunRequest<TIn, TOut>
 {
-    /// <summary>The operation to run for each item (or chunk).</summary>
-    public required BatchOperation<TIn, TOut> Operation { get; init; }
+    /// <summary>The operation to run for each item (or chunk) of a job without stages.</summary>
+    public BatchOperation<TIn, TOut>? Operation { get; init; }
+
+    /// <summary>The operation of each stage of a staged job (built from <see cref="JobStage.Operation"/>).</summary>
+    public Func<JobStage, BatchOperation<TIn, TOut>>? StageOperation { get; init; }
+
+    /// <summary>
+    /// The undo operation of a stage (for a job without stages, the unnamed stage of <see cref="Store.JobRecord.Plan"/>),
+    /// built from its <see cref="UndoDefinition"/>: needed to roll back (OnFailure Rollback, a resumed rollback, an undo).
+    /// </summary>
+    public Func<JobStage, BatchOperation<Compensation<TIn, TOut>, TOut>>? Undo { get; init; }
+
+    /// <summary>The front end's observer of compensations (results, progress) during a rollback or an undo.</summary>
+    public BatchObserver<Compensation<TIn, TOut>, TOut>? UndoObserver { get; init; }
+
+    /// <summary>
+    /// The front end's observer for one stage of a staged job (say, a progress bar per stage); when null, or
+    /// when it returns null, the stage reports to <see cref="Observer"/>.
+    /// </summary>
+    public Func<JobStage, BatchObserver<TIn, TOut>?>? StageObserver { get; init; }
+
+    /// <summary>With <see cref="RunKind.RetryFailed"/> on a staged job: retry only this stage's failed items.</summary>
+    public string? Stage { get; init; }
 
     /// <summary>Reads stored inputs; must match the job's <c>InputFormat</c>.</summary>
     public required IPayloadCodec<TIn> InputCodec { get; init; }
@@ -43,4 +64,9 @@ public sealed record JobRunRequest<TIn, TOut>
 
     /// <summary>Adjusts the engine options built from the job's settings (a retry predicate, a time source).</summary>
     public Action<BatchOptions>? Configure { get; init; }
+
+    /// <summary>The forward operation of <paramref name="stage"/>.</summary>
+    internal BatchOperation<TIn, TOut> OperationFor(JobStage stage) =>
+        (string.IsNullOrEmpty(stage.Name) ? Operation : null) ?? StageOperation?.Invoke(stage) ?? Operation
+        ?? throw new InvalidOperationException($"No operation was given for stage '{stage.Name}'.");
 }

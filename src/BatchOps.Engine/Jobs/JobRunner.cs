@@ -10,7 +10,7 @@ namespace BatchOps.Engine.Jobs;
 /// engine, commits each chunk's outcomes in one transaction, renews the lease and polls for stop requests
 /// from other processes, and writes the job's log. Every front end (cmdlets, batchops) runs jobs through it.
 /// </summary>
-public sealed class JobRunner
+public sealed partial class JobRunner
 {
     private const int CreateBatchSize = 1000;
     private readonly IJobStore _store;
@@ -51,14 +51,30 @@ public sealed class JobRunner
         ArgumentNullException.ThrowIfNull(inputCodec);
         var job = await CreateJobAsync(definition, inputCodec.Format, outputFormat, cancellationToken).ConfigureAwait(false);
 
-        // Batches hold whole chunks, so each chunk is one block record that a run can checkpoint whole.
-        var chunkSize = job.Settings.ToOptions().ChunkSize;
+        // Batches hold whole chunks (of each stage's chunk size, never across a stage's end), so each chunk
+        // is one block record that a run can checkpoint whole.
+        var stages = job.Stages ?? [];
+        var stageAt = 0;
+        var chunkSize = ChunkSizeOf(job, stages.Count > 0 ? stages[0] : null);
         var batchSize = Math.Max(1, CreateBatchSize / chunkSize) * chunkSize;
         var batch = new List<StoredItem>(batchSize);
         var firstFew = new List<string>(JobLog.DigestLength);
         long index = 0;
         foreach (var item in items)
         {
+            while (stageAt < stages.Count && index > stages[stageAt].LastIndex)
+            {
+                if (batch.Count > 0)
+                {
+                    await _store.AddItemBlocksAsync(job.Id, batch, chunkSize, cancellationToken).ConfigureAwait(false);
+                    batch.Clear();
+                }
+
+                stageAt++;
+                chunkSize = ChunkSizeOf(job, stageAt < stages.Count ? stages[stageAt] : null);
+                batchSize = Math.Max(1, CreateBatchSize / chunkSize) * chunkSize;
+            }
+
             var stored = new StoredItem { Index = index++, Key = keySelector?.Invoke(item), Input = inputCodec.Serialize(item) };
             if (firstFew.Count < JobLog.DigestLength)
             {
@@ -76,6 +92,12 @@ public sealed class JobRunner
         if (batch.Count > 0)
         {
             await _store.AddItemBlocksAsync(job.Id, batch, chunkSize, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (stages.Count > 0 && index != stages[^1].LastIndex + 1)
+        {
+            await _store.RemoveJobAsync(job.Id, CancellationToken.None).ConfigureAwait(false);
+            throw new ArgumentException($"The stages hold {stages[^1].LastIndex + 1} item(s), but {index} were given; nothing was created.", nameof(items));
         }
 
         using (var log = JobLog.Open(_logFolder, job.Id, _time))
@@ -136,6 +158,11 @@ public sealed class JobRunner
             throw new StoreException($"Job '{job.Name}' ({job.Id}) stores its inputs as '{job.InputFormat}', but this front end reads '{request.InputCodec.Format}'. Run it from the front end that created it.");
         }
 
+        if (job.RollingBack && request.Kind == RunKind.RetryFailed)
+        {
+            throw new StoreException($"Job '{job.Name}' ({job.Id}) has been rolled back, so its failed items are not retried. Undo it again to retry failed compensations, or create a new job.");
+        }
+
         var options = BuildOptions(job, request);
         var lease = await AcquireAsync(job, cancellationToken).ConfigureAwait(false);
         return await RunLeasedAsync(job, lease, options, request, inputs: null, cancellationToken).ConfigureAwait(false);
@@ -157,6 +184,11 @@ public sealed class JobRunner
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(request);
+        if (definition.Stages is not null)
+        {
+            throw new ArgumentException("A staged job's items are recorded before it runs: create it with CreateAsync, then run it.", nameof(definition));
+        }
+
         var job = await CreateJobAsync(definition, request.InputCodec.Format, request.OutputCodec.Format, cancellationToken).ConfigureAwait(false);
         var options = BuildOptions(job, request);
         var lease = await AcquireAsync(job, cancellationToken).ConfigureAwait(false);
@@ -164,11 +196,52 @@ public sealed class JobRunner
         return await RunLeasedAsync(job, lease, options, request, stream, cancellationToken).ConfigureAwait(false);
     }
 
+    private static int ChunkSizeOf(JobRecord job, JobStage? stage) => (stage?.Settings.Over(job.Settings) ?? job.Settings).ToOptions().ChunkSize;
+
+    /// <summary>
+    /// Checks what a job's plan needs before anything is stored: valid settings for every stage and undo,
+    /// stages that follow one another from index 0 with dependencies that form no cycle, and an undo
+    /// operation somewhere when failures are to be rolled back.
+    /// </summary>
+    private static void CheckPlan(JobDefinition definition)
+    {
+        _ = definition.Settings.ToOptions();
+        _ = definition.Undo?.Settings.Over(definition.Settings).ToOptions();
+        if (definition.Stages is { } stages)
+        {
+            if (stages.Count == 0)
+            {
+                throw new ArgumentException("A staged job needs at least one stage.", nameof(definition));
+            }
+
+            long next = 0;
+            foreach (var stage in stages)
+            {
+                if (stage.FirstIndex != next || stage.Count < 0)
+                {
+                    throw new ArgumentException($"Stage '{stage.Name}' starts at item {stage.FirstIndex}, but the stages before it end at {next}: stages hold consecutive runs of the job's items.", nameof(definition));
+                }
+
+                next += stage.Count;
+                _ = stage.Settings.Over(definition.Settings).ToOptions();
+                _ = stage.Undo?.Settings.Over(stage.Settings.Over(definition.Settings)).ToOptions();
+            }
+
+            _ = StageOrder.Sort(stages);
+        }
+
+        var canUndo = definition.Stages?.Any(s => s.Undo is not null) ?? definition.Undo is not null;
+        if (definition.Settings.OnFailure == FailureAction.Rollback && !canUndo)
+        {
+            throw new ArgumentException("OnFailure Rollback needs an undo operation (\"undo\" in a spec, -UndoScriptBlock), or nothing could be rolled back.", nameof(definition));
+        }
+    }
+
     private async Task<JobRecord> CreateJobAsync(JobDefinition definition, string inputFormat, string outputFormat, CancellationToken cancellationToken, ItemsFileInfo? itemsFile = null)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentException.ThrowIfNullOrWhiteSpace(definition.Name, nameof(definition.Name));
-        _ = definition.Settings.ToOptions();
+        CheckPlan(definition);
         var job = new JobRecord
         {
             Id = JobRecord.NewId(),
@@ -182,6 +255,8 @@ public sealed class JobRunner
             InputFormat = inputFormat,
             OutputFormat = outputFormat,
             ItemsFile = itemsFile,
+            Undo = definition.Undo,
+            Stages = definition.Stages,
             CreatedAt = _time.GetUtcNow(),
         };
         await _store.CreateJobAsync(job, cancellationToken).ConfigureAwait(false);
@@ -221,59 +296,36 @@ public sealed class JobRunner
         using var ownStop = request.Stop is null ? new BatchStopSource() : null;
         var stop = request.Stop ?? ownStop!;
         using var heartbeatStop = new CancellationTokenSource();
-        RangeDocuments? documents = null;
         JobSummary summary;
+        JobSummary? rollback = null;
         try
         {
             job = (await _store.GetJobAsync(job.Id, cancellationToken).ConfigureAwait(false))!;
             request.OnStarted?.Invoke(job);
-            IAsyncEnumerable<BatchItem<TIn>> items;
-            if (inputs is not null)
+            var heartbeat = HeartbeatAsync(job.Id, lease, stop, log, heartbeatStop.Token);
+            try
             {
-                items = inputs.ItemsAsync();
-                log.Start(job, RunKind.Resume, 0);
-                log.Info("items arrive as a stream and are recorded chunk by chunk");
-            }
-            else
-            {
-                var query = ItemQuery.Unfinished;
-                long count = job.Counts.Unfinished;
-                if (request.Kind == RunKind.RetryFailed)
+                if (job.RollingBack)
                 {
-                    var reset = await _store.ResetFailedAsync(job.Id, request.Indexes, cancellationToken).ConfigureAwait(false);
-                    query = new ItemQuery { Indexes = reset };
-                    count = reset.Count;
-                }
-
-                options.TotalCount = count;
-                log.Start(job, request.Kind, count);
-                if (request.ItemsFile is { } file && IsFirstRunOf(job, file, request.Kind))
-                {
-                    documents = new RangeDocuments();
-                    items = BatchInput.From(file.Read(request.InputCodec, documents));
-                    log.Info($"items are read straight from {file.Source.Path}");
+                    // A rollback that was stopped or interrupted goes on: nothing runs forward again.
+                    log.Info("the job is rolling back: compensating the items not yet compensated");
+                    summary = rollback = await CompensateAsync(job, request, stop, log, "resumed", cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
-                    items = ReadItemsAsync(job.Id, query with { InputsOnly = true }, request.InputCodec, cancellationToken);
-                }
-            }
-
-            var heartbeat = HeartbeatAsync(job.Id, lease, stop, log, heartbeatStop.Token);
-            var observer = new DurableObserver<TIn, TOut>(_store, job.Id, request.OutputCodec, request.Observer, log, recordItems: inputs is not null, request.InputCodec, documents);
-            try
-            {
-                summary = await BatchExecutor.RunAsync(items, request.Operation, options, observer, stop, cancellationToken).ConfigureAwait(false);
-                if (inputs is not null && summary.StopReason != StopReason.None)
-                {
-                    summary = await RecordUnreadAsync(job.Id, inputs, summary, request, log, cancellationToken).ConfigureAwait(false);
+                    summary = job.Stages is null
+                        ? await RunItemsAsync(job, options, request, inputs, stop, log, cancellationToken).ConfigureAwait(false)
+                        : await RunStagesAsync(job, request, stop, log, cancellationToken).ConfigureAwait(false);
+                    if (ShouldRollBack(job, request, summary, await CountsAsync(job.Id).ConfigureAwait(false)) is { } reason)
+                    {
+                        rollback = await CompensateAsync(job, request, stop, log, reason, cancellationToken).ConfigureAwait(false);
+                    }
                 }
             }
             finally
             {
                 await heartbeatStop.CancelAsync().ConfigureAwait(false);
                 await heartbeat.ConfigureAwait(false);
-                documents?.Dispose();
             }
         }
         catch (Exception error)
@@ -284,15 +336,94 @@ public sealed class JobRunner
             throw;
         }
 
-        var counts = (await _store.GetJobAsync(job.Id, CancellationToken.None).ConfigureAwait(false))!.Counts;
-        var status = summary.StopReason == StopReason.None ? counts.FinalStatus() : summary.Status;
-        var message = summary.Message ?? (status == JobStatus.Failed && counts.Unfinished > 0
-            ? $"{counts.Unfinished} item(s) have not run; resume the job to run them."
-            : null);
+        var counts = await CountsAsync(job.Id).ConfigureAwait(false);
+        JobStatus status;
+        string? message;
+        if (rollback is not null)
+        {
+            (status, message) = RollbackOutcome(counts, rollback);
+        }
+        else
+        {
+            status = summary.StopReason == StopReason.None ? counts.FinalStatus() : summary.Status;
+            message = summary.Message ?? (status == JobStatus.Failed && counts.Unfinished > 0
+                ? $"{counts.Unfinished} item(s) have not run; resume the job to run them."
+                : null);
+        }
+
         await _store.ReleaseLeaseAsync(job.Id, lease, status, message, CancellationToken.None).ConfigureAwait(false);
-        var final = job with { Status = status, Message = message, Counts = counts, Lease = null, StopRequest = null, EndedAt = _time.GetUtcNow() };
+        var final = job with { Status = status, Message = message, Counts = counts, Lease = null, StopRequest = null, EndedAt = _time.GetUtcNow(), RollingBack = job.RollingBack || rollback is not null };
+        if (rollback is not null)
+        {
+            log.Rollback(final);
+        }
+
         log.End(final, summary);
         return new JobRunResult(final, summary);
+    }
+
+    private async Task<ItemCounts> CountsAsync(string jobId) =>
+        (await _store.GetJobAsync(jobId, CancellationToken.None).ConfigureAwait(false))!.Counts;
+
+    /// <summary>Runs the items of a job without stages: a resume, a retry, or a stream being recorded as it arrives.</summary>
+    private async Task<JobSummary> RunItemsAsync<TIn, TOut>(
+        JobRecord job,
+        BatchOptions options,
+        JobRunRequest<TIn, TOut> request,
+        StreamedInput<TIn>? inputs,
+        BatchStopSource stop,
+        JobLog log,
+        CancellationToken cancellationToken)
+    {
+        RangeDocuments? documents = null;
+        IAsyncEnumerable<BatchItem<TIn>> items;
+        if (inputs is not null)
+        {
+            items = inputs.ItemsAsync();
+            log.Start(job, RunKind.Resume, 0);
+            log.Info("items arrive as a stream and are recorded chunk by chunk");
+        }
+        else
+        {
+            var query = ItemQuery.Unfinished;
+            long count = job.Counts.Unfinished;
+            if (request.Kind == RunKind.RetryFailed)
+            {
+                var reset = await _store.ResetFailedAsync(job.Id, request.Indexes, cancellationToken).ConfigureAwait(false);
+                query = new ItemQuery { Indexes = reset };
+                count = reset.Count;
+            }
+
+            options.TotalCount = count;
+            log.Start(job, request.Kind, count);
+            if (request.ItemsFile is { } file && IsFirstRunOf(job, file, request.Kind))
+            {
+                documents = new RangeDocuments();
+                items = BatchInput.From(file.Read(request.InputCodec, documents));
+                log.Info($"items are read straight from {file.Source.Path}");
+            }
+            else
+            {
+                items = ReadItemsAsync(job.Id, query with { InputsOnly = true }, request.InputCodec, cancellationToken);
+            }
+        }
+
+        try
+        {
+            var observer = new DurableObserver<TIn, TOut>(_store, job.Id, request.OutputCodec, request.Observer, log, recordItems: inputs is not null, request.InputCodec, documents);
+            var operation = request.Operation ?? throw new InvalidOperationException("JobRunRequest.Operation is required for a job without stages.");
+            var summary = await BatchExecutor.RunAsync(items, operation, options, observer, stop, cancellationToken).ConfigureAwait(false);
+            if (inputs is not null && summary.StopReason != StopReason.None)
+            {
+                summary = await RecordUnreadAsync(job.Id, inputs, summary, request, log, cancellationToken).ConfigureAwait(false);
+            }
+
+            return summary;
+        }
+        finally
+        {
+            documents?.Dispose();
+        }
     }
 
     /// <summary>

@@ -39,6 +39,9 @@ public sealed record JobSettings
     /// <summary>See <see cref="BatchOptions.PreserveOrder"/>.</summary>
     public bool? PreserveOrder { get; init; }
 
+    /// <summary>What the job does when it ends with failed items or is stopped by its error policy.</summary>
+    public FailureAction? OnFailure { get; init; }
+
     /// <summary>Takes each value from this instance when set, else from <paramref name="lower"/>.</summary>
     public JobSettings Over(JobSettings? lower) => lower is null ? this : new JobSettings
     {
@@ -52,6 +55,7 @@ public sealed record JobSettings
         StopOnError = StopOnError ?? lower.StopOnError,
         MaxErrors = MaxErrors ?? lower.MaxErrors,
         PreserveOrder = PreserveOrder ?? lower.PreserveOrder,
+        OnFailure = OnFailure ?? lower.OnFailure,
     };
 
     /// <summary>Builds engine options: unset values keep the engine's built-in defaults. Validates them.</summary>
@@ -94,6 +98,7 @@ public sealed record JobSettings
         Add("stopOnError", StopOnError);
         Add("maxErrors", MaxErrors);
         Add("preserveOrder", PreserveOrder);
+        Add("onFailure", OnFailure);
         return parts.Count == 0 ? "defaults" : string.Join(", ", parts);
     }
 

@@ -23,4 +23,10 @@ public enum JobStatus
 
     /// <summary>Marked Running, but its owner process is gone (found after a crash); resumable.</summary>
     Interrupted = 6,
+
+    /// <summary>Rolled back: every item that had succeeded was compensated by the undo operation.</summary>
+    RolledBack = 7,
+
+    /// <summary>Rolled back, but some compensations failed; running the undo again retries them.</summary>
+    RollbackFailed = 8,
 }

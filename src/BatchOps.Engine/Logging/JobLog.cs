@@ -77,6 +77,23 @@ public sealed class JobLog : IDisposable
         Write("FAIL", $"{name}: {error.Type}: {OneLine(error.Message)}");
     }
 
+    /// <summary>Writes one failed compensation (undo) with its error.</summary>
+    public void CompensationFailure(long index, string? key, ItemError error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var name = key is null ? $"item {index}" : $"item {index} ({key})";
+        Write("UNDO-FAIL", $"undo of {name}: {error.Type}: {OneLine(error.Message)}");
+    }
+
+    /// <summary>Writes the line that ends a rollback: how many items were compensated and how many compensations failed.</summary>
+    public void Rollback(JobRecord job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var c = job.Counts;
+        Write("ROLLBACK", string.Create(CultureInfo.InvariantCulture,
+            $"{job.Status}: {c.Compensated} compensated, {c.CompensationFailed} compensation(s) failed, {c.Succeeded} succeeded item(s) not compensated. {job.Message}"));
+    }
+
     /// <summary>Writes the last line of a run: [SUCCESS] when the job completed, [FAILURE] otherwise.</summary>
     public void End(JobRecord job, JobSummary run)
     {

@@ -52,6 +52,15 @@ public interface IJobStore : IDisposable
     /// <summary>Writes the outcomes of one chunk in one transaction.</summary>
     Task CheckpointAsync(string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Records compensations (undo outcomes: Compensated or CompensationFailed) in one transaction: each
+    /// item's earlier outcome moves to its history, its output (what the undo was given) is kept.
+    /// </summary>
+    Task RecordCompensationsAsync(string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken = default);
+
+    /// <summary>Marks the job as rolling back: from now on a resume goes on compensating, never runs items.</summary>
+    Task BeginRollbackAsync(string jobId, CancellationToken cancellationToken = default);
+
     /// <summary>One job with its counts, or null.</summary>
     Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken = default);
 

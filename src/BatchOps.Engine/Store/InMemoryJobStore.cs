@@ -85,6 +85,44 @@ public sealed class InMemoryJobStore(TimeProvider? time = null) : IJobStore
     }
 
     /// <inheritdoc/>
+    public Task RecordCompensationsAsync(string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(outcomes);
+        lock (_lock)
+        {
+            var run = JobOf(jobId).RunCount;
+            var stored = ItemsOf(jobId);
+            foreach (var o in outcomes)
+            {
+                if (stored.TryGetValue(o.Index, out var item))
+                {
+                    var key = (jobId, o.Index);
+                    if (!_history.TryGetValue(key, out var history))
+                    {
+                        _history[key] = history = [];
+                    }
+
+                    history.Add(new ItemHistoryEntry(run, item.Status, item.Attempts, item.Error, item.EndedAt));
+                    stored[o.Index] = item with { Status = o.Status, Attempts = o.Attempts, Error = o.Error, StartedAt = o.StartedAt, EndedAt = o.EndedAt, Duration = o.Duration };
+                }
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task BeginRollbackAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            _jobs[jobId] = JobOf(jobId) with { RollingBack = true };
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
     public Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken = default)
     {
         lock (_lock)
@@ -120,7 +158,8 @@ public sealed class InMemoryJobStore(TimeProvider? time = null) : IJobStore
         {
             snapshot = ItemsOf(jobId).Values
                 .Where(i => (query.Statuses is not { Count: > 0 } || query.Statuses.Contains(i.Status))
-                    && (query.Indexes is null || query.Indexes.Contains(i.Index)))
+                    && (query.Indexes is null || query.Indexes.Contains(i.Index))
+                    && query.InRange(i.Index))
                 .ToList();
         }
 

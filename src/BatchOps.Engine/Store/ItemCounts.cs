@@ -23,10 +23,16 @@ public sealed record ItemCounts
     /// <summary>Items cancelled by a caller.</summary>
     public long Cancelled { get; init; }
 
-    /// <summary>All recorded items.</summary>
-    public long Total => Pending + Running + Succeeded + Failed + Skipped + Cancelled;
+    /// <summary>Items that succeeded and were then undone.</summary>
+    public long Compensated { get; init; }
 
-    /// <summary>Items a resume would run: everything neither Succeeded nor Failed.</summary>
+    /// <summary>Items that succeeded and whose undo then failed.</summary>
+    public long CompensationFailed { get; init; }
+
+    /// <summary>All recorded items.</summary>
+    public long Total => Pending + Running + Succeeded + Failed + Skipped + Cancelled + Compensated + CompensationFailed;
+
+    /// <summary>Items a resume would run: everything that has not ended (neither Succeeded, Failed nor compensated).</summary>
     public long Unfinished => Pending + Running + Skipped + Cancelled;
 
     /// <summary>Adds one status to a count.</summary>
@@ -38,6 +44,8 @@ public sealed record ItemCounts
         ItemStatus.Failed => this with { Failed = Failed + count },
         ItemStatus.Skipped => this with { Skipped = Skipped + count },
         ItemStatus.Cancelled => this with { Cancelled = Cancelled + count },
+        ItemStatus.Compensated => this with { Compensated = Compensated + count },
+        ItemStatus.CompensationFailed => this with { CompensationFailed = CompensationFailed + count },
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Unknown item status."),
     };
 
@@ -50,6 +58,8 @@ public sealed record ItemCounts
         ItemStatus.Failed => Failed,
         ItemStatus.Skipped => Skipped,
         ItemStatus.Cancelled => Cancelled,
+        ItemStatus.Compensated => Compensated,
+        ItemStatus.CompensationFailed => CompensationFailed,
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Unknown item status."),
     };
 

@@ -39,6 +39,18 @@ public sealed record JobRecord
     /// <summary>The JSON Lines file the job's items are read from (it keeps where they are, not copies); null when the store holds them.</summary>
     public ItemsFileInfo? ItemsFile { get; init; }
 
+    /// <summary>What undoes a succeeded item (a job without stages); null when nothing can.</summary>
+    public UndoDefinition? Undo { get; init; }
+
+    /// <summary>The job's stages (each a range of its items); null for a job of one operation. See <see cref="Plan"/>.</summary>
+    public IReadOnlyList<JobStage>? Stages { get; init; }
+
+    /// <summary>
+    /// Whether the job is being (or was) rolled back: from then on a resume goes on compensating its
+    /// succeeded items instead of running the rest.
+    /// </summary>
+    public bool RollingBack { get; init; }
+
     /// <summary>When the job was created.</summary>
     public DateTimeOffset CreatedAt { get; init; }
 
@@ -65,6 +77,25 @@ public sealed record JobRecord
 
     /// <summary>Length of the latest run, when it has ended.</summary>
     public TimeSpan? Duration => StartedAt is { } start && EndedAt is { } end && end >= start ? end - start : null;
+
+    /// <summary>The job's stages, or one unnamed stage over all its items for a job without stages.</summary>
+    public IReadOnlyList<JobStage> Plan => Stages ?? [new JobStage
+    {
+        Name = string.Empty,
+        Count = long.MaxValue / 2,
+        OperationKind = OperationKind,
+        Operation = Operation,
+        Undo = Undo,
+    }];
+
+    /// <summary>Whether any stage of the job can be undone.</summary>
+    public bool CanUndo => Plan.Any(s => s.Undo is not null);
+
+    /// <summary>The stage named <paramref name="name"/> (case-insensitive), or null.</summary>
+    public JobStage? Stage(string name) => Stages?.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The stage the item at <paramref name="index"/> belongs to; null for a job without stages.</summary>
+    public JobStage? StageOf(long index) => Stages?.FirstOrDefault(s => s.Contains(index));
 
     /// <summary>A fresh id: 12 lowercase hex digits.</summary>
     public static string NewId() => Guid.NewGuid().ToString("N")[..12];

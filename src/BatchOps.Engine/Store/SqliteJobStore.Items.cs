@@ -157,6 +157,55 @@ public sealed partial class SqliteJobStore
         }));
     }
 
+    /// <inheritdoc/>
+    public Task RecordCompensationsAsync(string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(outcomes);
+        return Task.FromResult(Write(writer =>
+        {
+            using var transaction = writer.Connection.BeginTransaction();
+
+            // A compensation is never a whole Succeeded block's fate: its block is written out as rows first.
+            var rows = CheckpointBlocks(writer, transaction, jobId, outcomes, () => ItemsFileOf(writer.Connection, transaction, jobId));
+            using var command = writer.Connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText =
+                "INSERT INTO item_history (job_id, idx, run, status, attempts, error_type, error_message, error_detail, error_retryable, ended_at) " +
+                "SELECT i.job_id, i.idx, j.run_count, i.status, i.attempts, i.error_type, i.error_message, i.error_detail, i.error_retryable, i.ended_at " +
+                "FROM items i JOIN jobs j ON j.id = i.job_id WHERE i.job_id = $job AND i.idx = $idx; " +
+                "UPDATE items SET status = $status, attempts = $attempts, error_type = $type, error_message = $message, error_detail = $detail, " +
+                "error_retryable = $retryable, started_at = $started, ended_at = $ended, duration_ms = $duration WHERE job_id = $job AND idx = $idx;";
+            command.Parameters.AddWithValue("$job", jobId);
+            var idx = command.Parameters.Add("$idx", SqliteType.Integer);
+            var status = command.Parameters.Add("$status", SqliteType.Integer);
+            var attempts = command.Parameters.Add("$attempts", SqliteType.Integer);
+            var type = command.Parameters.Add("$type", SqliteType.Text);
+            var message = command.Parameters.Add("$message", SqliteType.Text);
+            var detail = command.Parameters.Add("$detail", SqliteType.Text);
+            var retryable = command.Parameters.Add("$retryable", SqliteType.Integer);
+            var started = command.Parameters.Add("$started", SqliteType.Integer);
+            var ended = command.Parameters.Add("$ended", SqliteType.Integer);
+            var duration = command.Parameters.Add("$duration", SqliteType.Real);
+            foreach (var o in rows)
+            {
+                idx.Value = o.Index;
+                status.Value = (int)o.Status;
+                attempts.Value = o.Attempts;
+                type.Value = (object?)o.Error?.Type ?? DBNull.Value;
+                message.Value = (object?)o.Error?.Message ?? DBNull.Value;
+                detail.Value = (object?)o.Error?.Detail ?? DBNull.Value;
+                retryable.Value = o.Error is null ? DBNull.Value : o.Error.IsRetryable ? 1 : 0;
+                started.Value = o.StartedAt is { } s ? ToMs(s) : DBNull.Value;
+                ended.Value = ToMs(o.EndedAt);
+                duration.Value = o.Duration.TotalMilliseconds;
+                command.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+            return rows.Count;
+        }));
+    }
+
     /// <summary>
     /// The blocks among the outcomes' items: a Pending block whose items all succeeded in this checkpoint
     /// becomes one Succeeded record; any other block they touch is written out as item rows first. Returns
@@ -357,7 +406,7 @@ public sealed partial class SqliteJobStore
         if (query.Indexes is { } indexes)
         {
             // Page through the wanted indexes in order, a bounded IN list at a time.
-            foreach (var page in indexes.Distinct().Order().Chunk(500))
+            foreach (var page in indexes.Where(query.InRange).Distinct().Order().Chunk(500))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 foreach (var item in ReadItemPage(jobId, query, afterIndex: null, page).Items)
@@ -369,13 +418,19 @@ public sealed partial class SqliteJobStore
             yield break;
         }
 
-        long after = -1;
+        long after = (query.FirstIndex ?? 0) - 1;
+        var last = query.LastIndex ?? long.MaxValue;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var (page, more) = ReadItemPage(jobId, query, after, indexes: null);
             foreach (var item in page)
             {
+                if (item.Index > last)
+                {
+                    yield break;
+                }
+
                 yield return item;
             }
 

@@ -10,7 +10,7 @@ public sealed partial class SqliteJobStore
 {
     private const string JobColumns =
         "id, name, description, tags, status, settings, operation_kind, operation, input_format, output_format, " +
-        "created_at, started_at, ended_at, message, run_count, owner_host, owner_pid, owner_started, heartbeat_at, stop_request, items_file";
+        "created_at, started_at, ended_at, message, run_count, owner_host, owner_pid, owner_started, heartbeat_at, stop_request, items_file, stages, undo, rolling_back";
 
     /// <inheritdoc/>
     public Task CreateJobAsync(JobRecord job, CancellationToken cancellationToken = default)
@@ -21,8 +21,8 @@ public sealed partial class SqliteJobStore
             using var connection = Connect();
             using var command = connection.CreateCommand();
             command.CommandText =
-                "INSERT INTO jobs (id, name, description, tags, status, settings, operation_kind, operation, input_format, output_format, created_at, items_file) " +
-                "VALUES ($id, $name, $description, $tags, $status, $settings, $kind, $operation, $input, $output, $created, $itemsFile)";
+                "INSERT INTO jobs (id, name, description, tags, status, settings, operation_kind, operation, input_format, output_format, created_at, items_file, stages, undo) " +
+                "VALUES ($id, $name, $description, $tags, $status, $settings, $kind, $operation, $input, $output, $created, $itemsFile, $stages, $undo)";
             command.Parameters.AddWithValue("$id", job.Id);
             command.Parameters.AddWithValue("$name", job.Name);
             command.Parameters.AddWithValue("$description", (object?)job.Description ?? DBNull.Value);
@@ -35,6 +35,8 @@ public sealed partial class SqliteJobStore
             command.Parameters.AddWithValue("$output", job.OutputFormat);
             command.Parameters.AddWithValue("$created", ToMs(job.CreatedAt == default ? _time.GetUtcNow() : job.CreatedAt));
             command.Parameters.AddWithValue("$itemsFile", job.ItemsFile is { } file ? JsonSerializer.Serialize(file, StoreJson.Options) : DBNull.Value);
+            command.Parameters.AddWithValue("$stages", job.Stages is { } stages ? JsonSerializer.Serialize(stages, StoreJson.Options) : DBNull.Value);
+            command.Parameters.AddWithValue("$undo", job.Undo is { } undo ? JsonSerializer.Serialize(undo, StoreJson.Options) : DBNull.Value);
             return command.ExecuteNonQuery();
         }));
     }
@@ -234,6 +236,17 @@ public sealed partial class SqliteJobStore
         }));
 
     /// <inheritdoc/>
+    public Task BeginRollbackAsync(string jobId, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Guard(() =>
+        {
+            using var connection = Connect();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE jobs SET rolling_back = 1 WHERE id = $id";
+            command.Parameters.AddWithValue("$id", jobId);
+            return command.ExecuteNonQuery();
+        }));
+
+    /// <inheritdoc/>
     public Task<bool> RemoveJobAsync(string jobId, CancellationToken cancellationToken = default) =>
         Task.FromResult(Guard(() =>
         {
@@ -339,6 +352,9 @@ public sealed partial class SqliteJobStore
         Lease = r.IsDBNull(15) ? null : new JobLease(r.GetString(15), r.GetInt32(16), FromMs(r.GetInt64(17)), FromMs(r.GetInt64(18))),
         StopRequest = r.IsDBNull(19) ? null : (StopMode)r.GetInt32(19),
         ItemsFile = r.IsDBNull(20) ? null : JsonSerializer.Deserialize<ItemsFileInfo>(r.GetString(20), StoreJson.Options),
+        Stages = r.IsDBNull(21) ? null : JsonSerializer.Deserialize<JobStage[]>(r.GetString(21), StoreJson.Options),
+        Undo = r.IsDBNull(22) ? null : JsonSerializer.Deserialize<UndoDefinition>(r.GetString(22), StoreJson.Options),
+        RollingBack = r.GetInt32(23) != 0,
     };
 
     private static void AddLease(SqliteCommand command, JobLease lease)

@@ -12,7 +12,7 @@ namespace BatchOps.Engine.Store;
 public sealed partial class SqliteJobStore : IJobStore
 {
     /// <summary>Schema version this build writes; older stores are migrated forward on open.</summary>
-    public const int SchemaVersion = 4;
+    public const int SchemaVersion = 5;
 
     /// <summary>SQLite application_id marking a BatchOps store ("BOPS").</summary>
     public const int ApplicationId = 0x424F5053;

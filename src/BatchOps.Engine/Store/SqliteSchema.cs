@@ -127,5 +127,12 @@ internal static class SqliteSchema
         -- The job list filters by status and pages newest first.
         CREATE INDEX jobs_by_status ON jobs (status, created_at);
         """,
+        """
+        -- Stages (JSON: each a range of the job's items with its own operation), the undo operation of a job
+        -- without stages, and whether the job is rolling back (a resume then goes on compensating).
+        ALTER TABLE jobs ADD COLUMN stages TEXT;
+        ALTER TABLE jobs ADD COLUMN undo TEXT;
+        ALTER TABLE jobs ADD COLUMN rolling_back INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 }

@@ -26,4 +26,10 @@ public enum ItemStatus
 
     /// <summary>Cancelled by the caller (Ctrl+C, Stop-BatchJob): never started, or its attempt was cancelled.</summary>
     Cancelled = 5,
+
+    /// <summary>Succeeded, then undone by the job's undo script block (-OnFailure Rollback or Undo-BatchJob).</summary>
+    Compensated = 6,
+
+    /// <summary>Succeeded, then its undo script block failed; the undo's error is kept.</summary>
+    CompensationFailed = 7,
 }

@@ -25,4 +25,10 @@ public enum JobStatus
 
     /// <summary>Marked Running, but its owner process is gone (found after a crash); resumable.</summary>
     Interrupted = 6,
+
+    /// <summary>Rolled back: every item that had succeeded was undone.</summary>
+    RolledBack = 7,
+
+    /// <summary>Rolled back, but some undos failed; Undo-BatchJob retries them.</summary>
+    RollbackFailed = 8,
 }
