@@ -335,11 +335,36 @@ public class SqliteJobStoreTests : IDisposable
         StoreScalar(
             "DROP TRIGGER items_counted_insert; DROP TRIGGER items_counted_update; DROP TRIGGER items_counted_delete; " +
             "DROP TRIGGER item_blocks_counted_insert; DROP TRIGGER item_blocks_counted_update; DROP TRIGGER item_blocks_counted_delete; " +
-            "DROP INDEX jobs_by_status; DROP TABLE job_counts; PRAGMA user_version = 3; SELECT 0;");
+            "DROP INDEX jobs_by_status; DROP TABLE job_counts; " + DropSchema5 + "PRAGMA user_version = 3; SELECT 0;");
 
         using var reopened = CreateSut();
         var counts = (await reopened.GetJobAsync(id))!.Counts;
         Assert.Equal((300L, 299L, 1L), (counts.Total, counts.Pending, counts.Failed));
+        Assert.Equal((long)SqliteJobStore.SchemaVersion, StoreScalar("PRAGMA user_version"));
+    }
+
+    private const string DropSchema5 = "ALTER TABLE jobs DROP COLUMN stages; ALTER TABLE jobs DROP COLUMN undo; ALTER TABLE jobs DROP COLUMN rolling_back; ";
+
+    [Fact]
+    public async Task Open_StoreOfSchema4_MigratesToStagesAndRollback()
+    {
+        string id;
+        using (var store = CreateSut())
+        {
+            var job = NewJob();
+            id = job.Id;
+            await store.CreateJobAsync(job);
+            await store.AddItemsAsync(job.Id, [new StoredItem { Index = 0, Input = "x" }]);
+        }
+
+        SqliteConnection.ClearAllPools();
+        StoreScalar(DropSchema5 + "PRAGMA user_version = 4; SELECT 0;");
+
+        using var reopened = CreateSut();
+        var read = (await reopened.GetJobAsync(id))!;
+        Assert.Equal((false, (IReadOnlyList<JobStage>?)null, (UndoDefinition?)null, 1L), (read.RollingBack, read.Stages, read.Undo, read.Counts.Pending));
+        await reopened.BeginRollbackAsync(id);
+        Assert.True((await reopened.GetJobAsync(id))!.RollingBack);
         Assert.Equal((long)SqliteJobStore.SchemaVersion, StoreScalar("PRAGMA user_version"));
     }
 
