@@ -20,6 +20,7 @@
         'Start-BatchDashboard'
         'Stop-BatchDashboard'
         'Stop-BatchJob'
+        'Undo-BatchJob'
         'Wait-BatchJob'
         'Write-BatchTable'
     )

@@ -12,7 +12,7 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
     [
         "Export-BatchJob", "Get-BatchItem", "Get-BatchJob", "Get-BatchStatistics", "Invoke-BatchJob",
         "New-BatchJob", "Remove-BatchJob", "Restart-BatchFailed", "Start-BatchDashboard", "Stop-BatchDashboard",
-        "Stop-BatchJob", "Wait-BatchJob", "Write-BatchTable",
+        "Stop-BatchJob", "Undo-BatchJob", "Wait-BatchJob", "Write-BatchTable",
     ];
 
     public static TheoryData<string> CmdletNames => [.. Expected];
@@ -119,10 +119,11 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
     [InlineData("Write-BatchTable", true)]
     [InlineData("Start-BatchDashboard", false)]
     [InlineData("Stop-BatchDashboard", true)]
+    [InlineData("Undo-BatchJob", true)]
     public void Cmdlet_SupportsShouldProcessWhenItChangesOrStopsThings(string name, bool expected)
     {
         Assert.Equal(expected, module[name].SupportsShouldProcess);
-        if (name == "Remove-BatchJob")
+        if (name is "Remove-BatchJob" or "Undo-BatchJob")
         {
             Assert.Equal("High", module[name].ConfirmImpact);
         }

@@ -42,9 +42,9 @@ internal sealed record JobView(
 /// <summary>How far a running job is: the share of its items that have an outcome.</summary>
 internal sealed record ProgressView(double Percent);
 
-internal sealed record CountsView(long Total, long Succeeded, long Failed, long Skipped, long Cancelled, long Pending)
+internal sealed record CountsView(long Total, long Succeeded, long Failed, long Skipped, long Cancelled, long Pending, long Compensated, long CompensationFailed)
 {
-    public static CountsView Of(ItemCounts c) => new(c.Total, c.Succeeded, c.Failed, c.Skipped, c.Cancelled, c.Pending + c.Running);
+    public static CountsView Of(ItemCounts c) => new(c.Total, c.Succeeded, c.Failed, c.Skipped, c.Cancelled, c.Pending + c.Running, c.Compensated, c.CompensationFailed);
 }
 
 /// <summary>An item as the API shows it: its input as stored, and its output or error.</summary>

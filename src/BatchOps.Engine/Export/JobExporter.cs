@@ -35,6 +35,11 @@ public static class JobExporter
         {
             writer.WriteStartObject();
             writer.WriteNumber("index", item.Index);
+            if (job.StageOf(item.Index) is { } stage)
+            {
+                writer.WriteString("stage", stage.Name);
+            }
+
             WriteStringOrNull(writer, "key", item.Key);
             writer.WriteString("status", item.Status.ToString());
             writer.WriteNumber("attempts", item.Attempts);
@@ -70,13 +75,14 @@ public static class JobExporter
         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Writes one CSV row per item (RFC 4180 quoting), with a header row.</summary>
+    /// <summary>Writes one CSV row per item (RFC 4180 quoting), with a header row; a staged job's rows end with their stage.</summary>
     public static async Task WriteCsvAsync(IJobStore store, JobRecord job, TextWriter output, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(output);
-        await output.WriteLineAsync(string.Join(',', CsvColumns)).ConfigureAwait(false);
+        var staged = job.Stages is not null;
+        await output.WriteLineAsync(string.Join(',', staged ? [.. CsvColumns, "stage"] : CsvColumns)).ConfigureAwait(false);
         var row = new StringBuilder();
         var render = Renderer(job.InputFormat);
         var renderOutput = Renderer(job.OutputFormat);
@@ -95,6 +101,11 @@ public static class JobExporter
                 item.Error?.Message,
                 render(item.Input),
                 item.Output is null ? null : renderOutput(item.Output));
+            if (staged)
+            {
+                row.Append(',').Append(CsvCell(job.StageOf(item.Index)?.Name));
+            }
+
             await output.WriteLineAsync(row.ToString()).ConfigureAwait(false);
         }
 

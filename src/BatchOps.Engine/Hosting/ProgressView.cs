@@ -12,8 +12,8 @@ namespace BatchOps.Engine.Hosting;
 /// <param name="Completed">True for the final record, which removes the bar.</param>
 public sealed record ProgressView(int ActivityId, string Activity, string StatusDescription, int PercentComplete, int SecondsRemaining, bool Completed)
 {
-    /// <summary>Builds the progress record fields for a job.</summary>
-    public static ProgressView From(string jobId, string jobName, ProgressSnapshot snapshot)
+    /// <summary>Builds the progress record fields for a job, or for one part of it (a stage, its undo) with a bar of its own.</summary>
+    public static ProgressView From(string jobId, string jobName, ProgressSnapshot snapshot, string? part = null)
     {
         ArgumentNullException.ThrowIfNull(jobId);
         ArgumentNullException.ThrowIfNull(snapshot);
@@ -21,8 +21,8 @@ public sealed record ProgressView(int ActivityId, string Activity, string Status
         var status = string.Create(CultureInfo.InvariantCulture,
             $"{snapshot.Completed}/{total} done: {snapshot.Succeeded} ok, {snapshot.Failed} failed, {snapshot.Running} running, {snapshot.ItemsPerSecond:F1} items/s");
         return new ProgressView(
-            ActivityId: (int)(StableHash(jobId) & 0x7FFFFFFF),
-            Activity: $"BatchOps: {jobName} ({jobId})",
+            ActivityId: (int)(StableHash(part is null ? jobId : $"{jobId}/{part}") & 0x7FFFFFFF),
+            Activity: part is null ? $"BatchOps: {jobName} ({jobId})" : $"BatchOps: {jobName} ({jobId}): {part}",
             StatusDescription: status,
             PercentComplete: snapshot.Percent is { } p ? (int)Math.Clamp(Math.Floor(p), 0, 100) : -1,
             SecondsRemaining: snapshot.EstimatedRemaining is { } eta ? (int)Math.Min(int.MaxValue, Math.Ceiling(eta.TotalSeconds)) : -1,

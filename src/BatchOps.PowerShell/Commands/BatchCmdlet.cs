@@ -120,7 +120,7 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>The operation of a stored job for this command's run; writes the error and returns null when it cannot be built.</summary>
-    internal RunOperation? OpenStoredOperation(JobRecord job, JobRunSession session, int throttle, bool useCallerRunspace)
+    internal RunOperation? OpenStoredOperation(JobRecord job, JobRunSession session, int throttle, bool useCallerRunspace, Engine.Jobs.JobSettings? overrides = null)
     {
         if (!CanRun(job))
         {
@@ -129,7 +129,7 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
 
         try
         {
-            return RunOperation.ForStoredJob(job, session, throttle, useCallerRunspace, StreamPreferences());
+            return RunOperation.ForStoredJob(job, session, throttle, useCallerRunspace, StreamPreferences(), overrides);
         }
         catch (BatchOps.Sql.SqlSpecException error)
         {

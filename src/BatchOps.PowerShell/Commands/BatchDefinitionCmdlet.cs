@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using System.Text.Json;
+using BatchOps.Engine.Config;
 using BatchOps.Engine.Hosting;
 using BatchOps.Engine.Jobs;
 using JobDefinition = BatchOps.Engine.Jobs.JobDefinition;
@@ -13,6 +14,7 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
 {
     internal const string ScriptSet = "ScriptBlock";
     internal const string ChunkSet = "ChunkScriptBlock";
+    internal const string StageSet = "Stage";
 
     /// <summary>The items: pipe them in.</summary>
     [Parameter(ParameterSetName = ScriptSet, ValueFromPipeline = true)]
@@ -30,15 +32,18 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
 
     /// <summary>Name of the job; the default is batch-yyyyMMdd-HHmmss.</summary>
     [Parameter(ParameterSetName = ScriptSet)]
+    [Parameter(ParameterSetName = StageSet)]
     [Parameter(ParameterSetName = ChunkSet)]
     [ValidateNotNullOrEmpty]
     public string? Name { get; set; }
 
     [Parameter(ParameterSetName = ScriptSet)]
+    [Parameter(ParameterSetName = StageSet)]
     [Parameter(ParameterSetName = ChunkSet)]
     public string? Description { get; set; }
 
     [Parameter(ParameterSetName = ScriptSet)]
+    [Parameter(ParameterSetName = StageSet)]
     [Parameter(ParameterSetName = ChunkSet)]
     public string[]? Tag { get; set; }
 
@@ -64,14 +69,194 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
     public string? KeyProperty { get; set; }
 
     /// <summary>The job's name, given or generated once per invocation.</summary>
+    /// <summary>
+    /// <para type="description">The stages of the job, each a hashtable: Name, InputObject and ScriptBlock (required), and optionally
+    /// DependsOn (stage names that must complete first), UndoScriptBlock, KeyProperty, ArgumentList, ImportModule and the settings
+    /// ThrottleLimit, ChunkSize, RetryCount, RetryDelayMs, TimeoutSeconds, RateLimit, StopOnError, MaxErrors. Stages run in dependency
+    /// order, independent ones at the same time; a stage whose dependency did not complete is skipped.</para>
+    /// </summary>
+    [Parameter(ParameterSetName = StageSet, Mandatory = true, HelpMessage = "The stages: hashtables with Name, InputObject, ScriptBlock and optionally DependsOn, UndoScriptBlock, KeyProperty and settings.")]
+    [ValidateNotNullOrEmpty]
+    public System.Collections.Hashtable[]? Stage { get; set; }
+
+    /// <summary>
+    /// <para type="description">Undoes one succeeded item: $_ is the item and $BatchOutput what -ScriptBlock returned for it (say, the id of what
+    /// it created). Runs on -OnFailure Rollback and Undo-BatchJob, items newest first.</para>
+    /// </summary>
+    [Parameter(ParameterSetName = ScriptSet)]
+    public ScriptBlock? UndoScriptBlock { get; set; }
+
+    /// <summary>
+    /// <para type="description">Rollback: when the job ends with failed items or is stopped by its error policy, undo every item that succeeded
+    /// (the undo script blocks; stages in reverse dependency order). Continue (the default) keeps them.</para>
+    /// </summary>
+    [Parameter(ParameterSetName = ScriptSet)]
+    [Parameter(ParameterSetName = ChunkSet)]
+    [Parameter(ParameterSetName = StageSet)]
+    [ValidateSet("Continue", "Rollback")]
+    public string? OnFailure { get; set; }
+
     internal string JobName => Name ??= $"batch-{DateTime.Now:yyyyMMdd-HHmmss}";
+
+    private JobSettings WithOnFailure(JobSettings settings) =>
+        OnFailure is null ? settings : settings with { OnFailure = string.Equals(OnFailure, "Rollback", StringComparison.OrdinalIgnoreCase) ? FailureAction.Rollback : FailureAction.Continue };
+
+    private static readonly string[] StageKeys =
+        ["Name", "DependsOn", "InputObject", "ScriptBlock", "UndoScriptBlock", "KeyProperty", "ArgumentList", "ImportModule",
+         "ThrottleLimit", "ChunkSize", "RetryCount", "RetryDelayMs", "TimeoutSeconds", "RateLimit", "StopOnError", "MaxErrors"];
+
+    /// <summary>
+    /// A job of -Stage hashtables: each checked (unknown or mistyped keys are named), its items numbered after
+    /// the stages before it, its script blocks captured with their $using: values; then the dependencies.
+    /// </summary>
+    internal (JobDefinition Definition, List<KeyedInput> Items) BuildStagedDefinition()
+    {
+        var settings = WithOnFailure(ResolveSettings(JobName));
+        var stages = new List<JobStage>();
+        var items = new List<KeyedInput>();
+        for (var i = 0; i < Stage!.Length; i++)
+        {
+            var table = Stage[i];
+            var where = $"-Stage {i + 1}";
+            foreach (var key in table.Keys.Cast<object>().Select(k => k.ToString()!))
+            {
+                if (!StageKeys.Contains(key, StringComparer.OrdinalIgnoreCase))
+                {
+                    var near = StageKeys.FirstOrDefault(k => k.StartsWith(key[..Math.Min(3, key.Length)], StringComparison.OrdinalIgnoreCase));
+                    Fail($"{where} has an unknown key '{key}'.{(near is null ? string.Empty : $" Did you mean '{near}'?")} Valid keys: {string.Join(", ", StageKeys)}.");
+                }
+            }
+
+            object? Get(string key) => table.Keys.Cast<object>().FirstOrDefault(k => string.Equals(k.ToString(), key, StringComparison.OrdinalIgnoreCase)) is { } k ? PSObject.AsPSObject(table[k]).BaseObject : null;
+            var name = Get("Name")?.ToString();
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                Fail($"{where} needs a Name.");
+            }
+
+            where = $"Stage '{name}'";
+            if (Get("ScriptBlock") is not ScriptBlock block)
+            {
+                Fail($"{where} needs a ScriptBlock (the script block to run for each of its items).");
+                throw new InvalidOperationException();
+            }
+
+            if (!table.Keys.Cast<object>().Any(k => string.Equals(k.ToString(), "InputObject", StringComparison.OrdinalIgnoreCase)))
+            {
+                Fail($"{where} needs an InputObject (its items; @() for none).");
+            }
+
+            JobSettings own;
+            try
+            {
+                own = new JobSettings
+                {
+                    ThrottleLimit = Int("ThrottleLimit"),
+                    ChunkSize = Int("ChunkSize"),
+                    RetryCount = Int("RetryCount"),
+                    RetryDelayMs = Int("RetryDelayMs"),
+                    TimeoutSeconds = Double("TimeoutSeconds"),
+                    RateLimit = Double("RateLimit"),
+                    StopOnError = Get("StopOnError") is { } stop ? LanguagePrimitives.IsTrue(stop) : null,
+                    MaxErrors = Int("MaxErrors"),
+                };
+                _ = own.Over(settings).ToOptions();
+            }
+            catch (Exception error) when (error is ArgumentOutOfRangeException or PSInvalidCastException or FormatException or InvalidCastException)
+            {
+                Fail($"{where}: {(error is ArgumentOutOfRangeException range ? SettingNames.Explain(range) : error.Message)}");
+                throw;
+            }
+
+            int? Int(string key) => Get(key) is { } value ? LanguagePrimitives.ConvertTo<int>(value) : null;
+            double? Double(string key) => Get(key) is { } value ? LanguagePrimitives.ConvertTo<double>(value) : null;
+
+            var keyProperty = Get("KeyProperty")?.ToString();
+            var first = items.Count;
+            var input = Get("InputObject");
+            var values = input is null ? [null] : LanguagePrimitives.GetEnumerable(input) is { } many && input is not string ? many.Cast<object?>() : [input];
+            var keys = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var value in values)
+            {
+                var key = PropertyText(value is null ? null : PSObject.AsPSObject(value), keyProperty);
+                if (key is not null && !keys.Add(key))
+                {
+                    Fail($"{where} has two items with the key '{key}' (-KeyProperty {keyProperty}). Keys name items and make their idempotency keys, so they must be unique within a stage.");
+                }
+
+                items.Add(new KeyedInput(value, key));
+            }
+
+            var arguments = Get("ArgumentList") is { } args ? LanguagePrimitives.GetEnumerable(args)?.Cast<object>().ToArray() ?? [args] : null;
+            var modules = Get("ImportModule") is { } imports ? (LanguagePrimitives.GetEnumerable(imports)?.Cast<object>() ?? [imports]).Select(m => m.ToString()!).ToArray() : null;
+            stages.Add(new JobStage
+            {
+                Name = name!,
+                DependsOn = Get("DependsOn") is { } deps ? (LanguagePrimitives.GetEnumerable(deps)?.Cast<object>() ?? [deps]).Select(d => d.ToString()!).ToArray() : [],
+                FirstIndex = first,
+                Count = items.Count - first,
+                OperationKind = ScriptOperationSpec.Kind,
+                Operation = ScriptSpec(block, perChunk: false, arguments, modules, NoFunctions),
+                Settings = own,
+                Undo = Get("UndoScriptBlock") is ScriptBlock undo
+                    ? new UndoDefinition { OperationKind = ScriptOperationSpec.Kind, Operation = ScriptSpec(undo, perChunk: false, arguments, modules, NoFunctions) }
+                    : null,
+            });
+        }
+
+        try
+        {
+            _ = StageOrder.Sort(stages);
+        }
+        catch (ArgumentException error)
+        {
+            Fail(error.Message);
+        }
+
+        if (settings.OnFailure == FailureAction.Rollback && stages.All(s => s.Undo is null))
+        {
+            Fail("-OnFailure Rollback needs an UndoScriptBlock in at least one stage, or nothing could be rolled back.");
+        }
+
+        var definition = new JobDefinition
+        {
+            Name = JobName,
+            Description = Description,
+            Tags = Tag ?? [],
+            Settings = settings,
+            OperationKind = ScriptOperationSpec.Kind,
+            Operation = ScriptSpec(ScriptBlock.Create("throw 'A staged job runs its stages.'"), perChunk: false, null, null, NoFunctions),
+            Stages = stages,
+        };
+        return (definition, items);
+    }
+
+    private static readonly Dictionary<string, string> NoFunctions = [];
+
+    private void Fail(string message) =>
+        ThrowTerminatingError(new ErrorRecord(new ArgumentException(message), ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, null));
+
+    /// <summary>A script block with its $using: values and the rest of how workers run it, as stored.</summary>
+    private string ScriptSpec(ScriptBlock block, bool perChunk, object[]? arguments, string[]? modules, IReadOnlyDictionary<string, string> functions)
+    {
+        var (script, usings) = UsingCapture.Capture(block, SessionState);
+        var spec = new ScriptOperationSpec
+        {
+            Script = script,
+            PerChunk = perChunk,
+            ArgumentList = arguments is null ? null : CliXmlCodec.Instance.Serialize(arguments),
+            UsingValues = usings.ToDictionary(p => p.Key, p => CliXmlCodec.Instance.Serialize(p.Value), StringComparer.OrdinalIgnoreCase),
+            ImportModule = modules ?? [],
+            Functions = new Dictionary<string, string>(functions, StringComparer.OrdinalIgnoreCase),
+        };
+        return JsonSerializer.Serialize(spec, StoreJson.Options);
+    }
 
     /// <summary>Builds the job definition: settings (validated), script, $using: values, functions.</summary>
     internal JobDefinition BuildDefinition()
     {
-        var settings = ResolveSettings(JobName);
+        var settings = WithOnFailure(ResolveSettings(JobName));
         var block = ScriptBlock ?? ChunkScriptBlock!;
-        var (script, usings) = UsingCapture.Capture(block, SessionState);
         var functions = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var name in Function ?? [])
         {
@@ -86,15 +271,11 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
             functions[function.Name] = function.Definition;
         }
 
-        var spec = new ScriptOperationSpec
+        if (settings.OnFailure == FailureAction.Rollback && UndoScriptBlock is null)
         {
-            Script = script,
-            PerChunk = ChunkScriptBlock is not null,
-            ArgumentList = ArgumentList is null ? null : CliXmlCodec.Instance.Serialize(ArgumentList),
-            UsingValues = usings.ToDictionary(p => p.Key, p => CliXmlCodec.Instance.Serialize(p.Value), StringComparer.OrdinalIgnoreCase),
-            ImportModule = ImportModule ?? [],
-            Functions = functions,
-        };
+            Fail("-OnFailure Rollback needs -UndoScriptBlock (what undoes one succeeded item), or nothing could be rolled back.");
+        }
+
         return new JobDefinition
         {
             Name = JobName,
@@ -102,10 +283,10 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
             Tags = Tag ?? [],
             Settings = settings,
             OperationKind = ScriptOperationSpec.Kind,
-            Operation = JsonSerializer.Serialize(spec, StoreJson.Options),
+            Operation = ScriptSpec(block, ChunkScriptBlock is not null, ArgumentList, ImportModule, functions),
+            Undo = UndoScriptBlock is null ? null : new UndoDefinition { OperationKind = ScriptOperationSpec.Kind, Operation = ScriptSpec(UndoScriptBlock, perChunk: false, ArgumentList, ImportModule, functions) },
         };
     }
 
-    /// <summary>The key of an item from -KeyProperty; read on the pipeline thread (script properties need it).</summary>
     internal string? KeyOf(PSObject? item) => PropertyText(item, KeyProperty);
 }

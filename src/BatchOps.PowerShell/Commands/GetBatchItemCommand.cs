@@ -25,6 +25,13 @@ public sealed class GetBatchItemCommand : JobIdCmdlet
     [Parameter]
     public SwitchParameter History { get; set; }
 
+    /// <summary>
+    /// <para type="description">A staged job: only this stage's items.</para>
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Stage { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var id in Id)
@@ -36,9 +43,24 @@ public sealed class GetBatchItemCommand : JobIdCmdlet
 
             var (inputs, outputs) = (RawTextCodec.For(job.InputFormat), RawTextCodec.For(job.OutputFormat));
             var query = new ItemQuery { Statuses = Status?.Select(OutputViews.ToEngine).ToArray(), Indexes = Index };
+            if (Stage is not null)
+            {
+                if (job.Stage(Stage) is not { } stage)
+                {
+                    WriteError(new ErrorRecord(
+                        new ArgumentException($"Job '{job.Name}' ({job.Id}) has no stage '{Stage}'.{(job.Stages is null ? " It has no stages." : $" Its stages: {string.Join(", ", job.Stages.Select(s => s.Name))}.")}"),
+                        "BatchOps.StageNotFound", ErrorCategory.ObjectNotFound, Stage));
+                    continue;
+                }
+
+                query = query.Within(stage);
+            }
+
             foreach (var item in JobStore.GetItemsAsync(job.Id, query).ToBlockingEnumerable())
             {
-                WriteObject(OutputViews.View(job.Id, item, inputs, outputs));
+                var view = OutputViews.View(job.Id, item, inputs, outputs);
+                view.Stage = job.StageOf(item.Index)?.Name;
+                WriteObject(view);
                 if (History)
                 {
                     foreach (var entry in JobStore.GetItemHistoryAsync(job.Id, item.Index).GetAwaiter().GetResult())

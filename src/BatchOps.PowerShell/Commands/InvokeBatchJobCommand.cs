@@ -53,6 +53,12 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
             return;
         }
 
+        if (ParameterSetName == StageSet)
+        {
+            RunStaged();
+            return;
+        }
+
         var definition = BuildDefinition();
         _whatIf = !ShouldProcess($"new job '{definition.Name}'", AsJob ? "Create the batch job and run it in the background" : "Create and run the batch job");
         if (_whatIf)
@@ -74,11 +80,46 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         var pool = OpenPool(spec, options.ThrottleLimit, session);
         var input = _input = new PipelineInput<object?>(Math.Max(options.ChunkSize * 4, 256), batchSize: Math.Min(options.ChunkSize, 1_000));
         var runner = new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder));
-        session.Start(RunOperation.Script(pool, () => session.JobId), definition.Name, RunKind.Resume, null, (request, ct) => runner.RunNewAsync(definition, input.Items, request, KeyFor, ct));
+        var operation = RunOperation.Script(pool, () => session.JobId);
+        if (definition.Undo is not null)
+        {
+            // The undo block gets workers of its own only if the job is rolled back.
+            var record = new JobRecord { Id = "-", Name = definition.Name, OperationKind = definition.OperationKind, Operation = definition.Operation, Settings = definition.Settings, Undo = definition.Undo };
+            var plan = new ScriptPlan(record, null, session.Pump, StreamPreferences(), () => session.JobId);
+            operation = operation.WithUndo(plan);
+        }
+
+        session.Start(operation, definition.Name, RunKind.Resume, null, (request, ct) => runner.RunNewAsync(definition, input.Items, request, KeyFor, ct));
+    }
+
+    /// <summary>-Stage: the stages' items are stored first (they are given whole, not piped), then the job runs from the store.</summary>
+    private void RunStaged()
+    {
+        var (definition, items) = BuildStagedDefinition();
+        var what = $"new job '{definition.Name}': {definition.Stages!.Count} stage(s), {items.Count} item(s)";
+        if (!ShouldProcess(what, AsJob ? "Create the batch job and run it in the background" : "Create and run the batch job"))
+        {
+            return;
+        }
+
+        var runner = new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder));
+        var job = OrStoreError(() => runner.CreateAsync(definition, items, KeyedInput.Codec, CliXmlCodec.Instance.Format, i => i.Key).GetAwaiter().GetResult());
+        if (AsJob)
+        {
+            StartBackgroundJob(job, RunKind.Resume, null, ExplicitSettings);
+            return;
+        }
+
+        RunStoredJob(this, job, RunKind.Resume, null, ExplicitSettings, useCallerRunspace: false);
     }
 
     protected override void ProcessRecord()
     {
+        if (ParameterSetName == StageSet)
+        {
+            return;
+        }
+
         if (ParameterSetName == IdSet)
         {
             RunStored(Id!);
@@ -140,19 +181,20 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
     }
 
     /// <summary>Runs a stored script-block job (resume or retry) from any BatchOps cmdlet, draining on its pipeline thread.</summary>
-    internal static void RunStoredJob(BatchCmdlet cmdlet, JobRecord job, RunKind kind, IReadOnlyCollection<long>? indexes, JobSettings overrides, bool useCallerRunspace)
+    internal static void RunStoredJob(BatchCmdlet cmdlet, JobRecord job, RunKind kind, IReadOnlyCollection<long>? indexes, JobSettings overrides, bool useCallerRunspace, string? stage = null, bool undo = false)
     {
         var options = overrides.Over(job.Settings).ToOptions();
         using var session = cmdlet.ActiveRun = new JobRunSession();
-        if (cmdlet.OpenStoredOperation(job, session, options.ThrottleLimit, useCallerRunspace) is not { } operation)
+        if (cmdlet.OpenStoredOperation(job, session, options.ThrottleLimit, useCallerRunspace, overrides) is not { } operation)
         {
             cmdlet.ActiveRun = null;
             return;
         }
 
         var runner = new JobRunner(cmdlet.JobStore, StoreLocation.LogFolder(cmdlet.StoreFolder));
-        session.Start(operation, job.Name, kind, indexes, (request, ct) =>
-            runner.RunAsync(job.Id, request with { SettingsOverride = overrides }, ct));
+        session.Start(operation, job.Name, kind, indexes, (request, ct) => undo
+            ? runner.UndoAsync(job.Id, request, ct)
+            : runner.RunAsync(job.Id, request with { SettingsOverride = overrides, Stage = stage }, ct));
         try
         {
             _ = Finish(cmdlet, session);

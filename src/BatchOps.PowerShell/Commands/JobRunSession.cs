@@ -39,11 +39,15 @@ internal sealed class JobRunSession : IDisposable
         var request = new JobRunRequest<object?, object?>
         {
             Operation = operation.Operation,
+            StageOperation = operation.StageOperation,
+            Undo = operation.Undo,
+            UndoObserver = new UndoObserver(Pump, () => (_jobId, _jobName), operation.InputView),
             InputCodec = operation.InputCodec,
             OutputCodec = operation.OutputCodec,
             Kind = kind,
             Indexes = indexes,
             Observer = new RunObserver(Pump, () => (_jobId, _jobName), operation.InputView),
+            StageObserver = stage => new RunObserver(Pump, () => (_jobId, _jobName), operation.InputView, stage.Name),
             Stop = _stop,
             OnStarted = job => (_jobId, _jobName) = (job.Id, job.Name),
         };

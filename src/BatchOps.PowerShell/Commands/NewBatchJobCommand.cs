@@ -17,6 +17,18 @@ public sealed class NewBatchJobCommand : BatchDefinitionCmdlet
 
     protected override void BeginProcessing()
     {
+        if (ParameterSetName == StageSet)
+        {
+            var (staged, items) = BuildStagedDefinition();
+            if (ShouldProcess($"new job '{staged.Name}': {staged.Stages!.Count} stage(s), {items.Count} item(s)", "Create the batch job"))
+            {
+                var runner = new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder));
+                WriteObject(OutputViews.View(OrStoreError(() => runner.CreateAsync(staged, items, KeyedInput.Codec, CliXmlCodec.Instance.Format, i => i.Key).GetAwaiter().GetResult()), JobStore.Location));
+            }
+
+            return;
+        }
+
         var definition = BuildDefinition();
         if (ShouldProcess($"new job '{definition.Name}'", "Create the batch job"))
         {

@@ -21,6 +21,13 @@ public sealed class RestartBatchFailedCommand : JobIdCmdlet
     [Parameter]
     public SwitchParameter UseCallerRunspace { get; set; }
 
+    /// <summary>
+    /// <para type="description">A staged job: retry only this stage's failed items (stages skipped because of it then run too).</para>
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Stage { get; set; }
+
     /// <summary>Workers for this retry; the default is the job's own setting.</summary>
     [Parameter]
     [ValidateRange(1, 1024)]
@@ -68,7 +75,7 @@ public sealed class RestartBatchFailedCommand : JobIdCmdlet
                 }
                 else
                 {
-                    InvokeBatchJobCommand.RunStoredJob(this, job, RunKind.RetryFailed, indexes, BoundSettings.From(BoundValues()), UseCallerRunspace);
+                    InvokeBatchJobCommand.RunStoredJob(this, job, RunKind.RetryFailed, indexes, BoundSettings.From(BoundValues()), UseCallerRunspace, Stage);
                 }
             }
         }

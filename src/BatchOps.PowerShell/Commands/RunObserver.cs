@@ -7,11 +7,12 @@ using BatchOps.PowerShell.Output;
 namespace BatchOps.PowerShell.Commands;
 
 /// <summary>Turns what a run reports into pump messages; called on worker threads, writes nothing itself.</summary>
-internal sealed class RunObserver(PipelinePump pump, Func<(string Id, string Name)> job, Func<object?, object?> inputView) : BatchObserver<object?, object?>
+internal sealed class RunObserver(PipelinePump pump, Func<(string Id, string Name)> job, Func<object?, object?> inputView, string? stage = null) : BatchObserver<object?, object?>
 {
     public override void OnItemCompleted(ItemResult<object?, object?> result)
     {
         var item = OutputViews.View(job().Id, result, inputView);
+        item.Stage = stage;
         pump.Post(PumpMessageKind.Output, item);
         if (item.Status == ItemStatus.Failed)
         {
@@ -25,6 +26,6 @@ internal sealed class RunObserver(PipelinePump pump, Func<(string Id, string Nam
     public override void OnProgress(ProgressSnapshot snapshot)
     {
         var (id, name) = job();
-        pump.Post(PumpMessageKind.Progress, ProgressView.From(id, name, snapshot));
+        pump.Post(PumpMessageKind.Progress, ProgressView.From(id, name, snapshot, stage is null ? null : $"stage {stage}"));
     }
 }

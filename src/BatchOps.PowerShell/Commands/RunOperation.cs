@@ -13,11 +13,17 @@ namespace BatchOps.PowerShell.Commands;
 /// reported input is shown to the user, and what to free when the run is over.
 /// </summary>
 internal sealed record RunOperation(
-    BatchOperation<object?, object?> Operation,
+    BatchOperation<object?, object?>? Operation,
     IPayloadCodec<object?> InputCodec,
     IPayloadCodec<object?> OutputCodec,
     IDisposable Resources)
 {
+    /// <summary>Each stage's operation, for a staged job.</summary>
+    public Func<JobStage, BatchOperation<object?, object?>>? StageOperation { get; init; }
+
+    /// <summary>Each stage's undo operation (the job's, without stages), for a rollback or Undo-BatchJob.</summary>
+    public Func<JobStage, BatchOperation<Compensation<object?, object?>, object?>>? Undo { get; init; }
+
     /// <summary>The input as results show it (the piped object rather than its stored form).</summary>
     public Func<object?, object?> InputView { get; init; } = static input => input;
 
@@ -30,19 +36,40 @@ internal sealed record RunOperation(
     /// <see cref="InvalidOperationException"/> for kinds only <c>batchops</c> runs, and
     /// <see cref="SqlSpecException"/> when the table or its connection no longer fit.
     /// </summary>
-    public static RunOperation ForStoredJob(JobRecord job, JobRunSession session, int throttle, bool useCallerRunspace, IReadOnlyDictionary<string, object> preferences)
+    public static RunOperation ForStoredJob(JobRecord job, JobRunSession session, int throttle, bool useCallerRunspace, IReadOnlyDictionary<string, object> preferences, JobSettings? overrides = null)
     {
         if (job.OperationKind == SqlOperation.Kind)
         {
             return SqlRun.FromJob(job).ToRunOperation(() => session.JobId);
         }
 
+        var plan = new ScriptPlan(job, overrides, session.Pump, preferences, () => session.JobId);
+        if (job.Stages is not null)
+        {
+            // Every stage opens its own workers when it starts; none run in the caller's runspace.
+            return new RunOperation(null, CliXmlCodec.Instance, CliXmlCodec.Instance, plan) { StageOperation = plan.Forward, Undo = plan.Undo };
+        }
+
         var spec = JobRunSession.SpecOf(job);
-        return Script(
-            useCallerRunspace && throttle == 1 ? ScriptWorkerPool.ForCallerRunspace(spec, session.Pump) : ScriptWorkerPool.Open(spec, throttle, session.Pump, preferences),
-            () => session.JobId);
+        var pool = useCallerRunspace && throttle == 1 ? ScriptWorkerPool.ForCallerRunspace(spec, session.Pump) : ScriptWorkerPool.Open(spec, throttle, session.Pump, preferences);
+        return new RunOperation(pool.ToOperation(() => session.JobId), CliXmlCodec.Instance, CliXmlCodec.Instance, new AllOf(pool, plan)) { Undo = plan.Undo };
     }
 
+    /// <summary>Frees several resources.</summary>
+    private sealed class AllOf(params IDisposable[] all) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var one in all)
+            {
+                one.Dispose();
+            }
+        }
+    }
+
+    /// <summary>This operation with the undo blocks of <paramref name="plan"/>, which is freed with the run.</summary>
+    public RunOperation WithUndo(ScriptPlan plan) => this with { Undo = plan.Undo, Resources = new AllOf(Resources, plan) };
+
     /// <summary>Whether the module can run a stored job of this kind.</summary>
-    public static bool CanRun(JobRecord job) => job.OperationKind is ScriptOperationSpec.Kind or SqlOperation.Kind;
+    public static bool CanRun(JobRecord job) => job.OperationKind is ScriptOperationSpec.Kind or SqlOperation.Kind || job.Stages?.All(s => s.OperationKind == ScriptOperationSpec.Kind) == true;
 }

@@ -26,4 +26,13 @@ public sealed class BatchContext
 
     /// <summary>Which attempt this is in this run: 1, then 2 on the first retry, and so on.</summary>
     public int Attempt { get; init; }
+
+    /// <summary>The item's stage (-Stage), or null for a job without stages.</summary>
+    public string? Stage { get; init; }
+
+    /// <summary>Whether this invocation undoes the item (-UndoScriptBlock); its idempotency key then ends with ":undo".</summary>
+    public bool IsUndo { get; init; }
+
+    /// <summary>In an undo: what the item's script block returned (also in $BatchOutput).</summary>
+    public object? Output { get; init; }
 }

@@ -15,6 +15,9 @@ public sealed class BatchItemResult
     /// <summary>0-based position of the item in the job's input.</summary>
     public long Index { get; init; }
 
+    /// <summary>The item's stage (-Stage), or null for a job without stages.</summary>
+    public string? Stage { get; internal set; }
+
     /// <summary>The item's key (-KeyProperty), if any.</summary>
     public string? Key { get; init; }
 

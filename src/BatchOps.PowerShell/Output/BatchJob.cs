@@ -41,6 +41,18 @@ public sealed class BatchJob
     /// <summary>Items not yet run (running ones included).</summary>
     public long Pending { get; init; }
 
+    /// <summary>Items undone by a rollback or Undo-BatchJob.</summary>
+    public long Compensated { get; init; }
+
+    /// <summary>Items whose undo failed (Undo-BatchJob retries them).</summary>
+    public long CompensationFailed { get; init; }
+
+    /// <summary>Whether the job is being (or was) rolled back: resuming it goes on undoing, never runs items.</summary>
+    public bool RollingBack { get; init; }
+
+    /// <summary>The job's stages in the order they run (-Stage); empty for a job without stages.</summary>
+    public string[] Stages { get; init; } = [];
+
     /// <summary>Percent of the items that have ended.</summary>
     public double PercentComplete => Total == 0 ? 100 : Math.Round(100.0 * (Total - Pending) / Total, 1);
 

@@ -89,12 +89,12 @@ internal sealed class ScriptWorkerPool : IDisposable
     }
 
     /// <summary>The engine operation; <paramref name="jobId"/> names the job once it exists (for $BatchContext).</summary>
-    public BatchOperation<object?, object?> ToOperation(Func<string> jobId) => Spec.PerChunk
+    public BatchOperation<object?, object?> ToOperation(Func<string> jobId, string? stage = null) => Spec.PerChunk
         ? BatchOperation<object?, object?>.PerChunk(async (items, ct) =>
         {
             // One output per item gives each item its output; anything else leaves outputs empty.
             var values = items.Select(i => i.Value).ToArray();
-            var output = await (_wantsContext ? InvokeAsync(values, ContextOf(jobId(), items), ct) : InvokeAsync(values, ct, null)).ConfigureAwait(false);
+            var output = await (_wantsContext ? InvokeAsync(values, ContextOf(jobId(), stage, items), ct) : InvokeAsync(values, ct, null)).ConfigureAwait(false);
             return output switch
             {
                 object?[] many when many.Length == items.Count => many,
@@ -102,15 +102,33 @@ internal sealed class ScriptWorkerPool : IDisposable
                 _ => null,
             };
         })
-        : BatchOperation<object?, object?>.PerItem((item, ct) => new ValueTask<object?>(_wantsContext ? InvokeAsync(item.Value, ContextOf(jobId(), [item]), ct) : InvokeAsync(item.Value, ct, null)));
+        : BatchOperation<object?, object?>.PerItem((item, ct) => new ValueTask<object?>(_wantsContext ? InvokeAsync(item.Value, ContextOf(jobId(), stage, [item]), ct) : InvokeAsync(item.Value, ct, null)));
 
-    private BatchContext ContextOf(string jobId, IReadOnlyList<BatchItem<object?>> items)
+    /// <summary>
+    /// The pool as an undo operation (-UndoScriptBlock): per item, $_ is the item's input and $BatchOutput what
+    /// its forward script block returned.
+    /// </summary>
+    public BatchOperation<Compensation<object?, object?>, object?> ToUndoOperation(Func<string> jobId, string? stage = null)
     {
+        IsUndo = true;
+        return BatchOperation<Compensation<object?, object?>, object?>.PerItem((item, ct) =>
+        {
+            var context = _wantsContext ? ContextOf(jobId(), stage, [new BatchItem<object?>(item.Index, item.Value.Input, item.Key)], item.Value.Output) : null;
+            return new ValueTask<object?>(context is null ? InvokeAsync(item.Value.Input, ct, null, item.Value.Output) : InvokeAsync(item.Value.Input, context, ct, item.Value.Output));
+        });
+    }
+
+    /// <summary>Whether the pool runs an undo script block (it then sets $BatchOutput).</summary>
+    public bool IsUndo { get; private set; }
+
+    private BatchContext ContextOf(string jobId, string? stage, IReadOnlyList<BatchItem<object?>> items, object? undoOutput = null)
+    {
+        var undo = IsUndo;
         var first = items[0];
         var keys = new string[items.Count];
         for (var i = 0; i < keys.Length; i++)
         {
-            keys[i] = IdempotencyKey.For(jobId, items[i].Index, items[i].Key);
+            keys[i] = undo ? IdempotencyKey.ForUndo(jobId, items[i].Index, items[i].Key, stage) : IdempotencyKey.For(jobId, items[i].Index, items[i].Key, stage);
         }
 
         return new BatchContext
@@ -121,22 +139,30 @@ internal sealed class ScriptWorkerPool : IDisposable
             IdempotencyKey = keys[0],
             IdempotencyKeys = keys,
             Attempt = _attempts.AddOrUpdate(first.Index, 1, static (_, n) => n + 1),
+            Stage = stage,
+            IsUndo = undo,
+            Output = undoOutput,
         };
     }
 
-    private async Task<object?> InvokeAsync(object? input, BatchContext context, CancellationToken cancellationToken)
+    private async Task<object?> InvokeAsync(object? input, BatchContext context, CancellationToken cancellationToken, object? undoOutput = null)
     {
-        var output = await InvokeAsync(input, cancellationToken, context).ConfigureAwait(false);
+        var output = await InvokeAsync(input, cancellationToken, context, undoOutput).ConfigureAwait(false);
         _attempts.TryRemove(context.Index, out _);
         return output;
     }
 
-    private Task<object?> InvokeAsync(object? input, CancellationToken cancellationToken, BatchContext? context)
+    private Task<object?> InvokeAsync(object? input, CancellationToken cancellationToken, BatchContext? context, object? undoOutput = null)
     {
         var work = new ScriptWork(input, _argumentList);
         if (context is not null)
         {
             work.Variables.Add(new PSVariable("BatchContext", context));
+        }
+
+        if (IsUndo)
+        {
+            work.Variables.Add(new PSVariable("BatchOutput", undoOutput));
         }
 
         if (_callerBlock is not null)
