@@ -8,7 +8,7 @@ namespace BatchOps.PowerShell.HostTests;
 public sealed class ModuleTests : IDisposable
 {
     private static readonly string[] Cmdlets =
-        ["Export-BatchJob", "Get-BatchItem", "Get-BatchJob", "Get-BatchStatistics", "Invoke-BatchJob", "New-BatchJob", "Remove-BatchJob", "Restart-BatchFailed", "Start-BatchDashboard", "Stop-BatchDashboard", "Stop-BatchJob", "Wait-BatchJob", "Write-BatchTable"];
+        ["Export-BatchJob", "Get-BatchItem", "Get-BatchJob", "Get-BatchStatistics", "Invoke-BatchJob", "New-BatchJob", "Remove-BatchJob", "Restart-BatchFailed", "Start-BatchDashboard", "Stop-BatchDashboard", "Stop-BatchJob", "Undo-BatchJob", "Wait-BatchJob", "Write-BatchTable"];
 
     private readonly PsSession _session = new();
 
@@ -83,7 +83,7 @@ public sealed class ModuleTests : IDisposable
     public static TheoryData<string> JobParameters() =>
     [
         "Get-BatchJob -Id ", "Get-BatchJob -Name ", "Get-BatchJob ", "Invoke-BatchJob -Id ", "Stop-BatchJob -Id ", "Stop-BatchJob ",
-        "Remove-BatchJob -Id ", "Restart-BatchFailed -Id ", "Get-BatchItem -Id ", "Export-BatchJob -Id ", "Wait-BatchJob -Id ",
+        "Remove-BatchJob -Id ", "Restart-BatchFailed -Id ", "Get-BatchItem -Id ", "Export-BatchJob -Id ", "Wait-BatchJob -Id ", "Undo-BatchJob -Id ",
     ];
 
     [Theory]
