@@ -3,25 +3,16 @@ using BatchOps.Engine.Jobs;
 
 namespace BatchOps.Cli.Spec;
 
-/// <summary>A job spec file as written: name, items (inline or from a JSON Lines file), operation, settings.</summary>
-public sealed class JobSpec
+/// <summary>What a spec and each of its stages share: where the items are, how they are checked, what runs and what undoes it.</summary>
+public abstract class ItemsSpec
 {
-    /// <summary>Job name (required).</summary>
-    public string? Name { get; set; }
-
-    /// <summary>Optional description.</summary>
-    public string? Description { get; set; }
-
-    /// <summary>Optional tags.</summary>
-    public List<string>? Tags { get; set; }
-
     /// <summary>Items as a JSON array.</summary>
     public JsonElement? Items { get; set; }
 
     /// <summary>Items as a JSON Lines file, relative to the spec file.</summary>
     public string? ItemsFile { get; set; }
 
-    /// <summary>Optional template for each item's key, for example "{host}".</summary>
+    /// <summary>Optional template for each item's key, for example "{host}" (unique within the job or stage).</summary>
     public string? Key { get; set; }
 
     /// <summary>A JSON Schema every item must match before anything is created: inline, or a path relative to the spec file.</summary>
@@ -33,49 +24,38 @@ public sealed class JobSpec
     /// <summary>What undoes one succeeded item (it gets the item and, as {output}, what the operation returned).</summary>
     public OperationSpec? Undo { get; set; }
 
-    /// <summary>Settings for undo runs over the job's (say, more retries or a longer timeout).</summary>
+    /// <summary>Settings for undo runs over the job's or stage's (say, more retries or a longer timeout).</summary>
     public JobSettings? UndoSettings { get; set; }
+
+    /// <summary>Engine settings (a stage's: over the job's).</summary>
+    public JobSettings? Settings { get; set; }
+}
+
+/// <summary>A job spec file as written: name, items (inline or from a JSON Lines file), operation, settings; or stages.</summary>
+public sealed class JobSpec : ItemsSpec
+{
+    /// <summary>Job name (required).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>Optional description.</summary>
+    public string? Description { get; set; }
+
+    /// <summary>Optional tags.</summary>
+    public List<string>? Tags { get; set; }
 
     /// <summary>"continue" (the default) or "rollback": undo every succeeded item when the job ends with failures.</summary>
     public FailureAction? OnFailure { get; set; }
 
     /// <summary>Stages, each with its own items and operation, run in dependency order (instead of items and operation).</summary>
     public List<StageSpec>? Stages { get; set; }
-
-    /// <summary>Engine settings.</summary>
-    public JobSettings? Settings { get; set; }
 }
 
 /// <summary>One stage of a job spec.</summary>
-public sealed class StageSpec
+public sealed class StageSpec : ItemsSpec
 {
     /// <summary>The stage's name, unique within the job.</summary>
     public string? Name { get; set; }
 
     /// <summary>Stages that must complete first.</summary>
     public List<string>? DependsOn { get; set; }
-
-    /// <summary>Items as a JSON array.</summary>
-    public JsonElement? Items { get; set; }
-
-    /// <summary>Items as a JSON Lines file, relative to the spec file.</summary>
-    public string? ItemsFile { get; set; }
-
-    /// <summary>Optional template for each item's key (unique within the stage).</summary>
-    public string? Key { get; set; }
-
-    /// <summary>A JSON Schema the stage's items must match.</summary>
-    public JsonElement? ItemSchema { get; set; }
-
-    /// <summary>What runs per item.</summary>
-    public OperationSpec? Operation { get; set; }
-
-    /// <summary>What undoes one succeeded item.</summary>
-    public OperationSpec? Undo { get; set; }
-
-    /// <summary>Settings for undo runs over the stage's.</summary>
-    public JobSettings? UndoSettings { get; set; }
-
-    /// <summary>Settings over the job's.</summary>
-    public JobSettings? Settings { get; set; }
 }

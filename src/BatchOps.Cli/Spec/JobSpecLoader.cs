@@ -67,7 +67,7 @@ public static class JobSpecLoader
         var undo = spec.Undo is null ? null : OperationFactory.Compile(spec.Undo, folder, $"{where}: undo", undo: true);
         CheckRollback(settings, undo is not null, where);
         var chunkSize = settings.ToOptions().ChunkSize;
-        var (items, keySelector, file) = LoadItems(new ItemSource(spec.Items, spec.ItemsFile, spec.Key, spec.ItemSchema), compiled, undo, folder, where, chunkSize, keepFile: true);
+        var (items, keySelector, file) = LoadItems(spec, compiled, undo, folder, where, chunkSize, keepFile: true);
         var definition = new JobDefinition
         {
             Name = spec.Name,
@@ -80,9 +80,6 @@ public static class JobSpecLoader
         };
         return new LoadedJob(definition, items, keySelector, compiled, file) { Undo = undo };
     }
-
-    /// <summary>The fields of a spec (or of one of its stages) that say where its items are and how they are checked.</summary>
-    private sealed record ItemSource(JsonElement? Items, string? ItemsFile, string? Key, JsonElement? Schema);
 
     private static JobSettings ResolveSettings(JobSpec spec, string where, SettingsFile settingsFile)
     {
@@ -137,7 +134,7 @@ public static class JobSpecLoader
     /// the key template, keys unique within the list. An items file is kept in place when <paramref name="keepFile"/>.
     /// </summary>
     private static (IReadOnlyCollection<JsonElement> Items, Func<JsonElement, string?>? KeySelector, ItemsFile? File) LoadItems(
-        ItemSource source, CompiledOperation compiled, CompiledOperation? undo, string folder, string where, int chunkSize, bool keepFile)
+        ItemsSpec source, CompiledOperation compiled, CompiledOperation? undo, string folder, string where, int chunkSize, bool keepFile)
     {
         var key = source.Key is null ? null : Template.Parse(source.Key, $"{where}: key");
         if (key?.UsesJob == true)
@@ -146,7 +143,7 @@ public static class JobSpecLoader
         }
 
         Func<JsonElement, string?>? keySelector = key is null ? null : item => key.Render(item, -1);
-        var schema = ItemSchema.Load(source.Schema, folder, where);
+        var schema = ItemSchema.Load(source.ItemSchema, folder, where);
         var firstWithKey = new Dictionary<string, long>(StringComparer.Ordinal);
         var (items, file) = ReadItems(source, folder, where, chunkSize, keySelector, (item, index) =>
         {
@@ -204,7 +201,7 @@ public static class JobSpecLoader
             var undo = stageSpec.Undo is null ? null : OperationFactory.Compile(stageSpec.Undo, folder, $"{at}: undo", undo: true);
             var own = CheckSettings(stageSpec.Settings ?? new JobSettings(), settings, $"{at}: settings");
             var chunkSize = own.Over(settings).ToOptions().ChunkSize;
-            var (items, keySelector, _) = LoadItems(new ItemSource(stageSpec.Items, stageSpec.ItemsFile, stageSpec.Key, stageSpec.ItemSchema), compiled, undo, folder, at, chunkSize, keepFile: false);
+            var (items, keySelector, _) = LoadItems(stageSpec, compiled, undo, folder, at, chunkSize, keepFile: false);
             var list = items as IReadOnlyList<JsonElement> ?? [.. items];
             var stage = new JobStage
             {
@@ -251,7 +248,7 @@ public static class JobSpecLoader
     /// The spec's items, each handed to <paramref name="check"/> once. An items file is scanned line by
     /// line, never held in memory, in ranges of the job's chunk size (the job keeps those, not copies).
     /// </summary>
-    private static (IReadOnlyCollection<JsonElement> Items, ItemsFile? File) ReadItems(ItemSource spec, string folder, string where, int chunkSize, Func<JsonElement, string?>? keySelector, Action<JsonElement, long> check)
+    private static (IReadOnlyCollection<JsonElement> Items, ItemsFile? File) ReadItems(ItemsSpec spec, string folder, string where, int chunkSize, Func<JsonElement, string?>? keySelector, Action<JsonElement, long> check)
     {
         if (spec.Items is not null && spec.ItemsFile is not null)
         {

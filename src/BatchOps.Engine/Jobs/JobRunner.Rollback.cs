@@ -113,15 +113,7 @@ public sealed partial class JobRunner
             var items = CompensationsAsync(job.Id, stage, order, request, cancellationToken);
             var observer = new CompensationObserver<TIn, TOut>(_store, job.Id, request.UndoObserver, log);
             var run = await BatchExecutor.RunAsync(items, undo(stage), options, observer, stop, cancellationToken).ConfigureAwait(false);
-            total = total with
-            {
-                Total = total.Total + run.Total,
-                Succeeded = total.Succeeded + run.Succeeded,
-                Failed = total.Failed + run.Failed,
-                Skipped = total.Skipped + run.Skipped,
-                Cancelled = total.Cancelled + run.Cancelled,
-                EndedAt = _time.GetUtcNow(),
-            };
+            total = total.Plus(run) with { EndedAt = _time.GetUtcNow() };
             if (run.StopReason is StopReason.Cancelled or StopReason.Fault or StopReason.JobTimeout)
             {
                 return total with { StopReason = run.StopReason, Status = run.Status, Message = run.Message, Fault = run.Fault };

@@ -49,14 +49,7 @@ public sealed partial class JobRunner
         {
             if (run is not null)
             {
-                sum = sum with
-                {
-                    Total = sum.Total + run.Total,
-                    Succeeded = sum.Succeeded + run.Succeeded,
-                    Failed = sum.Failed + run.Failed,
-                    Skipped = sum.Skipped + run.Skipped,
-                    Cancelled = sum.Cancelled + run.Cancelled,
-                };
+                sum = sum.Plus(run);
             }
         }
 

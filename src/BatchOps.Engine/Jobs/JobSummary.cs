@@ -51,4 +51,18 @@ public sealed record JobSummary
         _ when succeeded == 0 => JobStatus.Failed,
         _ => JobStatus.CompletedWithErrors,
     };
+
+    /// <summary>These totals with another run's counts added (the stages of a job, of a rollback).</summary>
+    public JobSummary Plus(JobSummary run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return this with
+        {
+            Total = Total + run.Total,
+            Succeeded = Succeeded + run.Succeeded,
+            Failed = Failed + run.Failed,
+            Skipped = Skipped + run.Skipped,
+            Cancelled = Cancelled + run.Cancelled,
+        };
+    }
 }
