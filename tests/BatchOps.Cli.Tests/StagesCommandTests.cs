@@ -264,4 +264,49 @@ public class StagesCommandTests : IDisposable
         Assert.Contains("\"onFailure\": \"rollback\" needs an \"undo\" operation", results[1].Error, StringComparison.Ordinal);
         Assert.Contains("Stage 's' depends on 'nope', which is not a stage of the job", results[2].Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task InvalidItemsFail_RecordsThemFailedAsValidationError_RunsTheRest_AndRetryLeavesThemAlone()
+    {
+        var spec = SpecFiles.Write(_folder.Path, new
+        {
+            name = "checked",
+            key = "{name}",
+            items = new object[] { new { name = "a", size = 1 }, new { name = "b", size = -5 }, new { name = "c", size = 3 } },
+            itemSchema = new { type = "object", properties = new { size = new { type = "integer", minimum = 0 } } },
+            invalidItems = "fail",
+            operation = Append("create"),
+            settings = new { throttleLimit = 1 },
+        });
+
+        var dry = await CliHarness.RunAsync(Store, "run", spec, "--dry-run");
+        var run = await CliHarness.RunAsync(Store, "run", spec);
+
+        Assert.Contains("1 item(s) do not match \"itemSchema\" and would be recorded Failed", dry.Out, StringComparison.Ordinal);
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal(["create a ", "create c "], Calls());
+        var b = (await ShowAsync("checked")).GetProperty("items").EnumerateArray().Single(i => i.GetProperty("key").GetString() == "b");
+        Assert.Equal(("Failed", "ValidationError"), (b.GetProperty("status").GetString(), b.GetProperty("error").GetProperty("type").GetString()));
+        Assert.Contains("/size", b.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        var retry = await CliHarness.RunAsync(Store, "retry", "checked");
+        Assert.Equal(["create a ", "create c "], Calls());
+        Assert.Contains("this run: 0 succeeded, 0 failed", retry.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DedupeFirst_KeepsTheFirstItemOfEachKey()
+    {
+        var spec = SpecFiles.Write(_folder.Path, new { name = "dedupe", key = "{name}", dedupe = "first", items = Named("a", "b", "a", "c", "b"), operation = Append("create"), settings = new { throttleLimit = 1 } });
+        var noKey = SpecFiles.Write(_folder.Path, new { name = "nokey", dedupe = "first", items = Named("a"), operation = Append("create") }, "nokey.json");
+
+        var run = await CliHarness.RunAsync(Store, "run", spec);
+        var rejected = await CliHarness.RunAsync(Store, "run", noKey);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("2 item(s) were dropped", run.Error, StringComparison.Ordinal);
+        Assert.Equal(["create a ", "create b ", "create c "], Calls());
+        Assert.Equal(2, rejected.ExitCode);
+        Assert.Contains("\"dedupe\": \"first\" needs a \"key\"", rejected.Error, StringComparison.Ordinal);
+    }
 }

@@ -15,6 +15,7 @@ internal static class PlanDryRun
 
     public static int Run(CliSession session, LoadedJob loaded)
     {
+        ReportChecks(session, loaded);
         if (loaded.Stages is { } stages)
         {
             return RunStaged(session, loaded, stages);
@@ -83,6 +84,24 @@ internal static class PlanDryRun
         }
 
         return ExitCodes.Success;
+    }
+
+    /// <summary>What the checks would do to the items: duplicates dropped, invalid items recorded Failed.</summary>
+    internal static void ReportChecks(CliSession session, LoadedJob loaded)
+    {
+        if (loaded.Dropped > 0)
+        {
+            session.Out.WriteLine($"{loaded.Dropped} item(s) would be dropped: an earlier item has the same key (\"dedupe\": \"first\").");
+        }
+
+        if (loaded.Invalid.Count > 0)
+        {
+            session.Out.WriteLine($"{loaded.Invalid.Count} item(s) do not match \"itemSchema\" and would be recorded Failed (ValidationError), never run:");
+            foreach (var invalid in loaded.Invalid.Take(ItemSchema.Listed))
+            {
+                session.Out.WriteLine($"  item {invalid.Index}: {invalid.Message}");
+            }
+        }
     }
 
     private static string Policies(Engine.Execution.BatchOptions options)

@@ -34,6 +34,20 @@ internal static class RunCommand
                 _ => await runner.CreateAsync(loaded.Definition, loaded.Items, JsonPayloadCodec.Instance, TextPayloadCodec.Instance.Format, loaded.KeySelector, session.Interrupt).ConfigureAwait(false),
             };
             session.Error.WriteLine($"Created job '{job.Name}' ({job.Id}) with {job.Counts.Total} item(s) in {session.Store.Location}");
+            if (loaded.Dropped > 0)
+            {
+                session.Error.WriteLine($"{loaded.Dropped} item(s) were dropped: an earlier item had the same key (\"dedupe\": \"first\").");
+            }
+
+            if (loaded.Invalid.Count > 0)
+            {
+                // Recorded before the run, so they never run; a retry leaves them alone too.
+                var now = DateTimeOffset.UtcNow;
+                await session.Store.CheckpointAsync(job.Id, [.. loaded.Invalid.Select(v => new Engine.Store.ItemOutcome(
+                    v.Index, ItemStatus.Failed, 0, null, new ItemError(ItemError.ValidationErrorType, v.Message, null, isRetryable: false), null, now, TimeSpan.Zero))], session.Interrupt).ConfigureAwait(false);
+                session.Error.WriteLine($"{loaded.Invalid.Count} item(s) do not match \"itemSchema\" and are recorded Failed (ValidationError); they will not run. The first: item {loaded.Invalid[0].Index}: {loaded.Invalid[0].Message}");
+            }
+
             return await JobExecution.RunAsync(session, job.Id, RunKind.Resume, parse.GetValue(global.Json), itemsFile: loaded.File).ConfigureAwait(false);
         });
         return command;

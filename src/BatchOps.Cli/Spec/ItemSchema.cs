@@ -69,6 +69,13 @@ internal sealed class ItemSchema
         return false;
     }
 
+    /// <summary>Every violation of one item, in one line ("/price: must be >= 0.01; /sku: is required"); null when it matches.</summary>
+    public string? Explain(JsonElement item)
+    {
+        var errors = _schema.Validate(item.GetRawText());
+        return errors.Count == 0 ? null : string.Join("; ", Flatten(errors).Select(e => $"{Pointer(e.Path)}: {Describe(e)}"));
+    }
+
     /// <summary>The errors to show: an array element's own errors instead of "array item not valid" around them.</summary>
     private static IEnumerable<ValidationError> Flatten(IEnumerable<ValidationError> errors) =>
         errors.SelectMany(error => error is ChildSchemaValidationError { Kind: ValidationErrorKind.ArrayItemNotValid or ValidationErrorKind.AdditionalItemNotValid } wrapper

@@ -27,6 +27,15 @@ public abstract class ItemsSpec
     /// <summary>Settings for undo runs over the job's or stage's (say, more retries or a longer timeout).</summary>
     public JobSettings? UndoSettings { get; set; }
 
+    /// <summary>
+    /// What items that do not match "itemSchema" do: "reject" (the default: nothing is created) or "fail" (the job
+    /// is created; they are recorded Failed with error type ValidationError and never run).
+    /// </summary>
+    public string? InvalidItems { get; set; }
+
+    /// <summary>"first": of items with the same key, keep the first and drop the rest (the default rejects the spec).</summary>
+    public string? Dedupe { get; set; }
+
     /// <summary>Engine settings (a stage's: over the job's).</summary>
     public JobSettings? Settings { get; set; }
 }

@@ -67,7 +67,7 @@ public static class JobSpecLoader
         var undo = spec.Undo is null ? null : OperationFactory.Compile(spec.Undo, folder, $"{where}: undo", undo: true);
         CheckRollback(settings, undo is not null, where);
         var chunkSize = settings.ToOptions().ChunkSize;
-        var (items, keySelector, file) = LoadItems(spec, compiled, undo, folder, where, chunkSize, keepFile: true);
+        var (items, keySelector, file, invalid, dropped) = LoadItems(spec, compiled, undo, folder, where, chunkSize, keepFile: true);
         var definition = new JobDefinition
         {
             Name = spec.Name,
@@ -78,7 +78,7 @@ public static class JobSpecLoader
             Operation = compiled.Definition,
             Undo = undo is null ? null : Undo(undo, spec.UndoSettings, settings, $"{where}: undoSettings"),
         };
-        return new LoadedJob(definition, items, keySelector, compiled, file) { Undo = undo };
+        return new LoadedJob(definition, items, keySelector, compiled, file) { Undo = undo, Invalid = invalid, Dropped = dropped };
     }
 
     private static JobSettings ResolveSettings(JobSpec spec, string where, SettingsFile settingsFile)
@@ -133,7 +133,7 @@ public static class JobSpecLoader
     /// Reads and checks one list of items: every item against the schema, the operations' placeholders and
     /// the key template, keys unique within the list. An items file is kept in place when <paramref name="keepFile"/>.
     /// </summary>
-    private static (IReadOnlyCollection<JsonElement> Items, Func<JsonElement, string?>? KeySelector, ItemsFile? File) LoadItems(
+    private static CheckedItems LoadItems(
         ItemsSpec source, CompiledOperation compiled, CompiledOperation? undo, string folder, string where, int chunkSize, bool keepFile)
     {
         var key = source.Key is null ? null : Template.Parse(source.Key, $"{where}: key");
@@ -142,27 +142,67 @@ public static class JobSpecLoader
             throw new JobSpecException($"{where}: \"key\" cannot use {{jobId}} or {{idempotencyKey}}: the key names the item within its job (and is part of its idempotency key); build it from the item's fields.");
         }
 
+        var failInvalid = source.InvalidItems switch
+        {
+            null or "reject" => false,
+            "fail" => true,
+            var other => throw new JobSpecException($"{where}: \"invalidItems\" is \"{other}\"; use \"reject\" (nothing is created when an item does not match \"itemSchema\") or \"fail\" (such items are recorded Failed and never run)."),
+        };
+        var dedupe = source.Dedupe switch
+        {
+            null => false,
+            "first" => key is not null ? true : throw new JobSpecException($"{where}: \"dedupe\": \"first\" needs a \"key\" (items are duplicates when their keys are equal)."),
+            var other => throw new JobSpecException($"{where}: \"dedupe\" is \"{other}\"; use \"first\" (keep the first item of each key) or leave it out (duplicate keys are rejected)."),
+        };
+
         Func<JsonElement, string?>? keySelector = key is null ? null : item => key.Render(item, -1);
         var schema = ItemSchema.Load(source.ItemSchema, folder, where);
         var firstWithKey = new Dictionary<string, long>(StringComparer.Ordinal);
+        var invalid = new List<InvalidItem>();
+        var dropped = new List<long>();
         var (items, file) = ReadItems(source, folder, where, chunkSize, keySelector, (item, index) =>
         {
-            // An item the schema rejects is listed with the others; its placeholders are not checked on top.
-            if (schema?.Check(item, index) != false)
+            // An item the schema rejects is listed with the others (or recorded Failed); nothing else is checked on top.
+            if (failInvalid && schema?.Explain(item) is { } violation)
             {
-                compiled.Validate(item, index);
-                undo?.Validate(item, index);
-                key?.Validate(item, index);
-                if (key?.Render(item, index) is { } itemKey && !firstWithKey.TryAdd(itemKey, index))
+                invalid.Add(new InvalidItem(index, violation));
+                return;
+            }
+
+            if (schema?.Check(item, index) == false)
+            {
+                return;
+            }
+
+            compiled.Validate(item, index);
+            undo?.Validate(item, index);
+            key?.Validate(item, index);
+            if (key?.Render(item, index) is { } itemKey && !firstWithKey.TryAdd(itemKey, index))
+            {
+                if (!dedupe)
                 {
                     throw new JobSpecException(
-                        $"{where}: items {firstWithKey[itemKey]} and {index} have the same key '{itemKey}' (from \"key\": \"{source.Key}\"). Keys name items and make their idempotency keys, so they must be unique: change the key or the items.");
+                        $"{where}: items {firstWithKey[itemKey]} and {index} have the same key '{itemKey}' (from \"key\": \"{source.Key}\"). Keys name items and make their idempotency keys, so they must be unique: change the key or the items, or keep the first of each with \"dedupe\": \"first\".");
                 }
+
+                dropped.Add(index);
             }
         });
         schema?.ThrowIfViolated(where);
-        return (items, keySelector, keepFile ? file : null);
+        if (dropped.Count == 0)
+        {
+            return new CheckedItems(items, keySelector, keepFile ? file : null, invalid, 0);
+        }
+
+        // Dropping items renumbers the rest: the job keeps copies (an items file's ranges no longer fit).
+        var drop = dropped.ToHashSet();
+        var kept = items.Where((_, i) => !drop.Contains(i)).ToList();
+        var renumbered = invalid.Select(v => v with { Index = v.Index - dropped.Count(d => d < v.Index) }).ToList();
+        return new CheckedItems(kept, keySelector, null, renumbered, dropped.Count);
     }
+
+    /// <summary>A list of items after its checks: the items to record, their keys, the file they stay in (if kept there), the invalid ones and how many duplicates were dropped.</summary>
+    private sealed record CheckedItems(IReadOnlyCollection<JsonElement> Items, Func<JsonElement, string?>? KeySelector, ItemsFile? File, List<InvalidItem> Invalid, int Dropped);
 
     /// <summary>
     /// A spec with "stages": each stage is checked like a spec of its own (items, operation, undo, key,
@@ -171,7 +211,7 @@ public static class JobSpecLoader
     /// </summary>
     private static LoadedJob LoadStaged(JobSpec spec, string where, string folder, JobSettings settings)
     {
-        foreach (var (value, field) in new (object?, string)[] { (spec.Items, "items"), (spec.ItemsFile, "itemsFile"), (spec.Operation, "operation"), (spec.Key, "key"), (spec.ItemSchema, "itemSchema"), (spec.Undo, "undo"), (spec.UndoSettings, "undoSettings") })
+        foreach (var (value, field) in new (object?, string)[] { (spec.Items, "items"), (spec.ItemsFile, "itemsFile"), (spec.Operation, "operation"), (spec.Key, "key"), (spec.ItemSchema, "itemSchema"), (spec.Undo, "undo"), (spec.UndoSettings, "undoSettings"), (spec.InvalidItems, "invalidItems"), (spec.Dedupe, "dedupe") })
         {
             if (value is not null)
             {
@@ -186,6 +226,8 @@ public static class JobSpecLoader
 
         var stages = new List<LoadedStage>();
         var all = new List<JsonElement>();
+        var allInvalid = new List<InvalidItem>();
+        var allDropped = 0;
         for (var i = 0; i < spec.Stages.Count; i++)
         {
             var stageSpec = spec.Stages[i];
@@ -201,7 +243,9 @@ public static class JobSpecLoader
             var undo = stageSpec.Undo is null ? null : OperationFactory.Compile(stageSpec.Undo, folder, $"{at}: undo", undo: true);
             var own = CheckSettings(stageSpec.Settings ?? new JobSettings(), settings, $"{at}: settings");
             var chunkSize = own.Over(settings).ToOptions().ChunkSize;
-            var (items, keySelector, _) = LoadItems(stageSpec, compiled, undo, folder, at, chunkSize, keepFile: false);
+            var (items, keySelector, _, invalid, dropped) = LoadItems(stageSpec, compiled, undo, folder, at, chunkSize, keepFile: false);
+            allInvalid.AddRange(invalid.Select(v => v with { Index = v.Index + all.Count }));
+            allDropped += dropped;
             var list = items as IReadOnlyList<JsonElement> ?? [.. items];
             var stage = new JobStage
             {
@@ -238,7 +282,7 @@ public static class JobSpecLoader
             Operation = "{}",
             Stages = [.. stages.Select(s => s.Stage)],
         };
-        return new LoadedJob(definition, all, null, stages[0].Operation) { Stages = stages };
+        return new LoadedJob(definition, all, null, stages[0].Operation) { Stages = stages, Invalid = allInvalid, Dropped = allDropped };
     }
 
     /// <summary>The operation kind recorded for a staged job (each stage has its own).</summary>
@@ -309,7 +353,7 @@ public static class JobSpecLoader
             ? $"Valid settings: {SettingNames.Valid}."
             : at.Contains("operation", StringComparison.OrdinalIgnoreCase)
                 ? "Valid operation fields: kind, command, args, workingDirectory, env (exec); method, url, headers, body (http); provider, connection, table, mode, key, columns, ignoreUnmapped, updateColumns, maxAffected, backup (sql)."
-                : "Valid fields: name, description, tags, items, itemsFile, itemSchema, key, operation, undo, undoSettings, onFailure, stages, settings (a stage: name, dependsOn, items, itemsFile, itemSchema, key, operation, undo, undoSettings, settings).";
+                : "Valid fields: name, description, tags, items, itemsFile, itemSchema, invalidItems, key, dedupe, operation, undo, undoSettings, onFailure, stages, settings (a stage: name, dependsOn, items, itemsFile, itemSchema, invalidItems, key, dedupe, operation, undo, undoSettings, settings).";
         return $"unknown field \"{field}\" at {at}. {valid}";
     }
 }

@@ -18,7 +18,16 @@ public sealed record LoadedJob(JobDefinition Definition, IReadOnlyCollection<Jso
 
     /// <summary>The stages of a staged spec, in the order written (their items in that order too).</summary>
     public IReadOnlyList<LoadedStage>? Stages { get; init; }
+
+    /// <summary>With "invalidItems": "fail": the items (job-wide indexes) that do not match the schema, and why; they are recorded Failed.</summary>
+    public IReadOnlyList<InvalidItem> Invalid { get; init; } = [];
+
+    /// <summary>With "dedupe": "first": how many items were dropped because an earlier item had their key.</summary>
+    public int Dropped { get; init; }
 }
+
+/// <summary>An item that does not match the spec's item schema, by index, with every violation.</summary>
+public sealed record InvalidItem(long Index, string Message);
 
 /// <summary>A checked stage: its place in the plan, its items with their keys, and its compiled operations.</summary>
 public sealed record LoadedStage(JobStage Stage, IReadOnlyCollection<JsonElement> Items, Func<JsonElement, string?>? KeySelector, CompiledOperation Operation, CompiledOperation? Undo);

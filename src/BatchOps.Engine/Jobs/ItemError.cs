@@ -5,6 +5,9 @@ namespace BatchOps.Engine.Jobs;
 /// <summary>Why an item failed, in a form that survives being stored and exported.</summary>
 public sealed class ItemError
 {
+    /// <summary>The error type of an item that did not match the job's item schema: recorded Failed at creation, never run or retried.</summary>
+    public const string ValidationErrorType = "ValidationError";
+
     /// <summary>Creates an error record from its stored parts.</summary>
     [JsonConstructor]
     public ItemError(string type, string message, string? detail, bool isRetryable)

@@ -29,7 +29,7 @@ public sealed partial class JobRunner
             var stage = request.Stage is null ? null : job.Stage(request.Stage)
                 ?? throw new StoreException($"Job '{job.Name}' ({job.Id}) has no stage '{request.Stage}'. Its stages: {string.Join(", ", order.Select(s => s.Name))}.");
             var wanted = stage is null ? request.Indexes : (request.Indexes ?? LongRange(stage)).Where(stage.Contains).ToList();
-            retried = await _store.ResetFailedAsync(job.Id, wanted, cancellationToken).ConfigureAwait(false);
+            retried = await _store.ResetFailedAsync(job.Id, await RetryableAsync(job.Id, wanted, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         }
 
         log.Start(job, request.Kind, retried?.Count ?? job.Counts.Unfinished);

@@ -389,7 +389,7 @@ public sealed partial class JobRunner
             long count = job.Counts.Unfinished;
             if (request.Kind == RunKind.RetryFailed)
             {
-                var reset = await _store.ResetFailedAsync(job.Id, request.Indexes, cancellationToken).ConfigureAwait(false);
+                var reset = await _store.ResetFailedAsync(job.Id, await RetryableAsync(job.Id, request.Indexes, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
                 query = new ItemQuery { Indexes = reset };
                 count = reset.Count;
             }
@@ -488,6 +488,43 @@ public sealed partial class JobRunner
         return status == ItemStatus.Cancelled
             ? summary with { Total = index, Cancelled = summary.Cancelled + unread }
             : summary with { Total = index, Skipped = summary.Skipped + unread };
+    }
+
+    /// <summary>
+    /// The failed items a retry may reset (all, or those of <paramref name="indexes"/>): never an item that
+    /// failed its item schema check, which would run unchecked. Null (all) when there is no such item.
+    /// </summary>
+    private async Task<IReadOnlyCollection<long>?> RetryableAsync(string jobId, IReadOnlyCollection<long>? indexes, CancellationToken cancellationToken)
+    {
+        var invalid = new HashSet<long>();
+        await foreach (var item in _store.GetItemsAsync(jobId, new ItemQuery { Statuses = [ItemStatus.Failed] }, cancellationToken).ConfigureAwait(false))
+        {
+            if (item.Error?.Type == ItemError.ValidationErrorType)
+            {
+                invalid.Add(item.Index);
+            }
+        }
+
+        if (invalid.Count == 0)
+        {
+            return indexes;
+        }
+
+        if (indexes is not null)
+        {
+            return [.. indexes.Where(i => !invalid.Contains(i))];
+        }
+
+        var failed = new List<long>();
+        await foreach (var item in _store.GetItemsAsync(jobId, new ItemQuery { Statuses = [ItemStatus.Failed], InputsOnly = true }, cancellationToken).ConfigureAwait(false))
+        {
+            if (!invalid.Contains(item.Index))
+            {
+                failed.Add(item.Index);
+            }
+        }
+
+        return failed;
     }
 
     /// <summary>Whether a run reads every item of a job created from <paramref name="file"/> and nothing has run yet.</summary>
