@@ -314,4 +314,40 @@ public class StagesAndRollbackTests : IDisposable
         Assert.Equal(JobStatus.RolledBack, result.Job.Status);
         Assert.Equal((5L, 1L, 2L), (result.Job.Counts.Compensated, result.Job.Counts.Failed, result.Job.Counts.Skipped));
     }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task RunAsync_StoppedMidPlan_ResumeRunsOnlyWhatHadNotSucceeded(string kind)
+    {
+        using var store = CreateStore(kind);
+        var runner = CreateSut(store);
+        var job = await runner.CreateAsync(
+            Staged(FailureAction.Continue, Stage("a", 0, 4), Stage("b", 4, 6, ["a"]), Stage("c", 10, 2, ["b"])),
+            Items(("a", 4), ("b", 6), ("c", 2)), JsonPayloadCodec.Instance, "text");
+        var runs = new ConcurrentDictionary<string, int>();
+        using var stop = new BatchStopSource();
+
+        var first = await runner.RunAsync(job.Id, Request(name =>
+        {
+            runs.AddOrUpdate(name, 1, (_, n) => n + 1);
+            if (name == "b:2")
+            {
+                stop.Stop(StopMode.Graceful);
+            }
+
+            return ValueTask.FromResult<string?>(name);
+        }, stop: stop));
+
+        Assert.Equal(JobStatus.Cancelled, first.Job.Status);
+        Assert.DoesNotContain(runs.Keys, n => n.StartsWith("c:", StringComparison.Ordinal));
+        var second = await runner.RunAsync(job.Id, Request(name =>
+        {
+            runs.AddOrUpdate(name, 1, (_, n) => n + 1);
+            return ValueTask.FromResult<string?>(name);
+        }));
+
+        Assert.Equal(JobStatus.Completed, second.Job.Status);
+        Assert.Equal(12, runs.Count);
+        Assert.All(runs, r => Assert.Equal(1, r.Value));
+    }
 }
