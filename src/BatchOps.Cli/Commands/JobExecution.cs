@@ -1,5 +1,5 @@
 using System.Text.Json;
-using BatchOps.Cli.Operations;
+using BatchOps.Cli.Spec;
 using BatchOps.Cli.Output;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
@@ -26,37 +26,13 @@ internal static class JobExecution
         return ExitCodeFor(result, session.Interrupt.IsCancellationRequested);
     }
 
-    /// <summary>
-    /// How to run a stored job from its stored definitions: the operation (one per stage of a staged job),
-    /// the undo of each stage that has one, and progress on stderr.
-    /// </summary>
-    private static JobRunRequest<JsonElement, string?> Request(CliSession session, JobRecord job)
+    /// <summary>How to run a stored job (see <see cref="LoadedJobs.Request"/>), with progress and failures on stderr.</summary>
+    private static JobRunRequest<JsonElement, string?> Request(CliSession session, JobRecord job) => LoadedJobs.Request(job) with
     {
-        var stageOperations = new Dictionary<string, CompiledOperation>(StringComparer.OrdinalIgnoreCase);
-        var stageUndos = new Dictionary<string, CompiledOperation>(StringComparer.OrdinalIgnoreCase);
-        foreach (var stage in job.Plan)
-        {
-            // Compiled up front: a definition that no longer compiles fails before anything runs.
-            stageOperations[stage.Name] = job.Stages is null ? OperationFactory.FromJob(job) : OperationFactory.FromStage(job, stage);
-            if (stage.Undo is not null)
-            {
-                stageUndos[stage.Name] = OperationFactory.FromStage(job, stage, undo: true);
-            }
-        }
-
-        string? StageName(JobStage stage) => job.Stages is null ? null : stage.Name;
-        return new JobRunRequest<JsonElement, string?>
-        {
-            Operation = job.Stages is null ? stageOperations[string.Empty].ToBatchOperation(job.Id) : null,
-            StageOperation = stage => stageOperations[stage.Name].ToBatchOperation(job.Id, StageName(stage)),
-            Undo = stage => stageUndos[stage.Name].ToUndoOperation(job.Id, StageName(stage)),
-            InputCodec = Engine.Jobs.JsonPayloadCodec.Instance,
-            OutputCodec = TextPayloadCodec.Instance,
-            Observer = new ProgressRenderer(session.Error, session.ErrorIsTerminal, job.Name),
-            StageObserver = stage => new ProgressRenderer(session.Error, session.ErrorIsTerminal, $"{job.Name}/{stage.Name}"),
-            UndoObserver = new UndoRenderer(session.Error),
-        };
-    }
+        Observer = new ProgressRenderer(session.Error, session.ErrorIsTerminal, job.Name),
+        StageObserver = stage => new ProgressRenderer(session.Error, session.ErrorIsTerminal, $"{job.Name}/{stage.Name}"),
+        UndoObserver = new UndoRenderer(session.Error),
+    };
 
     public static void Report(CliSession session, JobRunResult result, bool json)
     {

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using BatchOps.Cli.Spec;
 using BatchOps.Engine.Jobs;
 
@@ -26,13 +25,7 @@ internal static class RunCommand
                     : PlanDryRun.Run(session, loaded);
             }
 
-            var runner = session.CreateRunner();
-            var job = loaded switch
-            {
-                { Stages: { } stages } => await runner.CreateAsync(loaded.Definition, KeyedItems(stages), KeyedJson.Instance, TextPayloadCodec.Instance.Format, k => k.Key, session.Interrupt).ConfigureAwait(false),
-                { File: { } file } => await runner.CreateAsync(loaded.Definition, file, TextPayloadCodec.Instance.Format, session.Interrupt).ConfigureAwait(false),
-                _ => await runner.CreateAsync(loaded.Definition, loaded.Items, JsonPayloadCodec.Instance, TextPayloadCodec.Instance.Format, loaded.KeySelector, session.Interrupt).ConfigureAwait(false),
-            };
+            var job = await LoadedJobs.CreateAsync(session.CreateRunner(), loaded, session.Interrupt).ConfigureAwait(false);
             session.Error.WriteLine($"Created job '{job.Name}' ({job.Id}) with {job.Counts.Total} item(s) in {session.Store.Location}");
             if (loaded.Dropped > 0)
             {
@@ -41,31 +34,11 @@ internal static class RunCommand
 
             if (loaded.Invalid.Count > 0)
             {
-                // Recorded before the run, so they never run; a retry leaves them alone too.
-                var now = DateTimeOffset.UtcNow;
-                await session.Store.CheckpointAsync(job.Id, [.. loaded.Invalid.Select(v => new Engine.Store.ItemOutcome(
-                    v.Index, ItemStatus.Failed, 0, null, new ItemError(ItemError.ValidationErrorType, v.Message, null, isRetryable: false), null, now, TimeSpan.Zero))], session.Interrupt).ConfigureAwait(false);
                 session.Error.WriteLine($"{loaded.Invalid.Count} item(s) do not match \"itemSchema\" and are recorded Failed (ValidationError); they will not run. The first: item {loaded.Invalid[0].Index}: {loaded.Invalid[0].Message}");
             }
 
             return await JobExecution.RunAsync(session, job.Id, RunKind.Resume, parse.GetValue(global.Json), itemsFile: loaded.File).ConfigureAwait(false);
         });
         return command;
-    }
-
-    /// <summary>Every stage's items, one stage after another, each with its key from its own stage's key template.</summary>
-    private static IEnumerable<(JsonElement Item, string? Key)> KeyedItems(IReadOnlyList<LoadedStage> stages) =>
-        stages.SelectMany(s => s.Items.Select(item => (item, s.KeySelector?.Invoke(item))));
-
-    /// <summary>Writes a keyed item as the JSON of the item alone: what a staged job's runs read back with the JSON codec.</summary>
-    private sealed class KeyedJson : IPayloadCodec<(JsonElement Item, string? Key)>
-    {
-        public static KeyedJson Instance { get; } = new();
-
-        public string Format => JsonPayloadCodec.Instance.Format;
-
-        public string Serialize((JsonElement Item, string? Key) value) => JsonPayloadCodec.Instance.Serialize(value.Item);
-
-        public (JsonElement Item, string? Key) Deserialize(string payload) => (JsonPayloadCodec.Instance.Deserialize(payload), null);
     }
 }

@@ -319,10 +319,7 @@ public static class DashboardApi
                 return Problems.BadField("spec", error.Message);
             }
 
-            var runner = new JobRunner(store, logFolder);
-            var job = loaded.File is { } file
-                ? await runner.CreateAsync(loaded.Definition, file, TextPayloadCodec.Instance.Format, cancel).ConfigureAwait(false)
-                : await runner.CreateAsync(loaded.Definition, loaded.Items, JsonPayloadCodec.Instance, TextPayloadCodec.Instance.Format, loaded.KeySelector, cancel).ConfigureAwait(false);
+            var job = await LoadedJobs.CreateAsync(new JobRunner(store, logFolder), loaded, cancel).ConfigureAwait(false);
             runs.TryStart(job, RunKind.Resume, itemsFile: loaded.File);
             return Results.Accepted($"/api/jobs/{job.Id}", new { id = job.Id, status = "Queued" });
         });

@@ -22,10 +22,10 @@ internal sealed class ServerRuns(IJobStore store, string? logFolder) : IAsyncDis
     public bool TryStart(JobRecord job, RunKind kind, IReadOnlyCollection<long>? indexes = null, ItemsFile? itemsFile = null)
     {
         // Checked here, before anything starts, so a job no front end here can run is a 400, not a failed run.
-        var operation = OperationFactory.FromJob(job);
         var stop = new BatchStopSource();
+        var request = LoadedJobs.Request(job) with { Kind = kind, Indexes = indexes, Stop = stop, ItemsFile = itemsFile };
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var run = RunAsync(job, operation, kind, indexes, itemsFile, stop, start.Task);
+        var run = RunAsync(job, request, start.Task);
         if (!_runs.TryAdd(job.Id, (run, stop)))
         {
             start.SetCanceled();
@@ -53,21 +53,12 @@ internal sealed class ServerRuns(IJobStore store, string? logFolder) : IAsyncDis
         }
     }
 
-    private async Task RunAsync(JobRecord job, CompiledOperation operation, RunKind kind, IReadOnlyCollection<long>? indexes, ItemsFile? itemsFile, BatchStopSource stop, Task start)
+    private async Task RunAsync(JobRecord job, JobRunRequest<JsonElement, string?> request, Task start)
     {
         try
         {
             await start.ConfigureAwait(false);
-            await new JobRunner(store, logFolder).RunAsync(job.Id, new JobRunRequest<JsonElement, string?>
-            {
-                Operation = operation.ToBatchOperation(job.Id),
-                InputCodec = JsonPayloadCodec.Instance,
-                OutputCodec = TextPayloadCodec.Instance,
-                Kind = kind,
-                Indexes = indexes,
-                Stop = stop,
-                ItemsFile = itemsFile,
-            }).ConfigureAwait(false);
+            await new JobRunner(store, logFolder).RunAsync(job.Id, request).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -80,12 +71,12 @@ internal sealed class ServerRuns(IJobStore store, string? logFolder) : IAsyncDis
         }
         finally
         {
-            if (_runs.TryGetValue(job.Id, out var entry) && entry.Stop == stop)
+            if (_runs.TryGetValue(job.Id, out var entry) && entry.Stop == request.Stop)
             {
                 _runs.TryRemove(job.Id, out _);
             }
 
-            stop.Dispose();
+            request.Stop!.Dispose();
         }
     }
 }

@@ -380,6 +380,31 @@ public sealed class ServeApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task APostedStagedSpec_RunsItsStagesAndRollsBackLikeBatchopsRun()
+    {
+        var ct = CancellationToken.None;
+        using var client = await ServeAsync();
+        var log = Path.Combine(_folder.Path, "undo.log");
+        var spec = $$"""
+            { "name": "posted-stages", "onFailure": "rollback", "settings": { "throttleLimit": 1 },
+              "stages": [
+                { "name": "b", "dependsOn": ["a"], "key": "{n}", "items": [{ "n": 3 }, { "n": 4 }],
+                  "operation": { "kind": "exec", "command": "sh", "args": ["-c", "test $0 -ne 4 && echo made-$0", "{n}"] } },
+                { "name": "a", "key": "{n}", "items": [{ "n": 1 }, { "n": 2 }],
+                  "operation": { "kind": "exec", "command": "sh", "args": ["-c", "echo made-$0", "{n}"] },
+                  "undo": { "kind": "exec", "command": "sh", "args": ["-c", "echo $0 $BATCHOPS_ITEM_KEY >> '{{log}}'", "{output}"] } }
+              ] }
+            """;
+
+        var accepted = await JsonAsync(await client.PostAsync("/api/jobs", JsonContent(spec), ct), HttpStatusCode.Accepted);
+        var id = accepted.GetProperty("id").GetString()!;
+        var done = await WaitForAsync(client, id, j => j.GetProperty("status").GetString() is "RolledBack" or "RollbackFailed" or "Failed" or "CompletedWithErrors");
+
+        Assert.Equal(("RolledBack", 2), (done.GetProperty("status").GetString(), done.GetProperty("counts").GetProperty("compensated").GetInt32()));
+        Assert.Equal(["made-2 2", "made-1 1"], await File.ReadAllLinesAsync(log, ct));
+    }
+
+    [Fact]
     public async Task Resume_RunsWhatAJobHasNotRun()
     {
         var ct = CancellationToken.None;

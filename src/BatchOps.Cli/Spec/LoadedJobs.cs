@@ -1,0 +1,84 @@
+using System.Text.Json;
+using BatchOps.Cli.Operations;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+
+namespace BatchOps.Cli.Spec;
+
+/// <summary>
+/// What every front end of batchops (run, the server's posted specs) does with a checked spec: create the
+/// job, and rebuild how a stored job runs from what the store keeps.
+/// </summary>
+public static class LoadedJobs
+{
+    /// <summary>
+    /// Creates the job of a checked spec: a staged job with each stage's keys, a job over an items file kept
+    /// in place, or inline items; then records the items that missed the schema ("invalidItems": "fail")
+    /// Failed, so they never run.
+    /// </summary>
+    public static async Task<JobRecord> CreateAsync(JobRunner runner, LoadedJob loaded, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(runner);
+        ArgumentNullException.ThrowIfNull(loaded);
+        var job = loaded switch
+        {
+            { Stages: { } stages } => await runner.CreateAsync(loaded.Definition, KeyedItems(stages), KeyedJson.Instance, TextPayloadCodec.Instance.Format, k => k.Key, cancellationToken).ConfigureAwait(false),
+            { File: { } file } => await runner.CreateAsync(loaded.Definition, file, TextPayloadCodec.Instance.Format, cancellationToken).ConfigureAwait(false),
+            _ => await runner.CreateAsync(loaded.Definition, loaded.Items, JsonPayloadCodec.Instance, TextPayloadCodec.Instance.Format, loaded.KeySelector, cancellationToken).ConfigureAwait(false),
+        };
+        if (loaded.Invalid.Count > 0)
+        {
+            var now = DateTimeOffset.UtcNow;
+            await runner.Store.CheckpointAsync(job.Id, [.. loaded.Invalid.Select(v => new ItemOutcome(
+                v.Index, ItemStatus.Failed, 0, null, new ItemError(ItemError.ValidationErrorType, v.Message, null, isRetryable: false), null, now, TimeSpan.Zero))], cancellationToken).ConfigureAwait(false);
+        }
+
+        return job;
+    }
+
+    /// <summary>
+    /// How to run a stored job from its stored definitions: the operation (one per stage of a staged job) and
+    /// the undo of each stage that has one, all compiled here, so a definition that no longer compiles (or a
+    /// kind only another front end runs) throws <see cref="JobSpecException"/> before anything runs.
+    /// </summary>
+    public static JobRunRequest<JsonElement, string?> Request(JobRecord job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var operations = new Dictionary<string, CompiledOperation>(StringComparer.OrdinalIgnoreCase);
+        var undos = new Dictionary<string, CompiledOperation>(StringComparer.OrdinalIgnoreCase);
+        foreach (var stage in job.Plan)
+        {
+            operations[stage.Name] = job.Stages is null ? OperationFactory.FromJob(job) : OperationFactory.FromStage(job, stage);
+            if (stage.Undo is not null)
+            {
+                undos[stage.Name] = OperationFactory.FromStage(job, stage, undo: true);
+            }
+        }
+
+        string? StageName(JobStage stage) => job.Stages is null ? null : stage.Name;
+        return new JobRunRequest<JsonElement, string?>
+        {
+            Operation = job.Stages is null ? operations[string.Empty].ToBatchOperation(job.Id) : null,
+            StageOperation = stage => operations[stage.Name].ToBatchOperation(job.Id, StageName(stage)),
+            Undo = stage => undos[stage.Name].ToUndoOperation(job.Id, StageName(stage)),
+            InputCodec = JsonPayloadCodec.Instance,
+            OutputCodec = TextPayloadCodec.Instance,
+        };
+    }
+
+    /// <summary>Every stage's items, one stage after another, each with its key from its own stage's key template.</summary>
+    private static IEnumerable<(JsonElement Item, string? Key)> KeyedItems(IReadOnlyList<LoadedStage> stages) =>
+        stages.SelectMany(s => s.Items.Select(item => (item, s.KeySelector?.Invoke(item))));
+
+    /// <summary>Writes a keyed item as the JSON of the item alone: what a staged job's runs read back with the JSON codec.</summary>
+    private sealed class KeyedJson : IPayloadCodec<(JsonElement Item, string? Key)>
+    {
+        public static KeyedJson Instance { get; } = new();
+
+        public string Format => JsonPayloadCodec.Instance.Format;
+
+        public string Serialize((JsonElement Item, string? Key) value) => JsonPayloadCodec.Instance.Serialize(value.Item);
+
+        public (JsonElement Item, string? Key) Deserialize(string payload) => (JsonPayloadCodec.Instance.Deserialize(payload), null);
+    }
+}
