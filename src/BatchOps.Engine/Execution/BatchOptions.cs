@@ -75,6 +75,12 @@ public sealed class BatchOptions
     /// </summary>
     public double? RateLimit { get; set; }
 
+    /// <summary>
+    /// Waits before each operation attempt starts, instead of the run's own <see cref="RateLimit"/>: a limit
+    /// shared with other processes (workers of one job on several hosts). The default is null.
+    /// </summary>
+    public IStartGate? StartGate { get; set; }
+
     /// <summary>Stop after the first failed item: nothing new starts, running items finish, the rest are Skipped. The default is false.</summary>
     public bool StopOnError { get; set; }
 

@@ -6,7 +6,7 @@ namespace BatchOps.Engine.Execution;
 internal sealed partial class BatchRun<TIn, TOut>
 {
     private readonly object _advanceLock = new();
-    private RateGate? _rateGate;
+    private IStartGate? _rateGate;
     private Chunk<TIn, TOut>? _activeChunk;
 
     /// <summary>

@@ -76,7 +76,7 @@ internal sealed partial class BatchRun<TIn, TOut>
     {
         var startedAt = _startedAt = _time.GetUtcNow();
         _startTimestamp = _time.GetTimestamp();
-        _rateGate = _options.RateLimit is { } rate ? new RateGate(rate, _time) : null;
+        _rateGate = _options.StartGate ?? (_options.RateLimit is { } rate ? new RateGate(rate, _time) : null);
         using var jobTimeout = _options.JobTimeout is { } limit ? new CancellationTokenSource(limit, _time) : null;
         using var onJobTimeout = jobTimeout?.Token.Register(() => Halt(
             StopReason.JobTimeout, StopMode.Forced, $"The job exceeded its timeout of {_options.JobTimeout}; running items were cancelled. Raise JobTimeout or resume the job."));

@@ -12,7 +12,7 @@ namespace BatchOps.Engine.Execution;
 /// Stopwatch (so a TimeProvider cannot drive it) and behaves differently between .NET 8, which PowerShell
 /// 7.4 runs on, and later runtimes; with late timer ticks 100/s ran at about 54/s.
 /// </remarks>
-internal sealed class RateGate
+internal sealed class RateGate : IStartGate
 {
     /// <summary>How far behind "now" slots may be handed out: the burst allowance.</summary>
     public static readonly TimeSpan BurstWindow = TimeSpan.FromMilliseconds(50);

@@ -29,4 +29,7 @@ public enum JobStatus
 
     /// <summary>Rolled back, but some compensations failed; running the undo again retries them.</summary>
     RollbackFailed = 8,
+
+    /// <summary>Queued for workers (batchops worker, Start-BatchWorker), none of which has started it yet.</summary>
+    Queued = 9,
 }

@@ -51,6 +51,12 @@ public sealed record JobRecord
     /// </summary>
     public bool RollingBack { get; init; }
 
+    /// <summary>
+    /// Whether the job is run by workers that claim its chunks (queued with -Queue or batchops submit)
+    /// rather than by one owner holding its lease.
+    /// </summary>
+    public bool Queued { get; init; }
+
     /// <summary>When the job was created.</summary>
     public DateTimeOffset CreatedAt { get; init; }
 

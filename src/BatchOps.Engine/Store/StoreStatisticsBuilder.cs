@@ -3,10 +3,11 @@ using BatchOps.Engine.Jobs;
 namespace BatchOps.Engine.Store;
 
 /// <summary>Computes <see cref="StoreStatistics"/> from job records, the same way for every store.</summary>
-internal static class StoreStatisticsBuilder
+public static class StoreStatisticsBuilder
 {
     private static readonly JobStatus[] Finished = [JobStatus.Completed, JobStatus.CompletedWithErrors, JobStatus.Failed, JobStatus.Cancelled];
 
+    /// <summary>Totals over <paramref name="jobs"/>.</summary>
     public static StoreStatistics Build(IReadOnlyList<JobRecord> jobs)
     {
         var items = new ItemCounts();

@@ -31,4 +31,7 @@ public enum JobStatus
 
     /// <summary>Rolled back, but some undos failed; Undo-BatchJob retries them.</summary>
     RollbackFailed = 8,
+
+    /// <summary>Queued for workers (Start-BatchWorker, batchops worker), none of which has started it yet.</summary>
+    Queued = 9,
 }

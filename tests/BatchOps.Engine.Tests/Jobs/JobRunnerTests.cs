@@ -3,18 +3,26 @@ using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 using BatchOps.Engine.Tests.Support;
+using BatchOps.Postgres;
+using BatchOps.Testing;
 
 namespace BatchOps.Engine.Tests.Jobs;
 
-public class JobRunnerTests : IDisposable
+[Collection(PostgresCollection.Name)]
+public class JobRunnerTests(PostgresServer postgres) : IDisposable
 {
     private readonly TempFolder _folder = new();
 
     public void Dispose() => _folder.Dispose();
 
-    public static TheoryData<string> Stores => new() { "sqlite", "memory" };
+    public static TheoryData<string> Stores => new() { "sqlite", "memory", "postgresql" };
 
-    private IJobStore CreateStore(string kind) => kind == "sqlite" ? SqliteJobStore.Open(_folder.Path) : new InMemoryJobStore();
+    private async Task<IJobStore> CreateStore(string kind) => kind switch
+    {
+        "sqlite" => SqliteJobStore.Open(_folder.Path),
+        "postgresql" => PostgresJobStore.Open(await postgres.CreateDatabaseAsync()),
+        _ => new InMemoryJobStore(),
+    };
 
     private JobRunner CreateSut(IJobStore store) => new(store, StoreLocation.LogFolder(_folder.Path)) { HeartbeatInterval = TimeSpan.FromMilliseconds(50) };
 
@@ -42,7 +50,7 @@ public class JobRunnerTests : IDisposable
     [MemberData(nameof(Stores))]
     public async Task RunAsync_NewJob_RecordsEveryOutcomeAndCompletes(string kind)
     {
-        using var store = CreateStore(kind);
+        using var store = await CreateStore(kind);
         var runner = CreateSut(store);
         var job = await runner.CreateAsync(Definition(), Numbers(95), JsonPayloadCodec.Instance, "text", e => e.GetProperty("host").GetString());
 
@@ -60,7 +68,7 @@ public class JobRunnerTests : IDisposable
     [MemberData(nameof(Stores))]
     public async Task RunAsync_AfterCancel_ResumeRunsOnlyWhatHadNotSucceeded(string kind)
     {
-        using var store = CreateStore(kind);
+        using var store = await CreateStore(kind);
         var runner = CreateSut(store);
         // One worker, so nothing else runs while item 25 cancels the run.
         var job = await runner.CreateAsync(Definition(settings: new JobSettings { ChunkSize = 5, ThrottleLimit = 1 }), Numbers(60), JsonPayloadCodec.Instance, "text");
@@ -99,7 +107,7 @@ public class JobRunnerTests : IDisposable
     [MemberData(nameof(Stores))]
     public async Task RunAsync_RetryFailed_RunsOnlyFailedItemsAndKeepsTheirHistory(string kind)
     {
-        using var store = CreateStore(kind);
+        using var store = await CreateStore(kind);
         var runner = CreateSut(store);
         var job = await runner.CreateAsync(Definition(), Numbers(30), JsonPayloadCodec.Instance, "text");
         var first = await runner.RunAsync(job.Id, Request(n => n % 10 == 3 ? throw new InvalidOperationException($"bad {n}") : ValueTask.FromResult<string?>("ok")));
@@ -127,7 +135,7 @@ public class JobRunnerTests : IDisposable
     [Fact]
     public async Task RunAsync_RetryChosenItems_LeavesOtherFailuresAlone()
     {
-        using var store = CreateStore("sqlite");
+        using var store = await CreateStore("sqlite");
         var runner = CreateSut(store);
         var job = await runner.CreateAsync(Definition(), Numbers(10), JsonPayloadCodec.Instance, "text");
         await runner.RunAsync(job.Id, Request(n => n < 3 ? throw new InvalidOperationException("x") : ValueTask.FromResult<string?>("ok")));
@@ -141,7 +149,7 @@ public class JobRunnerTests : IDisposable
     [Fact]
     public async Task RunAsync_StopRequestedThroughTheStore_StopsTheOwner()
     {
-        using var store = CreateStore("sqlite");
+        using var store = await CreateStore("sqlite");
         using var otherSession = SqliteJobStore.Open(_folder.Path);
         var runner = CreateSut(store);
         var job = await runner.CreateAsync(Definition(settings: new JobSettings { ChunkSize = 5, ThrottleLimit = 2 }), Numbers(200), JsonPayloadCodec.Instance, "text");
@@ -165,7 +173,7 @@ public class JobRunnerTests : IDisposable
     [Fact]
     public async Task RunAsync_JobOwnedByLiveProcess_ThrowsBusyWithoutTouchingIt()
     {
-        using var store = CreateStore("sqlite");
+        using var store = await CreateStore("sqlite");
         var runner = CreateSut(store);
         var job = await runner.CreateAsync(Definition(), Numbers(3), JsonPayloadCodec.Instance, "text");
         using var init = System.Diagnostics.Process.GetProcessById(1);
@@ -181,7 +189,7 @@ public class JobRunnerTests : IDisposable
     [Fact]
     public async Task RunAsync_InvalidStoredSettings_RejectedBeforeAnyItemRuns()
     {
-        using var store = CreateStore("sqlite");
+        using var store = await CreateStore("sqlite");
         var runner = CreateSut(store);
 
         var error = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
@@ -194,7 +202,7 @@ public class JobRunnerTests : IDisposable
     [Fact]
     public async Task RunNewAsync_StreamedInput_RecordsItemsChunkByChunk()
     {
-        using var store = CreateStore("sqlite");
+        using var store = await CreateStore("sqlite");
         var runner = CreateSut(store);
 
         var result = await runner.RunNewAsync(Definition(), ToAsync(Numbers(23)), Request(n => n == 7 ? throw new IOException("gone") : ValueTask.FromResult<string?>("ok")));
@@ -208,9 +216,10 @@ public class JobRunnerTests : IDisposable
     [Theory]
     [InlineData("sqlite")]
     [InlineData("memory")]
+    [InlineData("postgresql")]
     public async Task RunNewAsync_StoppedByErrorPolicy_RecordsTheRestOfTheStreamSkippedAndResumeRunsIt(string kind)
     {
-        using var store = CreateStore(kind);
+        using var store = await CreateStore(kind);
         var runner = CreateSut(store);
         var seen = new RecordingObserver<JsonElement, string?>();
         var request = Request(n => n == 3 ? throw new IOException("three") : ValueTask.FromResult<string?>("ok")) with { Observer = seen };
@@ -231,7 +240,7 @@ public class JobRunnerTests : IDisposable
     [Fact]
     public async Task RunAsync_WritesLogWithDigestFailuresAndFinalLine()
     {
-        using var store = CreateStore("sqlite");
+        using var store = await CreateStore("sqlite");
         var runner = CreateSut(store);
         var job = await runner.CreateAsync(Definition("log-me"), Numbers(12), JsonPayloadCodec.Instance, "text", e => e.GetProperty("host").GetString());
 

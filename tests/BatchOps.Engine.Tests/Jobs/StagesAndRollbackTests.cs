@@ -4,19 +4,27 @@ using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 using BatchOps.Engine.Tests.Support;
+using BatchOps.Postgres;
+using BatchOps.Testing;
 
 namespace BatchOps.Engine.Tests.Jobs;
 
-public class StagesAndRollbackTests : IDisposable
+[Collection(PostgresCollection.Name)]
+public class StagesAndRollbackTests(PostgresServer postgres) : IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
     private readonly TempFolder _folder = new();
 
     public void Dispose() => _folder.Dispose();
 
-    public static TheoryData<string> Stores => new() { "sqlite", "memory" };
+    public static TheoryData<string> Stores => new() { "sqlite", "memory", "postgresql" };
 
-    private IJobStore CreateStore(string kind) => kind == "sqlite" ? SqliteJobStore.Open(_folder.Path) : new InMemoryJobStore();
+    private async Task<IJobStore> CreateStore(string kind) => kind switch
+    {
+        "sqlite" => SqliteJobStore.Open(_folder.Path),
+        "postgresql" => PostgresJobStore.Open(await postgres.CreateDatabaseAsync()),
+        _ => new InMemoryJobStore(),
+    };
 
     private JobRunner CreateSut(IJobStore store) => new(store, StoreLocation.LogFolder(_folder.Path)) { HeartbeatInterval = TimeSpan.FromMilliseconds(50) };
 
@@ -85,7 +93,7 @@ public class StagesAndRollbackTests : IDisposable
     [MemberData(nameof(Stores))]
     public async Task CreateAsync_CycleOrRollbackWithoutUndo_CreatesNothing(string kind)
     {
-        using var store = CreateStore(kind);
+        using var store = await CreateStore(kind);
         var runner = CreateSut(store);
 
         var cycle = await Assert.ThrowsAsync<ArgumentException>(() => runner.CreateAsync(
@@ -103,7 +111,7 @@ public class StagesAndRollbackTests : IDisposable
     [MemberData(nameof(Stores))]
     public async Task RunAsync_Stages_RunInDependencyOrderAndIndependentOnesAtOnce(string kind)
     {
-        using var store = CreateStore(kind);
+        using var store = await CreateStore(kind);
         var runner = CreateSut(store);
 
         // left and right depend on nothing; top waits for both. Each of left's and right's first items waits
@@ -144,7 +152,7 @@ public class StagesAndRollbackTests : IDisposable
     [MemberData(nameof(Stores))]
     public async Task RunAsync_DependencyWithFailure_SkipsTheDependentStageWithTheReason(string kind)
     {
-        using var store = CreateStore(kind);
+        using var store = await CreateStore(kind);
         var runner = CreateSut(store);
         var job = await runner.CreateAsync(
             Staged(FailureAction.Continue, Stage("networks", 0, 3), Stage("users", 3, 4, ["networks"])),
@@ -178,7 +186,7 @@ public class StagesAndRollbackTests : IDisposable
     [MemberData(nameof(Stores))]
     public async Task Rollback_UndoesStagesInReverseDependencyOrderAndItemsNewestFirst(string kind)
     {
-        using var store = CreateStore(kind);
+        using var store = await CreateStore(kind);
         var runner = CreateSut(store);
         var job = await runner.CreateAsync(
             Staged(FailureAction.Rollback, Stage("networks", 0, 3), Stage("users", 3, 4, ["networks"])),
@@ -211,7 +219,7 @@ public class StagesAndRollbackTests : IDisposable
     [MemberData(nameof(Stores))]
     public async Task Rollback_FailedCompensationIsRecordedAndUndoAgainRetriesOnlyIt(string kind)
     {
-        using var store = CreateStore(kind);
+        using var store = await CreateStore(kind);
         var runner = CreateSut(store);
         var job = await runner.CreateAsync(
             Staged(FailureAction.Rollback, Stage("vms", 0, 5)), Items(("vms", 5)), JsonPayloadCodec.Instance, "text");
@@ -244,7 +252,7 @@ public class StagesAndRollbackTests : IDisposable
     [MemberData(nameof(Stores))]
     public async Task Rollback_StoppedMidway_ResumeCompensatesTheRestExactlyOnce(string kind)
     {
-        using var store = CreateStore(kind);
+        using var store = await CreateStore(kind);
         var runner = CreateSut(store);
         // The undo runs one at a time (its own settings over the stage's), so the stop lands after exactly 5.
         var stage = Stage("vms", 0, 12, settings: new JobSettings { ChunkSize = 4, ThrottleLimit = 3 }) with
@@ -290,7 +298,7 @@ public class StagesAndRollbackTests : IDisposable
     [MemberData(nameof(Stores))]
     public async Task JobWithoutStages_RollsBackWithItsUndo(string kind)
     {
-        using var store = CreateStore(kind);
+        using var store = await CreateStore(kind);
         var runner = CreateSut(store);
         var definition = new JobDefinition
         {
@@ -319,7 +327,7 @@ public class StagesAndRollbackTests : IDisposable
     [MemberData(nameof(Stores))]
     public async Task RunAsync_StoppedMidPlan_ResumeRunsOnlyWhatHadNotSucceeded(string kind)
     {
-        using var store = CreateStore(kind);
+        using var store = await CreateStore(kind);
         var runner = CreateSut(store);
         var job = await runner.CreateAsync(
             Staged(FailureAction.Continue, Stage("a", 0, 4), Stage("b", 4, 6, ["a"]), Stage("c", 10, 2, ["b"])),

@@ -1,0 +1,75 @@
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Store;
+
+namespace BatchOps.Engine.Workers;
+
+/// <summary>
+/// A store that hands a queued job's chunks to workers in any process on any host (the PostgreSQL store).
+/// A claim is a lease with a token: renewed by the worker's heartbeat, taken over by another worker once it
+/// expires, and checked when the outcomes are recorded, so a late worker's results are discarded rather
+/// than recorded twice.
+/// </summary>
+public interface IWorkQueue
+{
+    /// <summary>
+    /// Queues a stored job for workers: its unfinished items, in chunks of its chunk size, become claimable
+    /// and the job is Queued (cleared of any stop request). Throws <see cref="StoreException"/> when the job
+    /// cannot be queued (it runs, it has stages or an undo policy, it is rolling back).
+    /// </summary>
+    Task EnqueueAsync(string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Claims the oldest queued job's next unclaimed chunk (or one whose lease expired) of an operation kind
+    /// in <paramref name="kinds"/>, skipping the jobs in <paramref name="exclude"/>; null when there is none.
+    /// The job becomes Running.
+    /// </summary>
+    Task<ChunkClaim?> ClaimAsync(WorkerIdentity worker, IReadOnlyCollection<string> kinds, IReadOnlyCollection<string> exclude, TimeSpan lease, CancellationToken cancellationToken = default);
+
+    /// <summary>Renews a claim's lease; says whether it is still held and whether the job was asked to stop.</summary>
+    Task<ClaimState> RenewAsync(ChunkClaim claim, TimeSpan lease, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Records a claimed chunk's outcomes and ends the claim in one transaction, and applies the job's error
+    /// policy across all workers (a failure with StopOnError, or MaxErrors reached, asks every worker to
+    /// stop). False, recording nothing, when the claim was lost to another worker.
+    /// </summary>
+    Task<bool> CompleteAsync(ChunkClaim claim, IReadOnlyList<ItemOutcome> outcomes, ChunkPolicy policy, CancellationToken cancellationToken = default);
+
+    /// <summary>Gives a claim back unrecorded (a worker shutting down): another worker runs the chunk.</summary>
+    Task ReleaseAsync(ChunkClaim claim, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Ends the job when nothing of it is claimable or claimed any more: Completed, CompletedWithErrors or
+    /// Failed from its counts, Cancelled after a stop request, Failed with the reason after an error policy
+    /// stop. Returns the ended job, or null when it still has work (or had already ended).
+    /// </summary>
+    Task<JobRecord?> TryFinishAsync(string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Takes the next start slot of the job's global rate limit (<paramref name="perSecond"/> across every
+    /// worker) and returns how long to wait for it, measured on the database's clock.
+    /// </summary>
+    Task<TimeSpan> TakeRateSlotAsync(string jobId, double perSecond, CancellationToken cancellationToken = default);
+}
+
+/// <summary>One claimed chunk: a job's index range, and the token that proves the claim is still this worker's.</summary>
+/// <param name="JobId">The job.</param>
+/// <param name="FirstIndex">First index of the range.</param>
+/// <param name="LastIndex">Last index of the range.</param>
+/// <param name="Token">Unique per claim; a later claim of the same chunk gets another.</param>
+/// <param name="Claims">How many times the chunk has been claimed (more than 1: a worker died or was late).</param>
+public sealed record ChunkClaim(string JobId, long FirstIndex, long LastIndex, long Token, int Claims);
+
+/// <summary>Who claims: a worker's name, host and process.</summary>
+public sealed record WorkerIdentity(string Name, string Host, int ProcessId)
+{
+    /// <summary>This process as a worker named <paramref name="name"/> (default: host:pid).</summary>
+    public static WorkerIdentity ForCurrentProcess(string? name = null) =>
+        new(string.IsNullOrWhiteSpace(name) ? $"{Environment.MachineName}:{Environment.ProcessId}" : name, Environment.MachineName, Environment.ProcessId);
+}
+
+/// <summary>What a renewal found: whether the claim is still held, and a stop the job was asked for.</summary>
+public readonly record struct ClaimState(bool Held, StopMode? Stop);
+
+/// <summary>The job's error policy, applied across every worker when a chunk is recorded.</summary>
+public readonly record struct ChunkPolicy(bool StopOnError, int? MaxErrors);

@@ -1,0 +1,246 @@
+using System.Collections.Concurrent;
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Logging;
+using BatchOps.Engine.Store;
+
+namespace BatchOps.Engine.Workers;
+
+/// <summary>
+/// Runs queued jobs' chunks for as long as it is asked to: claims a chunk, runs its unfinished items with
+/// the job's settings while a heartbeat keeps the claim and watches for stop requests, records the
+/// outcomes with the claim's token (discarded when the claim was lost), and ends the job when nothing of
+/// it is left. Each of <see cref="WorkerOptions.Concurrency"/> slots runs one chunk at a time, and a worker
+/// runs one chunk of a job at a time, so a job's ThrottleLimit holds per worker.
+/// </summary>
+public sealed class JobWorker
+{
+    private readonly IJobStore _store;
+    private readonly IWorkQueue _queue;
+    private readonly Func<JobRecord, QueuedJobHandler> _handlers;
+    private readonly WorkerOptions _options;
+    private readonly WorkerIdentity _identity;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, byte> _busy = new();
+
+    /// <summary>Creates a worker over a store that queues work.</summary>
+    /// <param name="store">The store (a PostgreSQL store implements <see cref="IWorkQueue"/>).</param>
+    /// <param name="handlers">How to run a job of one of <see cref="WorkerOptions.Kinds"/>; throws for a job it cannot run.</param>
+    /// <param name="options">Name, concurrency, kinds, lease.</param>
+    /// <param name="time">Clock for heartbeats and polling; the default is the system clock.</param>
+    public JobWorker(IJobStore store, Func<JobRecord, QueuedJobHandler> handlers, WorkerOptions options, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(handlers);
+        ArgumentNullException.ThrowIfNull(options);
+        _queue = store as IWorkQueue ?? throw new StoreException(
+            $"The job store '{store.Location}' cannot queue jobs for workers: it is one machine's SQLite file. Use a PostgreSQL store (--store postgresql://…, BATCHOPS_STORE, -Store).");
+        _store = store;
+        _handlers = handlers;
+        _options = options;
+        _identity = WorkerIdentity.ForCurrentProcess(options.Name);
+        _time = time ?? TimeProvider.System;
+        if (options.Kinds.Count == 0)
+        {
+            throw new ArgumentException("A worker needs at least one operation kind to run.", nameof(options));
+        }
+    }
+
+    /// <summary>This worker's name, host and process.</summary>
+    public WorkerIdentity Identity => _identity;
+
+    /// <summary>What the worker did (claims, lost claims, ended jobs), one line each, for its output or log.</summary>
+    public event Action<WorkerEvent>? Reported;
+
+    /// <summary>
+    /// Runs until <paramref name="stopping"/> fires, then claims nothing more and finishes the chunks it holds;
+    /// when <paramref name="abandon"/> fires too, it stops them at once and gives their claims back unrecorded.
+    /// </summary>
+    public async Task RunAsync(CancellationToken stopping, CancellationToken abandon = default)
+    {
+        var slots = new Task[_options.Concurrency];
+        for (var i = 0; i < slots.Length; i++)
+        {
+            slots[i] = Task.Run(() => SlotAsync(stopping, abandon), CancellationToken.None);
+        }
+
+        await Task.WhenAll(slots).ConfigureAwait(false);
+    }
+
+    private async Task SlotAsync(CancellationToken stopping, CancellationToken abandon)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            ChunkClaim? claim;
+            try
+            {
+                claim = await _queue.ClaimAsync(_identity, _options.Kinds, [.. _busy.Keys], _options.Lease, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (StoreException error)
+            {
+                Report(WorkerEventKind.StoreError, null, error.Message);
+                claim = null;
+            }
+
+            if (claim is null)
+            {
+                try
+                {
+                    await Task.Delay(_options.PollInterval, _time, stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            if (!_busy.TryAdd(claim.JobId, 0))
+            {
+                // Another slot of this worker took the same job meanwhile: one chunk of a job per worker.
+                await _queue.ReleaseAsync(claim, CancellationToken.None).ConfigureAwait(false);
+                continue;
+            }
+
+            try
+            {
+                await RunClaimAsync(claim, abandon).ConfigureAwait(false);
+            }
+            catch (Exception error) when (error is StoreException or InvalidOperationException or ArgumentException)
+            {
+                Report(WorkerEventKind.StoreError, claim.JobId, error.Message);
+                await ReleaseQuietlyAsync(claim).ConfigureAwait(false);
+            }
+            finally
+            {
+                _busy.TryRemove(claim.JobId, out _);
+            }
+        }
+    }
+
+    private async Task RunClaimAsync(ChunkClaim claim, CancellationToken abandon)
+    {
+        var job = await _store.GetJobAsync(claim.JobId, CancellationToken.None).ConfigureAwait(false)
+            ?? throw new StoreException($"Job {claim.JobId} was removed while queued.");
+        var handler = _handlers(job);
+        var options = job.Settings.ToOptions(_time);
+        options.ChunkSize = (int)Math.Min(BatchOptions.MaxChunkSize, claim.LastIndex - claim.FirstIndex + 1);
+        options.TotalCount = null;
+        options.JobTimeout = null;
+        if (options.RateLimit is { } rate)
+        {
+            options.StartGate = new SharedRateGate(_queue, job.Id, rate, _time);
+            options.RateLimit = null;
+        }
+
+        Report(claim.Claims > 1 ? WorkerEventKind.Reclaimed : WorkerEventKind.Claimed, job.Id, $"items {claim.FirstIndex}-{claim.LastIndex} of '{job.Name}'" + (claim.Claims > 1 ? $" (claim {claim.Claims}: its last worker died or was late)" : string.Empty));
+        using var log = JobLog.Open(_options.LogFolder, job.Id, _time);
+        using var stop = new BatchStopSource();
+        using var onAbandon = abandon.Register(() => stop.Stop(StopMode.Forced));
+        using var heartbeatEnd = new CancellationTokenSource();
+        var lost = false;
+        var heartbeat = Task.Run(async () =>
+        {
+            while (!heartbeatEnd.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(_options.HeartbeatInterval, _time, heartbeatEnd.Token).ConfigureAwait(false);
+                    var state = await _queue.RenewAsync(claim, _options.Lease, heartbeatEnd.Token).ConfigureAwait(false);
+                    if (!state.Held)
+                    {
+                        lost = true;
+                        stop.Stop(StopMode.Forced);
+                        return;
+                    }
+
+                    if (state.Stop is { } mode)
+                    {
+                        stop.Stop(mode);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                catch (StoreException)
+                {
+                    // A missed renewal is not fatal: the lease lasts several heartbeats.
+                }
+            }
+        }, CancellationToken.None);
+
+        var recorded = false;
+        var kept = true;
+        var items = _store.GetItemsAsync(job.Id, ItemQuery.Unfinished with { FirstIndex = claim.FirstIndex, LastIndex = claim.LastIndex, InputsOnly = true }, CancellationToken.None);
+        var policy = new ChunkPolicy(job.Settings.StopOnError ?? false, job.Settings.MaxErrors);
+        try
+        {
+            await handler.RunAsync(
+                items,
+                options,
+                stop,
+                async outcomes =>
+                {
+                    recorded = true;
+                    if (abandon.IsCancellationRequested || lost)
+                    {
+                        kept = false;
+                        return;
+                    }
+
+                    kept = await _queue.CompleteAsync(claim, outcomes, policy, CancellationToken.None).ConfigureAwait(false);
+                },
+                (index, key, error) => log.Failure(index, key, error),
+                CancellationToken.None).ConfigureAwait(false);
+            if (!recorded && !abandon.IsCancellationRequested && !lost)
+            {
+                kept = await _queue.CompleteAsync(claim, [], policy, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await heartbeatEnd.CancelAsync().ConfigureAwait(false);
+            await heartbeat.ConfigureAwait(false);
+        }
+
+        if (abandon.IsCancellationRequested && !lost)
+        {
+            await ReleaseQuietlyAsync(claim).ConfigureAwait(false);
+            Report(WorkerEventKind.Released, job.Id, $"items {claim.FirstIndex}-{claim.LastIndex} given back unrecorded (worker stopping)");
+            return;
+        }
+
+        if (!kept || lost)
+        {
+            log.Info($"worker {_identity.Name}: items {claim.FirstIndex}-{claim.LastIndex}: claim lost to another worker; these results were discarded");
+            Report(WorkerEventKind.Lost, job.Id, $"items {claim.FirstIndex}-{claim.LastIndex}: the claim passed to another worker (lease expired); results discarded, not recorded twice");
+        }
+
+        if (await _queue.TryFinishAsync(job.Id, CancellationToken.None).ConfigureAwait(false) is { } ended)
+        {
+            log.End(ended, new JobSummary { Status = ended.Status, Message = ended.Message });
+            Report(WorkerEventKind.JobEnded, job.Id, $"'{ended.Name}' {ended.Status}: {ended.Counts.Succeeded} succeeded, {ended.Counts.Failed} failed, {ended.Counts.Unfinished} not run" + (ended.Message is null ? string.Empty : $" ({ended.Message})"));
+        }
+    }
+
+    private async Task ReleaseQuietlyAsync(ChunkClaim claim)
+    {
+        try
+        {
+            await _queue.ReleaseAsync(claim, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StoreException)
+        {
+            // The lease expires by itself.
+        }
+    }
+
+    private void Report(WorkerEventKind kind, string? jobId, string message) =>
+        Reported?.Invoke(new WorkerEvent(kind, jobId, message, _time.GetUtcNow()));
+}

@@ -1,0 +1,85 @@
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+
+namespace BatchOps.Engine.Workers;
+
+/// <summary>
+/// How a worker runs the chunks of one stored job: the front end's operation and codecs for the job's
+/// kind, as it builds them for a resume (<see cref="JobRunRequest{TIn, TOut}"/>), without its types.
+/// </summary>
+public abstract class QueuedJobHandler
+{
+    private protected QueuedJobHandler()
+    {
+    }
+
+    /// <summary>A handler over a stored job's run request (its <see cref="JobRunRequest{TIn, TOut}.Operation"/> and codecs).</summary>
+    public static QueuedJobHandler Create<TIn, TOut>(JobRunRequest<TIn, TOut> request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return new Typed<TIn, TOut>(request);
+    }
+
+    /// <summary>Runs the stored items of one claimed range and hands their outcomes (one checkpoint) to <paramref name="record"/>.</summary>
+    internal abstract Task<JobSummary> RunAsync(
+        IAsyncEnumerable<StoredItem> items,
+        BatchOptions options,
+        BatchStopSource stop,
+        Func<IReadOnlyList<ItemOutcome>, ValueTask> record,
+        Action<long, string?, ItemError> onFailure,
+        CancellationToken cancellationToken);
+
+    private sealed class Typed<TIn, TOut>(JobRunRequest<TIn, TOut> request) : QueuedJobHandler
+    {
+        internal override Task<JobSummary> RunAsync(
+            IAsyncEnumerable<StoredItem> items,
+            BatchOptions options,
+            BatchStopSource stop,
+            Func<IReadOnlyList<ItemOutcome>, ValueTask> record,
+            Action<long, string?, ItemError> onFailure,
+            CancellationToken cancellationToken)
+        {
+            var operation = request.Operation ?? throw new InvalidOperationException("A queued job's run request needs its Operation.");
+            var observer = new Recorder(request, record, onFailure);
+            return BatchExecutor.RunAsync(Decode(items, cancellationToken), operation, options, observer, stop, cancellationToken);
+        }
+
+        private async IAsyncEnumerable<BatchItem<TIn>> Decode(IAsyncEnumerable<StoredItem> items, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            await foreach (var item in items.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                yield return new BatchItem<TIn>(item.Index, request.InputCodec.Deserialize(item.Input), item.Key);
+            }
+        }
+
+        private sealed class Recorder(JobRunRequest<TIn, TOut> request, Func<IReadOnlyList<ItemOutcome>, ValueTask> record, Action<long, string?, ItemError> onFailure)
+            : BatchObserver<TIn, TOut>
+        {
+            public override void OnItemCompleted(ItemResult<TIn, TOut> result)
+            {
+                if (result.Status == ItemStatus.Failed && result.Error is not null)
+                {
+                    onFailure(result.Index, result.Key, result.Error);
+                }
+
+                request.Observer?.OnItemCompleted(result);
+            }
+
+            public override async ValueTask OnChunkCompletedAsync(long chunk, IReadOnlyList<ItemResult<TIn, TOut>> results)
+            {
+                var outcomes = new ItemOutcome[results.Count];
+                for (var i = 0; i < outcomes.Length; i++)
+                {
+                    var r = results[i];
+                    var output = r.Status == ItemStatus.Succeeded && r.Output is not null ? request.OutputCodec.Serialize(r.Output) : null;
+                    outcomes[i] = new ItemOutcome(r.Index, r.Status, r.Attempts, output, r.Error, r.StartedAt, r.EndedAt, r.Duration);
+                }
+
+                await record(outcomes).ConfigureAwait(false);
+            }
+
+            public override void OnRetry(RetryNotice notice) => request.Observer?.OnRetry(notice);
+        }
+    }
+}

@@ -1,0 +1,269 @@
+using System.Runtime.CompilerServices;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace BatchOps.Postgres;
+
+public sealed partial class PostgresJobStore
+{
+    private const int PageSize = 1000;
+
+    private const string ItemColumns =
+        "idx, key, input, status, attempts, output, error_type, error_message, error_detail, error_retryable, started_at, ended_at, duration_ms";
+
+    /// <summary>Outcome columns as arrays, one element per item, joined to the items by index.</summary>
+    private const string OutcomeArrays =
+        "unnest($2::bigint[], $3::smallint[], $4::integer[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::timestamptz[], $11::timestamptz[], $12::double precision[]) " +
+        "AS o(idx, status, attempts, output, error_type, error_message, error_detail, error_retryable, started_at, ended_at, duration_ms)";
+
+    /// <inheritdoc/>
+    public Task AddItemsAsync(string jobId, IReadOnlyList<StoredItem> items, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        if (items.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        return GuardAsync(async () =>
+        {
+            await using var command = _source.CreateCommand(
+                "INSERT INTO batchops.items (job_id, idx, key, input, status, attempts, output, started_at, ended_at, duration_ms) " +
+                "SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::smallint[], $6::integer[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::double precision[]) " +
+                "ORDER BY 1 ON CONFLICT (job_id, idx) DO NOTHING");
+            var p = command.Parameters;
+            p.Add(new() { Value = jobId });
+            p.Add(new() { Value = items.Select(i => i.Index).ToArray() });
+            p.Add(new() { Value = items.Select(i => i.Key).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            p.Add(new() { Value = items.Select(i => i.Input).ToArray() });
+            p.Add(new() { Value = items.Select(i => (short)i.Status).ToArray() });
+            p.Add(new() { Value = items.Select(i => i.Attempts).ToArray() });
+            p.Add(new() { Value = items.Select(i => i.Output).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            p.Add(new() { Value = items.Select(i => (DateTime?)i.StartedAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            p.Add(new() { Value = items.Select(i => (DateTime?)i.EndedAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            p.Add(new() { Value = items.Select(i => i.Duration?.TotalMilliseconds).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double });
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        });
+    }
+
+    /// <inheritdoc/>
+    public Task CheckpointAsync(string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(outcomes);
+        return GuardAsync(async () =>
+        {
+            await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            return await CheckpointAsync(connection, null, jobId, outcomes, cancellationToken).ConfigureAwait(false);
+        });
+    }
+
+    /// <summary>Writes outcomes over their items in one statement (one transaction with the caller's).</summary>
+    private static async Task<int> CheckpointAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken)
+    {
+        if (outcomes.Count == 0)
+        {
+            return 0;
+        }
+
+        await using var command = new NpgsqlCommand(
+            "UPDATE batchops.items i SET status = o.status, attempts = o.attempts, output = o.output, error_type = o.error_type, error_message = o.error_message, " +
+            "error_detail = o.error_detail, error_retryable = o.error_retryable, started_at = o.started_at, ended_at = o.ended_at, duration_ms = o.duration_ms " +
+            $"FROM {OutcomeArrays} WHERE i.job_id = $1 AND i.idx = o.idx", connection, transaction);
+        BindOutcomes(command, jobId, outcomes, withOutput: true);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public Task RecordCompensationsAsync(string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(outcomes);
+        if (outcomes.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        return GuardAsync(async () =>
+        {
+            await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (var history = new NpgsqlCommand(
+                "INSERT INTO batchops.item_history (job_id, idx, run, status, attempts, error_type, error_message, error_detail, error_retryable, ended_at) " +
+                "SELECT i.job_id, i.idx, j.run_count, i.status, i.attempts, i.error_type, i.error_message, i.error_detail, i.error_retryable, i.ended_at " +
+                "FROM batchops.items i JOIN batchops.jobs j ON j.id = i.job_id WHERE i.job_id = $1 AND i.idx = ANY($2) ORDER BY i.idx", connection, transaction))
+            {
+                history.Parameters.Add(new() { Value = jobId });
+                history.Parameters.Add(new() { Value = outcomes.Select(o => o.Index).ToArray() });
+                await history.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            // The output stays: it is what the undo was given.
+            await using var command = new NpgsqlCommand(
+                "UPDATE batchops.items i SET status = o.status, attempts = o.attempts, error_type = o.error_type, error_message = o.error_message, " +
+                "error_detail = o.error_detail, error_retryable = o.error_retryable, started_at = o.started_at, ended_at = o.ended_at, duration_ms = o.duration_ms " +
+                $"FROM {OutcomeArrays} WHERE i.job_id = $1 AND i.idx = o.idx", connection, transaction);
+            BindOutcomes(command, jobId, outcomes, withOutput: false);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return 0;
+        });
+    }
+
+    private static void BindOutcomes(NpgsqlCommand command, string jobId, IReadOnlyList<ItemOutcome> outcomes, bool withOutput)
+    {
+        // Sorted by index: concurrent checkpoints of one job lock rows in the same order.
+        var sorted = outcomes.OrderBy(o => o.Index).ToArray();
+        var p = command.Parameters;
+        p.Add(new() { Value = jobId });
+        p.Add(new() { Value = sorted.Select(o => o.Index).ToArray() });
+        p.Add(new() { Value = sorted.Select(o => (short)o.Status).ToArray() });
+        p.Add(new() { Value = sorted.Select(o => o.Attempts).ToArray() });
+        p.Add(new() { Value = sorted.Select(o => withOutput ? o.Output : null).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        p.Add(new() { Value = sorted.Select(o => o.Error?.Type).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        p.Add(new() { Value = sorted.Select(o => o.Error?.Message).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        p.Add(new() { Value = sorted.Select(o => o.Error?.Detail).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        p.Add(new() { Value = sorted.Select(o => o.Error?.IsRetryable).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean });
+        p.Add(new() { Value = sorted.Select(o => (DateTime?)o.StartedAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        p.Add(new() { Value = sorted.Select(o => o.EndedAt.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        p.Add(new() { Value = sorted.Select(o => o.Duration.TotalMilliseconds).ToArray() });
+    }
+
+    /// <inheritdoc/>
+    public async IAsyncEnumerable<StoredItem> GetItemsAsync(string jobId, ItemQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var columns = query.InputsOnly ? "idx, key, input" : ItemColumns;
+        var sql = $"SELECT {columns} FROM batchops.items WHERE job_id = $1 AND idx > $2 AND idx <= $3";
+        if (query.Statuses is { Count: > 0 })
+        {
+            sql += " AND status = ANY($4)";
+        }
+
+        if (query.Indexes is not null)
+        {
+            sql += " AND idx = ANY($5)";
+        }
+
+        sql += $" ORDER BY idx LIMIT {PageSize}";
+        var statuses = query.Statuses?.Select(s => (short)s).ToArray() ?? [];
+        var indexes = query.Indexes?.ToArray() ?? [];
+        var after = (query.FirstIndex ?? 0) - 1;
+        var last = query.LastIndex ?? long.MaxValue;
+        while (true)
+        {
+            var page = await GuardAsync(async () =>
+            {
+                await using var command = _source.CreateCommand(sql);
+                command.Parameters.Add(new() { Value = jobId });
+                command.Parameters.Add(new() { Value = after });
+                command.Parameters.Add(new() { Value = last });
+                command.Parameters.Add(new() { Value = statuses });
+                command.Parameters.Add(new() { Value = indexes });
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                var items = new List<StoredItem>(PageSize);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    items.Add(query.InputsOnly
+                        ? new StoredItem { Index = reader.GetInt64(0), Key = reader.IsDBNull(1) ? null : reader.GetString(1), Input = reader.GetString(2) }
+                        : ReadItem(reader));
+                }
+
+                return items;
+            }).ConfigureAwait(false);
+            foreach (var item in page)
+            {
+                yield return item;
+            }
+
+            if (page.Count < PageSize)
+            {
+                yield break;
+            }
+
+            after = page[^1].Index;
+        }
+    }
+
+    private static StoredItem ReadItem(NpgsqlDataReader r) => new()
+    {
+        Index = r.GetInt64(0),
+        Key = r.IsDBNull(1) ? null : r.GetString(1),
+        Input = r.GetString(2),
+        Status = (ItemStatus)r.GetInt16(3),
+        Attempts = r.GetInt32(4),
+        Output = r.IsDBNull(5) ? null : r.GetString(5),
+        Error = ReadError(r, 6),
+        StartedAt = Time(r, 10),
+        EndedAt = Time(r, 11),
+        Duration = r.IsDBNull(12) ? null : TimeSpan.FromMilliseconds(r.GetDouble(12)),
+    };
+
+    /// <summary>The error in four columns from <paramref name="first"/>: type, message, detail, retryable.</summary>
+    private static ItemError? ReadError(NpgsqlDataReader r, int first) => r.IsDBNull(first)
+        ? null
+        : new ItemError(r.GetString(first), r.IsDBNull(first + 1) ? string.Empty : r.GetString(first + 1), r.IsDBNull(first + 2) ? null : r.GetString(first + 2), !r.IsDBNull(first + 3) && r.GetBoolean(first + 3));
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<ItemHistoryEntry>> GetItemHistoryAsync(string jobId, long index, CancellationToken cancellationToken = default) =>
+        GuardAsync(async () =>
+        {
+            await using var command = _source.CreateCommand(
+                "SELECT run, status, attempts, error_type, error_message, error_detail, error_retryable, ended_at FROM batchops.item_history " +
+                "WHERE job_id = $1 AND idx = $2 ORDER BY id");
+            command.Parameters.Add(new() { Value = jobId });
+            command.Parameters.Add(new() { Value = index });
+            await using var r = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var history = new List<ItemHistoryEntry>();
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                history.Add(new ItemHistoryEntry(r.GetInt32(0), (ItemStatus)r.GetInt16(1), r.GetInt32(2), ReadError(r, 3), Time(r, 7)));
+            }
+
+            return (IReadOnlyList<ItemHistoryEntry>)history;
+        });
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<long>> ResetFailedAsync(string jobId, IReadOnlyCollection<long>? indexes, CancellationToken cancellationToken = default) =>
+        GuardAsync(async () =>
+        {
+            await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var filter = indexes is null ? string.Empty : " AND i.idx = ANY($3)";
+            await using (var history = new NpgsqlCommand(
+                "INSERT INTO batchops.item_history (job_id, idx, run, status, attempts, error_type, error_message, error_detail, error_retryable, ended_at) " +
+                "SELECT i.job_id, i.idx, j.run_count, i.status, i.attempts, i.error_type, i.error_message, i.error_detail, i.error_retryable, i.ended_at " +
+                $"FROM batchops.items i JOIN batchops.jobs j ON j.id = i.job_id WHERE i.job_id = $1 AND i.status = $2{filter} ORDER BY i.idx", connection, transaction))
+            {
+                BindReset(history, jobId, indexes);
+                await history.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await using var command = new NpgsqlCommand(
+                "UPDATE batchops.items i SET status = 0, attempts = 0, output = NULL, error_type = NULL, error_message = NULL, error_detail = NULL, " +
+                $"error_retryable = NULL, started_at = NULL, ended_at = NULL, duration_ms = NULL WHERE i.job_id = $1 AND i.status = $2{filter} RETURNING i.idx", connection, transaction);
+            BindReset(command, jobId, indexes);
+            var reset = new List<long>();
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    reset.Add(reader.GetInt64(0));
+                }
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            reset.Sort();
+            return (IReadOnlyList<long>)reset;
+        });
+
+    private static void BindReset(NpgsqlCommand command, string jobId, IReadOnlyCollection<long>? indexes)
+    {
+        command.Parameters.Add(new() { Value = jobId });
+        command.Parameters.Add(new() { Value = (short)ItemStatus.Failed });
+        if (indexes is not null)
+        {
+            command.Parameters.Add(new() { Value = indexes.ToArray() });
+        }
+    }
+}

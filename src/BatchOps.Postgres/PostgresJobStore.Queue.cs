@@ -1,0 +1,255 @@
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+using BatchOps.Engine.Workers;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace BatchOps.Postgres;
+
+/// <summary>
+/// The queue: a queued job's work is its rows in <c>job_chunks</c>. Workers claim one with
+/// <c>FOR UPDATE SKIP LOCKED</c> (so they never wait on each other), keep it with a lease their heartbeat
+/// renews, and record its outcomes in the transaction that deletes it, checking the claim's token: a
+/// worker that lost its claim (paused past its lease while another took the chunk) records nothing.
+/// </summary>
+public sealed partial class PostgresJobStore : IWorkQueue
+{
+    private static readonly short[] UnfinishedStatuses = [(short)ItemStatus.Pending, (short)ItemStatus.Running, (short)ItemStatus.Skipped, (short)ItemStatus.Cancelled];
+
+    /// <inheritdoc/>
+    public Task EnqueueAsync(string jobId, CancellationToken cancellationToken = default) =>
+        GuardAsync(async () =>
+        {
+            await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var job = (await ReadJobsAsync(connection, transaction, $"SELECT {JobColumns} FROM batchops.jobs j WHERE j.id = $1 FOR UPDATE OF j", [jobId], cancellationToken).ConfigureAwait(false)).SingleOrDefault()
+                ?? throw new StoreException($"There is no job '{jobId}' in {Location}.");
+            CheckQueueable(job);
+            var chunkSize = job.Settings.ToOptions().ChunkSize;
+            await ExecuteAsync(connection, transaction, [jobId, (long)chunkSize, UnfinishedStatuses, (int)JobStatus.Queued], cancellationToken,
+                "DELETE FROM batchops.job_chunks WHERE job_id = $1",
+                "DELETE FROM batchops.job_rates WHERE job_id = $1",
+                "INSERT INTO batchops.job_chunks (job_id, first_idx, last_idx) " +
+                "SELECT $1, min(idx), max(idx) FROM (SELECT idx, (row_number() OVER (ORDER BY idx) - 1) / $2 AS chunk FROM batchops.items WHERE job_id = $1 AND status = ANY($3)) AS n " +
+                "GROUP BY chunk ORDER BY 2",
+                "UPDATE batchops.jobs SET status = $4, queued = true, run_failures = 0, stop_request = NULL, stop_reason = NULL, message = NULL, ended_at = NULL, " +
+                "owner_host = NULL, owner_pid = NULL, owner_started = NULL, heartbeat_at = NULL WHERE id = $1").ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return 0;
+        });
+
+    private static void CheckQueueable(JobRecord job)
+    {
+        var what = $"Job '{job.Name}' ({job.Id})";
+        if (job.Status == JobStatus.Running && !job.Queued)
+        {
+            throw new JobBusyException($"{what} is running in process {job.Lease?.ProcessId} on {job.Lease?.Host}; stop it before queueing it.");
+        }
+
+        if (job.Queued && job.Status == JobStatus.Running)
+        {
+            throw new JobBusyException($"{what} is already being run by workers.");
+        }
+
+        if (job.Stages is not null)
+        {
+            throw new StoreException($"{what} has stages, which workers do not run yet: run it with 'batchops run' / Invoke-BatchJob instead of queueing it.");
+        }
+
+        if (job.RollingBack || job.Settings.OnFailure == FailureAction.Rollback)
+        {
+            throw new StoreException($"{what} rolls back on failure, which workers do not do yet: run it with 'batchops run' / Invoke-BatchJob instead of queueing it.");
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task<ChunkClaim?> ClaimAsync(WorkerIdentity worker, IReadOnlyCollection<string> kinds, IReadOnlyCollection<string> exclude, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        ArgumentNullException.ThrowIfNull(kinds);
+        ArgumentNullException.ThrowIfNull(exclude);
+        return GuardAsync(async () =>
+        {
+            await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = new NpgsqlCommand(
+                "WITH next AS (" +
+                "  SELECT c.job_id, c.first_idx FROM batchops.job_chunks c JOIN batchops.jobs j ON j.id = c.job_id " +
+                "  WHERE j.queued AND j.status IN ($1, $2) AND j.stop_request IS NULL AND j.operation_kind = ANY($3) AND NOT (c.job_id = ANY($4)) " +
+                "    AND (NOT c.claimed OR c.lease_until < clock_timestamp()) " +
+                "  ORDER BY j.created_at, j.seq, c.first_idx LIMIT 1 FOR UPDATE OF c SKIP LOCKED) " +
+                "UPDATE batchops.job_chunks c SET claimed = true, worker = $5, token = nextval('batchops.claim_tokens'), " +
+                "  lease_until = clock_timestamp() + $6, claims = c.claims + 1 " +
+                "FROM next WHERE c.job_id = next.job_id AND c.first_idx = next.first_idx " +
+                "RETURNING c.job_id, c.first_idx, c.last_idx, c.token, c.claims", connection, transaction);
+            command.Parameters.Add(new() { Value = (int)JobStatus.Queued });
+            command.Parameters.Add(new() { Value = (int)JobStatus.Running });
+            command.Parameters.Add(new() { Value = kinds.ToArray() });
+            command.Parameters.Add(new() { Value = exclude.ToArray() });
+            command.Parameters.Add(new() { Value = worker.Name });
+            command.Parameters.Add(new() { Value = lease, NpgsqlDbType = NpgsqlDbType.Interval });
+            ChunkClaim? claim = null;
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    claim = new ChunkClaim(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt32(4));
+                }
+            }
+
+            if (claim is not null)
+            {
+                await using var start = new NpgsqlCommand(
+                    "UPDATE batchops.jobs SET status = $2, started_at = coalesce(started_at, clock_timestamp()), run_count = run_count + 1 WHERE id = $1 AND status = $3", connection, transaction);
+                start.Parameters.Add(new() { Value = claim.JobId });
+                start.Parameters.Add(new() { Value = (int)JobStatus.Running });
+                start.Parameters.Add(new() { Value = (int)JobStatus.Queued });
+                await start.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return claim;
+        });
+    }
+
+    /// <inheritdoc/>
+    public Task<ClaimState> RenewAsync(ChunkClaim claim, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        return GuardAsync(async () =>
+        {
+            await using var command = _source.CreateCommand(
+                "WITH renewed AS (UPDATE batchops.job_chunks SET lease_until = clock_timestamp() + $4 WHERE job_id = $1 AND first_idx = $2 AND token = $3 RETURNING job_id) " +
+                "SELECT EXISTS (SELECT 1 FROM renewed), (SELECT stop_request FROM batchops.jobs WHERE id = $1)");
+            command.Parameters.Add(new() { Value = claim.JobId });
+            command.Parameters.Add(new() { Value = claim.FirstIndex });
+            command.Parameters.Add(new() { Value = claim.Token });
+            command.Parameters.Add(new() { Value = lease, NpgsqlDbType = NpgsqlDbType.Interval });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            return new ClaimState(reader.GetBoolean(0), reader.IsDBNull(1) ? null : (StopMode)reader.GetInt32(1));
+        });
+    }
+
+    /// <inheritdoc/>
+    public Task<bool> CompleteAsync(ChunkClaim claim, IReadOnlyList<ItemOutcome> outcomes, ChunkPolicy policy, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        ArgumentNullException.ThrowIfNull(outcomes);
+        return GuardAsync(async () =>
+        {
+            await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (var end = new NpgsqlCommand("DELETE FROM batchops.job_chunks WHERE job_id = $1 AND first_idx = $2 AND token = $3", connection, transaction))
+            {
+                end.Parameters.Add(new() { Value = claim.JobId });
+                end.Parameters.Add(new() { Value = claim.FirstIndex });
+                end.Parameters.Add(new() { Value = claim.Token });
+                if (await end.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+                {
+                    // Another worker holds (or has finished) this chunk now: ours are late results.
+                    return false;
+                }
+            }
+
+            await CheckpointAsync(connection, transaction, claim.JobId, outcomes, cancellationToken).ConfigureAwait(false);
+            var failures = outcomes.Count(o => o.Status == ItemStatus.Failed);
+            if (failures > 0)
+            {
+                // The error policy holds across workers: count this run's failures in the job's row.
+                await using var count = new NpgsqlCommand(
+                    "UPDATE batchops.jobs SET run_failures = run_failures + $2, " +
+                    "stop_request = CASE WHEN stop_request IS NULL AND ($3 OR run_failures + $2 >= $4) THEN $5 ELSE stop_request END, " +
+                    "stop_reason = CASE WHEN stop_reason IS NULL AND ($3 OR run_failures + $2 >= $4) THEN " +
+                    "  CASE WHEN $3 THEN 'Stopped after the first failed item (StopOnError); items not started were skipped.' " +
+                    "  ELSE 'Stopped after ' || $4 || ' failures (MaxErrors ' || $4 || '); items not started were skipped.' END ELSE stop_reason END " +
+                    "WHERE id = $1", connection, transaction);
+                count.Parameters.Add(new() { Value = claim.JobId });
+                count.Parameters.Add(new() { Value = failures });
+                count.Parameters.Add(new() { Value = policy.StopOnError });
+                count.Parameters.Add(new() { Value = policy.MaxErrors ?? int.MaxValue });
+                count.Parameters.Add(new() { Value = (int)StopMode.Graceful });
+                await count.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        });
+    }
+
+    /// <inheritdoc/>
+    public Task ReleaseAsync(ChunkClaim claim, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        return GuardAsync(async () =>
+        {
+            await using var command = _source.CreateCommand(
+                "UPDATE batchops.job_chunks SET claimed = false, worker = NULL, token = NULL, lease_until = NULL WHERE job_id = $1 AND first_idx = $2 AND token = $3");
+            command.Parameters.Add(new() { Value = claim.JobId });
+            command.Parameters.Add(new() { Value = claim.FirstIndex });
+            command.Parameters.Add(new() { Value = claim.Token });
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        });
+    }
+
+    /// <inheritdoc/>
+    public Task<JobRecord?> TryFinishAsync(string jobId, CancellationToken cancellationToken = default) =>
+        GuardAsync(async () =>
+        {
+            await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+            // The job's row lock makes the workers that finish its last chunks at once take turns here.
+            var job = (await ReadJobsAsync(connection, transaction, $"SELECT {JobColumns} FROM batchops.jobs j WHERE j.id = $1 FOR UPDATE OF j", [jobId], cancellationToken).ConfigureAwait(false)).SingleOrDefault();
+            if (job is null || !job.Queued || job.Status is not (JobStatus.Queued or JobStatus.Running))
+            {
+                return null;
+            }
+
+            string? stopReason;
+            await using (var state = new NpgsqlCommand(
+                "SELECT stop_reason, EXISTS (SELECT 1 FROM batchops.job_chunks c WHERE c.job_id = j.id AND (j.stop_request IS NULL OR (c.claimed AND c.lease_until > clock_timestamp()))) " +
+                "FROM batchops.jobs j WHERE j.id = $1", connection, transaction))
+            {
+                state.Parameters.Add(new() { Value = jobId });
+                await using var reader = await state.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                stopReason = reader.IsDBNull(0) ? null : reader.GetString(0);
+                if (reader.GetBoolean(1))
+                {
+                    return null;
+                }
+            }
+
+            var counts = job.Counts;
+            var (status, message) = stopReason switch
+            {
+                null => (counts.FinalStatus(), counts.Unfinished > 0 ? $"{counts.Unfinished} item(s) have not run; queue the job again to run them." : null),
+                "cancel" => (JobStatus.Cancelled, (string?)$"Cancelled; {counts.Unfinished} item(s) have not run. Queue it again (or resume it) to run them."),
+                _ => (JobStatus.Failed, stopReason),
+            };
+            await ExecuteAsync(connection, transaction, [jobId, (int)status, new NpgsqlParameter { Value = Db(message), NpgsqlDbType = NpgsqlDbType.Text }], cancellationToken,
+                "DELETE FROM batchops.job_chunks WHERE job_id = $1",
+                "UPDATE batchops.jobs SET status = $2, message = $3, ended_at = clock_timestamp(), stop_request = NULL WHERE id = $1").ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return job with { Status = status, Message = message, StopRequest = null, EndedAt = _time.GetUtcNow() };
+        });
+
+    /// <inheritdoc/>
+    public Task<TimeSpan> TakeRateSlotAsync(string jobId, double perSecond, CancellationToken cancellationToken = default) =>
+        GuardAsync(async () =>
+        {
+            // Virtual scheduling on the database's clock, as RateGate does in one process: each start takes
+            // the slot one interval after the previous one, never further back than the burst window.
+            await using var command = _source.CreateCommand(
+                "INSERT INTO batchops.job_rates AS r (job_id, next_at) VALUES ($1, clock_timestamp() - $3 + $2) " +
+                "ON CONFLICT (job_id) DO UPDATE SET next_at = greatest(r.next_at, clock_timestamp() - $3) + $2 " +
+                "RETURNING extract(epoch FROM (next_at - $2 - clock_timestamp()))::double precision");
+            command.Parameters.Add(new() { Value = jobId });
+            command.Parameters.Add(new() { Value = TimeSpan.FromTicks((long)Math.Round(TimeSpan.TicksPerSecond / perSecond)), NpgsqlDbType = NpgsqlDbType.Interval });
+            command.Parameters.Add(new() { Value = TimeSpan.FromMilliseconds(50), NpgsqlDbType = NpgsqlDbType.Interval });
+            var seconds = (double)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            return seconds > 0 ? TimeSpan.FromSeconds(seconds) : TimeSpan.Zero;
+        });
+}

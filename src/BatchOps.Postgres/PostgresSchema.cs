@@ -1,0 +1,146 @@
+namespace BatchOps.Postgres;
+
+/// <summary>
+/// The PostgreSQL store's schema as forward migrations, all in the schema <c>batchops</c> so the store can
+/// share a database with anything else: entry N takes a store from version N to N+1. Never edit a released
+/// entry; add one.
+/// </summary>
+internal static class PostgresSchema
+{
+    public const string Name = "batchops";
+
+    public static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE batchops.jobs (
+            id              text PRIMARY KEY,
+            seq             bigint GENERATED ALWAYS AS IDENTITY,
+            name            text NOT NULL,
+            description     text,
+            tags            jsonb NOT NULL DEFAULT '[]',
+            status          integer NOT NULL,
+            settings        text NOT NULL DEFAULT '{}',
+            operation_kind  text NOT NULL,
+            operation       text NOT NULL,
+            input_format    text NOT NULL,
+            output_format   text NOT NULL,
+            created_at      timestamptz NOT NULL,
+            started_at      timestamptz,
+            ended_at        timestamptz,
+            message         text,
+            run_count       integer NOT NULL DEFAULT 0,
+            owner_host      text,
+            owner_pid       integer,
+            owner_started   bigint,
+            heartbeat_at    timestamptz,
+            stop_request    integer,
+            items_file      text,
+            stages          text,
+            undo            text,
+            rolling_back    boolean NOT NULL DEFAULT false,
+            -- Queued for workers: chunks are claimed from job_chunks instead of one owner holding a lease.
+            queued          boolean NOT NULL DEFAULT false,
+            run_failures    integer NOT NULL DEFAULT 0,
+            stop_reason     text
+        );
+        CREATE INDEX jobs_by_created ON batchops.jobs (created_at DESC, seq DESC);
+        CREATE INDEX jobs_by_status ON batchops.jobs (status, created_at DESC);
+        CREATE INDEX jobs_by_name ON batchops.jobs (lower(name), created_at DESC);
+
+        CREATE TABLE batchops.items (
+            job_id          text NOT NULL,
+            idx             bigint NOT NULL,
+            key             text,
+            input           text NOT NULL,
+            status          smallint NOT NULL,
+            attempts        integer NOT NULL DEFAULT 0,
+            output          text,
+            error_type      text,
+            error_message   text,
+            error_detail    text,
+            error_retryable boolean,
+            started_at      timestamptz,
+            ended_at        timestamptz,
+            duration_ms     double precision,
+            PRIMARY KEY (job_id, idx)
+        );
+        CREATE INDEX items_by_status ON batchops.items (job_id, status, idx);
+
+        CREATE TABLE batchops.item_history (
+            id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            job_id          text NOT NULL,
+            idx             bigint NOT NULL,
+            run             integer NOT NULL,
+            status          smallint NOT NULL,
+            attempts        integer NOT NULL,
+            error_type      text,
+            error_message   text,
+            error_detail    text,
+            error_retryable boolean,
+            ended_at        timestamptz
+        );
+        CREATE INDEX item_history_by_item ON batchops.item_history (job_id, idx);
+
+        -- Each job's item count per status, kept by statement triggers in the writing transaction: reading a
+        -- job never scans its items. Rows are changed in (job, status) order so concurrent writers of one job
+        -- take their locks in the same order.
+        CREATE TABLE batchops.job_counts (
+            job_id          text NOT NULL,
+            status          smallint NOT NULL,
+            n               bigint NOT NULL,
+            PRIMARY KEY (job_id, status)
+        );
+
+        CREATE FUNCTION batchops.count_items() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                INSERT INTO batchops.job_counts AS c (job_id, status, n)
+                    SELECT job_id, status, count(*) FROM new_rows GROUP BY job_id, status ORDER BY job_id, status
+                    ON CONFLICT (job_id, status) DO UPDATE SET n = c.n + excluded.n;
+            ELSIF TG_OP = 'UPDATE' THEN
+                INSERT INTO batchops.job_counts AS c (job_id, status, n)
+                    SELECT job_id, status, sum(d)::bigint FROM (
+                        SELECT job_id, status, count(*) AS d FROM new_rows GROUP BY job_id, status
+                        UNION ALL
+                        SELECT job_id, status, -count(*) FROM old_rows GROUP BY job_id, status) AS changes
+                    GROUP BY job_id, status HAVING sum(d) <> 0 ORDER BY job_id, status
+                    ON CONFLICT (job_id, status) DO UPDATE SET n = c.n + excluded.n;
+            ELSE
+                INSERT INTO batchops.job_counts AS c (job_id, status, n)
+                    SELECT job_id, status, -count(*) FROM old_rows GROUP BY job_id, status ORDER BY job_id, status
+                    ON CONFLICT (job_id, status) DO UPDATE SET n = c.n + excluded.n;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER items_counted_insert AFTER INSERT ON batchops.items
+            REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION batchops.count_items();
+        CREATE TRIGGER items_counted_update AFTER UPDATE ON batchops.items
+            REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION batchops.count_items();
+        CREATE TRIGGER items_counted_delete AFTER DELETE ON batchops.items
+            REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION batchops.count_items();
+
+        -- The queue: a queued job's unclaimed and claimed chunks. A chunk's row is deleted in the transaction
+        -- that records its outcomes, so the table only ever holds work not yet done (small, and its dead rows
+        -- are few: two updates per chunk). Claims are committed at once; no transaction stays open while
+        -- items run, so workers never hold back vacuum.
+        CREATE TABLE batchops.job_chunks (
+            job_id          text NOT NULL,
+            first_idx       bigint NOT NULL,
+            last_idx        bigint NOT NULL,
+            claimed         boolean NOT NULL DEFAULT false,
+            worker          text,
+            token           bigint,
+            lease_until     timestamptz,
+            claims          integer NOT NULL DEFAULT 0,
+            PRIMARY KEY (job_id, first_idx)
+        ) WITH (fillfactor = 70);
+        CREATE SEQUENCE batchops.claim_tokens;
+
+        -- The next start slot of each queued job with a rate limit, shared by every worker.
+        CREATE TABLE batchops.job_rates (
+            job_id          text PRIMARY KEY,
+            next_at         timestamptz NOT NULL
+        );
+        """,
+    ];
+}

@@ -1,0 +1,94 @@
+using BatchOps.Engine.Store;
+using BatchOps.Postgres;
+using BatchOps.Testing;
+using Npgsql;
+
+namespace BatchOps.Engine.Tests.Store;
+
+[Collection(PostgresCollection.Name)]
+public class PostgresJobStoreTests(PostgresServer server) : JobStoreContractTests, IAsyncLifetime
+{
+    private string _database = string.Empty;
+
+    public async Task InitializeAsync() => _database = await server.CreateDatabaseAsync();
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    protected override IJobStore CreateSut() => PostgresJobStore.Open(_database);
+
+    protected override IJobStore OpenSecond() => PostgresJobStore.Open(_database);
+
+    [Fact]
+    public async Task Open_NewDatabase_CreatesTheSchemaOnce_EvenWhenManyOpenAtOnce()
+    {
+        var stores = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(() => PostgresJobStore.Open(_database))));
+        foreach (var store in stores)
+        {
+            Assert.Empty(await store.FindJobsAsync(new JobQuery()));
+            store.Dispose();
+        }
+
+        Assert.Equal($"{PostgresJobStore.SchemaVersion}", await ScalarAsync("SELECT value FROM batchops.meta WHERE key = 'schema_version'"));
+    }
+
+    [Fact]
+    public async Task Open_ForeignBatchopsSchema_IsLeftUntouchedWithAClearError()
+    {
+        await ScalarAsync("CREATE SCHEMA batchops; CREATE TABLE batchops.invoices (id int); INSERT INTO batchops.invoices VALUES (1); SELECT 1");
+
+        var error = Assert.Throws<StoreException>(() => PostgresJobStore.Open(_database));
+
+        Assert.Contains("not a BatchOps job store", error.Message, StringComparison.Ordinal);
+        Assert.Equal("1", await ScalarAsync("SELECT count(*) FROM batchops.invoices"));
+    }
+
+    [Fact]
+    public async Task Open_StoreOfANewerSchema_ThrowsUpgradeError()
+    {
+        using (PostgresJobStore.Open(_database))
+        {
+        }
+
+        await ScalarAsync("UPDATE batchops.meta SET value = '99' WHERE key = 'schema_version'; SELECT 1");
+
+        var error = Assert.Throws<StoreException>(() => PostgresJobStore.Open(_database));
+        Assert.Contains($"newer BatchOps (store schema 99; this version reads up to {PostgresJobStore.SchemaVersion})", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Location_NamesTheDatabaseWithoutSecrets()
+    {
+        using var store = PostgresJobStore.Open(_database);
+        var builder = new NpgsqlConnectionStringBuilder(_database);
+
+        Assert.Equal($"postgresql://{builder.Username}@{builder.Host}/{builder.Database}", store.Location);
+    }
+
+    [Fact]
+    public async Task Counts_KeptByTriggers_MatchTheItemsThroughFailuresRetriesAndRemoval()
+    {
+        using var store = CreateSut();
+        var job = NewJob();
+        await store.CreateJobAsync(job);
+        await store.AddItemsAsync(job.Id, Enumerable.Range(0, 1000).Select(i => new StoredItem { Index = i, Input = $"{i}" }).ToList());
+        var error = new Engine.Jobs.ItemError("E", "bad", null, false);
+        await store.CheckpointAsync(job.Id, Enumerable.Range(0, 200).Select(i => new ItemOutcome(
+            i, i % 50 == 7 ? Engine.Jobs.ItemStatus.Failed : Engine.Jobs.ItemStatus.Succeeded, 1, null, i % 50 == 7 ? error : null, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero)).ToList());
+        Assert.Equal([7L, 57L, 107L, 157L], await store.ResetFailedAsync(job.Id, null));
+
+        var counts = (await store.GetJobAsync(job.Id))!.Counts;
+        Assert.Equal((1000L, 196L, 804L, 0L), (counts.Total, counts.Succeeded, counts.Pending, counts.Failed));
+        Assert.Equal("196", await ScalarAsync($"SELECT count(*) FROM batchops.items WHERE job_id = '{job.Id}' AND status = 2"));
+
+        Assert.True(await store.RemoveJobAsync(job.Id));
+        Assert.Equal("0", await ScalarAsync($"SELECT count(*) FROM batchops.job_counts WHERE job_id = '{job.Id}'"));
+    }
+
+    private async Task<string?> ScalarAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(_database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (await command.ExecuteScalarAsync())?.ToString();
+    }
+}
