@@ -23,7 +23,7 @@ public static class JobControl
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
-    /// Stops a job wherever it runs: a running job gets a stop request its owner polls; a Pending or
+    /// Stops a job wherever it runs: a running or queued job gets a stop request its owner (or every worker) polls; a Pending or
     /// Interrupted job is marked Cancelled directly; an ended job is left alone.
     /// </summary>
     public static async Task<StopOutcome> StopAsync(IJobStore store, JobRecord job, StopMode mode, CancellationToken cancellationToken = default)
@@ -32,7 +32,7 @@ public static class JobControl
         ArgumentNullException.ThrowIfNull(job);
         switch (job.Status)
         {
-            case JobStatus.Running:
+            case JobStatus.Running or JobStatus.Queued:
                 await store.RequestStopAsync(job.Id, mode, cancellationToken).ConfigureAwait(false);
                 return StopOutcome.Requested;
             case JobStatus.Pending or JobStatus.Interrupted:
@@ -44,7 +44,7 @@ public static class JobControl
     }
 
     /// <summary>
-    /// Waits, blocking the calling thread, until a job is no longer Running (it ended, or its process died),
+    /// Waits, blocking the calling thread, until a job is no longer Running or Queued (it ended, or its process died),
     /// calling <paramref name="onPoll"/> on the calling thread with each reading (a cmdlet writes progress
     /// there); returns the last reading, still Running when <paramref name="timeout"/> passed first or the
     /// wait was cancelled.
@@ -55,7 +55,7 @@ public static class JobControl
         ArgumentNullException.ThrowIfNull(job);
         time ??= TimeProvider.System;
         var started = time.GetTimestamp();
-        while (job.Status == JobStatus.Running && !cancellationToken.IsCancellationRequested)
+        while (job.Status is JobStatus.Running or JobStatus.Queued && !cancellationToken.IsCancellationRequested)
         {
             onPoll?.Invoke(job);
             if (timeout is { } limit && time.GetElapsedTime(started) >= limit)

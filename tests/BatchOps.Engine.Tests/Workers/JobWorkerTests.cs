@@ -1,0 +1,204 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+using BatchOps.Engine.Tests.Support;
+using BatchOps.Engine.Workers;
+using BatchOps.Postgres;
+using BatchOps.Testing;
+
+namespace BatchOps.Engine.Tests.Workers;
+
+[Collection(PostgresCollection.Name)]
+public class JobWorkerTests(PostgresServer postgres) : IAsyncLifetime
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+    private PostgresJobStore _store = null!;
+    private string _database = string.Empty;
+
+    public async Task InitializeAsync() => _store = PostgresJobStore.Open(_database = await postgres.CreateDatabaseAsync());
+
+    public Task DisposeAsync()
+    {
+        _store.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private async Task<JobRecord> QueueAsync(int count, JobSettings settings)
+    {
+        var runner = new JobRunner(_store);
+        var job = await runner.CreateAsync(
+            new JobDefinition { Name = "fleet", OperationKind = "test", Operation = "{}", Settings = settings },
+            Enumerable.Range(0, count).Select(i => JsonSerializer.SerializeToElement(i)), JsonPayloadCodec.Instance, "text");
+        await _store.EnqueueAsync(job.Id);
+        return job;
+    }
+
+    private static QueuedJobHandler Handler(Func<int, CancellationToken, Task<string?>> work) => QueuedJobHandler.Create(new JobRunRequest<JsonElement, string?>
+    {
+        Operation = BatchOperation<JsonElement, string?>.PerItem((item, ct) => new ValueTask<string?>(work(item.Value.GetInt32(), ct))),
+        InputCodec = JsonPayloadCodec.Instance,
+        OutputCodec = TextPayloadCodec.Instance,
+    });
+
+    private JobWorker Worker(QueuedJobHandler handler, string name) =>
+        new(_store, _ => handler, new WorkerOptions { Name = name, Kinds = ["test"], Lease = TimeSpan.FromSeconds(5), PollInterval = TimeSpan.FromMilliseconds(50) });
+
+    /// <summary>Runs workers until the job ends (bounded), then stops them; returns the ended job.</summary>
+    private async Task<JobRecord> RunUntilEndedAsync(string jobId, params JobWorker[] workers)
+    {
+        using var stop = new CancellationTokenSource();
+        var running = workers.Select(w => w.RunAsync(stop.Token)).ToArray();
+        var deadline = DateTime.UtcNow + Bound;
+        JobRecord job;
+        while (true)
+        {
+            job = (await _store.GetJobAsync(jobId))!;
+            if (job.Status is not (JobStatus.Queued or JobStatus.Running) || DateTime.UtcNow > deadline)
+            {
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(running).WaitAsync(Bound);
+        Assert.True(job.Status is not (JobStatus.Queued or JobStatus.Running), $"The job did not end within {Bound}: {job.Status}, {job.Counts.Succeeded} succeeded.");
+        return job;
+    }
+
+    [Fact]
+    public async Task TwoWorkers_ShareTheChunks_AndEveryItemRunsAndIsRecordedOnce()
+    {
+        var job = await QueueAsync(500, new JobSettings { ChunkSize = 20, ThrottleLimit = 4 });
+        Assert.Equal(JobStatus.Queued, (await _store.GetJobAsync(job.Id))!.Status);
+        var runs = new ConcurrentDictionary<int, int>();
+        var byWorker = new ConcurrentDictionary<string, int>();
+        QueuedJobHandler HandlerOf(string name) => Handler(async (n, ct) =>
+        {
+            runs.AddOrUpdate(n, 1, (_, c) => c + 1);
+            byWorker.AddOrUpdate(name, 1, (_, c) => c + 1);
+            await Task.Delay(2, ct);
+            return $"done {n}";
+        });
+
+        var ended = await RunUntilEndedAsync(job.Id, Worker(HandlerOf("a"), "a"), Worker(HandlerOf("b"), "b"));
+
+        Assert.Equal(JobStatus.Completed, ended.Status);
+        Assert.Equal(500, ended.Counts.Succeeded);
+        Assert.Equal(Enumerable.Range(0, 500), runs.Keys.Order());
+        Assert.All(runs.Values, count => Assert.Equal(1, count));
+        Assert.Equal(2, byWorker.Count);
+        var item = Assert.Single(await _store.GetItemsAsync(job.Id, new ItemQuery { Indexes = [321] }).ToListAsync());
+        Assert.Equal("done 321", item.Output);
+    }
+
+    [Fact]
+    public async Task LateWorker_LosesItsClaim_AndItsResultsAreDiscarded()
+    {
+        var job = await QueueAsync(5, new JobSettings { ChunkSize = 10 });
+        var late = await _store.ClaimAsync(new WorkerIdentity("late", "h", 1), ["test"], [], TimeSpan.FromSeconds(1));
+        Assert.NotNull(late);
+        Assert.Null(await _store.ClaimAsync(new WorkerIdentity("other", "h", 2), ["test"], [], TimeSpan.FromSeconds(30)));
+
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        var taken = await _store.ClaimAsync(new WorkerIdentity("other", "h", 2), ["test"], [], TimeSpan.FromSeconds(30));
+        Assert.NotNull(taken);
+        Assert.Equal((late!.FirstIndex, 2), (taken!.FirstIndex, taken.Claims));
+        Assert.False((await _store.RenewAsync(late, TimeSpan.FromSeconds(30))).Held);
+
+        ItemOutcome[] Outcomes(string output) => [.. Enumerable.Range(0, 5).Select(i => new ItemOutcome(i, ItemStatus.Succeeded, 1, output, null, null, DateTimeOffset.UtcNow, TimeSpan.Zero))];
+        Assert.True(await _store.CompleteAsync(taken, Outcomes("on time"), default));
+        Assert.False(await _store.CompleteAsync(late, Outcomes("late"), default));
+
+        var items = await _store.GetItemsAsync(job.Id, ItemQuery.All).ToListAsync();
+        Assert.All(items, i => Assert.Equal("on time", i.Output));
+        Assert.Equal(JobStatus.Completed, (await _store.TryFinishAsync(job.Id))!.Status);
+    }
+
+    [Fact]
+    public async Task StopOnError_StopsEveryWorker_AndTheJobEndsFailedWithTheReason()
+    {
+        var job = await QueueAsync(400, new JobSettings { ChunkSize = 10, ThrottleLimit = 2, StopOnError = true });
+        var handler = Handler(async (n, ct) =>
+        {
+            await Task.Delay(5, ct);
+            return n == 25 ? throw new InvalidOperationException("bad item") : "ok";
+        });
+
+        var ended = await RunUntilEndedAsync(job.Id, Worker(handler, "a"), Worker(handler, "b"), Worker(handler, "c"));
+
+        Assert.Equal(JobStatus.Failed, ended.Status);
+        Assert.Contains("StopOnError", ended.Message, StringComparison.Ordinal);
+        Assert.Equal(1, ended.Counts.Failed);
+        Assert.True(ended.Counts.Unfinished > 200, $"{ended.Counts.Unfinished} unfinished: the stop did not reach the other workers.");
+    }
+
+    [Fact]
+    public async Task Cancel_FromAnotherStoreInstance_StopsTheWorkers_AndQueueingAgainRunsTheRest()
+    {
+        var job = await QueueAsync(300, new JobSettings { ChunkSize = 10, ThrottleLimit = 2 });
+        var handler = Handler(async (n, ct) =>
+        {
+            await Task.Delay(20, ct);
+            return "ok";
+        });
+        using var stop = new CancellationTokenSource();
+        var workers = new[] { Worker(handler, "a"), Worker(handler, "b") }.Select(w => w.RunAsync(stop.Token)).ToArray();
+        while ((await _store.GetJobAsync(job.Id))!.Counts.Succeeded < 40)
+        {
+            await Task.Delay(20);
+        }
+
+        using (var other = PostgresJobStore.Open(_database))
+        {
+            Assert.Equal(StopOutcome.Requested, await JobControl.StopAsync(other, (await other.GetJobAsync(job.Id))!, StopMode.Graceful));
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        JobRecord stopped;
+        while ((stopped = (await _store.GetJobAsync(job.Id))!).Status is JobStatus.Running or JobStatus.Queued && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(JobStatus.Cancelled, stopped.Status);
+        Assert.True(stopped.Counts.Unfinished > 0);
+
+        await _store.EnqueueAsync(job.Id);
+        JobRecord ended;
+        deadline = DateTime.UtcNow + Bound;
+        while ((ended = (await _store.GetJobAsync(job.Id))!).Status is JobStatus.Running or JobStatus.Queued && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(workers).WaitAsync(Bound);
+        Assert.Equal((JobStatus.Completed, 300L), (ended.Status, ended.Counts.Succeeded));
+    }
+
+    [Fact]
+    public async Task Enqueue_StagedJob_IsRefusedWithTheReason_AndSqliteStoreCannotFeedWorkers()
+    {
+        var runner = new JobRunner(_store);
+        var staged = await runner.CreateAsync(
+            new JobDefinition
+            {
+                Name = "staged", OperationKind = "test", Operation = "{}",
+                Stages = [new JobStage { Name = "a", Count = 2, OperationKind = "test", Operation = "{}" }],
+            },
+            [JsonSerializer.SerializeToElement(1), JsonSerializer.SerializeToElement(2)], JsonPayloadCodec.Instance, "text");
+
+        var error = await Assert.ThrowsAsync<StoreException>(() => _store.EnqueueAsync(staged.Id));
+        Assert.Contains("has stages", error.Message, StringComparison.Ordinal);
+        Assert.Equal(JobStatus.Pending, (await _store.GetJobAsync(staged.Id))!.Status);
+
+        using var folder = new TempFolder();
+        using var sqlite = SqliteJobStore.Open(folder.Path);
+        var refused = Assert.Throws<StoreException>(() => new JobWorker(sqlite, _ => Handler((_, _) => Task.FromResult<string?>(null)), new WorkerOptions { Kinds = ["test"] }));
+        Assert.Contains("PostgreSQL store", refused.Message, StringComparison.Ordinal);
+    }
+}
