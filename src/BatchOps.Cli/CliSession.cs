@@ -1,24 +1,31 @@
 using BatchOps.Engine.Config;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
+using BatchOps.Postgres;
 
 namespace BatchOps.Cli;
 
 /// <summary>What one invocation works with: the store, a job runner, the settings file and the output writers.</summary>
 public sealed class CliSession : IDisposable
 {
-    private SqliteJobStore? _store;
+    private readonly string? _reference;
+    private IJobStore? _store;
 
-    public CliSession(string? storeFolder, TextWriter output, TextWriter error, bool errorIsTerminal, CancellationToken interrupt)
+    public CliSession(string? store, TextWriter output, TextWriter error, bool errorIsTerminal, CancellationToken interrupt)
     {
-        StoreFolder = StoreLocation.ResolveFolder(storeFolder);
+        store = StoreReference.Effective(store);
+        _reference = StoreReference.IsPostgres(store) ? store : null;
+        StoreFolder = StoreLocation.ResolveFolder(_reference is null ? store : null);
         Out = output;
         Error = error;
         ErrorIsTerminal = errorIsTerminal;
         Interrupt = interrupt;
     }
 
-    /// <summary>The store folder: --store, else $BATCHOPS_HOME, else the platform default.</summary>
+    /// <summary>
+    /// The store folder (logs and settings; the SQLite store too unless the store is PostgreSQL): --store when
+    /// it names a folder, else $BATCHOPS_HOME, else the platform default.
+    /// </summary>
     public string StoreFolder { get; }
 
     public TextWriter Out { get; }
@@ -32,7 +39,7 @@ public sealed class CliSession : IDisposable
     public CancellationToken Interrupt { get; }
 
     /// <summary>The store, opened on first use.</summary>
-    public IJobStore Store => _store ??= SqliteJobStore.Open(StoreFolder);
+    public IJobStore Store => _store ??= JobStores.Open(_reference, StoreFolder);
 
     /// <summary>A runner over the store that writes job logs beside it.</summary>
     public JobRunner CreateRunner() => new(Store, StoreLocation.LogFolder(StoreFolder));

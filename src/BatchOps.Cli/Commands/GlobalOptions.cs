@@ -7,7 +7,7 @@ public sealed class GlobalOptions(Func<string?, CliSession> openSession)
 {
     public Option<string?> Store { get; } = new("--store")
     {
-        Description = "Folder of the job store (batchops.db, logs, settings.json). Overrides BATCHOPS_HOME.",
+        Description = "The job store: a folder (batchops.db, logs, settings.json; overrides BATCHOPS_HOME), or a PostgreSQL database shared by many hosts: postgresql://user@host/database, a connection string, or env:NAME (a variable holding either; the only place a password may be). Default: BATCHOPS_STORE, else the folder.",
         Recursive = true,
     };
 

@@ -72,6 +72,7 @@ internal static class JobCommands
             var outcome = await JobControl.StopAsync(session.Store, record, mode, session.Interrupt).ConfigureAwait(false);
             session.Out.WriteLine(outcome switch
             {
+                StopOutcome.Requested when record.Queued => $"Asked every worker running job '{record.Name}' ({record.Id}) to stop ({mode.ToString().ToLowerInvariant()}); it ends Cancelled once the chunks in hand are recorded.",
                 StopOutcome.Requested => $"Asked process {record.Lease?.ProcessId} on {record.Lease?.Host} to stop job '{record.Name}' ({record.Id}) ({mode.ToString().ToLowerInvariant()}).",
                 StopOutcome.Cancelled => $"Job '{record.Name}' ({record.Id}) was {record.Status} and is now Cancelled.",
                 _ => $"Job '{record.Name}' ({record.Id}) is not running ({record.Status}); nothing to cancel.",

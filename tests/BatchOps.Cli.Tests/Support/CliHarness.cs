@@ -20,7 +20,10 @@ public static class CliHarness
     }
 
     /// <summary>Starts batchops as a child process with the store in <paramref name="store"/>.</summary>
-    public static Process Start(string store, params string[] args)
+    public static Process Start(string store, params string[] args) => StartWith(store, null, args);
+
+    /// <summary>Starts batchops as a child process with extra environment variables (BATCHOPS_HOME for its logs, say).</summary>
+    public static Process StartWith(string store, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var start = new ProcessStartInfo(DotnetHost())
         {
@@ -38,6 +41,11 @@ public static class CliHarness
         start.ArgumentList.Add("--store");
         start.ArgumentList.Add(store);
         start.Environment.Remove("BATCHOPS_CONFIG");
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         return Process.Start(start)!;
     }
 

@@ -8,7 +8,7 @@ namespace BatchOps.Cli.Tests.Support;
 /// <summary>
 /// A real HTTP server on 127.0.0.1 for tests. Paths: /ok/N answers 200 "ok N"; /limited/N answers 429 with
 /// Retry-After: 1 the first time, then 200; /flaky/N answers 500 the first time, then 200; /missing/N 404;
-/// /slow/N waits 10 s. Every request is counted per path and timed.
+/// /slow/N waits 10 s; /wait/N/MS waits MS milliseconds, then 200 "ok N". Every request is counted per path and timed.
 /// </summary>
 public sealed class LoopbackHttpServer : IDisposable
 {
@@ -91,6 +91,7 @@ public sealed class LoopbackHttpServer : IDisposable
             ["flaky", var n] => (200, $"ok {n}"),
             ["missing", var n] => (404, $"no {n}"),
             ["slow", var n] => (200, await Slow(n)),
+            ["wait", var n, var ms] => (200, await Wait(n, ms)),
             _ => (400, "unknown path"),
         };
         if (status == 429)
@@ -109,6 +110,12 @@ public sealed class LoopbackHttpServer : IDisposable
         {
             // The client gave up (a timeout test); nothing to answer.
         }
+    }
+
+    private async Task<string> Wait(string n, string ms)
+    {
+        await Task.Delay(int.Parse(ms, System.Globalization.CultureInfo.InvariantCulture), _stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+        return $"ok {n}";
     }
 
     private async Task<string> Slow(string n)

@@ -1,0 +1,95 @@
+using System.CommandLine;
+using BatchOps.Cli.Spec;
+using BatchOps.Engine.Store;
+using BatchOps.Engine.Workers;
+
+namespace BatchOps.Cli.Commands;
+
+/// <summary>batchops submit and batchops worker: jobs queued in a PostgreSQL store, run by workers on any host.</summary>
+internal static class WorkerCommands
+{
+    /// <summary>The kinds batchops runs; script-block jobs are run by Start-BatchWorker in PowerShell.</summary>
+    private static readonly string[] OwnKinds = ["exec", "http", "sql"];
+
+    public static Command Submit(GlobalOptions global)
+    {
+        var spec = new Argument<string>("spec") { Description = "The job spec file (JSON), as for 'batchops run'." };
+        var command = new Command("submit", "Create a job from a spec file and queue it for workers ('batchops worker') instead of running it here. Needs a PostgreSQL store (--store, BATCHOPS_STORE).") { spec, global.Json };
+        command.SetAction(async (parse, _) =>
+        {
+            using var session = global.Open(parse);
+            var queue = QueueOf(session);
+            var loaded = JobSpecLoader.Load(parse.GetValue(spec)!, session.LoadSettings());
+            var job = await LoadedJobs.CreateAsync(session.CreateRunner(), loaded, session.Interrupt).ConfigureAwait(false);
+            try
+            {
+                await queue.EnqueueAsync(job.Id, session.Interrupt).ConfigureAwait(false);
+            }
+            catch (StoreException)
+            {
+                // Not queueable (stages, rollback): nothing half-made is left behind.
+                await session.Store.RemoveJobAsync(job.Id, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+
+            var queued = (await session.Store.GetJobAsync(job.Id, session.Interrupt).ConfigureAwait(false))!;
+            if (parse.GetValue(global.Json))
+            {
+                Output.Printer.Json(session.Out, queued);
+            }
+            else
+            {
+                session.Out.WriteLine($"Queued job '{queued.Name}' ({queued.Id}) with {queued.Counts.Total} item(s) in {session.Store.Location}.");
+                session.Out.WriteLine($"  Workers run it: batchops worker --store … (kind {queued.OperationKind}). Follow it with: batchops show {queued.Id}");
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    public static Command Worker(GlobalOptions global)
+    {
+        var concurrency = new Option<int>("--concurrency") { Description = "Chunks run at once, of different jobs (one chunk of a job per worker, so a job's ThrottleLimit holds per worker). Default 1.", DefaultValueFactory = _ => 1 };
+        var kinds = new Option<string>("--kinds") { Description = "Operation kinds to run, comma-separated. Default exec,http,sql.", DefaultValueFactory = _ => string.Join(',', OwnKinds) };
+        var name = new Option<string?>("--name") { Description = "The worker's name in claims and logs. Default host:pid." };
+        var lease = new Option<double>("--lease") { Description = "Seconds a claimed chunk stays this worker's without a heartbeat; after that another worker takes it over. Default 30.", DefaultValueFactory = _ => 30 };
+        var drain = new Option<double>("--drain-timeout") { Description = "On Ctrl+C or SIGTERM, seconds to let the chunks in hand finish before giving them back unrecorded. Default 30.", DefaultValueFactory = _ => 30 };
+        var command = new Command("worker", "Run queued jobs' chunks until stopped (Ctrl+C, SIGTERM): claims chunks from the PostgreSQL store with a lease kept by a heartbeat; a chunk of a worker that died is taken over when its lease expires.")
+        {
+            concurrency, kinds, name, lease, drain,
+        };
+        command.SetAction(async (parse, _) =>
+        {
+            using var session = global.Open(parse);
+            var chosen = parse.GetValue(kinds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (chosen.FirstOrDefault(k => !OwnKinds.Contains(k, StringComparer.Ordinal)) is { } unknown)
+            {
+                throw new FormatException($"--kinds: batchops runs {string.Join(", ", OwnKinds)}, not '{unknown}' (script-block jobs are run by Start-BatchWorker in PowerShell).");
+            }
+
+            var options = new WorkerOptions
+            {
+                Name = parse.GetValue(name),
+                Concurrency = parse.GetValue(concurrency),
+                Kinds = chosen,
+                Lease = TimeSpan.FromSeconds(parse.GetValue(lease)),
+                LogFolder = StoreLocation.LogFolder(session.StoreFolder),
+            };
+            options.Validate();
+            var worker = new JobWorker(session.Store, job => QueuedJobHandler.Create(LoadedJobs.Request(job)), options);
+            var output = TextWriter.Synchronized(session.Out);
+            worker.Reported += e => output.WriteLine(e.ToString());
+            output.WriteLine($"Worker {worker.Identity.Name} on {session.Store.Location}: kinds {string.Join(", ", chosen)}, concurrency {options.Concurrency}, lease {options.Lease.TotalSeconds:0.#} s. Ctrl+C to stop.");
+            using var abandon = new CancellationTokenSource();
+            using var onStop = session.Interrupt.Register(() => abandon.CancelAfter(TimeSpan.FromSeconds(parse.GetValue(drain))));
+            await worker.RunAsync(session.Interrupt, abandon.Token).ConfigureAwait(false);
+            output.WriteLine($"Worker {worker.Identity.Name} stopped.");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static IWorkQueue QueueOf(CliSession session) => session.Store as IWorkQueue ?? throw new StoreException(
+        $"The job store '{session.Store.Location}' cannot queue jobs for workers: it is one machine's SQLite file. Point --store (or BATCHOPS_STORE) at a PostgreSQL database: postgresql://user@host/database, or env:NAME.");
+}

@@ -1,0 +1,272 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using BatchOps.Cli.Tests.Support;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+using BatchOps.Engine.Tests.Support;
+using BatchOps.Postgres;
+using BatchOps.Testing;
+using Npgsql;
+
+namespace BatchOps.Cli.Tests.Workers;
+
+/// <summary>batchops worker processes on one PostgreSQL store, killed, paused and cancelled for real.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class WorkerProcessTests(PostgresServer postgres) : IAsyncLifetime
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(120);
+    private readonly TempFolder _folder = new();
+    private readonly LoopbackHttpServer _server = new();
+    private readonly List<WorkerProcess> _workers = [];
+    private string _database = string.Empty;
+
+    public async Task InitializeAsync() => _database = await postgres.CreateDatabaseAsync();
+
+    public Task DisposeAsync()
+    {
+        foreach (var worker in _workers)
+        {
+            worker.Dispose();
+        }
+
+        _server.Dispose();
+        _folder.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private async Task<string> SubmitAsync(int count, string path, object settings)
+    {
+        var spec = SpecFiles.Write(_folder.Path, new
+        {
+            name = "fleet",
+            items = Enumerable.Range(0, count).Select(n => new { n }),
+            operation = new { kind = "http", url = $"{_server.BaseUrl}/{path}" },
+            settings,
+        }, $"spec-{Guid.NewGuid():N}.json");
+        var submitted = await CliHarness.RunAsync(_database, "submit", spec, "--json");
+        Assert.True(submitted.ExitCode == 0, submitted.ToString());
+        return JsonDocument.Parse(submitted.Out).RootElement.GetProperty("id").GetString()!;
+    }
+
+    private WorkerProcess StartWorker(string name, params string[] args)
+    {
+        var worker = new WorkerProcess(CliHarness.StartWith(_database, new Dictionary<string, string> { ["BATCHOPS_HOME"] = _folder.Path }, ["worker", "--name", name, .. args]));
+        _workers.Add(worker);
+        return worker;
+    }
+
+    private async Task<JobRecord> JobAsync(string id)
+    {
+        using var store = PostgresJobStore.Open(_database);
+        return (await store.GetJobAsync(id))!;
+    }
+
+    private async Task<JobRecord> WaitForAsync(string id, Func<JobRecord, bool> until, TimeSpan? limit = null)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var job = await JobAsync(id);
+            if (until(job))
+            {
+                return job;
+            }
+
+            if (deadline.Elapsed > (limit ?? Bound))
+            {
+                Assert.Fail($"Job {id} did not get there within {limit ?? Bound}: {job.Status}, {job.Counts.Succeeded} succeeded, {job.Counts.Unfinished} unfinished.\n{string.Join("\n", _workers.Select(w => w.Output))}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    private async Task<List<(long First, long Last)>> ClaimsOfAsync(string worker)
+    {
+        await using var connection = new NpgsqlConnection(_database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT first_idx, last_idx FROM batchops.job_chunks WHERE worker = $1 AND claimed", connection);
+        command.Parameters.Add(new() { Value = worker });
+        await using var reader = await command.ExecuteReaderAsync();
+        var claims = new List<(long, long)>();
+        while (await reader.ReadAsync())
+        {
+            claims.Add((reader.GetInt64(0), reader.GetInt64(1)));
+        }
+
+        return claims;
+    }
+
+    private int HitsOf(string prefix, long n) => _server.Hits.GetValueOrDefault($"/{prefix}/{n}" + (prefix == "wait" ? $"/{WaitMs}" : string.Empty));
+
+    private const int WaitMs = 2;
+
+    [Fact]
+    public async Task ThreeWorkers_OneKilledMidChunk_JobCompletes_EachItemRecordedOnce_OnlyItsChunkRanAgain()
+    {
+        var id = await SubmitAsync(20_000, "wait/{n}/" + WaitMs, new { chunkSize = 100, throttleLimit = 8 });
+        var doomed = StartWorker("w1", "--lease", "3");
+        StartWorker("w2", "--lease", "3");
+        StartWorker("w3", "--lease", "3");
+        await WaitForAsync(id, j => j.Counts.Succeeded >= 3000);
+        var deadline = Stopwatch.StartNew();
+        while ((await ClaimsOfAsync("w1")).Count == 0 && deadline.Elapsed < Bound)
+        {
+            await Task.Delay(5);
+        }
+
+        doomed.Kill();
+        var inFlight = await ClaimsOfAsync("w1");
+        Assert.True(inFlight.Count <= 1, $"w1 held {inFlight.Count} chunks at once.");
+
+        var ended = await WaitForAsync(id, j => j.Status is not (JobStatus.Running or JobStatus.Queued));
+
+        Assert.Equal((JobStatus.Completed, 20_000L), (ended.Status, ended.Counts.Succeeded));
+        var twice = Enumerable.Range(0, 20_000).Where(n => HitsOf("wait", n) > 1).ToList();
+        Assert.All(Enumerable.Range(0, 20_000), n => Assert.True(HitsOf("wait", n) >= 1, $"item {n} never ran"));
+        Assert.All(twice, n => Assert.Contains(inFlight, c => n >= c.First && n <= c.Last));
+        Assert.All(twice, n => Assert.Equal(2, HitsOf("wait", n)));
+        using var store = PostgresJobStore.Open(_database);
+        var items = await store.GetItemsAsync(id, ItemQuery.All).ToListAsync();
+        Assert.Equal(20_000, items.Count(i => i.Status == ItemStatus.Succeeded));
+        Assert.Empty(await store.GetItemHistoryAsync(id, inFlight.Count > 0 ? inFlight[0].First : 0));
+        Assert.Contains("reclaimed", string.Concat(_workers.Skip(1).Select(w => w.Output)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cancel_FromAnotherProcess_StopsEveryWorkerWithinTwoSeconds()
+    {
+        var id = await SubmitAsync(20_000, "wait/{n}/20", new { chunkSize = 50, throttleLimit = 4 });
+        for (var i = 1; i <= 3; i++)
+        {
+            StartWorker($"w{i}");
+        }
+
+        await WaitForAsync(id, j => j.Counts.Succeeded >= 300);
+        var cancel = await CliHarness.RunProcessAsync(_database, Bound, "cancel", id);
+        var cancelled = DateTime.UtcNow;
+        Assert.True(cancel.ExitCode == 0, cancel.ToString());
+        Assert.Contains("Asked every worker", cancel.Out, StringComparison.Ordinal);
+
+        var ended = await WaitForAsync(id, j => j.Status is not (JobStatus.Running or JobStatus.Queued), TimeSpan.FromSeconds(10));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(JobStatus.Cancelled, ended.Status);
+        Assert.True(ended.EndedAt!.Value.UtcDateTime - cancelled < TimeSpan.FromSeconds(2), $"ended {ended.EndedAt:O}, cancelled {cancelled:O}");
+        var lastStart = _server.Times.Values.SelectMany(t => { lock (t) { return t.ToList(); } }).Max();
+        Assert.True(lastStart - cancelled < TimeSpan.FromSeconds(2), $"a worker still started an item at {lastStart:O}, {lastStart - cancelled} after the cancel");
+        Assert.True(ended.Counts.Unfinished > 10_000);
+        Assert.Equal(ended.Counts.Succeeded, (await JobAsync(id)).Counts.Succeeded);
+    }
+
+    [Fact]
+    public async Task GlobalRateLimit_HoldsAcrossThreeWorkers()
+    {
+        const int count = 1200;
+        var id = await SubmitAsync(count, "ok/{n}", new { chunkSize = 40, throttleLimit = 8, rateLimit = 200 });
+        for (var i = 1; i <= 3; i++)
+        {
+            StartWorker($"w{i}");
+        }
+
+        var ended = await WaitForAsync(id, j => j.Status is not (JobStatus.Running or JobStatus.Queued));
+
+        Assert.Equal(JobStatus.Completed, ended.Status);
+        var starts = _server.Times.Values.SelectMany(t => t).Order().ToList();
+        Assert.Equal(count, starts.Count);
+        var rate = (count - 1) / (starts[^1] - starts[0]).TotalSeconds;
+        Assert.InRange(rate, 200 * 0.97, 200 * 1.03);
+        Assert.All(_workers, w => Assert.Contains("claimed", w.Output, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task PausedWorker_LosesItsChunkPastTheLease_AndItsLateResultsAreDiscarded()
+    {
+        var id = await SubmitAsync(10, "wait/{n}/300", new { chunkSize = 5, throttleLimit = 1 });
+        var paused = StartWorker("slow", "--lease", "2");
+        var deadline = Stopwatch.StartNew();
+        while ((await ClaimsOfAsync("slow")).Count == 0 && deadline.Elapsed < Bound)
+        {
+            await Task.Delay(10);
+        }
+
+        await Task.Delay(400);
+        CliHarness.Signal(paused.Process, "STOP");
+        var held = Assert.Single(await ClaimsOfAsync("slow"));
+        StartWorker("fast", "--lease", "2");
+
+        var ended = await WaitForAsync(id, j => j.Status is not (JobStatus.Running or JobStatus.Queued));
+        Assert.Equal((JobStatus.Completed, 10L), (ended.Status, ended.Counts.Succeeded));
+        CliHarness.Signal(paused.Process, "CONT");
+        await paused.WaitForOutputAsync("lost", Bound);
+
+        var after = await JobAsync(id);
+        Assert.Equal((JobStatus.Completed, 10L, ended.EndedAt), (after.Status, after.Counts.Succeeded, after.EndedAt));
+        using var store = PostgresJobStore.Open(_database);
+        for (var n = held.First; n <= held.Last; n++)
+        {
+            Assert.Empty(await store.GetItemHistoryAsync(id, n));
+        }
+
+        Assert.Contains($"items {held.First}-{held.Last}: the claim passed to another worker", paused.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Submit_ToASqliteStore_IsRefusedWithTheFix()
+    {
+        var spec = SpecFiles.Write(_folder.Path, new { name = "x", items = new[] { new { n = 1 } }, operation = new { kind = "http", url = $"{_server.BaseUrl}/ok/{{n}}" } });
+
+        var result = await CliHarness.RunAsync(Path.Combine(_folder.Path, "local"), "submit", spec);
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Contains("cannot queue jobs for workers", result.Error, StringComparison.Ordinal);
+        Assert.Contains("postgresql://", result.Error, StringComparison.Ordinal);
+    }
+
+    /// <summary>A worker child process and everything it printed.</summary>
+    private sealed class WorkerProcess : IDisposable
+    {
+        private readonly ConcurrentQueue<string> _lines = new();
+
+        public WorkerProcess(Process process)
+        {
+            Process = process;
+            process.OutputDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue(e.Data); };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue(e.Data); };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+
+        public Process Process { get; }
+
+        public string Output => string.Join('\n', _lines);
+
+        public void Kill() => Process.Kill();
+
+        public async Task WaitForOutputAsync(string text, TimeSpan limit)
+        {
+            var watch = Stopwatch.StartNew();
+            while (!Output.Contains(text, StringComparison.Ordinal))
+            {
+                Assert.True(watch.Elapsed < limit, $"The worker did not print '{text}' within {limit}:\n{Output}");
+                await Task.Delay(50);
+            }
+        }
+
+        public void Dispose()
+        {
+            if (!Process.HasExited)
+            {
+                CliHarness.Signal(Process, "CONT");
+                CliHarness.Signal(Process, "TERM");
+                if (!Process.WaitForExit(TimeSpan.FromSeconds(20)))
+                {
+                    Process.Kill(entireProcessTree: true);
+                }
+            }
+
+            Process.Dispose();
+        }
+    }
+}
