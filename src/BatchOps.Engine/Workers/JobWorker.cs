@@ -144,7 +144,8 @@ public sealed class JobWorker
         using var onAbandon = abandon.Register(() => stop.Stop(StopMode.Forced));
         using var heartbeatEnd = new CancellationTokenSource();
         var lost = false;
-        var heartbeat = Task.Run(async () =>
+        Task heartbeat = Task.CompletedTask;
+        heartbeat = Task.Run(async () =>
         {
             while (!heartbeatEnd.IsCancellationRequested)
             {
@@ -187,7 +188,10 @@ public sealed class JobWorker
                 stop,
                 async outcomes =>
                 {
+                    // The heartbeat ends first: a renewal after the chunk is recorded (its row gone) would read as lost.
                     recorded = true;
+                    await heartbeatEnd.CancelAsync().ConfigureAwait(false);
+                    await heartbeat.ConfigureAwait(false);
                     if (abandon.IsCancellationRequested || lost)
                     {
                         kept = false;
