@@ -18,6 +18,7 @@
         'Remove-BatchJob'
         'Restart-BatchFailed'
         'Start-BatchDashboard'
+        'Start-BatchWorker'
         'Stop-BatchDashboard'
         'Stop-BatchJob'
         'Undo-BatchJob'

@@ -12,7 +12,7 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
     [
         "Export-BatchJob", "Get-BatchItem", "Get-BatchJob", "Get-BatchStatistics", "Invoke-BatchJob",
         "New-BatchJob", "Remove-BatchJob", "Restart-BatchFailed", "Start-BatchDashboard", "Stop-BatchDashboard",
-        "Stop-BatchJob", "Undo-BatchJob", "Wait-BatchJob", "Write-BatchTable",
+        "Start-BatchWorker", "Stop-BatchJob", "Undo-BatchJob", "Wait-BatchJob", "Write-BatchTable",
     ];
 
     public static TheoryData<string> CmdletNames => [.. Expected];
@@ -118,6 +118,7 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
     [InlineData("Wait-BatchJob", false)]
     [InlineData("Write-BatchTable", true)]
     [InlineData("Start-BatchDashboard", false)]
+    [InlineData("Start-BatchWorker", false)]
     [InlineData("Stop-BatchDashboard", true)]
     [InlineData("Undo-BatchJob", true)]
     public void Cmdlet_SupportsShouldProcessWhenItChangesOrStopsThings(string name, bool expected)

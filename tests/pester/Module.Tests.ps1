@@ -2,7 +2,7 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSetup.ps1')
     $script:expected = @('Export-BatchJob', 'Get-BatchItem', 'Get-BatchJob', 'Get-BatchStatistics', 'Invoke-BatchJob',
         'New-BatchJob', 'Remove-BatchJob', 'Restart-BatchFailed', 'Start-BatchDashboard', 'Stop-BatchDashboard',
-        'Stop-BatchJob', 'Undo-BatchJob', 'Wait-BatchJob', 'Write-BatchTable')
+        'Start-BatchWorker', 'Stop-BatchJob', 'Undo-BatchJob', 'Wait-BatchJob', 'Write-BatchTable')
 }
 
 Describe 'The BatchOps module' {
@@ -20,7 +20,7 @@ Describe 'The BatchOps module' {
     It 'has help for <_> with synopsis, description, parameters and two examples' -ForEach @(
         'Export-BatchJob', 'Get-BatchItem', 'Get-BatchJob', 'Get-BatchStatistics', 'Invoke-BatchJob',
         'New-BatchJob', 'Remove-BatchJob', 'Restart-BatchFailed', 'Start-BatchDashboard', 'Stop-BatchDashboard',
-        'Stop-BatchJob', 'Undo-BatchJob', 'Wait-BatchJob', 'Write-BatchTable') {
+        'Start-BatchWorker', 'Stop-BatchJob', 'Undo-BatchJob', 'Wait-BatchJob', 'Write-BatchTable') {
         $help = Get-Help $_ -Full
         $help.Synopsis | Should -Not -BeNullOrEmpty
         $help.Synopsis | Should -Not -BeLike "*$_*[<]*"

@@ -88,6 +88,11 @@ public sealed class JobWorker
 
             if (claim is null)
             {
+                if (_options.ExitWhenIdle)
+                {
+                    return;
+                }
+
                 try
                 {
                     await Task.Delay(_options.PollInterval, _time, stopping).ConfigureAwait(false);

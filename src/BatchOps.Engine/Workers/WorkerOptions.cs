@@ -21,6 +21,9 @@ public sealed record WorkerOptions
     /// <summary>How long an idle slot waits before it looks for work again. The default is 250 ms.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Stop once there is nothing to claim (each slot ends when it finds no work) instead of waiting for more.</summary>
+    public bool ExitWhenIdle { get; init; }
+
     /// <summary>Folder of the per-job log files on this host; null writes none.</summary>
     public string? LogFolder { get; init; }
 

@@ -12,7 +12,7 @@ namespace BatchOps.PowerShell.Background;
 /// its own store connection, worker runspaces and pump, drained into the job's streams.
 /// </summary>
 internal sealed class BackgroundRun(
-    string storeFolder,
+    StoreTarget target,
     string jobId,
     RunKind kind,
     IReadOnlyCollection<long>? indexes,
@@ -44,13 +44,13 @@ internal sealed class BackgroundRun(
         var streams = new JobStreams(job);
         try
         {
-            using var store = SqliteJobStore.Open(storeFolder);
+            using var store = target.Open();
             var record = store.GetJobAsync(jobId).GetAwaiter().GetResult()
                 ?? throw new StoreException($"There is no job '{jobId}' in '{store.Location}' any more.");
             var options = overrides.Over(record.Settings).ToOptions();
             using var session = new JobRunSession();
             var operation = RunOperation.ForStoredJob(record, session, options.ThrottleLimit, useCallerRunspace: false, preferences);
-            var runner = new JobRunner(store, StoreLocation.LogFolder(storeFolder));
+            var runner = new JobRunner(store, StoreLocation.LogFolder(target.Folder));
             session.Start(operation, record.Name, kind, indexes, (request, ct) => runner.RunAsync(record.Id, request with { SettingsOverride = overrides }, ct));
             lock (_lock)
             {

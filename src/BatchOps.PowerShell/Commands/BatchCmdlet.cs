@@ -13,9 +13,14 @@ namespace BatchOps.PowerShell.Commands;
 public abstract class BatchCmdlet : PSCmdlet, IDisposable
 {
     private IJobStore? _store;
+    private StoreTarget? _target;
     private CmdletStreams? _streams;
 
-    /// <summary>Folder of the job store. The default is $env:BATCHOPS_HOME, else the user's data folder.</summary>
+    /// <summary>
+    /// The job store: a folder (the default is $env:BATCHOPS_HOME, else the user's data folder), or a PostgreSQL
+    /// database shared by many hosts (postgresql://user@host/database, a connection string, or env:NAME).
+    /// The default is $env:BATCHOPS_STORE, else the folder.
+    /// </summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Store { get; set; }
@@ -32,7 +37,7 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
             {
                 try
                 {
-                    _store = SqliteJobStore.Open(Store is null ? null : GetUnresolvedProviderPathFromPSPath(Store));
+                    _store = Target.Open();
                 }
                 catch (StoreException error)
                 {
@@ -44,8 +49,11 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>Where the store is, and the folder of logs and settings.</summary>
+    internal StoreTarget Target => _target ??= StoreTarget.From(Store, GetUnresolvedProviderPathFromPSPath);
+
     /// <summary>The store folder in use (for logs and settings).</summary>
-    internal string StoreFolder => StoreLocation.ResolveFolder(Store is null ? null : GetUnresolvedProviderPathFromPSPath(Store));
+    internal string StoreFolder => Target.Folder;
 
     /// <summary>Finds a job by id or name; writes a JobNotFound error and returns null when there is none.</summary>
     internal JobRecord? FindJob(string idOrName)
@@ -75,7 +83,7 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
             return;
         }
 
-        var run = new BackgroundRun(StoreFolder, job.Id, kind, indexes, overrides, StreamPreferences());
+        var run = new BackgroundRun(Target, job.Id, kind, indexes, overrides, StreamPreferences());
         var background = new BatchBackgroundJob($"{MyInvocation.MyCommand.Name} -Id {job.Id}", job.Name, job.Id, run);
         JobRepository.Add(background);
         background.StartJob();

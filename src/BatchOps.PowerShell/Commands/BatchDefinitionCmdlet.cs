@@ -96,7 +96,35 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
     [ValidateSet("Continue", "Rollback")]
     public string? OnFailure { get; set; }
 
+    /// <summary>
+    /// <para type="description">Store the job and queue it for workers (Start-BatchWorker on any host) instead of running it here; the
+    /// command returns the job at once, status Queued. Needs a PostgreSQL store (-Store, $env:BATCHOPS_STORE).</para>
+    /// </summary>
+    [Parameter(ParameterSetName = ScriptSet)]
+    [Parameter(ParameterSetName = ChunkSet)]
+    public SwitchParameter Queue { get; set; }
+
     internal string JobName => Name ??= $"batch-{DateTime.Now:yyyyMMdd-HHmmss}";
+
+    /// <summary>-Queue: ends the command before anything is stored when the job could not be queued.</summary>
+    internal void CheckQueueable(JobDefinition definition)
+    {
+        string? problem = JobStore is not Engine.Workers.IWorkQueue
+            ? $"-Queue needs a job store that workers share: '{JobStore.Location}' is one machine's SQLite file. Point -Store (or $env:BATCHOPS_STORE) at a PostgreSQL database: postgresql://user@host/database, or env:NAME."
+            : definition.Settings.OnFailure == FailureAction.Rollback ? "-Queue cannot be used with -OnFailure Rollback: workers do not roll back yet. Run the job here (without -Queue)."
+            : null;
+        if (problem is not null)
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException(problem), ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, JobStore.Location));
+        }
+    }
+
+    /// <summary>-Queue: queues a stored job for workers and returns it as the store now has it (Queued).</summary>
+    internal BatchJob QueueStoredJob(JobRecord job) => OrStoreError(() =>
+    {
+        ((Engine.Workers.IWorkQueue)JobStore).EnqueueAsync(job.Id).GetAwaiter().GetResult();
+        return Output.OutputViews.View(JobStore.GetJobAsync(job.Id).GetAwaiter().GetResult()!, JobStore.Location);
+    });
 
     private JobSettings WithOnFailure(JobSettings settings) =>
         OnFailure is null ? settings : settings with { OnFailure = string.Equals(OnFailure, "Rollback", StringComparison.OrdinalIgnoreCase) ? FailureAction.Rollback : FailureAction.Continue };

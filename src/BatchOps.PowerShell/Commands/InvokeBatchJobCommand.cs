@@ -60,13 +60,25 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         }
 
         var definition = BuildDefinition();
-        _whatIf = !ShouldProcess($"new job '{definition.Name}'", AsJob ? "Create the batch job and run it in the background" : "Create and run the batch job");
+        if (Queue)
+        {
+            if (AsJob || UseCallerRunspace)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentException("-Queue hands the job to workers and returns at once; it cannot be combined with -AsJob or -UseCallerRunspace."),
+                    ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, null));
+            }
+
+            CheckQueueable(definition);
+        }
+
+        _whatIf = !ShouldProcess($"new job '{definition.Name}'", Queue ? "Create the batch job and queue it for workers" : AsJob ? "Create the batch job and run it in the background" : "Create and run the batch job");
         if (_whatIf)
         {
             return;
         }
 
-        if (AsJob)
+        if (AsJob || Queue)
         {
             // In the background the items are stored first, then run from the store, so the job returns
             // as soon as the input has ended, whatever its size.
@@ -151,7 +163,14 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
     {
         if (_creation is not null)
         {
-            StartBackgroundJob(OrStoreError(_creation.Complete), RunKind.Resume, null, ExplicitSettings);
+            var job = OrStoreError(_creation.Complete);
+            if (Queue)
+            {
+                WriteObject(QueueStoredJob(job));
+                return;
+            }
+
+            StartBackgroundJob(job, RunKind.Resume, null, ExplicitSettings);
             return;
         }
 

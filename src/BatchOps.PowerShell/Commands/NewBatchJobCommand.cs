@@ -30,7 +30,12 @@ public sealed class NewBatchJobCommand : BatchDefinitionCmdlet
         }
 
         var definition = BuildDefinition();
-        if (ShouldProcess($"new job '{definition.Name}'", "Create the batch job"))
+        if (Queue)
+        {
+            CheckQueueable(definition);
+        }
+
+        if (ShouldProcess($"new job '{definition.Name}'", Queue ? "Create the batch job and queue it for workers" : "Create the batch job"))
         {
             _creation = new StreamingJobCreation(new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder)), definition);
         }
@@ -48,7 +53,8 @@ public sealed class NewBatchJobCommand : BatchDefinitionCmdlet
     {
         if (_creation is not null)
         {
-            WriteObject(OutputViews.View(OrStoreError(_creation.Complete), JobStore.Location));
+            var job = OrStoreError(_creation.Complete);
+            WriteObject(Queue ? QueueStoredJob(job) : OutputViews.View(job, JobStore.Location));
         }
     }
 

@@ -36,14 +36,18 @@ internal sealed record RunOperation(
     /// <see cref="InvalidOperationException"/> for kinds only <c>batchops</c> runs, and
     /// <see cref="SqlSpecException"/> when the table or its connection no longer fit.
     /// </summary>
-    public static RunOperation ForStoredJob(JobRecord job, JobRunSession session, int throttle, bool useCallerRunspace, IReadOnlyDictionary<string, object> preferences, JobSettings? overrides = null)
+    public static RunOperation ForStoredJob(JobRecord job, JobRunSession session, int throttle, bool useCallerRunspace, IReadOnlyDictionary<string, object> preferences, JobSettings? overrides = null) =>
+        ForStoredJob(job, session.Pump, () => session.JobId, throttle, useCallerRunspace, preferences, overrides);
+
+    /// <summary>The operation of a stored job whose workers post to <paramref name="pump"/> (a worker's, say).</summary>
+    public static RunOperation ForStoredJob(JobRecord job, PipelinePump pump, Func<string> jobId, int throttle, bool useCallerRunspace, IReadOnlyDictionary<string, object> preferences, JobSettings? overrides = null)
     {
         if (job.OperationKind == SqlOperation.Kind)
         {
-            return SqlRun.FromJob(job).ToRunOperation(() => session.JobId);
+            return SqlRun.FromJob(job).ToRunOperation(jobId);
         }
 
-        var plan = new ScriptPlan(job, overrides, session.Pump, preferences, () => session.JobId);
+        var plan = new ScriptPlan(job, overrides, pump, preferences, jobId);
         if (job.Stages is not null)
         {
             // Every stage opens its own workers when it starts; none run in the caller's runspace.
@@ -51,8 +55,8 @@ internal sealed record RunOperation(
         }
 
         var spec = JobRunSession.SpecOf(job);
-        var pool = useCallerRunspace && throttle == 1 ? ScriptWorkerPool.ForCallerRunspace(spec, session.Pump) : ScriptWorkerPool.Open(spec, throttle, session.Pump, preferences);
-        return new RunOperation(pool.ToOperation(() => session.JobId), CliXmlCodec.Instance, CliXmlCodec.Instance, new AllOf(pool, plan)) { Undo = plan.Undo };
+        var pool = useCallerRunspace && throttle == 1 ? ScriptWorkerPool.ForCallerRunspace(spec, pump) : ScriptWorkerPool.Open(spec, throttle, pump, preferences);
+        return new RunOperation(pool.ToOperation(jobId), CliXmlCodec.Instance, CliXmlCodec.Instance, new AllOf(pool, plan)) { Undo = plan.Undo };
     }
 
     /// <summary>Frees several resources.</summary>

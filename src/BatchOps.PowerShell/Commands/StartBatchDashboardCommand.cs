@@ -35,12 +35,12 @@ public sealed class StartBatchDashboardCommand : BatchCmdlet
         _ = JobStore;
         try
         {
-            var (process, url) = DashboardServer.Start(Port, StoreFolder, Token, ReadOnly, _stopping.Token);
+            var (process, url) = DashboardServer.Start(Port, Target.ForCommandLine, Token, ReadOnly, _stopping.Token);
             WriteObject(new BatchDashboard
             {
                 Url = url.EndsWith('/') ? url : url + "/",
                 ProcessId = process.Id,
-                Store = StoreFolder,
+                Store = Target.Reference is null ? StoreFolder : JobStore.Location,
                 ReadOnly = ReadOnly,
                 TokenRequired = Token is not null,
                 StartedAt = DateTimeOffset.Now,

@@ -14,8 +14,7 @@ public sealed class JobCompleter : IArgumentCompleter
     {
         try
         {
-            var folder = fakeBoundParameters?["Store"] as string ?? DefaultStore(commandName);
-            using var store = SqliteJobStore.Open(folder);
+            using var store = Commands.StoreTarget.From(fakeBoundParameters?["Store"] as string ?? DefaultStore(commandName), Path.GetFullPath).Open();
             var prefix = (wordToComplete ?? string.Empty).Trim('\'', '"');
             var jobs = store.FindJobsAsync(new JobQuery { Newest = 200 }).GetAwaiter().GetResult();
             return jobs

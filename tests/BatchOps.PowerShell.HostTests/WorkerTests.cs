@@ -1,0 +1,108 @@
+using BatchOps.PowerShell.HostTests.Support;
+using BatchOps.Testing;
+
+namespace BatchOps.PowerShell.HostTests;
+
+/// <summary>-Queue and Start-BatchWorker on a real PostgreSQL store, run the way users run them.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class WorkerTests(PostgresServer server) : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("batchops-workers-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    /// <summary>How many times each item ran: each run appends one character to the item's own file.</summary>
+    private Dictionary<int, int> RunCounts() =>
+        Directory.GetFiles(_folder).ToDictionary(f => int.Parse(Path.GetFileName(f)), f => (int)new FileInfo(f).Length);
+
+    [Fact]
+    public async Task QueuedJob_ReturnsAtOnce_AndAWorkerInAnotherRunspaceRunsIt()
+    {
+        using var submitter = new PsSession(await server.CreateDatabaseAsync());
+        using var worker = new PsSession(submitter.Store);
+        submitter.Runspace.SessionStateProxy.SetVariable("Ran", _folder);
+
+        var queued = submitter.Run("""
+            $job = 1..200 | New-BatchJob -Name fleet -Queue -ChunkSize 20 -ThrottleLimit 4 -ScriptBlock { [IO.File]::AppendAllText([IO.Path]::Combine($using:Ran, "$_"), "x"); $_ * 2 }
+            "$($job.Status) $($job.Total)"
+            $again = 1..5 | Invoke-BatchJob -Name quick -Queue -ScriptBlock { $_ }
+            "$($again.Status) $($again.Total)"
+            """).ThrowIfFailed();
+        Assert.Equal(["Queued 200", "Queued 5"], queued.Output.Select(o => o.ToString()));
+        Assert.Empty(Directory.GetFiles(_folder));
+
+        var ran = worker.Run("Start-BatchWorker -ExitWhenIdle -Verbose", limit: TimeSpan.FromSeconds(120)).ThrowIfFailed();
+
+        Assert.Contains(ran.Verbose, v => v.Contains("claimed", StringComparison.Ordinal));
+        Assert.Contains(ran.Verbose, v => v.Contains("'fleet' Completed: 200 succeeded", StringComparison.Ordinal));
+        var after = submitter.Run("""
+            $job = Get-BatchJob -Name fleet
+            "$($job.Status) $($job.Succeeded)"
+            (Get-BatchItem -Id fleet -Index 41).Output
+            (Get-BatchJob -Name quick).Status.ToString()
+            """).ThrowIfFailed();
+        Assert.Equal(["Completed 200", "84", "Completed"], after.Output.Select(o => o.ToString()));
+        Assert.Equal(Enumerable.Range(1, 200), RunCounts().Keys.Order());
+        Assert.All(RunCounts().Values, runs => Assert.Equal(1, runs));
+    }
+
+    [Fact]
+    public async Task CtrlC_StopsTheWorker_WithTheChunksInHandRecorded_AndAnotherWorkerFinishesTheJob()
+    {
+        using var submitter = new PsSession(await server.CreateDatabaseAsync());
+        using var worker = new PsSession(submitter.Store);
+        submitter.Runspace.SessionStateProxy.SetVariable("Ran", _folder);
+        submitter.Run("""
+            1..300 | New-BatchJob -Name slow -Queue -ChunkSize 10 -ThrottleLimit 2 -ScriptBlock { [IO.File]::AppendAllText([IO.Path]::Combine($using:Ran, "$_"), "x"); [Threading.Thread]::Sleep(20) } | Out-Null
+            """).ThrowIfFailed();
+
+        using (var running = worker.Start("Start-BatchWorker -Concurrency 2"))
+        {
+            var probe = new PsSession(submitter.Store);
+            running.WaitUntil(_ => long.Parse(probe.Run("(Get-BatchJob -Name slow).Succeeded").Output.Single().ToString()!) >= 40, TimeSpan.FromSeconds(60), "40 items to succeed");
+            probe.Dispose();
+            Assert.True(running.Stop(TimeSpan.FromSeconds(40)) < TimeSpan.FromSeconds(35));
+        }
+
+        var stopped = submitter.Run("$j = Get-BatchJob -Name slow; \"$($j.Status) $($j.Succeeded + $j.Pending)\"").ThrowIfFailed();
+        Assert.Equal("Queued 300", stopped.Output.Single().ToString());
+
+        worker.Run("Start-BatchWorker -ExitWhenIdle", limit: TimeSpan.FromSeconds(120)).ThrowIfFailed();
+
+        var ended = submitter.Run("$j = Get-BatchJob -Name slow; \"$($j.Status) $($j.Succeeded)\"").ThrowIfFailed();
+        Assert.Equal("Completed 300", ended.Output.Single().ToString());
+        Assert.Equal(300, RunCounts().Count);
+        Assert.All(RunCounts().Values, runs => Assert.Equal(1, runs));
+    }
+
+    [Fact]
+    public async Task StopBatchJob_FromTheSubmitter_StopsTheWorkersJob()
+    {
+        using var submitter = new PsSession(await server.CreateDatabaseAsync());
+        using var worker = new PsSession(submitter.Store);
+        submitter.Run("1..2000 | New-BatchJob -Name long -Queue -ChunkSize 10 -ThrottleLimit 2 -ScriptBlock { [Threading.Thread]::Sleep(10) } | Out-Null").ThrowIfFailed();
+
+        using var running = worker.Start("Start-BatchWorker -ExitWhenIdle");
+        running.WaitUntil(_ => long.Parse(submitter.Run("(Get-BatchJob -Name long).Succeeded").Output.Single().ToString()!) >= 20, TimeSpan.FromSeconds(60), "20 items to succeed");
+        submitter.Run("Stop-BatchJob -Id long").ThrowIfFailed();
+        running.Wait(TimeSpan.FromSeconds(30)).ThrowIfFailed();
+
+        var ended = submitter.Run("$j = Get-BatchJob -Name long; \"$($j.Status) $($j.Succeeded -lt 2000)\"").ThrowIfFailed();
+        Assert.Equal("Cancelled True", ended.Output.Single().ToString());
+    }
+
+    [Fact]
+    public void Queue_OnASqliteStore_IsRefusedWithTheFix_AndNothingIsCreated()
+    {
+        using var session = new PsSession();
+
+        var run = session.Run("1..3 | New-BatchJob -Name local -Queue -ScriptBlock { $_ }");
+        var worker = session.Run("Start-BatchWorker -ExitWhenIdle");
+
+        var refused = Assert.Single(run.Errors);
+        Assert.Equal("BatchOps.InvalidSetting,BatchOps.PowerShell.Commands.NewBatchJobCommand", refused.FullyQualifiedErrorId);
+        Assert.Contains("postgresql://", refused.Exception.Message, StringComparison.Ordinal);
+        Assert.Empty(session.Run("Get-BatchJob").Output);
+        Assert.Contains("PostgreSQL store", Assert.Single(worker.Errors).Exception.Message, StringComparison.Ordinal);
+    }
+}
