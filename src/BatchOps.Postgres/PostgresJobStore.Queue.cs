@@ -198,6 +198,12 @@ public sealed partial class PostgresJobStore : IWorkQueue
         GuardAsync(async () =>
         {
             await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            if (await HasWorkAsync(connection, null, jobId, cancellationToken).ConfigureAwait(false))
+            {
+                // The common case, every chunk but the last: a look, no lock.
+                return null;
+            }
+
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
             // The job's row lock makes the workers that finish its last chunks at once take turns here.
@@ -207,19 +213,16 @@ public sealed partial class PostgresJobStore : IWorkQueue
                 return null;
             }
 
-            string? stopReason;
-            await using (var state = new NpgsqlCommand(
-                "SELECT stop_reason, EXISTS (SELECT 1 FROM batchops.job_chunks c WHERE c.job_id = j.id AND (j.stop_request IS NULL OR (c.claimed AND c.lease_until > clock_timestamp()))) " +
-                "FROM batchops.jobs j WHERE j.id = $1", connection, transaction))
+            if (await HasWorkAsync(connection, transaction, jobId, cancellationToken).ConfigureAwait(false))
             {
-                state.Parameters.Add(new() { Value = jobId });
-                await using var reader = await state.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                stopReason = reader.IsDBNull(0) ? null : reader.GetString(0);
-                if (reader.GetBoolean(1))
-                {
-                    return null;
-                }
+                return null;
+            }
+
+            string? stopReason;
+            await using (var reason = new NpgsqlCommand("SELECT stop_reason FROM batchops.jobs WHERE id = $1", connection, transaction))
+            {
+                reason.Parameters.Add(new() { Value = jobId });
+                stopReason = await reason.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
             }
 
             var counts = job.Counts;
@@ -235,6 +238,16 @@ public sealed partial class PostgresJobStore : IWorkQueue
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return job with { Status = status, Message = message, StopRequest = null, EndedAt = _time.GetUtcNow() };
         });
+
+    /// <summary>Whether the job still has work: a chunk to claim (unless it was asked to stop), or one a live worker holds.</summary>
+    private static async Task<bool> HasWorkAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string jobId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT EXISTS (SELECT 1 FROM batchops.job_chunks c JOIN batchops.jobs j ON j.id = c.job_id " +
+            "WHERE c.job_id = $1 AND (j.stop_request IS NULL OR (c.claimed AND c.lease_until > clock_timestamp())))", connection, transaction);
+        command.Parameters.Add(new() { Value = jobId });
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
 
     /// <inheritdoc/>
     public Task<TimeSpan> TakeRateSlotAsync(string jobId, double perSecond, CancellationToken cancellationToken = default) =>

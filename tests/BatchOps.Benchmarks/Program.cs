@@ -23,6 +23,9 @@ var all = new (string Name, Func<Task<ScenarioResult>> Run)[]
     ("sql-memory", scenarios.SqlMemoryAsync),
     ("sql-cli-memory", scenarios.SqlCliMemoryAsync),
     ("dashboard", scenarios.DashboardAsync),
+    ("dashboard-pg", scenarios.DashboardPostgresAsync),
+    ("workers-scale", scenarios.WorkersScaleAsync),
+    ("workers-noop", scenarios.WorkersNoopAsync),
 };
 if (only is not null && all.All(s => s.Name != only))
 {

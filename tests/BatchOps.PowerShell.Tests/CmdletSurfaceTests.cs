@@ -11,8 +11,8 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
     private static readonly string[] Expected =
     [
         "Export-BatchJob", "Get-BatchItem", "Get-BatchJob", "Get-BatchStatistics", "Invoke-BatchJob",
-        "New-BatchJob", "Remove-BatchJob", "Restart-BatchFailed", "Start-BatchDashboard", "Stop-BatchDashboard",
-        "Start-BatchWorker", "Stop-BatchJob", "Undo-BatchJob", "Wait-BatchJob", "Write-BatchTable",
+        "New-BatchJob", "Remove-BatchJob", "Restart-BatchFailed", "Start-BatchDashboard", "Start-BatchWorker",
+        "Stop-BatchDashboard", "Stop-BatchJob", "Undo-BatchJob", "Wait-BatchJob", "Write-BatchTable",
     ];
 
     public static TheoryData<string> CmdletNames => [.. Expected];

@@ -39,7 +39,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         var data = Path.Combine(_folder, "data");
         await RunPgAsync("initdb", "-D", data, "-U", User, "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions");
         await RunPgAsync("pg_ctl", "-D", data, "-l", Path.Combine(_folder, "server.log"), "-w", "-t", "60",
-            "-o", $"-c listen_addresses='' -k {_folder} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50", "start");
+            "-o", $"-c listen_addresses='' -k {_folder} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", "start");
     }
 
     /// <summary>A new empty database; its connection string (no password: trust over the Unix socket).</summary>

@@ -22,6 +22,7 @@ public sealed class JobWorker
     private readonly WorkerIdentity _identity;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, byte> _busy = new();
+    private readonly ConcurrentDictionary<string, JobRecord> _jobs = new();
 
     /// <summary>Creates a worker over a store that queues work.</summary>
     /// <param name="store">The store (a PostgreSQL store implements <see cref="IWorkQueue"/>).</param>
@@ -130,8 +131,14 @@ public sealed class JobWorker
 
     private async Task RunClaimAsync(ChunkClaim claim, CancellationToken abandon)
     {
-        var job = await _store.GetJobAsync(claim.JobId, CancellationToken.None).ConfigureAwait(false)
-            ?? throw new StoreException($"Job {claim.JobId} was removed while queued.");
+        // A job's definition never changes once stored: read it at its first chunk only.
+        if (!_jobs.TryGetValue(claim.JobId, out var job))
+        {
+            job = await _store.GetJobAsync(claim.JobId, CancellationToken.None).ConfigureAwait(false)
+                ?? throw new StoreException($"Job {claim.JobId} was removed while queued.");
+            _jobs[claim.JobId] = job;
+        }
+
         var handler = _handlers(job);
         var options = job.Settings.ToOptions(_time);
         options.ChunkSize = (int)Math.Min(BatchOptions.MaxChunkSize, claim.LastIndex - claim.FirstIndex + 1);

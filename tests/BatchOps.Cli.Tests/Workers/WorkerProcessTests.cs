@@ -30,6 +30,7 @@ public sealed class WorkerProcessTests(PostgresServer postgres) : IAsyncLifetime
             worker.Dispose();
         }
 
+        _reader?.Dispose();
         _server.Dispose();
         _folder.Dispose();
         return Task.CompletedTask;
@@ -56,10 +57,12 @@ public sealed class WorkerProcessTests(PostgresServer postgres) : IAsyncLifetime
         return worker;
     }
 
+    private PostgresJobStore? _reader;
+
     private async Task<JobRecord> JobAsync(string id)
     {
-        using var store = PostgresJobStore.Open(_database);
-        return (await store.GetJobAsync(id))!;
+        _reader ??= PostgresJobStore.Open(_database);
+        return (await _reader.GetJobAsync(id))!;
     }
 
     private async Task<JobRecord> WaitForAsync(string id, Func<JobRecord, bool> until, TimeSpan? limit = null)
