@@ -33,7 +33,7 @@ public sealed partial class PostgresJobStore : IWorkQueue
                 "INSERT INTO batchops.job_chunks (job_id, first_idx, last_idx) " +
                 "SELECT $1, min(idx), max(idx) FROM (SELECT idx, (row_number() OVER (ORDER BY idx) - 1) / $2 AS chunk FROM batchops.items WHERE job_id = $1 AND status = ANY($3)) AS n " +
                 "GROUP BY chunk ORDER BY 2",
-                "UPDATE batchops.jobs SET status = $4, queued = true, run_failures = 0, stop_request = NULL, stop_reason = NULL, message = NULL, ended_at = NULL, " +
+                "UPDATE batchops.jobs SET status = $4, queued = true, run_failures = 0, stop_request = NULL, stop_reason = NULL, message = NULL, started_at = NULL, ended_at = NULL, " +
                 "owner_host = NULL, owner_pid = NULL, owner_started = NULL, heartbeat_at = NULL WHERE id = $1").ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return 0;
@@ -71,44 +71,35 @@ public sealed partial class PostgresJobStore : IWorkQueue
         ArgumentNullException.ThrowIfNull(exclude);
         return GuardAsync(async () =>
         {
-            await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using var command = new NpgsqlCommand(
+            // One statement, one round trip: pick, claim, and mark the job Running on its first claim.
+            await using var command = _source.CreateCommand(
                 "WITH next AS (" +
                 "  SELECT c.job_id, c.first_idx FROM batchops.job_chunks c JOIN batchops.jobs j ON j.id = c.job_id " +
                 "  WHERE j.queued AND j.status IN ($1, $2) AND j.stop_request IS NULL AND j.operation_kind = ANY($3) AND NOT (c.job_id = ANY($4)) " +
                 "    AND (NOT c.claimed OR c.lease_until < clock_timestamp()) " +
-                "  ORDER BY j.created_at, j.seq, c.first_idx LIMIT 1 FOR UPDATE OF c SKIP LOCKED) " +
-                "UPDATE batchops.job_chunks c SET claimed = true, worker = $5, token = nextval('batchops.claim_tokens'), " +
-                "  lease_until = clock_timestamp() + $6, claims = c.claims + 1 " +
-                "FROM next WHERE c.job_id = next.job_id AND c.first_idx = next.first_idx " +
-                "RETURNING c.job_id, c.first_idx, c.last_idx, c.token, c.claims", connection, transaction);
+                "  ORDER BY j.created_at, j.seq, c.first_idx LIMIT 1 FOR UPDATE OF c SKIP LOCKED), " +
+                "claimed AS (" +
+                "  UPDATE batchops.job_chunks c SET claimed = true, worker = $5, token = nextval('batchops.claim_tokens'), " +
+                "    lease_until = clock_timestamp() + $6, claims = c.claims + 1 " +
+                "  FROM next WHERE c.job_id = next.job_id AND c.first_idx = next.first_idx " +
+                "  RETURNING c.job_id, c.first_idx, c.last_idx, c.token, c.claims), " +
+                "started AS (" +
+                "  UPDATE batchops.jobs j SET status = $2, started_at = coalesce(j.started_at, clock_timestamp()), run_count = j.run_count + 1 " +
+                "  FROM claimed WHERE j.id = claimed.job_id AND j.status = $1) " +
+                "SELECT job_id, first_idx, last_idx, token, claims FROM claimed");
             command.Parameters.Add(new() { Value = (int)JobStatus.Queued });
             command.Parameters.Add(new() { Value = (int)JobStatus.Running });
             command.Parameters.Add(new() { Value = kinds.ToArray() });
             command.Parameters.Add(new() { Value = exclude.ToArray() });
             command.Parameters.Add(new() { Value = worker.Name });
             command.Parameters.Add(new() { Value = lease, NpgsqlDbType = NpgsqlDbType.Interval });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             ChunkClaim? claim = null;
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    claim = new ChunkClaim(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt32(4));
-                }
+                claim = new ChunkClaim(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt32(4));
             }
 
-            if (claim is not null)
-            {
-                await using var start = new NpgsqlCommand(
-                    "UPDATE batchops.jobs SET status = $2, started_at = coalesce(started_at, clock_timestamp()), run_count = run_count + 1 WHERE id = $1 AND status = $3", connection, transaction);
-                start.Parameters.Add(new() { Value = claim.JobId });
-                start.Parameters.Add(new() { Value = (int)JobStatus.Running });
-                start.Parameters.Add(new() { Value = (int)JobStatus.Queued });
-                await start.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return claim;
         });
     }

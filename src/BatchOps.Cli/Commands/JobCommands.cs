@@ -13,10 +13,16 @@ internal static class JobCommands
     public static Command Resume(GlobalOptions global)
     {
         var job = JobArgument();
-        var command = new Command("resume", "Run the items of a job that have not run: after a stop, a crash or Ctrl+C. Succeeded items never run again.") { job, global.Json };
+        var queue = new Option<bool>("--queue") { Description = "Queue the rest for workers (a PostgreSQL store) instead of running it here." };
+        var command = new Command("resume", "Run the items of a job that have not run: after a stop, a crash or Ctrl+C. Succeeded items never run again.") { job, queue, global.Json };
         command.SetAction(async (parse, _) =>
         {
             using var session = global.Open(parse);
+            if (parse.GetValue(queue))
+            {
+                return await WorkerCommands.QueueAsync(session, parse.GetValue(job)!, parse.GetValue(global.Json)).ConfigureAwait(false);
+            }
+
             return await JobExecution.RunAsync(session, parse.GetValue(job)!, RunKind.Resume, parse.GetValue(global.Json)).ConfigureAwait(false);
         });
         return command;

@@ -32,17 +32,7 @@ internal static class WorkerCommands
                 throw;
             }
 
-            var queued = (await session.Store.GetJobAsync(job.Id, session.Interrupt).ConfigureAwait(false))!;
-            if (parse.GetValue(global.Json))
-            {
-                Output.Printer.Json(session.Out, queued);
-            }
-            else
-            {
-                session.Out.WriteLine($"Queued job '{queued.Name}' ({queued.Id}) with {queued.Counts.Total} item(s) in {session.Store.Location}.");
-                session.Out.WriteLine($"  Workers run it: batchops worker --store … (kind {queued.OperationKind}). Follow it with: batchops show {queued.Id}");
-            }
-
+            Report(session, (await session.Store.GetJobAsync(job.Id, session.Interrupt).ConfigureAwait(false))!, parse.GetValue(global.Json));
             return ExitCodes.Success;
         });
         return command;
@@ -88,6 +78,28 @@ internal static class WorkerCommands
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>batchops resume --queue: queues the unfinished items of a stored job for workers.</summary>
+    public static async Task<int> QueueAsync(CliSession session, string idOrName, bool json)
+    {
+        var queue = QueueOf(session);
+        var job = await session.ResolveJobAsync(idOrName).ConfigureAwait(false);
+        await queue.EnqueueAsync(job.Id, session.Interrupt).ConfigureAwait(false);
+        Report(session, (await session.Store.GetJobAsync(job.Id, session.Interrupt).ConfigureAwait(false))!, json);
+        return ExitCodes.Success;
+    }
+
+    private static void Report(CliSession session, JobRecord queued, bool json)
+    {
+        if (json)
+        {
+            Output.Printer.Json(session.Out, queued);
+            return;
+        }
+
+        session.Out.WriteLine($"Queued job '{queued.Name}' ({queued.Id}): {queued.Counts.Unfinished} item(s) to run, in {session.Store.Location}.");
+        session.Out.WriteLine($"  Workers run it: batchops worker (kind {queued.OperationKind}). Follow it with: batchops show {queued.Id}");
     }
 
     private static IWorkQueue QueueOf(CliSession session) => session.Store as IWorkQueue ?? throw new StoreException(
