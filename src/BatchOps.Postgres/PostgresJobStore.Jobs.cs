@@ -126,7 +126,7 @@ public sealed partial class PostgresJobStore
         }
 
         if (query.Id is not null) where.Append(" AND j.id = ").Append(Next(query.Id));
-        if (query.Name is not null) where.Append(" AND j.name ILIKE ").Append(Next(WildcardToLike(query.Name))).Append(@" ESCAPE '\'");
+        if (query.Name is not null) where.Append(" AND j.name ILIKE ").Append(Next(query.NameLikePattern!)).Append(@" ESCAPE '\'");
         if (query.Tag is not null) where.Append(" AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(j.tags) t WHERE lower(t) = lower(").Append(Next(query.Tag)).Append("))");
         if (query.Since is { } since) where.Append(" AND j.created_at >= ").Append(Next(since.ToUniversalTime()));
         var byLiveness = false;
@@ -371,23 +371,5 @@ public sealed partial class PostgresJobStore
         command.Parameters.Add(new() { Value = lease.Host });
         command.Parameters.Add(new() { Value = lease.ProcessId });
         command.Parameters.Add(new() { Value = ToMs(lease.ProcessStartedAt) });
-    }
-
-    /// <summary>Turns a * and ? wildcard pattern into a LIKE pattern (escape character \).</summary>
-    private static string WildcardToLike(string pattern)
-    {
-        var like = new StringBuilder(pattern.Length + 4);
-        foreach (var c in pattern)
-        {
-            like.Append(c switch
-            {
-                '*' => "%",
-                '?' => "_",
-                '%' or '_' or '\\' => "\\" + c,
-                _ => c.ToString(),
-            });
-        }
-
-        return like.ToString();
     }
 }

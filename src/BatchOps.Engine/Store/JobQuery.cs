@@ -26,6 +26,35 @@ public sealed record JobQuery
     /// <summary>Keep only the newest N (by creation time), after <see cref="Skip"/>.</summary>
     public int? Newest { get; init; }
 
+    /// <summary>
+    /// <see cref="Name"/> as a SQL LIKE pattern with escape character \ (* becomes %, ? becomes _, and
+    /// %, _ and \ match themselves); null without a name filter.
+    /// </summary>
+    public string? NameLikePattern
+    {
+        get
+        {
+            if (Name is null)
+            {
+                return null;
+            }
+
+            var like = new System.Text.StringBuilder(Name.Length + 4);
+            foreach (var c in Name)
+            {
+                like.Append(c switch
+                {
+                    '*' => "%",
+                    '?' => "_",
+                    '%' or '_' or '\\' => "\\" + c,
+                    _ => c.ToString(),
+                });
+            }
+
+            return like.ToString();
+        }
+    }
+
     /// <summary>The same filters without paging: what <see cref="IJobStore.CountJobsAsync"/> counts.</summary>
     public JobQuery Unpaged => this with { Skip = null, Newest = null };
 }

@@ -131,7 +131,7 @@ public sealed partial class SqliteJobStore
     private static void BindJobFilter(SqliteParameterCollection parameters, JobQuery query)
     {
         if (query.Id is not null) parameters.AddWithValue("$id", query.Id);
-        if (query.Name is not null) parameters.AddWithValue("$name", WildcardToLike(query.Name));
+        if (query.Name is not null) parameters.AddWithValue("$name", query.NameLikePattern);
         if (query.Tag is not null) parameters.AddWithValue("$tag", query.Tag);
         if (query.Since is { } since) parameters.AddWithValue("$since", ToMs(since));
     }
@@ -362,24 +362,6 @@ public sealed partial class SqliteJobStore
         command.Parameters.AddWithValue("$host", lease.Host);
         command.Parameters.AddWithValue("$pid", lease.ProcessId);
         command.Parameters.AddWithValue("$started", ToMs(lease.ProcessStartedAt));
-    }
-
-    /// <summary>Turns a * and ? wildcard pattern into a LIKE pattern (escape character \).</summary>
-    internal static string WildcardToLike(string pattern)
-    {
-        var like = new StringBuilder(pattern.Length + 4);
-        foreach (var c in pattern)
-        {
-            like.Append(c switch
-            {
-                '*' => "%",
-                '?' => "_",
-                '%' or '_' or '\\' => "\\" + c,
-                _ => c.ToString(),
-            });
-        }
-
-        return like.ToString();
     }
 
     internal static long ToMs(DateTimeOffset value) =>

