@@ -52,14 +52,9 @@ public sealed partial class PostgresJobStore : IWorkQueue
             throw new JobBusyException($"{what} is already being run by workers.");
         }
 
-        if (job.Stages is not null)
+        if (QueueRules.Refusal(what, job.Stages, job.Settings, job.RollingBack) is { } refusal)
         {
-            throw new StoreException($"{what} has stages, which workers do not run yet: run it with 'batchops run' / Invoke-BatchJob instead of queueing it.");
-        }
-
-        if (job.RollingBack || job.Settings.OnFailure == FailureAction.Rollback)
-        {
-            throw new StoreException($"{what} rolls back on failure, which workers do not do yet: run it with 'batchops run' / Invoke-BatchJob instead of queueing it.");
+            throw new StoreException(refusal);
         }
     }
 

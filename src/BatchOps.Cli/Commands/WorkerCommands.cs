@@ -20,17 +20,14 @@ internal static class WorkerCommands
             using var session = global.Open(parse);
             var queue = QueueOf(session);
             var loaded = JobSpecLoader.Load(parse.GetValue(spec)!, session.LoadSettings());
+            if (QueueRules.Refusal($"Job '{loaded.Definition.Name}'", loaded.Definition.Stages, loaded.Definition.Settings) is { } refusal)
+            {
+                // Refused before anything is created.
+                throw new JobSpecException(refusal);
+            }
+
             var job = await LoadedJobs.CreateAsync(session.CreateRunner(), loaded, session.Interrupt).ConfigureAwait(false);
-            try
-            {
-                await queue.EnqueueAsync(job.Id, session.Interrupt).ConfigureAwait(false);
-            }
-            catch (StoreException)
-            {
-                // Not queueable (stages, rollback): nothing half-made is left behind.
-                await session.Store.RemoveJobAsync(job.Id, CancellationToken.None).ConfigureAwait(false);
-                throw;
-            }
+            await queue.EnqueueAsync(job.Id, session.Interrupt).ConfigureAwait(false);
 
             Report(session, (await session.Store.GetJobAsync(job.Id, session.Interrupt).ConfigureAwait(false))!, parse.GetValue(global.Json));
             return ExitCodes.Success;

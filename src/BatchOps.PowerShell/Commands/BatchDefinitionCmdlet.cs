@@ -111,8 +111,7 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
     {
         string? problem = JobStore is not Engine.Workers.IWorkQueue
             ? $"-Queue needs a job store that workers share: '{JobStore.Location}' is one machine's SQLite file. Point -Store (or $env:BATCHOPS_STORE) at a PostgreSQL database: postgresql://user@host/database, or env:NAME."
-            : definition.Settings.OnFailure == FailureAction.Rollback ? "-Queue cannot be used with -OnFailure Rollback: workers do not roll back yet. Run the job here (without -Queue)."
-            : null;
+            : Engine.Workers.QueueRules.Refusal($"Job '{definition.Name}'", definition.Stages, definition.Settings);
         if (problem is not null)
         {
             ThrowTerminatingError(new ErrorRecord(new ArgumentException(problem), ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, JobStore.Location));

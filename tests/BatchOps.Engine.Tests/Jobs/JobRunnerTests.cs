@@ -3,7 +3,6 @@ using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 using BatchOps.Engine.Tests.Support;
-using BatchOps.Postgres;
 using BatchOps.Testing;
 
 namespace BatchOps.Engine.Tests.Jobs;
@@ -15,14 +14,9 @@ public class JobRunnerTests(PostgresServer postgres) : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    public static TheoryData<string> Stores => new() { "sqlite", "memory", "postgresql" };
+    public static TheoryData<string> Stores => TestStores.Kinds;
 
-    private async Task<IJobStore> CreateStore(string kind) => kind switch
-    {
-        "sqlite" => SqliteJobStore.Open(_folder.Path),
-        "postgresql" => PostgresJobStore.Open(await postgres.CreateDatabaseAsync()),
-        _ => new InMemoryJobStore(),
-    };
+    private Task<IJobStore> CreateStore(string kind) => TestStores.CreateAsync(kind, _folder.Path, postgres);
 
     private JobRunner CreateSut(IJobStore store) => new(store, StoreLocation.LogFolder(_folder.Path)) { HeartbeatInterval = TimeSpan.FromMilliseconds(50) };
 
