@@ -151,12 +151,13 @@ public sealed class ItemsFile : IReadOnlyCollection<JsonElement>
             }
 
             Append(buffer, "]"u8);
-            var values = ParseRange(buffer.WrittenSpan, range, documents);
-            var index = range.First;
-            foreach (var value in values.EnumerateArray())
+            // Counted, not enumerated to the end: once its last item is handed out the range may run and be
+            // freed before the reader is resumed, and stepping past that item would read its disposed document.
+            var values = ParseRange(buffer.WrittenSpan, range, documents).EnumerateArray();
+            for (var index = range.First; index <= range.Last; index++)
             {
-                yield return new BatchItem<JsonElement>(index, value, range.Keys?[(int)(index - range.First)]);
-                index++;
+                values.MoveNext();
+                yield return new BatchItem<JsonElement>(index, values.Current, range.Keys?[(int)(index - range.First)]);
             }
         }
     }

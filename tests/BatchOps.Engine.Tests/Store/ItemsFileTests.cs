@@ -126,6 +126,27 @@ public sealed class ItemsFileTests : StoreTest
     }
 
     [Fact]
+    public void ReadForARun_GoesOnToTheNextRange_AfterTheLastOneWasFreed()
+    {
+        // The reader may resume only after a whole range ran and was freed (a fast chunk, a slow reader):
+        // moving on to the next item must not touch the freed range's document.
+        var file = ItemsFile.Scan(WriteItems(25), 10);
+        using var documents = new RangeDocuments();
+        using var reader = file.Read(JsonPayloadCodec.Instance, documents).GetEnumerator();
+        var first = new List<BatchItem<JsonElement>>();
+        while (first.Count < 10 && reader.MoveNext())
+        {
+            first.Add(reader.Current);
+        }
+
+        documents.Release(first.Select(i => new ItemResult<JsonElement, string?> { Index = i.Index, Input = i.Value, Status = ItemStatus.Succeeded }).ToList());
+        Assert.Equal(0, documents.Open);
+
+        Assert.True(reader.MoveNext());
+        Assert.Equal((10L, 10), (reader.Current.Index, reader.Current.Value.GetProperty("n").GetInt32()));
+    }
+
+    [Fact]
     public async Task TheFirstRun_GivesObserversEveryInput_UntilItsChunkIsDone()
     {
         var file = ItemsFile.Scan(WriteItems(2_000), 500);
