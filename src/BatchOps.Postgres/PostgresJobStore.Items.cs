@@ -13,7 +13,12 @@ public sealed partial class PostgresJobStore
     private const string ItemColumns =
         "idx, key, input, status, attempts, output, error_type, error_message, error_detail, error_retryable, started_at, ended_at, duration_ms";
 
-    /// <summary>Outcome columns as arrays, one element per item, joined to the items by index.</summary>
+    /// <summary>
+    /// Outcome columns as arrays, one element per item, joined to the items by index. Statements that join
+    /// them also bound the index by the outcomes' first and last ($13, $14): without that, a job whose items
+    /// the planner has no statistics for yet (just created) looked small, and each 100-item checkpoint
+    /// hashed every item of the job (20 ms instead of 1 ms at 100,000 items).
+    /// </summary>
     private const string OutcomeArrays =
         "unnest($2::bigint[], $3::smallint[], $4::integer[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::timestamptz[], $11::timestamptz[], $12::double precision[]) " +
         "AS o(idx, status, attempts, output, error_type, error_message, error_detail, error_retryable, started_at, ended_at, duration_ms)";
@@ -70,7 +75,7 @@ public sealed partial class PostgresJobStore
         await using var command = new NpgsqlCommand(
             "UPDATE batchops.items i SET status = o.status, attempts = o.attempts, output = o.output, error_type = o.error_type, error_message = o.error_message, " +
             "error_detail = o.error_detail, error_retryable = o.error_retryable, started_at = o.started_at, ended_at = o.ended_at, duration_ms = o.duration_ms " +
-            $"FROM {OutcomeArrays} WHERE i.job_id = $1 AND i.idx = o.idx", connection, transaction);
+            $"FROM {OutcomeArrays} WHERE i.job_id = $1 AND i.idx BETWEEN $13 AND $14 AND i.idx = o.idx", connection, transaction);
         BindOutcomes(command, jobId, outcomes, withOutput: true);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -91,10 +96,12 @@ public sealed partial class PostgresJobStore
             await using (var history = new NpgsqlCommand(
                 "INSERT INTO batchops.item_history (job_id, idx, run, status, attempts, error_type, error_message, error_detail, error_retryable, ended_at) " +
                 "SELECT i.job_id, i.idx, j.run_count, i.status, i.attempts, i.error_type, i.error_message, i.error_detail, i.error_retryable, i.ended_at " +
-                "FROM batchops.items i JOIN batchops.jobs j ON j.id = i.job_id WHERE i.job_id = $1 AND i.idx = ANY($2) ORDER BY i.idx", connection, transaction))
+                "FROM batchops.items i JOIN batchops.jobs j ON j.id = i.job_id WHERE i.job_id = $1 AND i.idx BETWEEN $3 AND $4 AND i.idx = ANY($2) ORDER BY i.idx", connection, transaction))
             {
                 history.Parameters.Add(new() { Value = jobId });
                 history.Parameters.Add(new() { Value = outcomes.Select(o => o.Index).ToArray() });
+                history.Parameters.Add(new() { Value = outcomes.Min(o => o.Index) });
+                history.Parameters.Add(new() { Value = outcomes.Max(o => o.Index) });
                 await history.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -102,7 +109,7 @@ public sealed partial class PostgresJobStore
             await using var command = new NpgsqlCommand(
                 "UPDATE batchops.items i SET status = o.status, attempts = o.attempts, error_type = o.error_type, error_message = o.error_message, " +
                 "error_detail = o.error_detail, error_retryable = o.error_retryable, started_at = o.started_at, ended_at = o.ended_at, duration_ms = o.duration_ms " +
-                $"FROM {OutcomeArrays} WHERE i.job_id = $1 AND i.idx = o.idx", connection, transaction);
+                $"FROM {OutcomeArrays} WHERE i.job_id = $1 AND i.idx BETWEEN $13 AND $14 AND i.idx = o.idx", connection, transaction);
             BindOutcomes(command, jobId, outcomes, withOutput: false);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -127,6 +134,8 @@ public sealed partial class PostgresJobStore
         p.Add(new() { Value = sorted.Select(o => (DateTime?)o.StartedAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
         p.Add(new() { Value = sorted.Select(o => o.EndedAt.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
         p.Add(new() { Value = sorted.Select(o => o.Duration.TotalMilliseconds).ToArray() });
+        p.Add(new() { Value = sorted[0].Index });
+        p.Add(new() { Value = sorted[^1].Index });
     }
 
     /// <inheritdoc/>
