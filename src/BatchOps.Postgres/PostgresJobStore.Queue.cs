@@ -236,19 +236,21 @@ public sealed partial class PostgresJobStore : IWorkQueue
     }
 
     /// <inheritdoc/>
-    public Task<TimeSpan> TakeRateSlotAsync(string jobId, double perSecond, CancellationToken cancellationToken = default) =>
+    public Task<TimeSpan> TakeRateSlotsAsync(string jobId, TimeSpan interval, int count, CancellationToken cancellationToken = default) =>
         GuardAsync(async () =>
         {
-            // Virtual scheduling on the database's clock, as RateGate does in one process: each start takes
-            // the slot one interval after the previous one, never further back than the burst window.
+            ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+
+            // Virtual scheduling on the database's clock, as RateGate does in one process: the slots follow
+            // the previous ones one interval apart, never starting further back than
+            // the burst window (50 ms of starts, RateGate's).
             await using var command = _source.CreateCommand(
                 "INSERT INTO batchops.job_rates AS r (job_id, next_at) VALUES ($1, clock_timestamp() - $3 + $2) " +
                 "ON CONFLICT (job_id) DO UPDATE SET next_at = greatest(r.next_at, clock_timestamp() - $3) + $2 " +
                 "RETURNING extract(epoch FROM (next_at - $2 - clock_timestamp()))::double precision");
             command.Parameters.Add(new() { Value = jobId });
-            command.Parameters.Add(new() { Value = TimeSpan.FromTicks((long)Math.Round(TimeSpan.TicksPerSecond / perSecond)), NpgsqlDbType = NpgsqlDbType.Interval });
+            command.Parameters.Add(new() { Value = interval * count, NpgsqlDbType = NpgsqlDbType.Interval });
             command.Parameters.Add(new() { Value = TimeSpan.FromMilliseconds(50), NpgsqlDbType = NpgsqlDbType.Interval });
-            var seconds = (double)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-            return seconds > 0 ? TimeSpan.FromSeconds(seconds) : TimeSpan.Zero;
+            return TimeSpan.FromSeconds((double)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!);
         });
 }

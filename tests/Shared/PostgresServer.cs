@@ -30,3 +30,15 @@ public sealed class PostgresCollection : ICollectionFixture<PostgresServer>
 {
     public const string Name = "PostgreSQL";
 }
+
+/// <summary>
+/// Tests whose assertions are about time across processes (a global rate, a stop within 2 s): they run
+/// after every other collection of their assembly, alone, on a cluster of their own, so that the other
+/// tests' processes and the test host's busy thread pool (which serves their loopback HTTP server) do not
+/// stall the workers they measure.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class QuietPostgresCollection : ICollectionFixture<PostgresServer>
+{
+    public const string Name = "PostgreSQL, alone";
+}

@@ -46,10 +46,11 @@ public interface IWorkQueue
     Task<JobRecord?> TryFinishAsync(string jobId, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Takes the next start slot of the job's global rate limit (<paramref name="perSecond"/> across every
-    /// worker) and returns how long to wait for it, measured on the database's clock.
+    /// Takes the next <paramref name="count"/> consecutive start slots of the job's global rate limit (one
+    /// start per <paramref name="interval"/> across every worker) and returns how far ahead of now the first
+    /// lies, measured on the database's clock (negative: already due); slot k starts k intervals after it.
     /// </summary>
-    Task<TimeSpan> TakeRateSlotAsync(string jobId, double perSecond, CancellationToken cancellationToken = default);
+    Task<TimeSpan> TakeRateSlotsAsync(string jobId, TimeSpan interval, int count, CancellationToken cancellationToken = default);
 }
 
 /// <summary>One claimed chunk: a job's index range, and the token that proves the claim is still this worker's.</summary>

@@ -201,4 +201,24 @@ public class JobWorkerTests(PostgresServer postgres) : IAsyncLifetime
         var refused = Assert.Throws<StoreException>(() => new JobWorker(sqlite, _ => Handler((_, _) => Task.FromResult<string?>(null)), new WorkerOptions { Kinds = ["test"] }));
         Assert.Contains("PostgreSQL store", refused.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task RateSlots_FromSeveralWorkers_AreConsecutive_NoneSkippedNoneShared()
+    {
+        // One start an hour: each slot's distance from now, in hours, is its place in the job's schedule.
+        var job = await QueueAsync(1, new JobSettings());
+        var hour = TimeSpan.FromHours(1);
+        var first = await _store.TakeRateSlotsAsync(job.Id, hour, 3);
+        var next = await _store.TakeRateSlotsAsync(job.Id, hour, 2);
+        Assert.InRange(first, -TimeSpan.FromSeconds(1), TimeSpan.Zero);
+        Assert.InRange(next, (3 * hour) - TimeSpan.FromMinutes(1), 3 * hour);
+
+        // Two workers' gates, 30 starts waiting in each at once: they share round trips, and together they
+        // take the next 60 slots, each exactly once.
+        var gates = new[] { new SharedRateGate(_store, job.Id, 1 / 3600.0, TimeProvider.System), new SharedRateGate(_store, job.Id, 1 / 3600.0, TimeProvider.System) };
+        var waits = await Task.WhenAll(gates.SelectMany(g => Enumerable.Range(0, 30).Select(_ => g.TakeSlotAsync(CancellationToken.None))));
+        var places = waits.Select(w => (int)Math.Round(w / hour)).Order().ToList();
+        Assert.Equal(Enumerable.Range(5, 60), places);
+        Assert.All(gates, g => Assert.InRange(g.Requests, 1, 29));
+    }
 }
