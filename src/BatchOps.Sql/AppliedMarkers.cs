@@ -10,18 +10,47 @@ namespace BatchOps.Sql;
 /// </summary>
 internal static class AppliedMarkers
 {
-    public static async Task<HashSet<long>> ReadAsync(DbConnection connection, DbTransaction transaction, string table, string jobId, IReadOnlyList<long> indexes, CancellationToken cancellationToken)
+    /// <summary>
+    /// The indexes of <paramref name="indexes"/> that committed earlier attempts already applied. With
+    /// <paramref name="claim"/> (the rows the chunk will change) and consecutive indexes, the chunk's marker
+    /// is written in the same round trip when none were applied (<c>Claimed</c>): it commits or rolls back
+    /// with the chunk, like the one <see cref="WriteAsync"/> writes after it.
+    /// </summary>
+    public static async Task<(HashSet<long> Applied, bool Claimed)> ReadAsync(DbConnection connection, DbTransaction transaction, string table, string jobId, IReadOnlyList<long> indexes, long? claim, CancellationToken cancellationToken)
     {
-        var applied = new HashSet<long>();
         var (min, max) = (indexes.Min(), indexes.Max());
-        await using var command = Command(connection, transaction, $"SELECT first_index, last_index FROM {table} WHERE job_id = @job AND first_index <= @max AND last_index >= @min", ("@job", jobId), ("@min", min), ("@max", max));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var overlapping = $"FROM {table} WHERE job_id = @job AND first_index <= @max AND last_index >= @min";
+        (string, object)[] parameters = [("@job", jobId), ("@min", min), ("@max", max)];
+        var claiming = claim is not null && max - min + 1 == indexes.Count;
+        var insert = $"INSERT INTO {table} (job_id, first_index, last_index, affected) SELECT @job, @min, @max, @affected WHERE NOT EXISTS (SELECT 1 {overlapping})";
+        (string, object)[] insertParameters = [.. parameters, ("@affected", claim ?? 0L)];
         var ranges = new List<(long First, long Last)>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        if (claiming && connection.CanCreateBatch)
         {
-            ranges.Add((reader.GetInt64(0), reader.GetInt64(1)));
+            // One round trip: the read and the conditional marker.
+            await using var batch = connection.CreateBatch();
+            batch.Transaction = transaction;
+            batch.BatchCommands.Add(BatchCommand(batch, $"SELECT first_index, last_index {overlapping}", parameters));
+            batch.BatchCommands.Add(BatchCommand(batch, insert, insertParameters));
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await ReadRangesAsync(reader, ranges, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await using (var command = Command(connection, transaction, $"SELECT first_index, last_index {overlapping}", parameters))
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await ReadRangesAsync(reader, ranges, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (claiming && ranges.Count == 0)
+            {
+                await using var command = Command(connection, transaction, insert, insertParameters);
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
 
+        var applied = new HashSet<long>();
         foreach (var (first, last) in ranges)
         {
             foreach (var index in indexes)
@@ -33,7 +62,15 @@ internal static class AppliedMarkers
             }
         }
 
-        return applied;
+        return (applied, claiming && ranges.Count == 0);
+    }
+
+    private static async Task ReadRangesAsync(DbDataReader reader, List<(long First, long Last)> ranges, CancellationToken cancellationToken)
+    {
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            ranges.Add((reader.GetInt64(0), reader.GetInt64(1)));
+        }
     }
 
     /// <summary>Records the applied indexes as contiguous ranges; the first range carries the affected count.</summary>
@@ -60,6 +97,23 @@ internal static class AppliedMarkers
     {
         await using var command = Command(connection, null, $"SELECT COALESCE(SUM(affected), 0) FROM {table} WHERE job_id = @job", ("@job", jobId));
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static DbBatchCommand BatchCommand(DbBatch batch, string sql, (string Name, object Value)[] parameters)
+    {
+        var command = batch.CreateBatchCommand();
+#pragma warning disable CA2100 // the table name is quoted by the writer; values are parameters
+        command.CommandText = sql;
+#pragma warning restore CA2100
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
     }
 
     private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object Value)[] parameters)

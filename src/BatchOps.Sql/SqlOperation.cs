@@ -157,9 +157,10 @@ public sealed class SqlOperation : IAsyncDisposable
             await EnsureReadyAsync(jobId, dryRun, cancellationToken).ConfigureAwait(false);
             await using var connection = await _writer.OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = await _writer.BeginAsync(connection, cancellationToken).ConfigureAwait(false);
-            var applied = _markers
-                ? await AppliedMarkers.ReadAsync(connection, transaction, _writer.Markers, jobId, rows.Indexes, cancellationToken).ConfigureAwait(false)
-                : [];
+            // An insert changes every row it is given: its marker can be written before the rows, with the read.
+            var (applied, claimed) = _markers
+                ? await AppliedMarkers.ReadAsync(connection, transaction, _writer.Markers, jobId, rows.Indexes, Mode == SqlMode.Insert && !dryRun ? rows.Count : null, cancellationToken).ConfigureAwait(false)
+                : ([], false);
             var pending = applied.Count == 0 ? rows : rows.Without(applied);
             if (pending.Count > 0)
             {
@@ -174,7 +175,11 @@ public sealed class SqlOperation : IAsyncDisposable
                     }
                     else
                     {
-                        await AppliedMarkers.WriteAsync(connection, transaction, _writer.Markers, jobId, pending.Indexes, result.Affected, cancellationToken).ConfigureAwait(false);
+                        if (!claimed)
+                        {
+                            await AppliedMarkers.WriteAsync(connection, transaction, _writer.Markers, jobId, pending.Indexes, result.Affected, cancellationToken).ConfigureAwait(false);
+                        }
+
                         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                     }
                 }

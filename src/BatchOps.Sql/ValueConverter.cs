@@ -49,47 +49,59 @@ internal static class ValueConverter
             return value.ValueKind == JsonValueKind.String ? ParseJsonText(value.GetString()!) : value.GetRawText();
         }
 
-        if (value.ValueKind == JsonValueKind.String && string.IsNullOrWhiteSpace(value.GetString()))
+        // A string is read once (an ISO 8601 time with an offset not at all: it is parsed from the JSON's bytes).
+        string? text = null;
+        if (value.ValueKind == JsonValueKind.String)
         {
-            return null;
+            if (kind is ColumnKind.TimestampTz && value.TryGetDateTime(out var exact))
+            {
+                return Utc(exact);
+            }
+
+            text = value.GetString()!;
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                return null;
+            }
         }
 
         return kind switch
         {
-            ColumnKind.Int16 => checked((short)Integer(value, "a whole number from -32768 to 32767", short.MinValue, short.MaxValue)),
-            ColumnKind.Int32 => checked((int)Integer(value, "a whole number from -2147483648 to 2147483647", int.MinValue, int.MaxValue)),
-            ColumnKind.Int64 => Integer(value, "a whole number", long.MinValue, long.MaxValue),
-            ColumnKind.Single => (float)Real(value),
-            ColumnKind.Double => Real(value),
-            ColumnKind.Decimal => Decimal(value),
-            ColumnKind.Number => SqliteNumber(value),
-            ColumnKind.Boolean => Boolean(value),
-            ColumnKind.Uuid => Guid.TryParse(Text(value), out var guid) ? guid : throw Bad(value, "a UUID"),
-            ColumnKind.Date => DateOnly.TryParse(Text(value), Invariant, DateTimeStyles.None, out var date)
+            ColumnKind.Int16 => checked((short)Integer(value, text, "a whole number from -32768 to 32767", short.MinValue, short.MaxValue)),
+            ColumnKind.Int32 => checked((int)Integer(value, text, "a whole number from -2147483648 to 2147483647", int.MinValue, int.MaxValue)),
+            ColumnKind.Int64 => Integer(value, text, "a whole number", long.MinValue, long.MaxValue),
+            ColumnKind.Single => (float)Real(value, text),
+            ColumnKind.Double => Real(value, text),
+            ColumnKind.Decimal => Decimal(value, text),
+            ColumnKind.Number => SqliteNumber(value, text),
+            ColumnKind.Boolean => Boolean(value, text),
+            ColumnKind.Uuid => Guid.TryParse(Text(value, text), out var guid) ? guid : throw Bad(value, "a UUID"),
+            ColumnKind.Date => DateOnly.TryParse(Text(value, text), Invariant, DateTimeStyles.None, out var date)
                 ? date
-                : DateTimeOffset.TryParse(Text(value), Invariant, DateTimeStyles.None, out var dateTime) ? DateOnly.FromDateTime(dateTime.DateTime) : throw Bad(value, "a date"),
-            ColumnKind.Timestamp => Timestamp(value),
-            ColumnKind.TimestampTz => TimestampTz(value),
-            ColumnKind.Time => TimeOnly.TryParse(Text(value), Invariant, DateTimeStyles.None, out var time) ? time : throw Bad(value, "a time of day"),
-            ColumnKind.Bytes => Bytes(value),
-            ColumnKind.Inet => Inet(value),
+                : DateTimeOffset.TryParse(Text(value, text), Invariant, DateTimeStyles.None, out var dateTime) ? DateOnly.FromDateTime(dateTime.DateTime) : throw Bad(value, "a date"),
+            ColumnKind.Timestamp => Timestamp(value, text),
+            ColumnKind.TimestampTz => DateTimeOffset.TryParse(Text(value, text), Invariant, DateTimeStyles.AssumeUniversal, out var moment) ? moment.UtcDateTime : throw Bad(value, "a date and time"),
+            ColumnKind.Time => TimeOnly.TryParse(Text(value, text), Invariant, DateTimeStyles.None, out var time) ? time : throw Bad(value, "a time of day"),
+            ColumnKind.Bytes => Bytes(value, text),
+            ColumnKind.Inet => Inet(value, text),
             _ => throw new InvalidOperationException($"No conversion for {kind}."),
         };
     }
 
-    private static long Integer(JsonElement value, string wanted, long min, long max)
+    /// <summary>An integer from a JSON number, a string (<paramref name="text"/>, already read) or a boolean.</summary>
+    private static long Integer(JsonElement value, string? text, string wanted, long min, long max)
     {
         long result;
-        if (value.ValueKind == JsonValueKind.Number)
+        if (text is not null)
         {
-            if (!value.TryGetInt64(out result))
+            if (!long.TryParse(text.AsSpan().Trim(), NumberStyles.AllowLeadingSign, Invariant, out result))
             {
                 throw Bad(value, wanted);
             }
         }
-        else if (value.ValueKind == JsonValueKind.String)
+        else if (value.ValueKind == JsonValueKind.Number)
         {
-            if (!long.TryParse(value.GetString()!.Trim(), NumberStyles.AllowLeadingSign, Invariant, out result))
+            if (!value.TryGetInt64(out result))
             {
                 throw Bad(value, wanted);
             }
@@ -106,42 +118,31 @@ internal static class ValueConverter
         return result < min || result > max ? throw Bad(value, wanted) : result;
     }
 
-    private static double Real(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.Number => value.GetDouble(),
-        JsonValueKind.String when double.TryParse(value.GetString()!.Trim(), NumberStyles.Float, Invariant, out var parsed) => parsed,
-        _ => throw Bad(value, "a number"),
-    };
+    private static double Real(JsonElement value, string? text) => text is not null
+        ? (double.TryParse(text.AsSpan().Trim(), NumberStyles.Float, Invariant, out var parsed) ? parsed : throw Bad(value, "a number"))
+        : value.ValueKind == JsonValueKind.Number ? value.GetDouble() : throw Bad(value, "a number");
 
-    private static decimal Decimal(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.Number when value.TryGetDecimal(out var number) => number,
-        JsonValueKind.String when decimal.TryParse(value.GetString()!.Trim(), NumberStyles.Float, Invariant, out var parsed) => parsed,
-        _ => throw Bad(value, "a number"),
-    };
+    private static decimal Decimal(JsonElement value, string? text) => text is not null
+        ? (decimal.TryParse(text.AsSpan().Trim(), NumberStyles.Float, Invariant, out var parsed) ? parsed : throw Bad(value, "a number"))
+        : value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out var number) ? number : throw Bad(value, "a number");
 
-    private static object SqliteNumber(JsonElement value)
+    private static object SqliteNumber(JsonElement value, string? text)
     {
         if (value.ValueKind is JsonValueKind.True or JsonValueKind.False)
         {
             return value.ValueKind == JsonValueKind.True ? 1L : 0L;
         }
 
-        var text = value.ValueKind switch
-        {
-            JsonValueKind.Number => value.GetRawText(),
-            JsonValueKind.String => value.GetString()!.Trim(),
-            _ => throw Bad(value, "a number"),
-        };
-        if (long.TryParse(text, NumberStyles.AllowLeadingSign, Invariant, out var whole))
+        var digits = text is not null ? text.AsSpan().Trim() : value.ValueKind == JsonValueKind.Number ? value.GetRawText().AsSpan() : throw Bad(value, "a number");
+        if (long.TryParse(digits, NumberStyles.AllowLeadingSign, Invariant, out var whole))
         {
             return whole;
         }
 
-        return double.TryParse(text, NumberStyles.Float, Invariant, out var real) ? real : throw Bad(value, "a number");
+        return double.TryParse(digits, NumberStyles.Float, Invariant, out var real) ? real : throw Bad(value, "a number");
     }
 
-    private static bool Boolean(JsonElement value)
+    private static bool Boolean(JsonElement value, string? text)
     {
         switch (value.ValueKind)
         {
@@ -152,7 +153,7 @@ internal static class ValueConverter
             case JsonValueKind.Number when value.TryGetInt64(out var number) && number is 0 or 1:
                 return number == 1;
             case JsonValueKind.String:
-                switch (value.GetString()!.Trim().ToUpperInvariant())
+                switch (text!.Trim().ToUpperInvariant())
                 {
                     case "TRUE" or "T" or "YES" or "Y" or "1":
                         return true;
@@ -166,26 +167,18 @@ internal static class ValueConverter
         throw Bad(value, "true or false");
     }
 
-    /// <summary>timestamp with time zone, as UTC; ISO 8601 with an offset is read straight from the JSON, anything else parsed as text (no offset: UTC).</summary>
-    private static DateTime TimestampTz(JsonElement value)
+    /// <summary>timestamp with time zone, as UTC: a time without an offset is taken as UTC.</summary>
+    private static DateTime Utc(DateTime exact) => exact.Kind switch
     {
-        if (value.ValueKind == JsonValueKind.String && value.TryGetDateTime(out var exact))
-        {
-            return exact.Kind switch
-            {
-                DateTimeKind.Utc => exact,
-                DateTimeKind.Local => exact.ToUniversalTime(),
-                _ => DateTime.SpecifyKind(exact, DateTimeKind.Utc),
-            };
-        }
+        DateTimeKind.Utc => exact,
+        DateTimeKind.Local => exact.ToUniversalTime(),
+        _ => DateTime.SpecifyKind(exact, DateTimeKind.Utc),
+    };
 
-        return DateTimeOffset.TryParse(Text(value), Invariant, DateTimeStyles.AssumeUniversal, out var moment) ? moment.UtcDateTime : throw Bad(value, "a date and time");
-    }
-
-    private static DateTime Timestamp(JsonElement value)
+    private static DateTime Timestamp(JsonElement value, string? text)
     {
         // timestamp without time zone: the wall-clock time as written; a time with an offset or Z is taken as UTC.
-        if (!DateTime.TryParse(Text(value), Invariant, DateTimeStyles.RoundtripKind, out var parsed))
+        if (!DateTime.TryParse(Text(value, text), Invariant, DateTimeStyles.RoundtripKind, out var parsed))
         {
             throw Bad(value, "a date and time");
         }
@@ -194,9 +187,9 @@ internal static class ValueConverter
     }
 
     /// <summary>An IP address, or an address with a prefix length ("10.0.0.0/24").</summary>
-    private static object Inet(JsonElement value)
+    private static object Inet(JsonElement value, string? raw)
     {
-        var text = Text(value).Trim();
+        var text = Text(value, raw);
         var slash = text.IndexOf('/', StringComparison.Ordinal);
         if (IPAddress.TryParse(slash < 0 ? text : text[..slash], out var address))
         {
@@ -214,13 +207,13 @@ internal static class ValueConverter
         throw Bad(value, "an IP address");
     }
 
-    private static byte[] Bytes(JsonElement value)
+    private static byte[] Bytes(JsonElement value, string? text)
     {
-        if (value.ValueKind == JsonValueKind.String)
+        if (text is not null)
         {
             try
             {
-                return System.Convert.FromBase64String(value.GetString()!);
+                return System.Convert.FromBase64String(text);
             }
             catch (FormatException)
             {
@@ -244,7 +237,8 @@ internal static class ValueConverter
         }
     }
 
-    private static string Text(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString()!.Trim() : value.GetRawText();
+    /// <summary>The value as text to parse: the string (already read), trimmed, or the JSON as written.</summary>
+    private static string Text(JsonElement value, string? text) => text?.Trim() ?? value.GetRawText();
 
     private static FormatException Bad(JsonElement value, string wanted) => new($"{Show(value)} is not {wanted}");
 

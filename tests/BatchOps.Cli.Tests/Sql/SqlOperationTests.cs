@@ -280,6 +280,50 @@ public sealed class PostgresSqlOperationTests(PostgresServer server) : SqlOperat
 
     protected override async Task<bool> TableExistsAsync(string db, string table) =>
         (bool)(await ScalarAsync(db, $"SELECT to_regclass('{table}') IS NOT NULL"))!;
+
+    [Fact]
+    public async Task EveryColumnType_TakesTextAsCsvGivesIt_AndJsonValues_AndNamesBadValues()
+    {
+        var db = await DatabaseAsync(
+            "CREATE TABLE typed (id int8 PRIMARY KEY, small int2, whole int4, real4 float4, real8 float8, amount numeric(12,2), flag bool, " +
+            "ref uuid, day date, at timestamp, at_tz timestamptz, clock time, doc jsonb, raw bytea, address inet, note text)");
+        var text = new Dictionary<string, object?>
+        {
+            ["id"] = " 1 ", ["small"] = "-7", ["whole"] = "42", ["real4"] = "1.5", ["real8"] = "2.25e3", ["amount"] = " 12.34 ", ["flag"] = "yes",
+            ["ref"] = "0f8fad5b-d9cb-469f-a165-70867728950e", ["day"] = "2026-11-23", ["at"] = "2026-11-23 10:30:00", ["at_tz"] = "2026-11-23 10:30:00+02:00",
+            ["clock"] = "07:45:30", ["doc"] = "{\"a\": 1}", ["raw"] = "AQID", ["address"] = "10.0.0.0/24", ["note"] = " kept as is ",
+        };
+        var json = new Dictionary<string, object?>
+        {
+            ["id"] = 2, ["small"] = 7, ["whole"] = true, ["real4"] = 1.5, ["real8"] = 2250, ["amount"] = 12.34m, ["flag"] = false,
+            ["ref"] = Guid.Parse("0f8fad5b-d9cb-469f-a165-70867728950e"), ["day"] = "2026-11-23T00:00:00", ["at"] = "2026-11-23T10:30:00Z", ["at_tz"] = "2026-11-23T08:30:00Z",
+            ["clock"] = "07:45", ["doc"] = new { a = 1 }, ["raw"] = "", ["address"] = "::1", ["note"] = 5,
+        };
+        var (summary, _) = await RunAsync(db, new SqlTarget { Mode = "insert", Table = "typed" }, [text, json], chunkSize: 1);
+        Assert.Equal(2, summary.Succeeded);
+        Assert.Equal(
+            "1|-7|42|1.5|2250|12.34|t|0f8fad5b-d9cb-469f-a165-70867728950e|2026-11-23|2026-11-23 10:30:00|2026-11-23 08:30:00+00|07:45:30|{\"a\": 1}|\\x010203|10.0.0.0/24| kept as is ",
+            await ScalarAsync(db, "SET TIME ZONE 'UTC'; SELECT concat_ws('|', id, small, whole, real4, real8, amount, flag, ref, day, at, at_tz, clock, doc, raw, address, note) FROM typed WHERE id = 1"));
+        Assert.Equal(
+            "2|7|1|1.5|2250|12.34|f|0f8fad5b-d9cb-469f-a165-70867728950e|2026-11-23|2026-11-23 10:30:00|2026-11-23 08:30:00+00|07:45:00|{\"a\": 1}|::1|5",
+            await ScalarAsync(db, "SET TIME ZONE 'UTC'; SELECT concat_ws('|', id, small, whole, real4, real8, amount, flag, ref, day, at, at_tz, clock, doc, raw, address, note) FROM typed WHERE id = 2"));
+
+        foreach (var (column, value, reason) in new[]
+        {
+            ("small", "70000", "'70000' is not a whole number from -32768 to 32767"),
+            ("whole", "4.5", "'4.5' is not a whole number from -2147483648 to 2147483647"),
+            ("amount", "abc", "'abc' is not a number"),
+            ("at_tz", "soon", "'soon' is not a date and time"),
+            ("ref", "x", "'x' is not a UUID"),
+            ("address", "10.0.0.0/40", "'10.0.0.0/40' is not an IP address"),
+        })
+        {
+            var row = new Dictionary<string, object?> { ["id"] = 3, [column] = value };
+            var (failed, rows) = await RunAsync(db, new SqlTarget { Mode = "insert", Table = "typed" }, [row], chunkSize: 1);
+            Assert.Equal(1, failed.Failed);
+            Assert.Equal($"row 0: column {column}: {reason}", Assert.Single(rows.Results).Error!.Message);
+        }
+    }
 }
 
 public sealed class SqliteSqlOperationTests : SqlOperationTests
