@@ -242,8 +242,7 @@ public sealed partial class PostgresJobStore : IWorkQueue
             ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
 
             // Virtual scheduling on the database's clock, as RateGate does in one process: the slots follow
-            // the previous ones one interval apart, never starting further back than
-            // the burst window (50 ms of starts, RateGate's).
+            // the previous ones one interval apart, never starting further back than the burst window (50 ms).
             await using var command = _source.CreateCommand(
                 "INSERT INTO batchops.job_rates AS r (job_id, next_at) VALUES ($1, clock_timestamp() - $3 + $2) " +
                 "ON CONFLICT (job_id) DO UPDATE SET next_at = greatest(r.next_at, clock_timestamp() - $3) + $2 " +

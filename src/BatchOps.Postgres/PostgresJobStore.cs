@@ -16,7 +16,8 @@ public sealed partial class PostgresJobStore : IJobStore
     public const int SchemaVersion = 1;
 
     /// <summary>Advisory lock key held while migrating ("BOPS").</summary>
-    private const long MigrationLock = 0x424F5053;
+    /// <summary>The advisory lock that serializes schema creation and migrations across processes.</summary>
+    internal const long MigrationLock = 0x424F5053;
 
     private readonly NpgsqlDataSource _source;
     private readonly TimeProvider _time;
@@ -102,8 +103,13 @@ public sealed partial class PostgresJobStore : IJobStore
     /// <summary>The stored schema version; 0 for a database without the store. Throws for a foreign <c>batchops</c> schema.</summary>
     private int ReadVersion(NpgsqlConnection connection, NpgsqlTransaction? transaction)
     {
+        // Both from the catalogs' rows in one snapshot. to_regclass answered from the server's cached catalog
+        // state, which could predate the statement's snapshot: a store created by another process between
+        // this statement's parse and its execution showed its schema but not its meta table, and read as foreign.
         using var command = new NpgsqlCommand(
-            "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = 'batchops'), to_regclass('batchops.meta') IS NOT NULL", connection, transaction);
+            "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = 'batchops'), " +
+            "EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'batchops' AND c.relname = 'meta')",
+            connection, transaction);
         bool hasMeta;
         long schemas;
         using (var reader = command.ExecuteReader())

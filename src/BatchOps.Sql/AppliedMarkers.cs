@@ -105,14 +105,7 @@ internal static class AppliedMarkers
 #pragma warning disable CA2100 // the table name is quoted by the writer; values are parameters
         command.CommandText = sql;
 #pragma warning restore CA2100
-        foreach (var (name, value) in parameters)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.Value = value;
-            command.Parameters.Add(parameter);
-        }
-
+        Bind(command.Parameters, command.CreateParameter, parameters);
         return command;
     }
 
@@ -123,14 +116,18 @@ internal static class AppliedMarkers
 #pragma warning disable CA2100 // the table name is quoted by the writer; values are parameters
         command.CommandText = sql;
 #pragma warning restore CA2100
+        Bind(command.Parameters, command.CreateParameter, parameters);
+        return command;
+    }
+
+    private static void Bind(DbParameterCollection target, Func<DbParameter> create, (string Name, object Value)[] parameters)
+    {
         foreach (var (name, value) in parameters)
         {
-            var parameter = command.CreateParameter();
+            var parameter = create();
             parameter.ParameterName = name;
             parameter.Value = value;
-            command.Parameters.Add(parameter);
+            target.Add(parameter);
         }
-
-        return command;
     }
 }

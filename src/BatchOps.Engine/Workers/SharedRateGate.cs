@@ -5,9 +5,8 @@ namespace BatchOps.Engine.Workers;
 /// <summary>
 /// A job's rate limit held across every worker: each start takes the next slot from the database. The
 /// starts waiting in one worker share a round trip: while one request is out, the ones arriving queue, and
-/// the next request takes as many consecutive slots as there are waiters. One request per start made the
-/// worker's rate depend on the database's latency (at 10 ms a round trip, 100 starts/s was all a worker
-/// could ask for), so a busy server ran a 200/s job at 188/s.
+/// the next request takes as many consecutive slots as there are waiters. One request per start capped a
+/// worker at one start per round trip (at 10 ms a round trip, 100 starts/s), whatever the job's rate.
 /// </summary>
 internal sealed class SharedRateGate(IWorkQueue queue, string jobId, double perSecond, TimeProvider time) : IStartGate
 {

@@ -32,6 +32,39 @@ public class PostgresJobStoreTests(PostgresServer server) : JobStoreContractTest
     }
 
     [Fact]
+    public async Task Open_WhileAnotherProcessCreatesTheSchema_SeesTheNewStore()
+    {
+        // Openers that looked before the schema existed, then waited for the migration lock while another
+        // created it, look again under the lock and find the store instead of creating it twice.
+        await using var holder = new NpgsqlConnection(_database);
+        await holder.OpenAsync();
+        await using var hold = await holder.BeginTransactionAsync();
+        await using (var take = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({PostgresJobStore.MigrationLock})", holder, hold))
+        {
+            await take.ExecuteNonQueryAsync();
+        }
+
+        var opening = Enumerable.Range(0, 3).Select(_ => Task.Run(() => PostgresJobStore.Open(_database))).ToArray();
+        const string Waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await ScalarAsync(Waiting) != "3" && DateTime.UtcNow < deadline && !opening.Any(o => o.IsFaulted))
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal("3", await ScalarAsync(Waiting));
+        await hold.RollbackAsync();
+        var stores = await Task.WhenAll(opening).WaitAsync(TimeSpan.FromSeconds(60));
+        foreach (var store in stores)
+        {
+            Assert.Empty(await store.FindJobsAsync(new JobQuery()));
+            store.Dispose();
+        }
+
+        Assert.Equal($"{PostgresJobStore.SchemaVersion}", await ScalarAsync("SELECT value FROM batchops.meta WHERE key = 'schema_version'"));
+    }
+
+    [Fact]
     public async Task Open_ForeignBatchopsSchema_IsLeftUntouchedWithAClearError()
     {
         await ScalarAsync("CREATE SCHEMA batchops; CREATE TABLE batchops.invoices (id int); INSERT INTO batchops.invoices VALUES (1); SELECT 1");
