@@ -35,6 +35,14 @@ public sealed class BatchOptions
     public int ThrottleLimit { get; set; } = 5;
 
     /// <summary>
+    /// Start a new chunk while finished ones are still being recorded: one chunk beyond ThrottleLimit is in
+    /// flight, so the store's transactions overlap the work. False keeps at most ThrottleLimit chunks
+    /// unrecorded at any moment, so a crash runs again only the chunks that were running; undo uses it,
+    /// where a compensation run twice costs more than the wait. The default is true.
+    /// </summary>
+    public bool OverlapCheckpoints { get; set; } = true;
+
+    /// <summary>
     /// Report results in input order even when items run in parallel. Results that finish early wait in a
     /// buffer bounded by the chunks in flight. The default is false: results are reported as they finish.
     /// </summary>

@@ -8,7 +8,7 @@ internal sealed partial class BatchRun<TIn, TOut>
 
     /// <summary>
     /// Reads the input into chunks. Before each chunk it waits for a free chunk slot (ThrottleLimit + 1 in
-    /// flight), so items are pulled only as fast as chunks are checkpointed. Items read before a stop are
+    /// flight, ThrottleLimit without OverlapCheckpoints), so items are pulled only as fast as chunks are checkpointed. Items read before a stop are
     /// still dispatched, so each of them gets an outcome (Skipped or Cancelled).
     /// </summary>
     private async Task ProduceAsync()

@@ -61,7 +61,7 @@ internal sealed partial class BatchRun<TIn, TOut>
         _isRetryable = options.IsRetryable ?? RetryClassifier.IsRetryable;
         _pipeline = ResiliencePipelineFactory.Create(options, ShouldRetry, OnRetry);
         _progress = new ProgressTracker(_time, options.TotalCount);
-        _chunkSlots = new SemaphoreSlim(options.ThrottleLimit + 1);
+        _chunkSlots = new SemaphoreSlim(options.OverlapCheckpoints ? options.ThrottleLimit + 1 : options.ThrottleLimit);
         if (options.PreserveOrder && options.ThrottleLimit > 1)
         {
             _ordered = new OrderedResultBuffer<TIn, TOut>(Emit);

@@ -124,13 +124,14 @@ public sealed partial class JobRunner
     }
 
     /// <summary>
-    /// Undo runs one item per chunk, so each compensation is recorded as soon as it ends (none runs twice
-    /// after a crash but the ones in flight), and a failed compensation neither stops nor skips the rest
-    /// unless the undo's own settings say so.
+    /// Undo runs one item per chunk and starts a chunk only while fewer than ThrottleLimit are unrecorded,
+    /// so each compensation is recorded as soon as it ends and a crash runs again only the ones that were
+    /// running; a failed compensation neither stops nor skips the rest unless the undo's own settings say so.
     /// </summary>
     private static BatchOptions UndoOptions(BatchOptions options, JobSettings undo)
     {
         options.ChunkSize = undo.ChunkSize ?? 1;
+        options.OverlapCheckpoints = false;
         options.StopOnError = undo.StopOnError ?? false;
         options.MaxErrors = undo.MaxErrors;
         options.Validate();

@@ -112,6 +112,58 @@ public class ThrottleAndOrderTests
         Assert.Equal([5, 4], observer.Results.OrderBy(r => r.Index).Select(r => r.Output));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task RunAsync_WithoutOverlappingCheckpoints_NeverHasMoreThanThrottleChunksUnrecorded(int throttle)
+    {
+        // What undo relies on: at a crash, only the compensations that were running can run again.
+        var started = 0;
+        var recorded = 0;
+        var worst = 0;
+        var observer = new CheckpointObserver(async () =>
+        {
+            await Task.Delay(5);
+            Interlocked.Increment(ref recorded);
+        });
+        var summary = await BatchExecutor.RunAsync(
+            Run.Range(40),
+            BatchOperation<int, int>.PerItem(async (item, _) =>
+            {
+                InterlockedMax(ref worst, Interlocked.Increment(ref started) - Volatile.Read(ref recorded));
+                await Task.Yield();
+                return item.Value;
+            }),
+            new BatchOptions { ThrottleLimit = throttle, ChunkSize = 1, OverlapCheckpoints = false },
+            observer);
+
+        Assert.Equal(40, summary.Succeeded);
+        Assert.InRange(worst, 1, throttle);
+    }
+
+    [Fact]
+    public async Task RunAsync_OverlappingCheckpoints_StartsTheNextChunkWhileOneIsBeingRecorded()
+    {
+        var nextStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var observer = new CheckpointObserver(() => new ValueTask(nextStarted.Task.WaitAsync(TimeSpan.FromSeconds(10))));
+        var summary = await BatchExecutor.RunAsync(
+            Run.Range(2),
+            BatchOperation<int, int>.PerItem((item, _) =>
+            {
+                if (item.Index == 1)
+                {
+                    nextStarted.TrySetResult();
+                }
+
+                return ValueTask.FromResult(item.Value);
+            }),
+            new BatchOptions { ThrottleLimit = 1, ChunkSize = 1 },
+            observer);
+
+        Assert.Equal(JobStatus.Completed, summary.Status);
+        Assert.True(nextStarted.Task.IsCompletedSuccessfully);
+    }
+
     [Fact]
     public async Task RunAsync_Checkpoints_OnePerChunkAfterItsItemsWereAnnounced()
     {
@@ -182,5 +234,11 @@ public class ThrottleAndOrderTests
         while (value > (current = Interlocked.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
         {
         }
+    }
+
+    /// <summary>An observer whose checkpoints run the given step (a slow or held store transaction).</summary>
+    private sealed class CheckpointObserver(Func<ValueTask> checkpoint) : BatchObserver<int, int>
+    {
+        public override ValueTask OnChunkCompletedAsync(long chunk, IReadOnlyList<ItemResult<int, int>> results) => checkpoint();
     }
 }
