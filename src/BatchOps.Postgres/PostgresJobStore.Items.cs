@@ -64,7 +64,11 @@ public sealed partial class PostgresJobStore
         });
     }
 
-    /// <summary>Writes outcomes over their items in one statement (one transaction with the caller's).</summary>
+    /// <summary>
+    /// Writes outcomes over their items in one round trip, in the caller's transaction (or the batch's own):
+    /// a run of consecutive successes becomes one block, anything else updates its rows (after writing out
+    /// any block that holds one of them).
+    /// </summary>
     private static async Task<int> CheckpointAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken)
     {
         if (outcomes.Count == 0)
@@ -72,12 +76,23 @@ public sealed partial class PostgresJobStore
             return 0;
         }
 
-        await using var command = new NpgsqlCommand(
+        // Sorted by index: concurrent checkpoints of one job lock rows in the same order.
+        var sorted = outcomes.OrderBy(o => o.Index).ToArray();
+        if (IsBlock(sorted) && await TryMoveToBlockAsync(connection, transaction, jobId, sorted, cancellationToken).ConfigureAwait(false))
+        {
+            return sorted.Length;
+        }
+
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(Expand(jobId, sorted[0].Index, sorted[^1].Index));
+        var update = new NpgsqlBatchCommand(
             "UPDATE batchops.items i SET status = o.status, attempts = o.attempts, output = o.output, error_type = o.error_type, error_message = o.error_message, " +
             "error_detail = o.error_detail, error_retryable = o.error_retryable, started_at = o.started_at, ended_at = o.ended_at, duration_ms = o.duration_ms " +
-            $"FROM {OutcomeArrays} WHERE i.job_id = $1 AND i.idx BETWEEN $13 AND $14 AND i.idx = o.idx", connection, transaction);
-        BindOutcomes(command, jobId, outcomes, withOutput: true);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            $"FROM {OutcomeArrays} WHERE i.job_id = $1 AND i.idx BETWEEN $13 AND $14 AND i.idx = o.idx");
+        BindOutcomes(update.Parameters, jobId, sorted, withOutput: true);
+        batch.BatchCommands.Add(update);
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return update.RecordsAffected;
     }
 
     /// <inheritdoc/>
@@ -93,15 +108,17 @@ public sealed partial class PostgresJobStore
         {
             await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var sorted = outcomes.OrderBy(o => o.Index).ToArray();
+            await ExpandAsync(connection, transaction, jobId, sorted[0].Index, sorted[^1].Index, cancellationToken).ConfigureAwait(false);
             await using (var history = new NpgsqlCommand(
                 "INSERT INTO batchops.item_history (job_id, idx, run, status, attempts, error_type, error_message, error_detail, error_retryable, ended_at) " +
                 "SELECT i.job_id, i.idx, j.run_count, i.status, i.attempts, i.error_type, i.error_message, i.error_detail, i.error_retryable, i.ended_at " +
                 "FROM batchops.items i JOIN batchops.jobs j ON j.id = i.job_id WHERE i.job_id = $1 AND i.idx BETWEEN $3 AND $4 AND i.idx = ANY($2) ORDER BY i.idx", connection, transaction))
             {
                 history.Parameters.Add(new() { Value = jobId });
-                history.Parameters.Add(new() { Value = outcomes.Select(o => o.Index).ToArray() });
-                history.Parameters.Add(new() { Value = outcomes.Min(o => o.Index) });
-                history.Parameters.Add(new() { Value = outcomes.Max(o => o.Index) });
+                history.Parameters.Add(new() { Value = sorted.Select(o => o.Index).ToArray() });
+                history.Parameters.Add(new() { Value = sorted[0].Index });
+                history.Parameters.Add(new() { Value = sorted[^1].Index });
                 await history.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -110,18 +127,15 @@ public sealed partial class PostgresJobStore
                 "UPDATE batchops.items i SET status = o.status, attempts = o.attempts, error_type = o.error_type, error_message = o.error_message, " +
                 "error_detail = o.error_detail, error_retryable = o.error_retryable, started_at = o.started_at, ended_at = o.ended_at, duration_ms = o.duration_ms " +
                 $"FROM {OutcomeArrays} WHERE i.job_id = $1 AND i.idx BETWEEN $13 AND $14 AND i.idx = o.idx", connection, transaction);
-            BindOutcomes(command, jobId, outcomes, withOutput: false);
+            BindOutcomes(command.Parameters, jobId, sorted, withOutput: false);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return 0;
         });
     }
 
-    private static void BindOutcomes(NpgsqlCommand command, string jobId, IReadOnlyList<ItemOutcome> outcomes, bool withOutput)
+    private static void BindOutcomes(NpgsqlParameterCollection p, string jobId, ItemOutcome[] sorted, bool withOutput)
     {
-        // Sorted by index: concurrent checkpoints of one job lock rows in the same order.
-        var sorted = outcomes.OrderBy(o => o.Index).ToArray();
-        var p = command.Parameters;
         p.Add(new() { Value = jobId });
         p.Add(new() { Value = sorted.Select(o => o.Index).ToArray() });
         p.Add(new() { Value = sorted.Select(o => (short)o.Status).ToArray() });
@@ -142,55 +156,61 @@ public sealed partial class PostgresJobStore
     public async IAsyncEnumerable<StoredItem> GetItemsAsync(string jobId, ItemQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var columns = query.InputsOnly ? "idx, key, input" : ItemColumns;
-        var sql = $"SELECT {columns} FROM batchops.items WHERE job_id = $1 AND idx > $2 AND idx <= $3";
-        if (query.Statuses is { Count: > 0 })
-        {
-            sql += " AND status = ANY($4)";
-        }
-
-        if (query.Indexes is not null)
-        {
-            sql += " AND idx = ANY($5)";
-        }
-
-        sql += $" ORDER BY idx LIMIT {PageSize}";
+        var sql = PageSql(query);
+        var source = query.InputsOnly ? 3 : 13;
         var statuses = query.Statuses?.Select(s => (short)s).ToArray() ?? [];
         var indexes = query.Indexes?.ToArray() ?? [];
-        var after = (query.FirstIndex ?? 0) - 1;
+        long? after = (query.FirstIndex ?? 0) - 1;
         var last = query.LastIndex ?? long.MaxValue;
-        while (true)
+        if (query.Indexes is not null)
         {
-            var page = await GuardAsync(async () =>
+            if (indexes.Length == 0)
+            {
+                yield break;
+            }
+
+            after = Math.Max(after.Value, indexes.Min() - 1);
+            last = Math.Min(last, indexes.Max());
+        }
+
+        while (after is { } from && from < last)
+        {
+            var (page, next) = await GuardAsync(async () =>
             {
                 await using var command = _source.CreateCommand(sql);
                 command.Parameters.Add(new() { Value = jobId });
-                command.Parameters.Add(new() { Value = after });
+                command.Parameters.Add(new() { Value = from });
                 command.Parameters.Add(new() { Value = last });
                 command.Parameters.Add(new() { Value = statuses });
                 command.Parameters.Add(new() { Value = indexes });
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                var items = new List<StoredItem>(PageSize);
+                var rows = new List<StoredItem>();
+                var blockItems = new List<StoredItem>();
+                var markers = new List<(long, bool)>();
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    items.Add(query.InputsOnly
+                    var kind = reader.GetInt32(source);
+                    if (kind >= 2)
+                    {
+                        markers.Add((reader.GetInt64(0), kind == 2));
+                        continue;
+                    }
+
+                    var item = query.InputsOnly
                         ? new StoredItem { Index = reader.GetInt64(0), Key = reader.IsDBNull(1) ? null : reader.GetString(1), Input = reader.GetString(2) }
-                        : ReadItem(reader));
+                        : ReadItem(reader);
+                    (kind == 0 ? rows : blockItems).Add(item);
                 }
 
-                return items;
+                var page = new List<StoredItem>(rows.Count + blockItems.Count);
+                return (page, MergePage(rows, blockItems, markers, last, page));
             }).ConfigureAwait(false);
             foreach (var item in page)
             {
                 yield return item;
             }
 
-            if (page.Count < PageSize)
-            {
-                yield break;
-            }
-
-            after = page[^1].Index;
+            after = next;
         }
     }
 

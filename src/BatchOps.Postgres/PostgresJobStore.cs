@@ -13,10 +13,9 @@ namespace BatchOps.Postgres;
 public sealed partial class PostgresJobStore : IJobStore
 {
     /// <summary>Schema version this build writes; older stores are migrated forward on open.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
-    /// <summary>Advisory lock key held while migrating ("BOPS").</summary>
-    /// <summary>The advisory lock that serializes schema creation and migrations across processes.</summary>
+    /// <summary>The advisory lock that serializes schema creation and migrations across processes ("BOPS").</summary>
     internal const long MigrationLock = 0x424F5053;
 
     private readonly NpgsqlDataSource _source;

@@ -142,5 +142,24 @@ internal static class PostgresSchema
             next_at         timestamptz NOT NULL
         );
         """,
+        """
+        -- Consecutive items that succeeded in one checkpoint, kept as one row of arrays (element k is item
+        -- first_idx + k) instead of one row each: a chunk's success costs one insert, not an update per item.
+        -- Their status is Succeeded; an index is in items or in a block, never both. A block is written back
+        -- out as rows before anything else changes its items (undo, a checkpoint over them).
+        CREATE TABLE batchops.item_blocks (
+            job_id          text NOT NULL,
+            first_idx       bigint NOT NULL,
+            last_idx        bigint NOT NULL,
+            keys            text[] NOT NULL,
+            inputs          text[] NOT NULL,
+            attempts        integer[] NOT NULL,
+            outputs         text[] NOT NULL,
+            started_at      timestamptz[] NOT NULL,
+            ended_at        timestamptz[] NOT NULL,
+            duration_ms     double precision[] NOT NULL,
+            PRIMARY KEY (job_id, first_idx)
+        );
+        """,
     ];
 }

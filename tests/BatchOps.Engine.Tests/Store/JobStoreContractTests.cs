@@ -175,6 +175,101 @@ public abstract class JobStoreContractTests
     }
 
     [Fact]
+    public async Task MixedCheckpoints_ReadBackExactlyAsRecorded_ThroughRecheckpointCompensationAndReset()
+    {
+        // Runs of successes a store may keep as one record (one larger than a page, many small ones, one
+        // too small), failures among successes, untouched items: every read answers as if each item were
+        // its own row.
+        using var store = CreateSut();
+        var job = NewJob();
+        await store.CreateJobAsync(job);
+        await store.AddItemsAsync(job.Id, Enumerable.Range(0, 3000).Select(i => new StoredItem { Index = i, Key = $"k{i}", Input = $"in{i}" }).ToList());
+        var model = new Dictionary<long, ItemOutcome>();
+        async Task RecordAsync(IEnumerable<ItemOutcome> outcomes)
+        {
+            var list = outcomes.ToList();
+            await store.CheckpointAsync(job.Id, list);
+            list.ForEach(o => model[o.Index] = o);
+        }
+
+        static ItemOutcome Done(long i, ItemStatus status = ItemStatus.Succeeded) => new(
+            i, status, 1 + (int)(i % 3), status == ItemStatus.Succeeded && i % 2 == 0 ? $"out{i}" : null, status == ItemStatus.Failed ? new ItemError("E", $"bad {i}", null, false) : null,
+            DateTimeOffset.UnixEpoch.AddSeconds(i), DateTimeOffset.UnixEpoch.AddSeconds(i + 1), TimeSpan.FromMilliseconds(i + 0.5));
+
+        await RecordAsync(Enumerable.Range(0, 2500).Select(i => Done(i)));
+        for (var first = 2500; first < 2700; first += 8)
+        {
+            await RecordAsync(Enumerable.Range(first, 8).Select(i => Done(i)));
+        }
+
+        await RecordAsync(Enumerable.Range(2700, 100).Select(i => Done(i, i == 2750 ? ItemStatus.Failed : ItemStatus.Succeeded)));
+        await RecordAsync(Enumerable.Range(2800, 7).Select(i => Done(i)));
+        await RecordAsync(Enumerable.Range(2810, 90).Select(i => Done(i, ItemStatus.Skipped)));
+        await AssertReadsMatchAsync(store, job.Id, model);
+
+        // A failure recorded over an item a success run holds, then reset for retry.
+        await RecordAsync([Done(1234, ItemStatus.Failed)]);
+        await AssertReadsMatchAsync(store, job.Id, model);
+        Assert.Equal([1234L, 2750L], await store.ResetFailedAsync(job.Id, null));
+        model.Remove(1234);
+        model.Remove(2750);
+        Assert.Equal(ItemStatus.Failed, Assert.Single(await store.GetItemHistoryAsync(job.Id, 1234)).Status);
+        await AssertReadsMatchAsync(store, job.Id, model);
+
+        // Undo of items inside success runs: their outputs stay, their successes go to history.
+        await store.RecordCompensationsAsync(job.Id, [new ItemOutcome(2604, ItemStatus.Compensated, 1, null, null, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero)]);
+        await store.RecordCompensationsAsync(job.Id, [new ItemOutcome(100, ItemStatus.Compensated, 1, null, null, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero)]);
+        model[2604] = model[2604] with { Status = ItemStatus.Compensated, Attempts = 1, StartedAt = null, EndedAt = DateTimeOffset.UnixEpoch, Duration = TimeSpan.Zero };
+        model[100] = model[100] with { Status = ItemStatus.Compensated, Attempts = 1, StartedAt = null, EndedAt = DateTimeOffset.UnixEpoch, Duration = TimeSpan.Zero };
+        Assert.Equal(ItemStatus.Succeeded, Assert.Single(await store.GetItemHistoryAsync(job.Id, 2604)).Status);
+        await AssertReadsMatchAsync(store, job.Id, model);
+
+        Assert.True(await store.RemoveJobAsync(job.Id));
+        Assert.Empty(await store.GetItemsAsync(job.Id, ItemQuery.All).ToListAsync());
+    }
+
+    /// <summary>Every kind of read against the model (index → outcome; absent: Pending): all, by status, by index, windows, inputs only, counts.</summary>
+    private static async Task AssertReadsMatchAsync(IJobStore store, string jobId, Dictionary<long, ItemOutcome> model)
+    {
+        ItemStatus StatusOf(long i) => model.TryGetValue(i, out var o) ? o.Status : ItemStatus.Pending;
+        void AssertItem(StoredItem item)
+        {
+            Assert.Equal(($"k{item.Index}", $"in{item.Index}"), (item.Key, item.Input));
+            if (!model.TryGetValue(item.Index, out var o))
+            {
+                Assert.Equal((ItemStatus.Pending, 0, (string?)null), (item.Status, item.Attempts, item.Output));
+                return;
+            }
+
+            Assert.Equal((o.Status, o.Attempts, o.Status == ItemStatus.Compensated ? item.Output : o.Output, o.Error?.Message), (item.Status, item.Attempts, item.Output, item.Error?.Message));
+            Assert.Equal((o.StartedAt, o.EndedAt, o.Duration), (item.StartedAt, item.EndedAt, item.Duration));
+        }
+
+        var all = await store.GetItemsAsync(jobId, ItemQuery.All).ToListAsync();
+        Assert.Equal(Enumerable.Range(0, 3000).Select(i => (long)i), all.Select(i => i.Index));
+        all.ForEach(AssertItem);
+        foreach (var statuses in new ItemStatus[][] { [ItemStatus.Succeeded], [ItemStatus.Failed], [ItemStatus.Succeeded, ItemStatus.Skipped], [.. ItemQuery.Unfinished.Statuses!], [ItemStatus.Compensated] })
+        {
+            var read = await store.GetItemsAsync(jobId, new ItemQuery { Statuses = statuses }).ToListAsync();
+            Assert.Equal(Enumerable.Range(0, 3000).Where(i => statuses.Contains(StatusOf(i))).Select(i => (long)i), read.Select(i => i.Index));
+        }
+
+        long[] picks = [0, 100, 999, 1000, 1234, 2499, 2500, 2507, 2508, 2604, 2699, 2750, 2806, 2807, 2999, 5000];
+        var picked = await store.GetItemsAsync(jobId, new ItemQuery { Indexes = picks }).ToListAsync();
+        Assert.Equal(picks.Where(i => i < 3000), picked.Select(i => i.Index));
+        picked.ForEach(AssertItem);
+        var window = await store.GetItemsAsync(jobId, new ItemQuery { FirstIndex = 1500, LastIndex = 2601, Statuses = [ItemStatus.Succeeded] }).ToListAsync();
+        Assert.Equal(Enumerable.Range(1500, 1102).Where(i => StatusOf(i) == ItemStatus.Succeeded).Select(i => (long)i), window.Select(i => i.Index));
+        var inputs = await store.GetItemsAsync(jobId, ItemQuery.All with { InputsOnly = true, FirstIndex = 2400 }).ToListAsync();
+        Assert.Equal(Enumerable.Range(2400, 600).Select(i => ((long)i, (string?)$"k{i}", $"in{i}")), inputs.Select(i => (i.Index, i.Key, i.Input)));
+
+        var counts = (await store.GetJobAsync(jobId))!.Counts;
+        Assert.Equal(
+            (3000L, model.Values.Count(o => o.Status == ItemStatus.Succeeded), model.Values.Count(o => o.Status == ItemStatus.Failed), model.Values.Count(o => o.Status == ItemStatus.Compensated)),
+            (counts.Total, counts.Succeeded, counts.Failed, counts.Compensated));
+    }
+
+    [Fact]
     public async Task Lease_LiveOwnerBlocksOthersAndDeadOwnerShowsInterrupted()
     {
         using var store = CreateSut();

@@ -117,6 +117,31 @@ public class PostgresJobStoreTests(PostgresServer server) : JobStoreContractTest
         Assert.Equal("0", await ScalarAsync($"SELECT count(*) FROM batchops.job_counts WHERE job_id = '{job.Id}'"));
     }
 
+    [Fact]
+    public async Task Checkpoint_OfConsecutiveSuccesses_KeepsThemAsOneBlock_AndFailuresAsRows()
+    {
+        using var store = CreateSut();
+        var job = NewJob();
+        await store.CreateJobAsync(job);
+        await store.AddItemsAsync(job.Id, Enumerable.Range(0, 300).Select(i => new StoredItem { Index = i, Input = $"{i}" }).ToList());
+        ItemOutcome Done(int i, bool failed = false) => new(
+            i, failed ? Engine.Jobs.ItemStatus.Failed : Engine.Jobs.ItemStatus.Succeeded, 1, null, failed ? new Engine.Jobs.ItemError("E", "bad", null, false) : null, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero);
+        await store.CheckpointAsync(job.Id, Enumerable.Range(0, 100).Select(i => Done(i)).ToList());
+        await store.CheckpointAsync(job.Id, Enumerable.Range(100, 100).Select(i => Done(i, failed: i == 150)).ToList());
+        await store.CheckpointAsync(job.Id, Enumerable.Range(200, 7).Select(i => Done(i)).ToList());
+
+        Assert.Equal("0-99", await ScalarAsync($"SELECT string_agg(first_idx || '-' || last_idx, ',') FROM batchops.item_blocks WHERE job_id = '{job.Id}'"));
+        Assert.Equal("200", await ScalarAsync($"SELECT count(*) FROM batchops.items WHERE job_id = '{job.Id}'"));
+        Assert.Equal("106", await ScalarAsync($"SELECT count(*) FROM batchops.items WHERE job_id = '{job.Id}' AND status = 2"));
+        Assert.Equal((300L, 206L, 1L), ((await store.GetJobAsync(job.Id))!.Counts.Total, (await store.GetJobAsync(job.Id))!.Counts.Succeeded, (await store.GetJobAsync(job.Id))!.Counts.Failed));
+
+        // Undo of one item writes its block back out as rows first.
+        await store.RecordCompensationsAsync(job.Id, [new ItemOutcome(42, Engine.Jobs.ItemStatus.Compensated, 1, null, null, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero)]);
+        Assert.Equal("0", await ScalarAsync($"SELECT count(*) FROM batchops.item_blocks WHERE job_id = '{job.Id}'"));
+        Assert.Equal("300", await ScalarAsync($"SELECT count(*) FROM batchops.items WHERE job_id = '{job.Id}'"));
+        Assert.Equal((205L, 1L), ((await store.GetJobAsync(job.Id))!.Counts.Succeeded, (await store.GetJobAsync(job.Id))!.Counts.Compensated));
+    }
+
     private async Task<string?> ScalarAsync(string sql)
     {
         await using var connection = new NpgsqlConnection(_database);

@@ -1,0 +1,203 @@
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace BatchOps.Postgres;
+
+/// <summary>
+/// Item blocks: consecutive items that succeeded in one checkpoint are kept as one row of arrays in
+/// <c>item_blocks</c> (schema 2), so a chunk's success costs the server one insert and a delete of its
+/// Pending rows instead of an update (new row version, index entries) per item. Blocks are only ever
+/// Succeeded; everything else stays in <c>items</c>, and an index is in one place or the other. A block is
+/// written back out as rows before anything changes its items (undo, a checkpoint over them), and every
+/// read merges the two in index order within one statement (one snapshot).
+/// </summary>
+public sealed partial class PostgresJobStore
+{
+    /// <summary>Fewest consecutive succeeded items a checkpoint keeps as a block; smaller runs stay rows.</summary>
+    private const int MinBlock = 8;
+
+    /// <summary>Most blocks one page of a read looks at.</summary>
+    private const int BlockPage = 16;
+
+    /// <summary>
+    /// Writes the blocks that hold any index in [$2, $3] back out as Succeeded rows. Their count moves from
+    /// the block to the rows' insert trigger, so the explicit decrement keeps the job's counts right.
+    /// </summary>
+    private const string ExpandBlocks =
+        "WITH gone AS (" +
+        "  DELETE FROM batchops.item_blocks b WHERE b.job_id = $1 AND b.first_idx <= $3 AND b.last_idx >= $2 " +
+        "    AND b.first_idx >= coalesce((SELECT max(first_idx) FROM batchops.item_blocks WHERE job_id = $1 AND first_idx <= $2), $2) " +
+        "  RETURNING *), " +
+        "written AS (" +
+        "  INSERT INTO batchops.items (job_id, idx, key, input, status, attempts, output, started_at, ended_at, duration_ms) " +
+        "  SELECT g.job_id, g.first_idx + u.n - 1, u.key, u.input, 2, u.attempts, u.output, u.started_at, u.ended_at, u.duration_ms " +
+        "  FROM gone g CROSS JOIN LATERAL unnest(g.keys, g.inputs, g.attempts, g.outputs, g.started_at, g.ended_at, g.duration_ms) " +
+        "    WITH ORDINALITY AS u(key, input, attempts, output, started_at, ended_at, duration_ms, n) ORDER BY 2) " +
+        "UPDATE batchops.job_counts c SET n = c.n - s.total FROM (SELECT sum(last_idx - first_idx + 1) AS total FROM gone) s " +
+        "WHERE c.job_id = $1 AND c.status = 2 AND s.total > 0";
+
+    /// <summary>
+    /// Replaces the rows [$2, $3] by one block with the given outcomes, only when every one of them is a
+    /// row (otherwise nothing changes and the caller updates the rows one by one).
+    /// </summary>
+    private const string MoveToBlock =
+        "WITH gone AS (" +
+        "  DELETE FROM batchops.items WHERE job_id = $1 AND idx BETWEEN $2 AND $3 " +
+        "    AND (SELECT count(*) FROM batchops.items WHERE job_id = $1 AND idx BETWEEN $2 AND $3) = $3 - $2 + 1 " +
+        "  RETURNING idx, key, input) " +
+        "INSERT INTO batchops.item_blocks (job_id, first_idx, last_idx, keys, inputs, attempts, outputs, started_at, ended_at, duration_ms) " +
+        "SELECT $1, $2, $3, array_agg(key ORDER BY idx), array_agg(input ORDER BY idx), $4, $5, $6, $7, $8 FROM gone HAVING count(*) > 0";
+
+    /// <summary>
+    /// Counts a new block Succeeded. A statement of its own, after the move: the rows' delete trigger has
+    /// locked the (job, Pending) count by then, so counts are locked in status order like every writer's.
+    /// </summary>
+    private const string CountBlock =
+        "INSERT INTO batchops.job_counts AS c (job_id, status, n) " +
+        "SELECT $1, 2, $3 - $2 + 1 WHERE EXISTS (SELECT 1 FROM batchops.item_blocks WHERE job_id = $1 AND first_idx = $2 AND last_idx = $3) " +
+        "ON CONFLICT (job_id, status) DO UPDATE SET n = c.n + excluded.n";
+
+    /// <summary>Whether sorted outcomes can be kept as one block: enough of them, consecutive, all succeeded.</summary>
+    private static bool IsBlock(ItemOutcome[] sorted)
+    {
+        if (sorted.Length < MinBlock || sorted[^1].Index - sorted[0].Index + 1 != sorted.Length)
+        {
+            return false;
+        }
+
+        foreach (var outcome in sorted)
+        {
+            if (outcome.Status != ItemStatus.Succeeded || outcome.Error is not null)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static NpgsqlBatchCommand Expand(string jobId, long first, long last)
+    {
+        var command = new NpgsqlBatchCommand(ExpandBlocks);
+        command.Parameters.Add(new() { Value = jobId });
+        command.Parameters.Add(new() { Value = first });
+        command.Parameters.Add(new() { Value = last });
+        return command;
+    }
+
+    /// <summary>Writes the blocks holding any index in [first, last] back out as rows, in the caller's transaction.</summary>
+    private static async Task ExpandAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string jobId, long first, long last, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(Expand(jobId, first, last));
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Keeps sorted, consecutive, succeeded outcomes as one block in one round trip (blocks over the range
+    /// written out first, the rows moved, the block counted). False when some index was not a row; nothing
+    /// was moved then.
+    /// </summary>
+    private static async Task<bool> TryMoveToBlockAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string jobId, ItemOutcome[] sorted, CancellationToken cancellationToken)
+    {
+        var first = sorted[0].Index;
+        var last = sorted[^1].Index;
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(Expand(jobId, first, last));
+        var move = new NpgsqlBatchCommand(MoveToBlock);
+        var p = move.Parameters;
+        p.Add(new() { Value = jobId });
+        p.Add(new() { Value = first });
+        p.Add(new() { Value = last });
+        p.Add(new() { Value = sorted.Select(o => o.Attempts).ToArray() });
+        p.Add(new() { Value = sorted.Select(o => o.Output).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        p.Add(new() { Value = sorted.Select(o => (DateTime?)o.StartedAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        p.Add(new() { Value = sorted.Select(o => o.EndedAt.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        p.Add(new() { Value = sorted.Select(o => o.Duration.TotalMilliseconds).ToArray() });
+        batch.BatchCommands.Add(move);
+        var count = new NpgsqlBatchCommand(CountBlock);
+        count.Parameters.Add(new() { Value = jobId });
+        count.Parameters.Add(new() { Value = first });
+        count.Parameters.Add(new() { Value = last });
+        batch.BatchCommands.Add(count);
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return move.RecordsAffected == 1;
+    }
+
+    /// <summary>
+    /// One page of a read: up to <see cref="PageSize"/> rows after $2 (through $3) and, when Succeeded items
+    /// are wanted, the blocks that overlap that range, expanded, with one marker per block looked at
+    /// (source 2: expanded, 3: looked at but left for the next page). Source is the last column.
+    /// </summary>
+    private static string PageSql(ItemQuery query)
+    {
+        var statuses = query.Statuses is { Count: > 0 } ? " AND status = ANY($4)" : string.Empty;
+        var indexes = query.Indexes is not null ? " AND idx = ANY($5)" : string.Empty;
+        var columns = query.InputsOnly ? "idx, key, input" : ItemColumns;
+        var rows = $"SELECT {columns}, 0 FROM (SELECT {columns} FROM batchops.items WHERE job_id = $1 AND idx > $2 AND idx <= $3{statuses}{indexes} ORDER BY idx LIMIT {PageSize}) AS r";
+        if (query.Statuses is { Count: > 0 } wanted && !wanted.Contains(ItemStatus.Succeeded))
+        {
+            return rows;
+        }
+
+        var holds = query.Indexes is not null ? " AND EXISTS (SELECT 1 FROM unnest($5::bigint[]) AS w(i) WHERE w.i BETWEEN first_idx AND last_idx)" : string.Empty;
+        var (unnest, blockColumns, markerColumns) = query.InputsOnly
+            ? ("unnest(b.keys, b.inputs) WITH ORDINALITY AS u(key, input, n)", "b.first_idx + u.n - 1, u.key, u.input", "NULL::text, NULL::text")
+            : ("unnest(b.keys, b.inputs, b.attempts, b.outputs, b.started_at, b.ended_at, b.duration_ms) WITH ORDINALITY AS u(key, input, attempts, output, started_at, ended_at, duration_ms, n)",
+                "b.first_idx + u.n - 1, u.key, u.input, 2::smallint, u.attempts, u.output, NULL::text, NULL::text, NULL::text, NULL::boolean, u.started_at, u.ended_at, u.duration_ms",
+                "NULL::text, NULL::text, NULL::smallint, NULL::integer, NULL::text, NULL::text, NULL::text, NULL::text, NULL::boolean, NULL::timestamptz, NULL::timestamptz, NULL::double precision");
+        return
+            "WITH near AS (SELECT * FROM (" +
+            $"  (SELECT * FROM batchops.item_blocks WHERE job_id = $1 AND first_idx <= $2{holds} ORDER BY first_idx DESC LIMIT 1) " +
+            $"  UNION ALL (SELECT * FROM batchops.item_blocks WHERE job_id = $1 AND first_idx > $2 AND first_idx <= $3{holds} ORDER BY first_idx LIMIT {BlockPage})) AS c " +
+            $"  WHERE last_idx > $2 ORDER BY first_idx LIMIT {BlockPage}), " +
+            // A page expands blocks until it holds a page's worth of items (at least one block).
+            "b AS (SELECT near.*, coalesce(sum(last_idx - first_idx + 1) OVER (ORDER BY first_idx ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) " +
+            $"  < {PageSize} AS expanded FROM near) " +
+            $"{rows} " +
+            $"UNION ALL SELECT {blockColumns}, 1 FROM b CROSS JOIN LATERAL {unnest} " +
+            $"WHERE b.expanded AND b.first_idx + u.n - 1 > $2 AND b.first_idx + u.n - 1 <= $3{(query.Indexes is not null ? " AND b.first_idx + u.n - 1 = ANY($5)" : string.Empty)} " +
+            $"UNION ALL SELECT b.last_idx, {markerColumns}, CASE WHEN b.expanded THEN 2 ELSE 3 END FROM b";
+    }
+
+    /// <summary>
+    /// Merges one page's rows and expanded block items in index order, keeping only what the page covers
+    /// for certain: up to the last row when the rows filled the page, up to the last expanded block when
+    /// blocks were left for the next page. Returns the index the next page starts after, or null at the end.
+    /// </summary>
+    private static long? MergePage(List<StoredItem> rows, List<StoredItem> blockItems, List<(long Last, bool Expanded)> markers, long last, List<StoredItem> page)
+    {
+        var horizon = last;
+        var more = false;
+        if (rows.Count == PageSize)
+        {
+            horizon = Math.Min(horizon, rows[^1].Index);
+            more = true;
+        }
+
+        if (markers.Count == BlockPage || markers.Exists(m => !m.Expanded))
+        {
+            horizon = Math.Min(horizon, markers.Where(m => m.Expanded).Max(m => m.Last));
+            more = true;
+        }
+
+        rows.Sort(static (a, b) => a.Index.CompareTo(b.Index));
+        blockItems.Sort(static (a, b) => a.Index.CompareTo(b.Index));
+        int r = 0, k = 0;
+        while (true)
+        {
+            var fromRows = r < rows.Count && rows[r].Index <= horizon;
+            var fromBlocks = k < blockItems.Count && blockItems[k].Index <= horizon;
+            if (!fromRows && !fromBlocks)
+            {
+                break;
+            }
+
+            page.Add(fromRows && (!fromBlocks || rows[r].Index < blockItems[k].Index) ? rows[r++] : blockItems[k++]);
+        }
+
+        return more && horizon < last ? horizon : null;
+    }
+}
