@@ -21,6 +21,9 @@ public sealed partial class PostgresJobStore
     /// <summary>Most blocks one page of a read looks at.</summary>
     private const int BlockPage = 16;
 
+    /// <summary>A block's columns, named (no <c>*</c>: a prepared statement must not change shape when a later schema adds one).</summary>
+    private const string BlockColumns = "job_id, first_idx, last_idx, keys, inputs, attempts, outputs, started_at, ended_at, duration_ms";
+
     /// <summary>
     /// Writes the blocks that hold any index in [$2, $3] back out as Succeeded rows. Their count moves from
     /// the block to the rows' insert trigger, so the explicit decrement keeps the job's counts right.
@@ -29,7 +32,7 @@ public sealed partial class PostgresJobStore
         "WITH gone AS (" +
         "  DELETE FROM batchops.item_blocks b WHERE b.job_id = $1 AND b.first_idx <= $3 AND b.last_idx >= $2 " +
         "    AND b.first_idx >= coalesce((SELECT max(first_idx) FROM batchops.item_blocks WHERE job_id = $1 AND first_idx <= $2), $2) " +
-        "  RETURNING *), " +
+        "  RETURNING " + BlockColumns + "), " +
         "written AS (" +
         "  INSERT INTO batchops.items (job_id, idx, key, input, status, attempts, output, started_at, ended_at, duration_ms) " +
         "  SELECT g.job_id, g.first_idx + u.n - 1, u.key, u.input, 2, u.attempts, u.output, u.started_at, u.ended_at, u.duration_ms " +
@@ -40,7 +43,7 @@ public sealed partial class PostgresJobStore
 
     /// <summary>
     /// Replaces the rows [$2, $3] by one block with the given outcomes, only when every one of them is a
-    /// row (otherwise nothing changes and the caller updates the rows one by one).
+    /// row (otherwise nothing changes, and the checkpoint's row update that follows writes them).
     /// </summary>
     private const string MoveToBlock =
         "WITH gone AS (" +
@@ -95,17 +98,11 @@ public sealed partial class PostgresJobStore
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Keeps sorted, consecutive, succeeded outcomes as one block in one round trip (blocks over the range
-    /// written out first, the rows moved, the block counted). False when some index was not a row; nothing
-    /// was moved then.
-    /// </summary>
-    private static async Task<bool> TryMoveToBlockAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string jobId, ItemOutcome[] sorted, CancellationToken cancellationToken)
+    /// <summary>Adds the move of sorted, consecutive, succeeded outcomes' rows into one block, and its count.</summary>
+    private static void AddMoveToBlock(NpgsqlBatch batch, string jobId, ItemOutcome[] sorted)
     {
         var first = sorted[0].Index;
         var last = sorted[^1].Index;
-        await using var batch = new NpgsqlBatch(connection, transaction);
-        batch.BatchCommands.Add(Expand(jobId, first, last));
         var move = new NpgsqlBatchCommand(MoveToBlock);
         var p = move.Parameters;
         p.Add(new() { Value = jobId });
@@ -122,8 +119,6 @@ public sealed partial class PostgresJobStore
         count.Parameters.Add(new() { Value = first });
         count.Parameters.Add(new() { Value = last });
         batch.BatchCommands.Add(count);
-        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        return move.RecordsAffected == 1;
     }
 
     /// <summary>
@@ -149,12 +144,12 @@ public sealed partial class PostgresJobStore
                 "b.first_idx + u.n - 1, u.key, u.input, 2::smallint, u.attempts, u.output, NULL::text, NULL::text, NULL::text, NULL::boolean, u.started_at, u.ended_at, u.duration_ms",
                 "NULL::text, NULL::text, NULL::smallint, NULL::integer, NULL::text, NULL::text, NULL::text, NULL::text, NULL::boolean, NULL::timestamptz, NULL::timestamptz, NULL::double precision");
         return
-            "WITH near AS (SELECT * FROM (" +
-            $"  (SELECT * FROM batchops.item_blocks WHERE job_id = $1 AND first_idx <= $2{holds} ORDER BY first_idx DESC LIMIT 1) " +
-            $"  UNION ALL (SELECT * FROM batchops.item_blocks WHERE job_id = $1 AND first_idx > $2 AND first_idx <= $3{holds} ORDER BY first_idx LIMIT {BlockPage})) AS c " +
+            $"WITH near AS (SELECT {BlockColumns} FROM (" +
+            $"  (SELECT {BlockColumns} FROM batchops.item_blocks WHERE job_id = $1 AND first_idx <= $2{holds} ORDER BY first_idx DESC LIMIT 1) " +
+            $"  UNION ALL (SELECT {BlockColumns} FROM batchops.item_blocks WHERE job_id = $1 AND first_idx > $2 AND first_idx <= $3{holds} ORDER BY first_idx LIMIT {BlockPage})) AS c " +
             $"  WHERE last_idx > $2 ORDER BY first_idx LIMIT {BlockPage}), " +
             // A page expands blocks until it holds a page's worth of items (at least one block).
-            "b AS (SELECT near.*, coalesce(sum(last_idx - first_idx + 1) OVER (ORDER BY first_idx ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) " +
+            $"b AS (SELECT {BlockColumns}, coalesce(sum(last_idx - first_idx + 1) OVER (ORDER BY first_idx ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) " +
             $"  < {PageSize} AS expanded FROM near) " +
             $"{rows} " +
             $"UNION ALL SELECT {blockColumns}, 1 FROM b CROSS JOIN LATERAL {unnest} " +

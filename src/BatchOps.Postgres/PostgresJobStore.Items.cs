@@ -64,11 +64,7 @@ public sealed partial class PostgresJobStore
         });
     }
 
-    /// <summary>
-    /// Writes outcomes over their items in one round trip, in the caller's transaction (or the batch's own):
-    /// a run of consecutive successes becomes one block, anything else updates its rows (after writing out
-    /// any block that holds one of them).
-    /// </summary>
+    /// <summary>Writes outcomes over their items in one round trip, in the caller's transaction or the batch's own.</summary>
     private static async Task<int> CheckpointAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken)
     {
         if (outcomes.Count == 0)
@@ -76,23 +72,33 @@ public sealed partial class PostgresJobStore
             return 0;
         }
 
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        AddCheckpoint(batch, jobId, outcomes);
+        return await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Adds the statements that write outcomes over their items: blocks holding any of them are written out
+    /// as rows, a run of consecutive successes becomes one block, and the rows left are updated one by one
+    /// (none when the block took them all: the update runs anyway, so a run whose items were not all rows
+    /// still lands, in the same transaction).
+    /// </summary>
+    private static void AddCheckpoint(NpgsqlBatch batch, string jobId, IReadOnlyList<ItemOutcome> outcomes)
+    {
         // Sorted by index: concurrent checkpoints of one job lock rows in the same order.
         var sorted = outcomes.OrderBy(o => o.Index).ToArray();
-        if (IsBlock(sorted) && await TryMoveToBlockAsync(connection, transaction, jobId, sorted, cancellationToken).ConfigureAwait(false))
+        batch.BatchCommands.Add(Expand(jobId, sorted[0].Index, sorted[^1].Index));
+        if (IsBlock(sorted))
         {
-            return sorted.Length;
+            AddMoveToBlock(batch, jobId, sorted);
         }
 
-        await using var batch = new NpgsqlBatch(connection, transaction);
-        batch.BatchCommands.Add(Expand(jobId, sorted[0].Index, sorted[^1].Index));
         var update = new NpgsqlBatchCommand(
             "UPDATE batchops.items i SET status = o.status, attempts = o.attempts, output = o.output, error_type = o.error_type, error_message = o.error_message, " +
             "error_detail = o.error_detail, error_retryable = o.error_retryable, started_at = o.started_at, ended_at = o.ended_at, duration_ms = o.duration_ms " +
             $"FROM {OutcomeArrays} WHERE i.job_id = $1 AND i.idx BETWEEN $13 AND $14 AND i.idx = o.idx");
         BindOutcomes(update.Parameters, jobId, sorted, withOutput: true);
         batch.BatchCommands.Add(update);
-        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        return update.RecordsAffected;
     }
 
     /// <inheritdoc/>

@@ -58,36 +58,71 @@ public sealed partial class PostgresJobStore : IWorkQueue
         }
     }
 
+    /// <summary>
+    /// Marks the picked chunk (CTE <c>next</c>) claimed with a new token and lease, and the job Running on its
+    /// first claim. Parameters: $1 Queued, $2 Running, $3 worker, $4 lease.
+    /// </summary>
+    private const string ClaimPicked =
+        "claimed AS (" +
+        "  UPDATE batchops.job_chunks c SET claimed = true, worker = $3, token = nextval('batchops.claim_tokens'), " +
+        "    lease_until = clock_timestamp() + $4, claims = c.claims + 1 " +
+        "  FROM next WHERE c.job_id = next.job_id AND c.first_idx = next.first_idx " +
+        "  RETURNING c.job_id, c.first_idx, c.last_idx, c.token, c.claims), " +
+        "started AS (" +
+        "  UPDATE batchops.jobs j SET status = $2, started_at = coalesce(j.started_at, clock_timestamp()), run_count = j.run_count + 1 " +
+        "  FROM claimed WHERE j.id = claimed.job_id AND j.status = $1) " +
+        "SELECT job_id, first_idx, last_idx, token, claims FROM claimed";
+
     /// <inheritdoc/>
     public Task<ChunkClaim?> ClaimAsync(WorkerIdentity worker, IReadOnlyCollection<string> kinds, IReadOnlyCollection<string> exclude, TimeSpan lease, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(worker);
         ArgumentNullException.ThrowIfNull(kinds);
         ArgumentNullException.ThrowIfNull(exclude);
-        return GuardAsync(async () =>
+
+        // One statement, one round trip: pick the oldest job's next chunk, claim it, mark the job Running.
+        return ClaimAsync(
+            "WITH next AS (" +
+            "  SELECT c.job_id, c.first_idx FROM batchops.job_chunks c JOIN batchops.jobs j ON j.id = c.job_id " +
+            "  WHERE j.queued AND j.status IN ($1, $2) AND j.stop_request IS NULL AND j.operation_kind = ANY($5) AND NOT (c.job_id = ANY($6)) " +
+            "    AND (NOT c.claimed OR c.lease_until < clock_timestamp()) " +
+            "  ORDER BY j.created_at, j.seq, c.first_idx LIMIT 1 FOR UPDATE OF c SKIP LOCKED), " + ClaimPicked,
+            worker,
+            lease,
+            [kinds.ToArray(), exclude.ToArray()],
+            cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<ChunkClaim?> ClaimNextAsync(WorkerIdentity worker, string jobId, TimeSpan lease, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        ArgumentException.ThrowIfNullOrEmpty(jobId);
+        return ClaimAsync(
+            "WITH next AS (" +
+            "  SELECT c.job_id, c.first_idx FROM batchops.job_chunks c JOIN batchops.jobs j ON j.id = c.job_id " +
+            "  WHERE c.job_id = $5 AND j.queued AND j.status IN ($1, $2) AND j.stop_request IS NULL " +
+            "    AND (NOT c.claimed OR c.lease_until < clock_timestamp()) " +
+            "  ORDER BY c.first_idx LIMIT 1 FOR UPDATE OF c SKIP LOCKED), " + ClaimPicked,
+            worker,
+            lease,
+            [jobId],
+            cancellationToken);
+    }
+
+    private Task<ChunkClaim?> ClaimAsync(string sql, WorkerIdentity worker, TimeSpan lease, object[] filters, CancellationToken cancellationToken) =>
+        GuardAsync(async () =>
         {
-            // One statement, one round trip: pick, claim, and mark the job Running on its first claim.
-            await using var command = _source.CreateCommand(
-                "WITH next AS (" +
-                "  SELECT c.job_id, c.first_idx FROM batchops.job_chunks c JOIN batchops.jobs j ON j.id = c.job_id " +
-                "  WHERE j.queued AND j.status IN ($1, $2) AND j.stop_request IS NULL AND j.operation_kind = ANY($3) AND NOT (c.job_id = ANY($4)) " +
-                "    AND (NOT c.claimed OR c.lease_until < clock_timestamp()) " +
-                "  ORDER BY j.created_at, j.seq, c.first_idx LIMIT 1 FOR UPDATE OF c SKIP LOCKED), " +
-                "claimed AS (" +
-                "  UPDATE batchops.job_chunks c SET claimed = true, worker = $5, token = nextval('batchops.claim_tokens'), " +
-                "    lease_until = clock_timestamp() + $6, claims = c.claims + 1 " +
-                "  FROM next WHERE c.job_id = next.job_id AND c.first_idx = next.first_idx " +
-                "  RETURNING c.job_id, c.first_idx, c.last_idx, c.token, c.claims), " +
-                "started AS (" +
-                "  UPDATE batchops.jobs j SET status = $2, started_at = coalesce(j.started_at, clock_timestamp()), run_count = j.run_count + 1 " +
-                "  FROM claimed WHERE j.id = claimed.job_id AND j.status = $1) " +
-                "SELECT job_id, first_idx, last_idx, token, claims FROM claimed");
+            await using var command = _source.CreateCommand(sql);
             command.Parameters.Add(new() { Value = (int)JobStatus.Queued });
             command.Parameters.Add(new() { Value = (int)JobStatus.Running });
-            command.Parameters.Add(new() { Value = kinds.ToArray() });
-            command.Parameters.Add(new() { Value = exclude.ToArray() });
             command.Parameters.Add(new() { Value = worker.Name });
             command.Parameters.Add(new() { Value = lease, NpgsqlDbType = NpgsqlDbType.Interval });
+            foreach (var filter in filters)
+            {
+                command.Parameters.Add(new() { Value = filter });
+            }
+
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             ChunkClaim? claim = null;
             if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -97,7 +132,6 @@ public sealed partial class PostgresJobStore : IWorkQueue
 
             return claim;
         });
-    }
 
     /// <inheritdoc/>
     public Task<ClaimState> RenewAsync(ChunkClaim claim, TimeSpan lease, CancellationToken cancellationToken = default)
@@ -118,6 +152,9 @@ public sealed partial class PostgresJobStore : IWorkQueue
         });
     }
 
+    /// <summary>SQLSTATE of <c>batchops.end_claim</c> when the claim passed to another worker.</summary>
+    private const string ClaimLost = "BOCLM";
+
     /// <inheritdoc/>
     public Task<bool> CompleteAsync(ChunkClaim claim, IReadOnlyList<ItemOutcome> outcomes, ChunkPolicy policy, CancellationToken cancellationToken = default)
     {
@@ -125,42 +162,50 @@ public sealed partial class PostgresJobStore : IWorkQueue
         ArgumentNullException.ThrowIfNull(outcomes);
         return GuardAsync(async () =>
         {
+            // One round trip, one transaction: the claim ends (or the batch fails when it is lost), the
+            // outcomes are written, the error policy is counted. Locks taken here (the job's counts) are held
+            // for the batch's time on the server only, not across round trips, so workers barely wait.
             await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using (var end = new NpgsqlCommand("DELETE FROM batchops.job_chunks WHERE job_id = $1 AND first_idx = $2 AND token = $3", connection, transaction))
+            await using var batch = new NpgsqlBatch(connection);
+            var end = new NpgsqlBatchCommand("SELECT batchops.end_claim($1, $2, $3)");
+            end.Parameters.Add(new() { Value = claim.JobId });
+            end.Parameters.Add(new() { Value = claim.FirstIndex });
+            end.Parameters.Add(new() { Value = claim.Token });
+            batch.BatchCommands.Add(end);
+            if (outcomes.Count > 0)
             {
-                end.Parameters.Add(new() { Value = claim.JobId });
-                end.Parameters.Add(new() { Value = claim.FirstIndex });
-                end.Parameters.Add(new() { Value = claim.Token });
-                if (await end.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
-                {
-                    // Another worker holds (or has finished) this chunk now: ours are late results.
-                    return false;
-                }
+                AddCheckpoint(batch, claim.JobId, outcomes);
             }
 
-            await CheckpointAsync(connection, transaction, claim.JobId, outcomes, cancellationToken).ConfigureAwait(false);
             var failures = outcomes.Count(o => o.Status == ItemStatus.Failed);
             if (failures > 0)
             {
                 // The error policy holds across workers: count this run's failures in the job's row.
-                await using var count = new NpgsqlCommand(
+                var count = new NpgsqlBatchCommand(
                     "UPDATE batchops.jobs SET run_failures = run_failures + $2, " +
                     "stop_request = CASE WHEN stop_request IS NULL AND ($3 OR run_failures + $2 >= $4) THEN $5 ELSE stop_request END, " +
                     "stop_reason = CASE WHEN stop_reason IS NULL AND ($3 OR run_failures + $2 >= $4) THEN " +
                     "  CASE WHEN $3 THEN 'Stopped after the first failed item (StopOnError); items not started were skipped.' " +
                     "  ELSE 'Stopped after ' || $4 || ' failures (MaxErrors ' || $4 || '); items not started were skipped.' END ELSE stop_reason END " +
-                    "WHERE id = $1", connection, transaction);
+                    "WHERE id = $1");
                 count.Parameters.Add(new() { Value = claim.JobId });
                 count.Parameters.Add(new() { Value = failures });
                 count.Parameters.Add(new() { Value = policy.StopOnError });
                 count.Parameters.Add(new() { Value = policy.MaxErrors ?? int.MaxValue });
                 count.Parameters.Add(new() { Value = (int)StopMode.Graceful });
-                await count.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                batch.BatchCommands.Add(count);
             }
 
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return true;
+            try
+            {
+                await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (PostgresException error) when (error.SqlState == ClaimLost)
+            {
+                // Another worker holds (or has finished) this chunk now: ours are late results.
+                return false;
+            }
         });
     }
 

@@ -44,6 +44,14 @@ public sealed partial class PostgresJobStore : IJobStore
             builder.ApplicationName = "batchops";
         }
 
+        // The store runs the same few statements over and over (claims, checkpoints, pages): prepared on
+        // each pooled connection after their second use, the server parses and plans them once.
+        if (builder.MaxAutoPrepare == 0)
+        {
+            builder.MaxAutoPrepare = 64;
+            builder.AutoPrepareMinUsages = 2;
+        }
+
         var location = StoreReference.Describe(builder);
         var source = new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
         var store = new PostgresJobStore(source, location, time ?? TimeProvider.System);

@@ -160,6 +160,16 @@ internal static class PostgresSchema
             duration_ms     double precision[] NOT NULL,
             PRIMARY KEY (job_id, first_idx)
         );
+
+        -- Ends a claim (deletes its chunk) or fails with BOCLM when another worker holds it now: the first
+        -- statement of the batch that records the chunk, so a late worker's outcomes roll back with it.
+        CREATE FUNCTION batchops.end_claim(p_job text, p_first bigint, p_token bigint) RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+            DELETE FROM batchops.job_chunks WHERE job_id = p_job AND first_idx = p_first AND token = p_token;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'chunk % of job % is claimed by another worker now', p_first, p_job USING ERRCODE = 'BOCLM';
+            END IF;
+        END $$;
         """,
     ];
 }

@@ -25,6 +25,12 @@ public interface IWorkQueue
     /// </summary>
     Task<ChunkClaim?> ClaimAsync(WorkerIdentity worker, IReadOnlyCollection<string> kinds, IReadOnlyCollection<string> exclude, TimeSpan lease, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Claims the next unclaimed chunk of one job (or one of its chunks whose lease expired), lowest index
+    /// first; null when it has none or was asked to stop. What a worker running the job calls to go on.
+    /// </summary>
+    Task<ChunkClaim?> ClaimNextAsync(WorkerIdentity worker, string jobId, TimeSpan lease, CancellationToken cancellationToken = default);
+
     /// <summary>Renews a claim's lease; says whether it is still held and whether the job was asked to stop.</summary>
     Task<ClaimState> RenewAsync(ChunkClaim claim, TimeSpan lease, CancellationToken cancellationToken = default);
 

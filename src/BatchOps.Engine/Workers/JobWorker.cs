@@ -9,11 +9,11 @@ namespace BatchOps.Engine.Workers;
 /// <summary>
 /// Runs queued jobs' chunks for as long as it is asked to: claims a chunk, runs its unfinished items with
 /// the job's settings while a heartbeat keeps the claim and watches for stop requests, records the
-/// outcomes with the claim's token (discarded when the claim was lost), and ends the job when nothing of
-/// it is left. Each of <see cref="WorkerOptions.Concurrency"/> slots runs one chunk at a time, and a worker
-/// runs one chunk of a job at a time, so a job's ThrottleLimit holds per worker.
+/// outcomes with the claim's token (discarded when the claim was lost), goes on with the job's next chunk,
+/// and ends the job when nothing of it is left. Each of <see cref="WorkerOptions.Concurrency"/> slots runs
+/// one job at a time, one chunk of it at a time, so a job's ThrottleLimit holds per worker.
 /// </summary>
-public sealed class JobWorker
+public sealed partial class JobWorker
 {
     private readonly IJobStore _store;
     private readonly IWorkQueue _queue;
@@ -115,7 +115,7 @@ public sealed class JobWorker
 
             try
             {
-                await RunClaimAsync(claim, abandon).ConfigureAwait(false);
+                await RunClaimAsync(claim, stopping, abandon).ConfigureAwait(false);
             }
             catch (Exception error) when (error is StoreException or InvalidOperationException or ArgumentException)
             {
@@ -129,7 +129,13 @@ public sealed class JobWorker
         }
     }
 
-    private async Task RunClaimAsync(ChunkClaim claim, CancellationToken abandon)
+    /// <summary>
+    /// Runs a job's chunks one after another from its first claim, for as long as the job has chunks to
+    /// claim: a pipeline in which the next chunk is claimed and read while one runs (when chunks run fast
+    /// enough for the round trips to matter) and a finished chunk is recorded while the next runs. One chunk
+    /// runs at a time, so the job's ThrottleLimit holds per worker; one heartbeat keeps every claim held.
+    /// </summary>
+    private async Task RunClaimAsync(ChunkClaim claim, CancellationToken stopping, CancellationToken abandon)
     {
         // A job's definition never changes once stored: read it at its first chunk only.
         if (!_jobs.TryGetValue(claim.JobId, out var job))
@@ -140,102 +146,18 @@ public sealed class JobWorker
         }
 
         var handler = _handlers(job);
-        var options = job.Settings.ToOptions(_time);
-        options.ChunkSize = (int)Math.Min(BatchOptions.MaxChunkSize, claim.LastIndex - claim.FirstIndex + 1);
-        options.TotalCount = null;
-        options.JobTimeout = null;
-        if (options.RateLimit is { } rate)
-        {
-            options.StartGate = new SharedRateGate(_queue, job.Id, rate, _time);
-            options.RateLimit = null;
-        }
-
-        Report(claim.Claims > 1 ? WorkerEventKind.Reclaimed : WorkerEventKind.Claimed, job.Id, $"items {claim.FirstIndex}-{claim.LastIndex} of '{job.Name}'" + (claim.Claims > 1 ? $" (claim {claim.Claims}: its last worker died or was late)" : string.Empty));
         using var log = JobLog.Open(_options.LogFolder, job.Id, _time);
-        using var stop = new BatchStopSource();
-        using var onAbandon = abandon.Register(() => stop.Stop(StopMode.Forced));
+        using var run = new JobRun(this, job, handler, log);
         using var heartbeatEnd = new CancellationTokenSource();
-        var lost = false;
-        Task heartbeat = Task.CompletedTask;
-        heartbeat = Task.Run(async () =>
-        {
-            while (!heartbeatEnd.IsCancellationRequested)
-            {
-                try
-                {
-                    await Task.Delay(_options.HeartbeatInterval, _time, heartbeatEnd.Token).ConfigureAwait(false);
-                    var state = await _queue.RenewAsync(claim, _options.Lease, heartbeatEnd.Token).ConfigureAwait(false);
-                    if (!state.Held)
-                    {
-                        lost = true;
-                        stop.Stop(StopMode.Forced);
-                        return;
-                    }
-
-                    if (state.Stop is { } mode)
-                    {
-                        stop.Stop(mode);
-                    }
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-                catch (StoreException)
-                {
-                    // A missed renewal is not fatal: the lease lasts several heartbeats.
-                }
-            }
-        }, CancellationToken.None);
-
-        var recorded = false;
-        var kept = true;
-        var items = _store.GetItemsAsync(job.Id, ItemQuery.Unfinished with { FirstIndex = claim.FirstIndex, LastIndex = claim.LastIndex, InputsOnly = true }, CancellationToken.None);
-        var policy = new ChunkPolicy(job.Settings.StopOnError ?? false, job.Settings.MaxErrors);
+        var heartbeat = Task.Run(() => run.HeartbeatAsync(heartbeatEnd.Token), CancellationToken.None);
         try
         {
-            await handler.RunAsync(
-                items,
-                options,
-                stop,
-                async outcomes =>
-                {
-                    // The heartbeat ends first: a renewal after the chunk is recorded (its row gone) would read as lost.
-                    recorded = true;
-                    await heartbeatEnd.CancelAsync().ConfigureAwait(false);
-                    await heartbeat.ConfigureAwait(false);
-                    if (abandon.IsCancellationRequested || lost)
-                    {
-                        kept = false;
-                        return;
-                    }
-
-                    kept = await _queue.CompleteAsync(claim, outcomes, policy, CancellationToken.None).ConfigureAwait(false);
-                },
-                (index, key, error) => log.Failure(index, key, error),
-                CancellationToken.None).ConfigureAwait(false);
-            if (!recorded && !abandon.IsCancellationRequested && !lost)
-            {
-                kept = await _queue.CompleteAsync(claim, [], policy, CancellationToken.None).ConfigureAwait(false);
-            }
+            await run.RunAsync(claim, stopping, abandon).ConfigureAwait(false);
         }
         finally
         {
             await heartbeatEnd.CancelAsync().ConfigureAwait(false);
             await heartbeat.ConfigureAwait(false);
-        }
-
-        if (abandon.IsCancellationRequested && !lost)
-        {
-            await ReleaseQuietlyAsync(claim).ConfigureAwait(false);
-            Report(WorkerEventKind.Released, job.Id, $"items {claim.FirstIndex}-{claim.LastIndex} given back unrecorded (worker stopping)");
-            return;
-        }
-
-        if (!kept || lost)
-        {
-            log.Info($"worker {_identity.Name}: items {claim.FirstIndex}-{claim.LastIndex}: claim lost to another worker; these results were discarded");
-            Report(WorkerEventKind.Lost, job.Id, $"items {claim.FirstIndex}-{claim.LastIndex}: the claim passed to another worker (lease expired); results discarded, not recorded twice");
         }
 
         if (await _queue.TryFinishAsync(job.Id, CancellationToken.None).ConfigureAwait(false) is { } ended)

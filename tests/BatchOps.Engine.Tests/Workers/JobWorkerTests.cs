@@ -96,6 +96,59 @@ public class JobWorkerTests(PostgresServer postgres) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ClaimNext_TakesOnlyThatJobsChunks_LowestFirst_AndNoneOnceItWasAskedToStop()
+    {
+        var first = await QueueAsync(30, new JobSettings { ChunkSize = 10 });
+        var second = await QueueAsync(30, new JobSettings { ChunkSize = 10 });
+        var me = new WorkerIdentity("me", "host", 1);
+
+        var a = await _store.ClaimNextAsync(me, second.Id, TimeSpan.FromMinutes(1));
+        var b = await _store.ClaimNextAsync(me, second.Id, TimeSpan.FromMinutes(1));
+
+        Assert.Equal((second.Id, 0L, 9L), (a!.JobId, a.FirstIndex, a.LastIndex));
+        Assert.Equal((second.Id, 10L, 19L), (b!.JobId, b.FirstIndex, b.LastIndex));
+        Assert.Equal(JobStatus.Running, (await _store.GetJobAsync(second.Id))!.Status);
+        Assert.Equal(JobStatus.Queued, (await _store.GetJobAsync(first.Id))!.Status);
+        Assert.True(await _store.RequestStopAsync(second.Id, StopMode.Graceful));
+        Assert.Null(await _store.ClaimNextAsync(me, second.Id, TimeSpan.FromMinutes(1)));
+        Assert.Equal(first.Id, (await _store.ClaimNextAsync(me, first.Id, TimeSpan.FromMinutes(1)))!.JobId);
+    }
+
+    [Fact]
+    public async Task FastChunks_AreClaimedAhead_WhileOneRuns()
+    {
+        // Chunk 0 runs at once; chunk 1 holds until the worker has claimed chunk 2 ahead of it.
+        var job = await QueueAsync(30, new JobSettings { ChunkSize = 10, ThrottleLimit = 2 });
+        var claimedAhead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var worker = Worker(Handler(async (n, ct) =>
+        {
+            if (n == 10)
+            {
+                await claimedAhead.Task.WaitAsync(Bound, ct);
+            }
+
+            return null;
+        }), "ahead");
+        var claims = new ConcurrentQueue<string>();
+        worker.Reported += e =>
+        {
+            if (e.Kind == WorkerEventKind.Claimed)
+            {
+                claims.Enqueue(e.Message);
+                if (e.Message.StartsWith("items 20-29", StringComparison.Ordinal))
+                {
+                    claimedAhead.TrySetResult();
+                }
+            }
+        };
+
+        var ended = await RunUntilEndedAsync(job.Id, worker);
+
+        Assert.Equal((JobStatus.Completed, 30L), (ended.Status, ended.Counts.Succeeded));
+        Assert.Equal(["items 0-9", "items 10-19", "items 20-29"], claims.Select(c => c[..c.IndexOf(" of ", StringComparison.Ordinal)]));
+    }
+
+    [Fact]
     public async Task LateWorker_LosesItsClaim_AndItsResultsAreDiscarded()
     {
         var job = await QueueAsync(5, new JobSettings { ChunkSize = 10 });

@@ -1,0 +1,298 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Logging;
+using BatchOps.Engine.Store;
+
+namespace BatchOps.Engine.Workers;
+
+public sealed partial class JobWorker
+{
+    /// <summary>
+    /// Chunks that ran faster than this are worth claiming ahead: the next claim's round trips would
+    /// otherwise be a noticeable share of a chunk's time. Slower chunks are claimed one at a time, so a busy
+    /// worker never sits on a chunk another worker could run now.
+    /// </summary>
+    private static readonly TimeSpan ClaimAheadBelow = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Most finished chunks being recorded at once while the next runs.</summary>
+    private const int RecordingsInFlight = 2;
+
+    /// <summary>A claim this worker holds, with the stop source of its run (disposed with the job's run).</summary>
+    private sealed class Held(ChunkClaim claim) : IDisposable
+    {
+        public ChunkClaim Claim { get; } = claim;
+
+        public BatchStopSource Stop { get; } = new();
+
+        /// <summary>Set by the heartbeat when another worker holds the chunk now: its results are late.</summary>
+        public volatile bool Lost;
+
+        public string Range => $"items {Claim.FirstIndex}-{Claim.LastIndex}";
+
+        public void Dispose() => Stop.Dispose();
+    }
+
+    /// <summary>A claimed chunk with its unfinished items read.</summary>
+    private sealed record Ready(Held Held, IReadOnlyList<StoredItem> Items);
+
+    /// <summary>One job as one worker slot runs it: claims, runs and records its chunks until none is left.</summary>
+    private sealed class JobRun(JobWorker worker, JobRecord job, QueuedJobHandler handler, JobLog log) : IDisposable
+    {
+        private readonly ConcurrentDictionary<long, Held> _held = new();
+        private readonly ConcurrentBag<Held> _all = [];
+        private readonly ChunkPolicy _policy = new(job.Settings.StopOnError ?? false, job.Settings.MaxErrors);
+        private readonly SharedRateGate? _gate = job.Settings.RateLimit is { } rate ? new SharedRateGate(worker._queue, job.Id, rate, worker._time) : null;
+        private int _jobStop = -1;
+
+        private StopMode? JobStop => Volatile.Read(ref _jobStop) is var mode and >= 0 ? (StopMode)mode : null;
+
+        public async Task RunAsync(ChunkClaim first, CancellationToken stopping, CancellationToken abandon)
+        {
+            var recordings = new List<Task>();
+            Task<Ready?>? ahead = null;
+            var current = await ReadAsync(Hold(first)).ConfigureAwait(false);
+            try
+            {
+                while (current is not null)
+                {
+                    var clock = Stopwatch.GetTimestamp();
+                    var fast = false;
+                    if (current.Held.Lost)
+                    {
+                        Lose(current.Held);
+                    }
+                    else
+                    {
+                        var outcomes = await RunChunkAsync(current, abandon).ConfigureAwait(false);
+                        fast = Stopwatch.GetElapsedTime(clock) < ClaimAheadBelow;
+                        if (outcomes is not null)
+                        {
+                            recordings.Add(RecordAsync(current.Held, outcomes));
+                        }
+                    }
+
+                    if (stopping.IsCancellationRequested || abandon.IsCancellationRequested || JobStop is not null)
+                    {
+                        break;
+                    }
+
+                    // Claimed ahead while this chunk was recorded (the first time, or for slow chunks, only now).
+                    ahead ??= ClaimAsync();
+                    current = await ahead.ConfigureAwait(false);
+                    ahead = fast && current is not null ? ClaimAsync() : null;
+                    recordings.RemoveAll(r => r.IsCompleted);
+                    if (recordings.Count >= RecordingsInFlight)
+                    {
+                        await Task.WhenAny(recordings).ConfigureAwait(false);
+                    }
+                }
+            }
+            finally
+            {
+                if (ahead is not null && await ahead.ConfigureAwait(false) is { } unrun)
+                {
+                    await ReleaseAsync(unrun.Held, "given back unrun (the worker or the job is stopping)").ConfigureAwait(false);
+                }
+
+                await Task.WhenAll(recordings).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Renews every claim the run holds; marks the ones another worker took lost, and passes on a stop request.</summary>
+        public async Task HeartbeatAsync(CancellationToken end)
+        {
+            while (!end.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(worker._options.HeartbeatInterval, worker._time, end).ConfigureAwait(false);
+                    foreach (var held in _held.Values)
+                    {
+                        var state = await worker._queue.RenewAsync(held.Claim, worker._options.Lease, end).ConfigureAwait(false);
+
+                        // A claim recorded meanwhile is no longer held, and its row is gone: that is not a loss.
+                        if (!state.Held && _held.ContainsKey(held.Claim.Token))
+                        {
+                            held.Lost = true;
+                            held.Stop.Stop(StopMode.Forced);
+                        }
+
+                        if (state.Stop is { } mode)
+                        {
+                            Interlocked.CompareExchange(ref _jobStop, (int)mode, -1);
+                            foreach (var each in _held.Values)
+                            {
+                                each.Stop.Stop(mode);
+                            }
+                        }
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                catch (StoreException)
+                {
+                    // A missed renewal is not fatal: the lease lasts several heartbeats.
+                }
+            }
+        }
+
+        private Held Hold(ChunkClaim claim)
+        {
+            var held = new Held(claim);
+            if (JobStop is { } mode)
+            {
+                held.Stop.Stop(mode);
+            }
+
+            _all.Add(held);
+            _held[claim.Token] = held;
+            worker.Report(claim.Claims > 1 ? WorkerEventKind.Reclaimed : WorkerEventKind.Claimed, job.Id, $"{held.Range} of '{job.Name}'" + (claim.Claims > 1 ? $" (claim {claim.Claims}: its last worker died or was late)" : string.Empty));
+            return held;
+        }
+
+        /// <summary>Claims the job's next chunk and reads its unfinished items; null when there is none (or the store failed, which is reported).</summary>
+        private async Task<Ready?> ClaimAsync()
+        {
+            if (JobStop is not null)
+            {
+                return null;
+            }
+
+            ChunkClaim? claim;
+            try
+            {
+                claim = await worker._queue.ClaimNextAsync(worker._identity, job.Id, worker._options.Lease, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (StoreException error)
+            {
+                worker.Report(WorkerEventKind.StoreError, job.Id, error.Message);
+                return null;
+            }
+
+            return claim is null ? null : await ReadAsync(Hold(claim)).ConfigureAwait(false);
+        }
+
+        private async Task<Ready?> ReadAsync(Held held)
+        {
+            try
+            {
+                var items = new List<StoredItem>();
+                var query = ItemQuery.Unfinished with { FirstIndex = held.Claim.FirstIndex, LastIndex = held.Claim.LastIndex, InputsOnly = true };
+                await foreach (var item in worker._store.GetItemsAsync(job.Id, query, CancellationToken.None).ConfigureAwait(false))
+                {
+                    items.Add(item);
+                }
+
+                return new Ready(held, items);
+            }
+            catch (StoreException error)
+            {
+                worker.Report(WorkerEventKind.StoreError, job.Id, error.Message);
+                await ReleaseAsync(held, null).ConfigureAwait(false);
+                return null;
+            }
+        }
+
+        /// <summary>Runs one chunk's items; returns their outcomes, or null when they must not be recorded (the claim was lost, or the worker abandoned it).</summary>
+        private async Task<IReadOnlyList<ItemOutcome>?> RunChunkAsync(Ready ready, CancellationToken abandon)
+        {
+            var held = ready.Held;
+            using var onAbandon = abandon.Register(() => held.Stop.Stop(StopMode.Forced));
+            var options = job.Settings.ToOptions(worker._time);
+            options.ChunkSize = (int)Math.Min(BatchOptions.MaxChunkSize, held.Claim.LastIndex - held.Claim.FirstIndex + 1);
+            options.TotalCount = null;
+            options.JobTimeout = null;
+            if (_gate is not null)
+            {
+                options.StartGate = _gate;
+                options.RateLimit = null;
+            }
+
+            IReadOnlyList<ItemOutcome> outcomes = [];
+            await handler.RunAsync(
+                Stream(ready.Items),
+                options,
+                held.Stop,
+                recorded =>
+                {
+                    outcomes = recorded;
+                    return default;
+                },
+                (index, key, error) => log.Failure(index, key, error),
+                CancellationToken.None).ConfigureAwait(false);
+
+            if (held.Lost)
+            {
+                Lose(held);
+                return null;
+            }
+
+            if (abandon.IsCancellationRequested)
+            {
+                await ReleaseAsync(held, "given back unrecorded (worker stopping)").ConfigureAwait(false);
+                return null;
+            }
+
+            return outcomes;
+        }
+
+        /// <summary>Records a chunk's outcomes with its claim's token; reports a loss when another worker holds it now.</summary>
+        private async Task RecordAsync(Held held, IReadOnlyList<ItemOutcome> outcomes)
+        {
+            // Not renewed from here on: a renewal after the chunk is recorded (its row gone) would read as lost.
+            _held.TryRemove(held.Claim.Token, out _);
+            try
+            {
+                if (!await worker._queue.CompleteAsync(held.Claim, outcomes, _policy, CancellationToken.None).ConfigureAwait(false))
+                {
+                    Lose(held);
+                }
+            }
+            catch (StoreException error)
+            {
+                worker.Report(WorkerEventKind.StoreError, job.Id, error.Message);
+                await ReleaseAsync(held, null).ConfigureAwait(false);
+            }
+        }
+
+        private void Lose(Held held)
+        {
+            _held.TryRemove(held.Claim.Token, out _);
+            log.Info($"worker {worker._identity.Name}: {held.Range}: claim lost to another worker; these results were discarded");
+            worker.Report(WorkerEventKind.Lost, job.Id, $"{held.Range}: the claim passed to another worker (lease expired); results discarded, not recorded twice");
+        }
+
+        /// <summary>Gives a claim back for another worker; <paramref name="why"/> null reports nothing (a store error was reported).</summary>
+        private async Task ReleaseAsync(Held held, string? why)
+        {
+            _held.TryRemove(held.Claim.Token, out _);
+            await worker.ReleaseQuietlyAsync(held.Claim).ConfigureAwait(false);
+            if (why is not null)
+            {
+                worker.Report(WorkerEventKind.Released, job.Id, $"{held.Range} {why}");
+            }
+        }
+
+        /// <summary>Disposes the claims' stop sources; call after the heartbeat has ended.</summary>
+        public void Dispose()
+        {
+            foreach (var held in _all)
+            {
+                held.Dispose();
+            }
+        }
+
+        private static async IAsyncEnumerable<StoredItem> Stream(IReadOnlyList<StoredItem> items)
+        {
+            foreach (var item in items)
+            {
+                yield return item;
+            }
+
+            await Task.CompletedTask.ConfigureAwait(false);
+        }
+    }
+}
