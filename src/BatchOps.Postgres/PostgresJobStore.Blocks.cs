@@ -13,6 +13,11 @@ namespace BatchOps.Postgres;
 /// written back out as rows before anything changes its items (undo, a checkpoint over them), and every
 /// read merges the two in index order within one statement (one snapshot).
 /// </summary>
+/// <remarks>
+/// A checkpoint's fast path does not look for blocks first: items being recorded are never Succeeded
+/// already, so the move finds them all as rows; when it does not, it fails and the checkpoint runs again
+/// the careful way (blocks written out, rows updated).
+/// </remarks>
 public sealed partial class PostgresJobStore
 {
     /// <summary>Fewest consecutive succeeded items a checkpoint keeps as a block; smaller runs stay rows.</summary>
@@ -41,26 +46,8 @@ public sealed partial class PostgresJobStore
         "UPDATE batchops.job_counts c SET n = c.n - s.total FROM (SELECT sum(last_idx - first_idx + 1) AS total FROM gone) s " +
         "WHERE c.job_id = $1 AND c.status = 2 AND s.total > 0";
 
-    /// <summary>
-    /// Replaces the rows [$2, $3] by one block with the given outcomes, only when every one of them is a
-    /// row (otherwise nothing changes, and the checkpoint's row update that follows writes them).
-    /// </summary>
-    private const string MoveToBlock =
-        "WITH gone AS (" +
-        "  DELETE FROM batchops.items WHERE job_id = $1 AND idx BETWEEN $2 AND $3 " +
-        "    AND (SELECT count(*) FROM batchops.items WHERE job_id = $1 AND idx BETWEEN $2 AND $3) = $3 - $2 + 1 " +
-        "  RETURNING idx, key, input) " +
-        "INSERT INTO batchops.item_blocks (job_id, first_idx, last_idx, keys, inputs, attempts, outputs, started_at, ended_at, duration_ms) " +
-        "SELECT $1, $2, $3, array_agg(key ORDER BY idx), array_agg(input ORDER BY idx), $4, $5, $6, $7, $8 FROM gone HAVING count(*) > 0";
-
-    /// <summary>
-    /// Counts a new block Succeeded. A statement of its own, after the move: the rows' delete trigger has
-    /// locked the (job, Pending) count by then, so counts are locked in status order like every writer's.
-    /// </summary>
-    private const string CountBlock =
-        "INSERT INTO batchops.job_counts AS c (job_id, status, n) " +
-        "SELECT $1, 2, $3 - $2 + 1 WHERE EXISTS (SELECT 1 FROM batchops.item_blocks WHERE job_id = $1 AND first_idx = $2 AND last_idx = $3) " +
-        "ON CONFLICT (job_id, status) DO UPDATE SET n = c.n + excluded.n";
+    /// <summary>SQLSTATE of <c>batchops.move_to_block</c> when a run's items were not all rows.</summary>
+    private const string NotAllRows = "BOBLK";
 
     /// <summary>Whether sorted outcomes can be kept as one block: enough of them, consecutive, all succeeded.</summary>
     private static bool IsBlock(ItemOutcome[] sorted)
@@ -98,27 +85,46 @@ public sealed partial class PostgresJobStore
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Adds the move of sorted, consecutive, succeeded outcomes' rows into one block, and its count.</summary>
+    /// <summary>Adds the move of sorted, consecutive, succeeded outcomes' rows into one block, counted (<c>batchops.move_to_block</c>).</summary>
     private static void AddMoveToBlock(NpgsqlBatch batch, string jobId, ItemOutcome[] sorted)
     {
-        var first = sorted[0].Index;
-        var last = sorted[^1].Index;
-        var move = new NpgsqlBatchCommand(MoveToBlock);
+        var move = new NpgsqlBatchCommand("SELECT batchops.move_to_block($1, $2, $3, $4, $5, $6, $7, $8)");
         var p = move.Parameters;
         p.Add(new() { Value = jobId });
-        p.Add(new() { Value = first });
-        p.Add(new() { Value = last });
+        p.Add(new() { Value = sorted[0].Index });
+        p.Add(new() { Value = sorted[^1].Index });
         p.Add(new() { Value = sorted.Select(o => o.Attempts).ToArray() });
         p.Add(new() { Value = sorted.Select(o => o.Output).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         p.Add(new() { Value = sorted.Select(o => (DateTime?)o.StartedAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
         p.Add(new() { Value = sorted.Select(o => o.EndedAt.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
         p.Add(new() { Value = sorted.Select(o => o.Duration.TotalMilliseconds).ToArray() });
         batch.BatchCommands.Add(move);
-        var count = new NpgsqlBatchCommand(CountBlock);
-        count.Parameters.Add(new() { Value = jobId });
-        count.Parameters.Add(new() { Value = first });
-        count.Parameters.Add(new() { Value = last });
-        batch.BatchCommands.Add(count);
+    }
+
+    /// <summary>
+    /// Runs a batch that records outcomes, built first with their run of successes moved into a block, and
+    /// built once more without (rows written one by one) when the server found those items were not all
+    /// rows. Either attempt is one round trip and one transaction; the first one's changes are gone when it
+    /// fails.
+    /// </summary>
+    private static async Task ExecuteCheckpointAsync(NpgsqlConnection connection, Action<NpgsqlBatch, bool> build, CancellationToken cancellationToken)
+    {
+        await using (var batch = new NpgsqlBatch(connection))
+        {
+            build(batch, true);
+            try
+            {
+                await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (PostgresException error) when (error.SqlState == NotAllRows)
+            {
+            }
+        }
+
+        await using var rows = new NpgsqlBatch(connection);
+        build(rows, false);
+        await rows.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

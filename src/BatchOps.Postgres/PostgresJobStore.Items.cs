@@ -60,39 +60,36 @@ public sealed partial class PostgresJobStore
         return GuardAsync(async () =>
         {
             await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            return await CheckpointAsync(connection, null, jobId, outcomes, cancellationToken).ConfigureAwait(false);
+            await CheckpointAsync(connection, jobId, outcomes, cancellationToken).ConfigureAwait(false);
+            return 0;
         });
     }
 
-    /// <summary>Writes outcomes over their items in one round trip, in the caller's transaction or the batch's own.</summary>
-    private static async Task<int> CheckpointAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken)
+    /// <summary>Writes outcomes over their items in one round trip and one transaction (two in the rare careful case).</summary>
+    private static async Task CheckpointAsync(NpgsqlConnection connection, string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken)
     {
-        if (outcomes.Count == 0)
+        if (outcomes.Count > 0)
         {
-            return 0;
+            await ExecuteCheckpointAsync(connection, (batch, asBlock) => AddCheckpoint(batch, jobId, outcomes, asBlock), cancellationToken).ConfigureAwait(false);
         }
-
-        await using var batch = new NpgsqlBatch(connection, transaction);
-        AddCheckpoint(batch, jobId, outcomes);
-        return await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Adds the statements that write outcomes over their items: blocks holding any of them are written out
-    /// as rows, a run of consecutive successes becomes one block, and the rows left are updated one by one
-    /// (none when the block took them all: the update runs anyway, so a run whose items were not all rows
-    /// still lands, in the same transaction).
+    /// Adds the statements that write outcomes over their items: a run of consecutive successes moved into
+    /// one block (<paramref name="asBlock"/>), or else blocks holding any of them written out as rows and
+    /// the rows updated one by one.
     /// </summary>
-    private static void AddCheckpoint(NpgsqlBatch batch, string jobId, IReadOnlyList<ItemOutcome> outcomes)
+    private static void AddCheckpoint(NpgsqlBatch batch, string jobId, IReadOnlyList<ItemOutcome> outcomes, bool asBlock)
     {
         // Sorted by index: concurrent checkpoints of one job lock rows in the same order.
         var sorted = outcomes.OrderBy(o => o.Index).ToArray();
-        batch.BatchCommands.Add(Expand(jobId, sorted[0].Index, sorted[^1].Index));
-        if (IsBlock(sorted))
+        if (asBlock && IsBlock(sorted))
         {
             AddMoveToBlock(batch, jobId, sorted);
+            return;
         }
 
+        batch.BatchCommands.Add(Expand(jobId, sorted[0].Index, sorted[^1].Index));
         var update = new NpgsqlBatchCommand(
             "UPDATE batchops.items i SET status = o.status, attempts = o.attempts, output = o.output, error_type = o.error_type, error_message = o.error_message, " +
             "error_detail = o.error_detail, error_retryable = o.error_retryable, started_at = o.started_at, ended_at = o.ended_at, duration_ms = o.duration_ms " +

@@ -166,39 +166,26 @@ public sealed partial class PostgresJobStore : IWorkQueue
             // outcomes are written, the error policy is counted. Locks taken here (the job's counts) are held
             // for the batch's time on the server only, not across round trips, so workers barely wait.
             await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var batch = new NpgsqlBatch(connection);
-            var end = new NpgsqlBatchCommand("SELECT batchops.end_claim($1, $2, $3)");
-            end.Parameters.Add(new() { Value = claim.JobId });
-            end.Parameters.Add(new() { Value = claim.FirstIndex });
-            end.Parameters.Add(new() { Value = claim.Token });
-            batch.BatchCommands.Add(end);
-            if (outcomes.Count > 0)
-            {
-                AddCheckpoint(batch, claim.JobId, outcomes);
-            }
-
             var failures = outcomes.Count(o => o.Status == ItemStatus.Failed);
-            if (failures > 0)
-            {
-                // The error policy holds across workers: count this run's failures in the job's row.
-                var count = new NpgsqlBatchCommand(
-                    "UPDATE batchops.jobs SET run_failures = run_failures + $2, " +
-                    "stop_request = CASE WHEN stop_request IS NULL AND ($3 OR run_failures + $2 >= $4) THEN $5 ELSE stop_request END, " +
-                    "stop_reason = CASE WHEN stop_reason IS NULL AND ($3 OR run_failures + $2 >= $4) THEN " +
-                    "  CASE WHEN $3 THEN 'Stopped after the first failed item (StopOnError); items not started were skipped.' " +
-                    "  ELSE 'Stopped after ' || $4 || ' failures (MaxErrors ' || $4 || '); items not started were skipped.' END ELSE stop_reason END " +
-                    "WHERE id = $1");
-                count.Parameters.Add(new() { Value = claim.JobId });
-                count.Parameters.Add(new() { Value = failures });
-                count.Parameters.Add(new() { Value = policy.StopOnError });
-                count.Parameters.Add(new() { Value = policy.MaxErrors ?? int.MaxValue });
-                count.Parameters.Add(new() { Value = (int)StopMode.Graceful });
-                batch.BatchCommands.Add(count);
-            }
-
             try
             {
-                await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await ExecuteCheckpointAsync(connection, (batch, asBlock) =>
+                {
+                    var end = new NpgsqlBatchCommand("SELECT batchops.end_claim($1, $2, $3)");
+                    end.Parameters.Add(new() { Value = claim.JobId });
+                    end.Parameters.Add(new() { Value = claim.FirstIndex });
+                    end.Parameters.Add(new() { Value = claim.Token });
+                    batch.BatchCommands.Add(end);
+                    if (outcomes.Count > 0)
+                    {
+                        AddCheckpoint(batch, claim.JobId, outcomes, asBlock);
+                    }
+
+                    if (failures > 0)
+                    {
+                        batch.BatchCommands.Add(CountFailures(claim.JobId, failures, policy));
+                    }
+                }, cancellationToken).ConfigureAwait(false);
                 return true;
             }
             catch (PostgresException error) when (error.SqlState == ClaimLost)
@@ -207,6 +194,24 @@ public sealed partial class PostgresJobStore : IWorkQueue
                 return false;
             }
         });
+    }
+
+    /// <summary>The error policy held across workers: this run's failures counted in the job's row, and the stop it calls for.</summary>
+    private static NpgsqlBatchCommand CountFailures(string jobId, int failures, ChunkPolicy policy)
+    {
+        var count = new NpgsqlBatchCommand(
+            "UPDATE batchops.jobs SET run_failures = run_failures + $2, " +
+            "stop_request = CASE WHEN stop_request IS NULL AND ($3 OR run_failures + $2 >= $4) THEN $5 ELSE stop_request END, " +
+            "stop_reason = CASE WHEN stop_reason IS NULL AND ($3 OR run_failures + $2 >= $4) THEN " +
+            "  CASE WHEN $3 THEN 'Stopped after the first failed item (StopOnError); items not started were skipped.' " +
+            "  ELSE 'Stopped after ' || $4 || ' failures (MaxErrors ' || $4 || '); items not started were skipped.' END ELSE stop_reason END " +
+            "WHERE id = $1");
+        count.Parameters.Add(new() { Value = jobId });
+        count.Parameters.Add(new() { Value = failures });
+        count.Parameters.Add(new() { Value = policy.StopOnError });
+        count.Parameters.Add(new() { Value = policy.MaxErrors ?? int.MaxValue });
+        count.Parameters.Add(new() { Value = (int)StopMode.Graceful });
+        return count;
     }
 
     /// <inheritdoc/>

@@ -161,6 +161,27 @@ internal static class PostgresSchema
             PRIMARY KEY (job_id, first_idx)
         );
 
+        -- Moves a checkpoint's run of successes out of items into one block and counts it, or fails with BOBLK
+        -- (undoing the delete with the whole batch) when they were not all rows, so the caller writes them
+        -- row by row instead. The rows' delete trigger locks the (job, Pending) count before this locks the
+        -- (job, Succeeded) one: every writer takes them in status order.
+        CREATE FUNCTION batchops.move_to_block(p_job text, p_first bigint, p_last bigint, p_attempts integer[], p_outputs text[],
+                                               p_started timestamptz[], p_ended timestamptz[], p_durations double precision[]) RETURNS void LANGUAGE plpgsql AS $$
+        DECLARE
+            moved bigint;
+        BEGIN
+            WITH gone AS (DELETE FROM batchops.items WHERE job_id = p_job AND idx BETWEEN p_first AND p_last RETURNING idx, key, input)
+            INSERT INTO batchops.item_blocks (job_id, first_idx, last_idx, keys, inputs, attempts, outputs, started_at, ended_at, duration_ms)
+            SELECT p_job, p_first, p_last, array_agg(key ORDER BY idx), array_agg(input ORDER BY idx), p_attempts, p_outputs, p_started, p_ended, p_durations
+            FROM gone HAVING count(*) = p_last - p_first + 1;
+            GET DIAGNOSTICS moved = ROW_COUNT;
+            IF moved = 0 THEN
+                RAISE EXCEPTION 'items % to % of job % are not all rows', p_first, p_last, p_job USING ERRCODE = 'BOBLK';
+            END IF;
+            INSERT INTO batchops.job_counts AS c (job_id, status, n) VALUES (p_job, 2, p_last - p_first + 1)
+                ON CONFLICT (job_id, status) DO UPDATE SET n = c.n + excluded.n;
+        END $$;
+
         -- Ends a claim (deletes its chunk) or fails with BOCLM when another worker holds it now: the first
         -- statement of the batch that records the chunk, so a late worker's outcomes roll back with it.
         CREATE FUNCTION batchops.end_claim(p_job text, p_first bigint, p_token bigint) RETURNS void LANGUAGE plpgsql AS $$
