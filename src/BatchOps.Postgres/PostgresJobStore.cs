@@ -52,6 +52,10 @@ public sealed partial class PostgresJobStore : IJobStore
             builder.AutoPrepareMinUsages = 2;
         }
 
+        // The store changes no session state (its advisory locks are transaction locks), so a connection
+        // back in the pool needs no reset: three statements fewer each time one is taken.
+        builder.NoResetOnClose = true;
+
         var location = StoreReference.Describe(builder);
         var source = new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
         var store = new PostgresJobStore(source, location, time ?? TimeProvider.System);

@@ -159,7 +159,7 @@ internal static class PostgresSchema
             ended_at        timestamptz[] NOT NULL,
             duration_ms     double precision[] NOT NULL,
             PRIMARY KEY (job_id, first_idx)
-        );
+        ) WITH (toast_tuple_target = 8160); -- a 100-item block (about 4 kB) stays in its row, uncompressed
 
         -- Moves a checkpoint's run of successes out of items into one block and counts it, or fails with BOBLK
         -- (undoing the delete with the whole batch) when they were not all rows, so the caller writes them
