@@ -1,3 +1,4 @@
+using System.Globalization;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 using Npgsql;
@@ -134,11 +135,16 @@ public sealed partial class PostgresJobStore
     /// </summary>
     private static string PageSql(ItemQuery query)
     {
-        var statuses = query.Statuses is { Count: > 0 } ? " AND status = ANY($4)" : string.Empty;
+        // The statuses are written into the statement, not bound: a prepared statement's generic plan then
+        // still knows a rare status from a common one (bound, it read a thousand failed items of a
+        // million-item job by walking all its rows: 0.5 s instead of 2 ms).
+        var statuses = query.Statuses is { Count: > 0 } wanted
+            ? $" AND status IN ({string.Join(", ", wanted.Select(s => ((short)s).ToString(CultureInfo.InvariantCulture)).Distinct().Order())})"
+            : string.Empty;
         var indexes = query.Indexes is not null ? " AND idx = ANY($5)" : string.Empty;
         var columns = query.InputsOnly ? "idx, key, input" : ItemColumns;
         var rows = $"SELECT {columns}, 0 FROM (SELECT {columns} FROM batchops.items WHERE job_id = $1 AND idx > $2 AND idx <= $3{statuses}{indexes} ORDER BY idx LIMIT {PageSize}) AS r";
-        if (query.Statuses is { Count: > 0 } wanted && !wanted.Contains(ItemStatus.Succeeded))
+        if (query.Statuses is { Count: > 0 } only && !only.Contains(ItemStatus.Succeeded))
         {
             return rows;
         }

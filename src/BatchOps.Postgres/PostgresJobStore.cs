@@ -45,7 +45,8 @@ public sealed partial class PostgresJobStore : IJobStore
         }
 
         // The store runs the same few statements over and over (claims, checkpoints, pages): prepared on
-        // each pooled connection after their second use, the server parses and plans them once.
+        // each pooled connection after their second use, the server parses and plans them once. Item
+        // reads write their statuses into the statement, so a generic plan still knows a rare status.
         if (builder.MaxAutoPrepare == 0)
         {
             builder.MaxAutoPrepare = 64;
