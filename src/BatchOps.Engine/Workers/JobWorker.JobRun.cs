@@ -77,11 +77,17 @@ public sealed partial class JobWorker
                         break;
                     }
 
-                    // Claimed ahead while this chunk was recorded (the first time, or for slow chunks, only now).
+                    // The next chunk: claimed while this one ran (fast chunks), or now. After a fast chunk the
+                    // one after it is claimed before this one runs.
                     ahead ??= ClaimAsync();
                     current = await ahead.ConfigureAwait(false);
                     ahead = fast && current is not null ? ClaimAsync() : null;
-                    recordings.RemoveAll(r => r.IsCompleted);
+                    recordings.RemoveAll(r => r.IsCompletedSuccessfully);
+                    if (recordings.Find(r => r.IsFaulted) is { } failed)
+                    {
+                        await failed.ConfigureAwait(false);
+                    }
+
                     if (recordings.Count >= RecordingsInFlight)
                     {
                         await Task.WhenAny(recordings).ConfigureAwait(false);
