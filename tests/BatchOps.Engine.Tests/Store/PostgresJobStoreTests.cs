@@ -118,6 +118,27 @@ public class PostgresJobStoreTests(PostgresServer server) : JobStoreContractTest
     }
 
     [Fact]
+    public async Task Open_StoreOfSchemaOne_MigratesForward_KeepingItsJobs()
+    {
+        // A store as the first release wrote it, with a job half done.
+        await ScalarAsync(
+            "CREATE SCHEMA batchops; CREATE TABLE batchops.meta (key text PRIMARY KEY, value text NOT NULL); " +
+            "INSERT INTO batchops.meta VALUES ('application', 'batchops'), ('schema_version', '1'); " + PostgresSchema.Migrations[0] +
+            "; INSERT INTO batchops.jobs (id, name, status, operation_kind, operation, input_format, output_format, created_at) " +
+            "VALUES ('old', 'old', 3, 'exec', '{}', 'json', 'text', now()); " +
+            "INSERT INTO batchops.items (job_id, idx, input, status) SELECT 'old', g, g::text, CASE WHEN g < 10 THEN 2 ELSE 0 END FROM generate_series(0, 99) g; SELECT 1");
+
+        using var store = CreateSut();
+
+        Assert.Equal($"{PostgresJobStore.SchemaVersion}", await ScalarAsync("SELECT value FROM batchops.meta WHERE key = 'schema_version'"));
+        var old = (await store.GetJobAsync("old"))!;
+        Assert.Equal((100L, 10L), (old.Counts.Total, old.Counts.Succeeded));
+        await store.CheckpointAsync("old", Enumerable.Range(10, 90).Select(i => new ItemOutcome(i, Engine.Jobs.ItemStatus.Succeeded, 1, null, null, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero)).ToList());
+        Assert.Equal("10-99", await ScalarAsync("SELECT string_agg(first_idx || '-' || last_idx, ',') FROM batchops.item_blocks WHERE job_id = 'old'"));
+        Assert.Equal(100, (await store.GetItemsAsync("old", new ItemQuery { Statuses = [Engine.Jobs.ItemStatus.Succeeded] }).ToListAsync()).Count);
+    }
+
+    [Fact]
     public async Task Checkpoint_OfConsecutiveSuccesses_KeepsThemAsOneBlock_AndFailuresAsRows()
     {
         using var store = CreateSut();
