@@ -17,6 +17,9 @@ public sealed partial class PostgresJobStore : IWorkQueue
 {
     private static readonly short[] UnfinishedStatuses = [(short)ItemStatus.Pending, (short)ItemStatus.Running, (short)ItemStatus.Skipped, (short)ItemStatus.Cancelled];
 
+    /// <summary>The unfinished statuses as SQL, written into statements so their plans know them.</summary>
+    private static readonly string UnfinishedList = string.Join(", ", UnfinishedStatuses);
+
     /// <inheritdoc/>
     public Task EnqueueAsync(string jobId, CancellationToken cancellationToken = default) =>
         GuardAsync(async () =>
@@ -59,8 +62,8 @@ public sealed partial class PostgresJobStore : IWorkQueue
     }
 
     /// <summary>
-    /// Marks the picked chunk (CTE <c>next</c>) claimed with a new token and lease, and the job Running on its
-    /// first claim. Parameters: $1 Queued, $2 Running, $3 worker, $4 lease.
+    /// Marks the picked chunk (CTE <c>next</c>) claimed with a new token and lease (CTE <c>claimed</c>), and
+    /// the job Running on its first claim. Parameters: $1 Queued, $2 Running, $3 worker, $4 lease.
     /// </summary>
     private const string ClaimPicked =
         "claimed AS (" +
@@ -70,47 +73,57 @@ public sealed partial class PostgresJobStore : IWorkQueue
         "  RETURNING c.job_id, c.first_idx, c.last_idx, c.token, c.claims), " +
         "started AS (" +
         "  UPDATE batchops.jobs j SET status = $2, started_at = coalesce(j.started_at, clock_timestamp()), run_count = j.run_count + 1 " +
-        "  FROM claimed WHERE j.id = claimed.job_id AND j.status = $1) " +
-        "SELECT job_id, first_idx, last_idx, token, claims FROM claimed";
+        "  FROM claimed WHERE j.id = claimed.job_id AND j.status = $1) ";
+
+    /// <summary>The claim's columns, first in every claim's result.</summary>
+    private const string ClaimColumns = "c.job_id, c.first_idx, c.last_idx, c.token, c.claims";
 
     /// <inheritdoc/>
-    public Task<ChunkClaim?> ClaimAsync(WorkerIdentity worker, IReadOnlyCollection<string> kinds, IReadOnlyCollection<string> exclude, TimeSpan lease, CancellationToken cancellationToken = default)
+    public async Task<ChunkClaim?> ClaimAsync(WorkerIdentity worker, IReadOnlyCollection<string> kinds, IReadOnlyCollection<string> exclude, TimeSpan lease, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(worker);
         ArgumentNullException.ThrowIfNull(kinds);
         ArgumentNullException.ThrowIfNull(exclude);
 
         // One statement, one round trip: pick the oldest job's next chunk, claim it, mark the job Running.
-        return ClaimAsync(
+        var claimed = await ClaimAsync(
             "WITH next AS (" +
             "  SELECT c.job_id, c.first_idx FROM batchops.job_chunks c JOIN batchops.jobs j ON j.id = c.job_id " +
             "  WHERE j.queued AND j.status IN ($1, $2) AND j.stop_request IS NULL AND j.operation_kind = ANY($5) AND NOT (c.job_id = ANY($6)) " +
             "    AND (NOT c.claimed OR c.lease_until < clock_timestamp()) " +
-            "  ORDER BY j.created_at, j.seq, c.first_idx LIMIT 1 FOR UPDATE OF c SKIP LOCKED), " + ClaimPicked,
+            "  ORDER BY j.created_at, j.seq, c.first_idx LIMIT 1 FOR UPDATE OF c SKIP LOCKED), " + ClaimPicked +
+            $"SELECT {ClaimColumns} FROM claimed c",
             worker,
             lease,
             [kinds.ToArray(), exclude.ToArray()],
-            cancellationToken);
+            withItems: false,
+            cancellationToken).ConfigureAwait(false);
+        return claimed?.Claim;
     }
 
     /// <inheritdoc/>
-    public Task<ChunkClaim?> ClaimNextAsync(WorkerIdentity worker, string jobId, TimeSpan lease, CancellationToken cancellationToken = default)
+    public Task<ClaimedChunk?> ClaimNextAsync(WorkerIdentity worker, string jobId, TimeSpan lease, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(worker);
         ArgumentException.ThrowIfNullOrEmpty(jobId);
+
+        // The claim and its unfinished items in one statement (they are rows: blocks hold only successes).
         return ClaimAsync(
             "WITH next AS (" +
             "  SELECT c.job_id, c.first_idx FROM batchops.job_chunks c JOIN batchops.jobs j ON j.id = c.job_id " +
             "  WHERE c.job_id = $5 AND j.queued AND j.status IN ($1, $2) AND j.stop_request IS NULL " +
             "    AND (NOT c.claimed OR c.lease_until < clock_timestamp()) " +
-            "  ORDER BY c.first_idx LIMIT 1 FOR UPDATE OF c SKIP LOCKED), " + ClaimPicked,
+            "  ORDER BY c.first_idx LIMIT 1 FOR UPDATE OF c SKIP LOCKED), " + ClaimPicked +
+            $"SELECT {ClaimColumns}, i.idx, i.key, i.input FROM claimed c LEFT JOIN batchops.items i " +
+            $"  ON i.job_id = c.job_id AND i.idx BETWEEN c.first_idx AND c.last_idx AND i.status IN ({UnfinishedList}) ORDER BY i.idx",
             worker,
             lease,
             [jobId],
+            withItems: true,
             cancellationToken);
     }
 
-    private Task<ChunkClaim?> ClaimAsync(string sql, WorkerIdentity worker, TimeSpan lease, object[] filters, CancellationToken cancellationToken) =>
+    private Task<ClaimedChunk?> ClaimAsync(string sql, WorkerIdentity worker, TimeSpan lease, object[] filters, bool withItems, CancellationToken cancellationToken) =>
         GuardAsync(async () =>
         {
             await using var command = _source.CreateCommand(sql);
@@ -125,12 +138,17 @@ public sealed partial class PostgresJobStore : IWorkQueue
 
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             ChunkClaim? claim = null;
-            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            var items = new List<StoredItem>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                claim = new ChunkClaim(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt32(4));
+                claim ??= new ChunkClaim(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt32(4));
+                if (withItems && !reader.IsDBNull(5))
+                {
+                    items.Add(new StoredItem { Index = reader.GetInt64(5), Key = reader.IsDBNull(6) ? null : reader.GetString(6), Input = reader.GetString(7) });
+                }
             }
 
-            return claim;
+            return claim is null ? null : new ClaimedChunk(claim, items);
         });
 
     /// <inheritdoc/>

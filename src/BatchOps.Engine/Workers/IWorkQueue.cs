@@ -27,9 +27,10 @@ public interface IWorkQueue
 
     /// <summary>
     /// Claims the next unclaimed chunk of one job (or one of its chunks whose lease expired), lowest index
-    /// first; null when it has none or was asked to stop. What a worker running the job calls to go on.
+    /// first, with its unfinished items (index, key, input) in index order; null when the job has none or
+    /// was asked to stop. What a worker running the job calls to go on.
     /// </summary>
-    Task<ChunkClaim?> ClaimNextAsync(WorkerIdentity worker, string jobId, TimeSpan lease, CancellationToken cancellationToken = default);
+    Task<ClaimedChunk?> ClaimNextAsync(WorkerIdentity worker, string jobId, TimeSpan lease, CancellationToken cancellationToken = default);
 
     /// <summary>Renews a claim's lease; says whether it is still held and whether the job was asked to stop.</summary>
     Task<ClaimState> RenewAsync(ChunkClaim claim, TimeSpan lease, CancellationToken cancellationToken = default);
@@ -66,6 +67,11 @@ public interface IWorkQueue
 /// <param name="Token">Unique per claim; a later claim of the same chunk gets another.</param>
 /// <param name="Claims">How many times the chunk has been claimed (more than 1: a worker died or was late).</param>
 public sealed record ChunkClaim(string JobId, long FirstIndex, long LastIndex, long Token, int Claims);
+
+/// <summary>A claim with the chunk's unfinished items (index, key and input only).</summary>
+/// <param name="Claim">The claim.</param>
+/// <param name="Items">The chunk's items not yet recorded as ended, in index order.</param>
+public sealed record ClaimedChunk(ChunkClaim Claim, IReadOnlyList<StoredItem> Items);
 
 /// <summary>Who claims: a worker's name, host and process.</summary>
 public sealed record WorkerIdentity(string Name, string Host, int ProcessId)

@@ -159,7 +159,7 @@ public sealed partial class JobWorker
             return held;
         }
 
-        /// <summary>Claims the job's next chunk and reads its unfinished items; null when there is none (or the store failed, which is reported).</summary>
+        /// <summary>Claims the job's next chunk with its unfinished items (one round trip); null when there is none (or the store failed, which is reported).</summary>
         private async Task<Ready?> ClaimAsync()
         {
             if (JobStop is not null)
@@ -167,18 +167,16 @@ public sealed partial class JobWorker
                 return null;
             }
 
-            ChunkClaim? claim;
             try
             {
-                claim = await worker._queue.ClaimNextAsync(worker._identity, job.Id, worker._options.Lease, CancellationToken.None).ConfigureAwait(false);
+                var next = await worker._queue.ClaimNextAsync(worker._identity, job.Id, worker._options.Lease, CancellationToken.None).ConfigureAwait(false);
+                return next is null ? null : new Ready(Hold(next.Claim), next.Items);
             }
             catch (StoreException error)
             {
                 worker.Report(WorkerEventKind.StoreError, job.Id, error.Message);
                 return null;
             }
-
-            return claim is null ? null : await ReadAsync(Hold(claim)).ConfigureAwait(false);
         }
 
         private async Task<Ready?> ReadAsync(Held held)

@@ -96,22 +96,25 @@ public class JobWorkerTests(PostgresServer postgres) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ClaimNext_TakesOnlyThatJobsChunks_LowestFirst_AndNoneOnceItWasAskedToStop()
+    public async Task ClaimNext_TakesOnlyThatJobsChunks_LowestFirst_WithTheirUnfinishedItems_AndNoneOnceItWasAskedToStop()
     {
         var first = await QueueAsync(30, new JobSettings { ChunkSize = 10 });
         var second = await QueueAsync(30, new JobSettings { ChunkSize = 10 });
+        await _store.CheckpointAsync(second.Id, Enumerable.Range(13, 4).Select(i => new ItemOutcome(i, ItemStatus.Succeeded, 1, null, null, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero)).ToList());
         var me = new WorkerIdentity("me", "host", 1);
 
         var a = await _store.ClaimNextAsync(me, second.Id, TimeSpan.FromMinutes(1));
         var b = await _store.ClaimNextAsync(me, second.Id, TimeSpan.FromMinutes(1));
 
-        Assert.Equal((second.Id, 0L, 9L), (a!.JobId, a.FirstIndex, a.LastIndex));
-        Assert.Equal((second.Id, 10L, 19L), (b!.JobId, b.FirstIndex, b.LastIndex));
+        Assert.Equal((second.Id, 0L, 9L), (a!.Claim.JobId, a.Claim.FirstIndex, a.Claim.LastIndex));
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => ((long)i, $"{i}")), a.Items.Select(i => (i.Index, i.Input)));
+        Assert.Equal((second.Id, 10L, 19L), (b!.Claim.JobId, b.Claim.FirstIndex, b.Claim.LastIndex));
+        Assert.Equal([10L, 11, 12, 17, 18, 19], b.Items.Select(i => i.Index));
         Assert.Equal(JobStatus.Running, (await _store.GetJobAsync(second.Id))!.Status);
         Assert.Equal(JobStatus.Queued, (await _store.GetJobAsync(first.Id))!.Status);
         Assert.True(await _store.RequestStopAsync(second.Id, StopMode.Graceful));
         Assert.Null(await _store.ClaimNextAsync(me, second.Id, TimeSpan.FromMinutes(1)));
-        Assert.Equal(first.Id, (await _store.ClaimNextAsync(me, first.Id, TimeSpan.FromMinutes(1)))!.JobId);
+        Assert.Equal(first.Id, (await _store.ClaimNextAsync(me, first.Id, TimeSpan.FromMinutes(1)))!.Claim.JobId);
     }
 
     [Fact]
