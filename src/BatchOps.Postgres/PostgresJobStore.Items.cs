@@ -59,19 +59,15 @@ public sealed partial class PostgresJobStore
         ArgumentNullException.ThrowIfNull(outcomes);
         return GuardAsync(async () =>
         {
-            await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await CheckpointAsync(connection, jobId, outcomes, cancellationToken).ConfigureAwait(false);
+            // One round trip and one transaction (two in the rare careful case).
+            if (outcomes.Count > 0)
+            {
+                await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                await ExecuteCheckpointAsync(connection, (batch, asBlock) => AddCheckpoint(batch, jobId, outcomes, asBlock), cancellationToken).ConfigureAwait(false);
+            }
+
             return 0;
         });
-    }
-
-    /// <summary>Writes outcomes over their items in one round trip and one transaction (two in the rare careful case).</summary>
-    private static async Task CheckpointAsync(NpgsqlConnection connection, string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken)
-    {
-        if (outcomes.Count > 0)
-        {
-            await ExecuteCheckpointAsync(connection, (batch, asBlock) => AddCheckpoint(batch, jobId, outcomes, asBlock), cancellationToken).ConfigureAwait(false);
-        }
     }
 
     /// <summary>

@@ -42,7 +42,7 @@ public sealed partial class JobWorker
         private readonly ConcurrentDictionary<long, Held> _held = new();
         private readonly ConcurrentBag<Held> _all = [];
         private readonly ChunkPolicy _policy = new(job.Settings.StopOnError ?? false, job.Settings.MaxErrors);
-        private readonly SharedRateGate? _gate = job.Settings.RateLimit is { } rate ? new SharedRateGate(worker._queue, job.Id, rate, worker._time) : null;
+        private readonly BatchOptions _options = ChunkOptions(worker, job);
         private int _jobStop = -1;
 
         private StopMode? JobStop => Volatile.Read(ref _jobStop) is var mode and >= 0 ? (StopMode)mode : null;
@@ -205,16 +205,8 @@ public sealed partial class JobWorker
         {
             var held = ready.Held;
             using var onAbandon = abandon.Register(() => held.Stop.Stop(StopMode.Forced));
-            var options = job.Settings.ToOptions(worker._time);
+            var options = _options.Clone();
             options.ChunkSize = (int)Math.Min(BatchOptions.MaxChunkSize, held.Claim.LastIndex - held.Claim.FirstIndex + 1);
-            options.TotalCount = null;
-            options.JobTimeout = null;
-            if (_gate is not null)
-            {
-                options.StartGate = _gate;
-                options.RateLimit = null;
-            }
-
             IReadOnlyList<ItemOutcome> outcomes = [];
             await handler.RunAsync(
                 Stream(ready.Items),
@@ -241,6 +233,24 @@ public sealed partial class JobWorker
             }
 
             return outcomes;
+        }
+
+        /// <summary>
+        /// The job's settings as every chunk of this run uses them: no total or job timeout (a chunk is part
+        /// of a job that spans workers), and the rate limit held across workers through the database.
+        /// </summary>
+        private static BatchOptions ChunkOptions(JobWorker worker, JobRecord job)
+        {
+            var options = job.Settings.ToOptions(worker._time);
+            options.TotalCount = null;
+            options.JobTimeout = null;
+            if (options.RateLimit is { } rate)
+            {
+                options.StartGate = new SharedRateGate(worker._queue, job.Id, rate, worker._time);
+                options.RateLimit = null;
+            }
+
+            return options;
         }
 
         /// <summary>Records a chunk's outcomes with its claim's token; reports a loss when another worker holds it now.</summary>
