@@ -7,17 +7,19 @@ using NpgsqlTypes;
 namespace BatchOps.Postgres;
 
 /// <summary>
-/// Item blocks: consecutive items that succeeded in one checkpoint are kept as one row of arrays in
-/// <c>item_blocks</c> (schema 2), so a chunk's success costs the server one insert and a delete of its
-/// Pending rows instead of an update (new row version, index entries) per item. Blocks are only ever
-/// Succeeded; everything else stays in <c>items</c>, and an index is in one place or the other. A block is
-/// written back out as rows before anything changes its items (undo, a checkpoint over them), and every
-/// read merges the two in index order within one statement (one snapshot).
+/// Item blocks: a chunk's items kept as one row of arrays in <c>item_blocks</c> (element k is item
+/// first_idx + k). New items are recorded as one Pending block per chunk (schema 3), and a chunk that
+/// succeeds whole turns its block Succeeded in place: one row changed instead of a hundred. Consecutive
+/// successes that were rows move into a new Succeeded block (schema 2). Blocks are only ever Pending or
+/// Succeeded; everything else (failures, retries, a partly recorded block) is in <c>items</c>, and an index
+/// is in one place or the other. A block is written back out as rows before anything else changes its
+/// items (undo, a checkpoint over part of it), and every read merges the two in index order within one
+/// statement (one snapshot).
 /// </summary>
 /// <remarks>
-/// A checkpoint's fast path does not look for blocks first: items being recorded are never Succeeded
-/// already, so the move finds them all as rows; when it does not, it fails and the checkpoint runs again
-/// the careful way (blocks written out, rows updated).
+/// A checkpoint's fast path does not look for blocks first: <c>batchops.succeed_block</c> finds the run's
+/// Pending block or its rows; when it finds neither, it fails and the checkpoint runs again the careful
+/// way (blocks written out, rows updated).
 /// </remarks>
 public sealed partial class PostgresJobStore
 {
@@ -28,11 +30,12 @@ public sealed partial class PostgresJobStore
     private const int BlockPage = 16;
 
     /// <summary>A block's columns, named (no <c>*</c>: a prepared statement must not change shape when a later schema adds one).</summary>
-    private const string BlockColumns = "job_id, first_idx, last_idx, keys, inputs, attempts, outputs, started_at, ended_at, duration_ms";
+    private const string BlockColumns = "job_id, first_idx, last_idx, status, keys, inputs, attempts, outputs, started_at, ended_at, duration_ms";
 
     /// <summary>
-    /// Writes the blocks that hold any index in [$2, $3] back out as Succeeded rows. Their count moves from
-    /// the block to the rows' insert trigger, so the explicit decrement keeps the job's counts right.
+    /// Writes the blocks that hold any index in [$2, $3] back out as rows of their status (a Pending block's
+    /// items with no outcomes). Their count moves from the block to the rows' insert trigger, so the
+    /// explicit decrement (in status order, as every writer of counts) keeps the job's counts right.
     /// </summary>
     private const string ExpandBlocks =
         "WITH gone AS (" +
@@ -41,13 +44,13 @@ public sealed partial class PostgresJobStore
         "  RETURNING " + BlockColumns + "), " +
         "written AS (" +
         "  INSERT INTO batchops.items (job_id, idx, key, input, status, attempts, output, started_at, ended_at, duration_ms) " +
-        "  SELECT g.job_id, g.first_idx + u.n - 1, u.key, u.input, 2, u.attempts, u.output, u.started_at, u.ended_at, u.duration_ms " +
+        "  SELECT g.job_id, g.first_idx + u.n - 1, u.key, u.input, g.status, coalesce(u.attempts, 0), u.output, u.started_at, u.ended_at, u.duration_ms " +
         "  FROM gone g CROSS JOIN LATERAL unnest(g.keys, g.inputs, g.attempts, g.outputs, g.started_at, g.ended_at, g.duration_ms) " +
         "    WITH ORDINALITY AS u(key, input, attempts, output, started_at, ended_at, duration_ms, n) ORDER BY 2) " +
-        "UPDATE batchops.job_counts c SET n = c.n - s.total FROM (SELECT sum(last_idx - first_idx + 1) AS total FROM gone) s " +
-        "WHERE c.job_id = $1 AND c.status = 2 AND s.total > 0";
+        "INSERT INTO batchops.job_counts AS c (job_id, status, n) SELECT $1, status, -sum(last_idx - first_idx + 1) FROM gone GROUP BY status ORDER BY status " +
+        "ON CONFLICT (job_id, status) DO UPDATE SET n = c.n + excluded.n";
 
-    /// <summary>SQLSTATE of <c>batchops.move_to_block</c> when a run's items were not all rows.</summary>
+    /// <summary>SQLSTATE of <c>batchops.succeed_block</c> when a run's items were neither one Pending block nor all rows.</summary>
     private const string NotAllRows = "BOBLK";
 
     /// <summary>Whether sorted outcomes can be kept as one block: enough of them, consecutive, all succeeded.</summary>
@@ -86,10 +89,10 @@ public sealed partial class PostgresJobStore
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Adds the move of sorted, consecutive, succeeded outcomes' rows into one block, counted (<c>batchops.move_to_block</c>).</summary>
-    private static void AddMoveToBlock(NpgsqlBatch batch, string jobId, ItemOutcome[] sorted)
+    /// <summary>Adds the recording of sorted, consecutive, succeeded outcomes as one Succeeded block, counted (<c>batchops.succeed_block</c>).</summary>
+    private static void AddSucceedBlock(NpgsqlBatch batch, string jobId, ItemOutcome[] sorted)
     {
-        var move = new NpgsqlBatchCommand("SELECT batchops.move_to_block($1, $2, $3, $4, $5, $6, $7, $8)");
+        var move = new NpgsqlBatchCommand("SELECT batchops.succeed_block($1, $2, $3, $4, $5, $6, $7, $8)");
         var p = move.Parameters;
         p.Add(new() { Value = jobId });
         p.Add(new() { Value = sorted[0].Index });
@@ -103,9 +106,9 @@ public sealed partial class PostgresJobStore
     }
 
     /// <summary>
-    /// Runs a batch that records outcomes, built first with their run of successes moved into a block, and
-    /// built once more without (rows written one by one) when the server found those items were not all
-    /// rows. Either attempt is one round trip and one transaction; the first one's changes are gone when it
+    /// Runs a batch that records outcomes, built first with their run of successes recorded as a block, and
+    /// built once more without (rows written one by one) when the server found those items were neither
+    /// their own Pending block nor all rows. Either attempt is one round trip and one transaction; the first one's changes are gone when it
     /// fails.
     /// </summary>
     private static async Task ExecuteCheckpointAsync(NpgsqlConnection connection, Action<NpgsqlBatch, bool> build, CancellationToken cancellationToken)
@@ -129,8 +132,8 @@ public sealed partial class PostgresJobStore
     }
 
     /// <summary>
-    /// One page of a read: up to <see cref="PageSize"/> rows after $2 (through $3) and, when Succeeded items
-    /// are wanted, the blocks that overlap that range, expanded, with one marker per block looked at
+    /// One page of a read: up to <see cref="PageSize"/> rows after $2 (through $3) and, when Pending or
+    /// Succeeded items are wanted, the blocks of those statuses that overlap that range, expanded, with one marker per block looked at
     /// (source 2: expanded, 3: looked at but left for the next page). Source is the last column.
     /// </summary>
     private static string PageSql(ItemQuery query)
@@ -144,22 +147,30 @@ public sealed partial class PostgresJobStore
         var indexes = query.Indexes is not null ? " AND idx = ANY($5)" : string.Empty;
         var columns = query.InputsOnly ? "idx, key, input" : ItemColumns;
         var rows = $"SELECT {columns}, 0 FROM (SELECT {columns} FROM batchops.items WHERE job_id = $1 AND idx > $2 AND idx <= $3{statuses}{indexes} ORDER BY idx LIMIT {PageSize}) AS r";
-        if (query.Statuses is { Count: > 0 } only && !only.Contains(ItemStatus.Succeeded))
+        var blockStatuses = string.Empty;
+        if (query.Statuses is { Count: > 0 } only)
         {
-            return rows;
+            var pending = only.Contains(ItemStatus.Pending);
+            var succeeded = only.Contains(ItemStatus.Succeeded);
+            if (!pending && !succeeded)
+            {
+                return rows;
+            }
+
+            blockStatuses = pending && succeeded ? string.Empty : $" AND status = {(pending ? (short)ItemStatus.Pending : (short)ItemStatus.Succeeded)}";
         }
 
         var holds = query.Indexes is not null ? " AND EXISTS (SELECT 1 FROM unnest($5::bigint[]) AS w(i) WHERE w.i BETWEEN first_idx AND last_idx)" : string.Empty;
         var (unnest, blockColumns, markerColumns) = query.InputsOnly
             ? ("unnest(b.keys, b.inputs) WITH ORDINALITY AS u(key, input, n)", "b.first_idx + u.n - 1, u.key, u.input", "NULL::text, NULL::text")
             : ("unnest(b.keys, b.inputs, b.attempts, b.outputs, b.started_at, b.ended_at, b.duration_ms) WITH ORDINALITY AS u(key, input, attempts, output, started_at, ended_at, duration_ms, n)",
-                "b.first_idx + u.n - 1, u.key, u.input, 2::smallint, u.attempts, u.output, NULL::text, NULL::text, NULL::text, NULL::boolean, u.started_at, u.ended_at, u.duration_ms",
+                "b.first_idx + u.n - 1, u.key, u.input, b.status, coalesce(u.attempts, 0), u.output, NULL::text, NULL::text, NULL::text, NULL::boolean, u.started_at, u.ended_at, u.duration_ms",
                 "NULL::text, NULL::text, NULL::smallint, NULL::integer, NULL::text, NULL::text, NULL::text, NULL::text, NULL::boolean, NULL::timestamptz, NULL::timestamptz, NULL::double precision");
         return
             $"WITH near AS (SELECT {BlockColumns} FROM (" +
             $"  (SELECT {BlockColumns} FROM batchops.item_blocks WHERE job_id = $1 AND first_idx <= $2{holds} ORDER BY first_idx DESC LIMIT 1) " +
-            $"  UNION ALL (SELECT {BlockColumns} FROM batchops.item_blocks WHERE job_id = $1 AND first_idx > $2 AND first_idx <= $3{holds} ORDER BY first_idx LIMIT {BlockPage})) AS c " +
-            $"  WHERE last_idx > $2 ORDER BY first_idx LIMIT {BlockPage}), " +
+            $"  UNION ALL (SELECT {BlockColumns} FROM batchops.item_blocks WHERE job_id = $1 AND first_idx > $2 AND first_idx <= $3{blockStatuses}{holds} ORDER BY first_idx LIMIT {BlockPage})) AS c " +
+            $"  WHERE last_idx > $2{blockStatuses} ORDER BY first_idx LIMIT {BlockPage}), " +
             // A page expands blocks until it holds a page's worth of items (at least one block).
             $"b AS (SELECT {BlockColumns}, coalesce(sum(last_idx - first_idx + 1) OVER (ORDER BY first_idx ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) " +
             $"  < {PageSize} AS expanded FROM near) " +

@@ -27,31 +27,115 @@ public sealed partial class PostgresJobStore
     public Task AddItemsAsync(string jobId, IReadOnlyList<StoredItem> items, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(items);
-        if (items.Count == 0)
+        return items.Count == 0 ? Task.CompletedTask : ExecuteBatchAsync([InsertRows(jobId, items)], cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task AddItemBlocksAsync(string jobId, IReadOnlyList<StoredItem> items, int blockSize, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
+
+        // A slice of new, consecutive Pending items becomes a block; anything else (a lone item, gaps,
+        // items carrying state) stays rows, as AddItemsAsync records them.
+        var blocks = new List<StoredItem>(items.Count);
+        var blockOf = new List<int>(items.Count);
+        var rows = new List<StoredItem>();
+        foreach (var slice in items.Chunk(blockSize))
         {
-            return Task.CompletedTask;
+            if (!IsNewRun(slice))
+            {
+                rows.AddRange(slice);
+                continue;
+            }
+
+            var block = blockOf.Count == 0 ? 0 : blockOf[^1] + 1;
+            blocks.AddRange(slice);
+            blockOf.AddRange(Enumerable.Repeat(block, slice.Length));
         }
 
-        return GuardAsync(async () =>
+        var commands = new List<NpgsqlBatchCommand>();
+        if (blocks.Count > 0)
         {
-            await using var command = _source.CreateCommand(
-                "INSERT INTO batchops.items (job_id, idx, key, input, status, attempts, output, started_at, ended_at, duration_ms) " +
-                "SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::smallint[], $6::integer[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::double precision[]) " +
-                "ORDER BY 1 ON CONFLICT (job_id, idx) DO NOTHING");
-            var p = command.Parameters;
+            var insert = new NpgsqlBatchCommand(
+                "WITH added AS (" +
+                "  INSERT INTO batchops.item_blocks (job_id, first_idx, last_idx, status, keys, inputs) " +
+                "  SELECT $1, min(u.idx), max(u.idx), 0, array_agg(u.key ORDER BY u.idx), array_agg(u.input ORDER BY u.idx) " +
+                "  FROM unnest($2::bigint[], $3::text[], $4::text[], $5::integer[]) AS u(idx, key, input, block) GROUP BY u.block ORDER BY 2 " +
+                "  RETURNING last_idx - first_idx + 1 AS n) " +
+                "INSERT INTO batchops.job_counts AS c (job_id, status, n) SELECT $1, 0, sum(n) FROM added " +
+                "ON CONFLICT (job_id, status) DO UPDATE SET n = c.n + excluded.n");
+            var p = insert.Parameters;
             p.Add(new() { Value = jobId });
-            p.Add(new() { Value = items.Select(i => i.Index).ToArray() });
-            p.Add(new() { Value = items.Select(i => i.Key).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            p.Add(new() { Value = items.Select(i => i.Input).ToArray() });
-            p.Add(new() { Value = items.Select(i => (short)i.Status).ToArray() });
-            p.Add(new() { Value = items.Select(i => i.Attempts).ToArray() });
-            p.Add(new() { Value = items.Select(i => i.Output).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            p.Add(new() { Value = items.Select(i => (DateTime?)i.StartedAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-            p.Add(new() { Value = items.Select(i => (DateTime?)i.EndedAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-            p.Add(new() { Value = items.Select(i => i.Duration?.TotalMilliseconds).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double });
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        });
+            p.Add(new() { Value = blocks.Select(i => i.Index).ToArray() });
+            p.Add(new() { Value = blocks.Select(i => i.Key).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            p.Add(new() { Value = blocks.Select(i => i.Input).ToArray() });
+            p.Add(new() { Value = blockOf.ToArray() });
+            commands.Add(insert);
+        }
+
+        if (rows.Count > 0)
+        {
+            commands.Add(InsertRows(jobId, rows));
+        }
+
+        return commands.Count == 0 ? Task.CompletedTask : ExecuteBatchAsync(commands, cancellationToken);
     }
+
+    /// <summary>Whether items can be one Pending block: at least two, new (no state), with consecutive indexes in order.</summary>
+    private static bool IsNewRun(StoredItem[] slice)
+    {
+        if (slice.Length < 2)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < slice.Length; i++)
+        {
+            var item = slice[i];
+            if (item.Index != slice[0].Index + i || item.Status != ItemStatus.Pending || item.Attempts != 0 || item.Output is not null || item.EndedAt is not null)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Inserts items as rows with whatever state they carry; indexes already recorded are left as they are.</summary>
+    private static NpgsqlBatchCommand InsertRows(string jobId, IReadOnlyList<StoredItem> items)
+    {
+        var command = new NpgsqlBatchCommand(
+            "INSERT INTO batchops.items (job_id, idx, key, input, status, attempts, output, started_at, ended_at, duration_ms) " +
+            "SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::smallint[], $6::integer[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::double precision[]) " +
+            "ORDER BY 1 ON CONFLICT (job_id, idx) DO NOTHING");
+        var p = command.Parameters;
+        p.Add(new() { Value = jobId });
+        p.Add(new() { Value = items.Select(i => i.Index).ToArray() });
+        p.Add(new() { Value = items.Select(i => i.Key).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        p.Add(new() { Value = items.Select(i => i.Input).ToArray() });
+        p.Add(new() { Value = items.Select(i => (short)i.Status).ToArray() });
+        p.Add(new() { Value = items.Select(i => i.Attempts).ToArray() });
+        p.Add(new() { Value = items.Select(i => i.Output).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        p.Add(new() { Value = items.Select(i => (DateTime?)i.StartedAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        p.Add(new() { Value = items.Select(i => (DateTime?)i.EndedAt?.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        p.Add(new() { Value = items.Select(i => i.Duration?.TotalMilliseconds).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double });
+        return command;
+    }
+
+    /// <summary>Runs statements as one batch: one round trip, one transaction.</summary>
+    private Task ExecuteBatchAsync(IEnumerable<NpgsqlBatchCommand> commands, CancellationToken cancellationToken) =>
+        GuardAsync(async () =>
+        {
+            await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var batch = new NpgsqlBatch(connection);
+            foreach (var command in commands)
+            {
+                batch.BatchCommands.Add(command);
+            }
+
+            return await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        });
 
     /// <inheritdoc/>
     public Task CheckpointAsync(string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken = default)
@@ -81,7 +165,7 @@ public sealed partial class PostgresJobStore
         var sorted = outcomes.OrderBy(o => o.Index).ToArray();
         if (asBlock && IsBlock(sorted))
         {
-            AddMoveToBlock(batch, jobId, sorted);
+            AddSucceedBlock(batch, jobId, sorted);
             return;
         }
 

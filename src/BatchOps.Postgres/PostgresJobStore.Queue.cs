@@ -33,8 +33,12 @@ public sealed partial class PostgresJobStore : IWorkQueue
             await ExecuteAsync(connection, transaction, [jobId, (long)chunkSize, UnfinishedStatuses, (int)JobStatus.Queued], cancellationToken,
                 "DELETE FROM batchops.job_chunks WHERE job_id = $1",
                 "DELETE FROM batchops.job_rates WHERE job_id = $1",
+                // The unfinished items, rows and Pending blocks, cut into chunks of the job's size (a new
+                // job's chunks are exactly its blocks).
                 "INSERT INTO batchops.job_chunks (job_id, first_idx, last_idx) " +
-                "SELECT $1, min(idx), max(idx) FROM (SELECT idx, (row_number() OVER (ORDER BY idx) - 1) / $2 AS chunk FROM batchops.items WHERE job_id = $1 AND status = ANY($3)) AS n " +
+                "SELECT $1, min(idx), max(idx) FROM (SELECT idx, (row_number() OVER (ORDER BY idx) - 1) / $2 AS chunk FROM (" +
+                "  SELECT idx FROM batchops.items WHERE job_id = $1 AND status = ANY($3) " +
+                "  UNION ALL SELECT generate_series(first_idx, last_idx) FROM batchops.item_blocks WHERE job_id = $1 AND status = 0) AS u) AS n " +
                 "GROUP BY chunk ORDER BY 2",
                 "UPDATE batchops.jobs SET status = $4, queued = true, run_failures = 0, stop_request = NULL, stop_reason = NULL, message = NULL, started_at = NULL, ended_at = NULL, " +
                 "owner_host = NULL, owner_pid = NULL, owner_started = NULL, heartbeat_at = NULL WHERE id = $1").ConfigureAwait(false);
@@ -107,15 +111,20 @@ public sealed partial class PostgresJobStore : IWorkQueue
         ArgumentNullException.ThrowIfNull(worker);
         ArgumentException.ThrowIfNullOrEmpty(jobId);
 
-        // The claim and its unfinished items in one statement (they are rows: blocks hold only successes).
+        // The claim and its unfinished items in one statement: rows, and the items of Pending blocks (found
+        // from the last one starting at or before the chunk, through the partial index of Pending blocks).
         return ClaimAsync(
             "WITH next AS (" +
             "  SELECT c.job_id, c.first_idx FROM batchops.job_chunks c JOIN batchops.jobs j ON j.id = c.job_id " +
             "  WHERE c.job_id = $5 AND j.queued AND j.status IN ($1, $2) AND j.stop_request IS NULL " +
             "    AND (NOT c.claimed OR c.lease_until < clock_timestamp()) " +
             "  ORDER BY c.first_idx LIMIT 1 FOR UPDATE OF c SKIP LOCKED), " + ClaimPicked +
-            $"SELECT {ClaimColumns}, i.idx, i.key, i.input FROM claimed c LEFT JOIN batchops.items i " +
-            $"  ON i.job_id = c.job_id AND i.idx BETWEEN c.first_idx AND c.last_idx AND i.status IN ({UnfinishedList}) ORDER BY i.idx",
+            $"SELECT {ClaimColumns}, i.idx, i.key, i.input FROM claimed c LEFT JOIN LATERAL (" +
+            $"  SELECT r.idx, r.key, r.input FROM batchops.items r WHERE r.job_id = c.job_id AND r.idx BETWEEN c.first_idx AND c.last_idx AND r.status IN ({UnfinishedList}) " +
+            "  UNION ALL SELECT b.first_idx + u.n - 1, u.key, u.input FROM batchops.item_blocks b CROSS JOIN LATERAL unnest(b.keys, b.inputs) WITH ORDINALITY AS u(key, input, n) " +
+            "  WHERE b.job_id = c.job_id AND b.status = 0 AND b.first_idx <= c.last_idx " +
+            "    AND b.first_idx >= coalesce((SELECT max(p.first_idx) FROM batchops.item_blocks p WHERE p.job_id = c.job_id AND p.status = 0 AND p.first_idx <= c.first_idx), c.first_idx) " +
+            "    AND b.first_idx + u.n - 1 BETWEEN c.first_idx AND c.last_idx) AS i ON true ORDER BY i.idx",
             worker,
             lease,
             [jobId],

@@ -192,5 +192,32 @@ internal static class PostgresSchema
             END IF;
         END $$;
         """,
+        """
+        -- New items are recorded as Pending blocks too, one per chunk (as the SQLite store does): a block's
+        -- status is Pending or Succeeded, and a Pending block has no outcomes yet (those arrays are NULL).
+        -- A chunk that succeeds whole then changes one row, instead of moving a hundred.
+        -- (The default is what every block was before, and what batchops.move_to_block still makes.)
+        ALTER TABLE batchops.item_blocks ADD COLUMN status smallint NOT NULL DEFAULT 2,
+            ALTER COLUMN attempts DROP NOT NULL, ALTER COLUMN outputs DROP NOT NULL, ALTER COLUMN started_at DROP NOT NULL,
+            ALTER COLUMN ended_at DROP NOT NULL, ALTER COLUMN duration_ms DROP NOT NULL;
+        -- A resume's read of what is left and the queue's chunking find Pending blocks without walking the done ones.
+        CREATE INDEX item_blocks_pending ON batchops.item_blocks (job_id, first_idx) WHERE status = 0;
+
+        -- Records a checkpoint's run of successes as one Succeeded block: the Pending block that is exactly
+        -- that run changes in place, or else their rows move into a new block (batchops.move_to_block, which
+        -- fails with BOBLK when they are not all rows). Counts change in status order, as everywhere.
+        CREATE FUNCTION batchops.succeed_block(p_job text, p_first bigint, p_last bigint, p_attempts integer[], p_outputs text[],
+                                               p_started timestamptz[], p_ended timestamptz[], p_durations double precision[]) RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE batchops.item_blocks SET status = 2, attempts = p_attempts, outputs = p_outputs, started_at = p_started, ended_at = p_ended, duration_ms = p_durations
+                WHERE job_id = p_job AND first_idx = p_first AND last_idx = p_last AND status = 0;
+            IF FOUND THEN
+                INSERT INTO batchops.job_counts AS c (job_id, status, n) VALUES (p_job, 0, p_first - p_last - 1), (p_job, 2, p_last - p_first + 1)
+                    ON CONFLICT (job_id, status) DO UPDATE SET n = c.n + excluded.n;
+            ELSE
+                PERFORM batchops.move_to_block(p_job, p_first, p_last, p_attempts, p_outputs, p_started, p_ended, p_durations);
+            END IF;
+        END $$;
+        """,
     ];
 }

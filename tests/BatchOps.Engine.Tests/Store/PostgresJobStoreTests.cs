@@ -170,6 +170,32 @@ public class PostgresJobStoreTests(PostgresServer server) : JobStoreContractTest
         Assert.Equal((205L, 1L), ((await store.GetJobAsync(job.Id))!.Counts.Succeeded, (await store.GetJobAsync(job.Id))!.Counts.Compensated));
     }
 
+    [Fact]
+    public async Task ItemsAddedAsChunks_AreOnePendingBlockEach_AndAChunkThatSucceedsWholeChangesOnlyItsBlock()
+    {
+        using var store = CreateSut();
+        var job = NewJob();
+        await store.CreateJobAsync(job);
+        await store.AddItemBlocksAsync(job.Id, Enumerable.Range(0, 250).Select(i => new StoredItem { Index = i, Input = $"{i}" }).Append(new StoredItem { Index = 300, Input = "lone" }).ToList(), 100);
+        string Blocks() => $"SELECT string_agg(first_idx || '-' || last_idx || ':' || status, ',' ORDER BY first_idx) FROM batchops.item_blocks WHERE job_id = '{job.Id}'";
+        // The last slice has a gap (249, 300): it stays rows.
+        Assert.Equal("0-99:0,100-199:0", await ScalarAsync(Blocks()));
+        Assert.Equal("51", await ScalarAsync($"SELECT count(*) FROM batchops.items WHERE job_id = '{job.Id}'"));
+        Assert.Equal((251L, 251L), ((await store.GetJobAsync(job.Id))!.Counts.Total, (await store.GetJobAsync(job.Id))!.Counts.Pending));
+
+        ItemOutcome Done(int i, bool failed = false) => new(
+            i, failed ? Engine.Jobs.ItemStatus.Failed : Engine.Jobs.ItemStatus.Succeeded, 1, $"o{i}", failed ? new Engine.Jobs.ItemError("E", "bad", null, false) : null, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero);
+        await store.CheckpointAsync(job.Id, Enumerable.Range(0, 100).Select(i => Done(i)).ToList());
+        await store.CheckpointAsync(job.Id, Enumerable.Range(100, 100).Select(i => Done(i, failed: i == 150)).ToList());
+
+        // The first chunk's block changed in place; the second, with a failure, became rows.
+        Assert.Equal("0-99:2", await ScalarAsync(Blocks()));
+        Assert.Equal("151", await ScalarAsync($"SELECT count(*) FROM batchops.items WHERE job_id = '{job.Id}'"));
+        var counts = (await store.GetJobAsync(job.Id))!.Counts;
+        Assert.Equal((251L, 199L, 1L, 51L), (counts.Total, counts.Succeeded, counts.Failed, counts.Pending));
+        Assert.Equal("o42", (await store.GetItemsAsync(job.Id, new ItemQuery { Indexes = [42] }).SingleAsync()).Output);
+    }
+
     private async Task<string?> ScalarAsync(string sql)
     {
         await using var connection = new NpgsqlConnection(_database);
