@@ -108,8 +108,8 @@ public sealed partial class PostgresJobStore
     /// <summary>
     /// Runs a batch that records outcomes, built first with their run of successes recorded as a block, and
     /// built once more without (rows written one by one) when the server found those items were neither
-    /// their own Pending block nor all rows. Either attempt is one round trip and one transaction; the first one's changes are gone when it
-    /// fails.
+    /// their own Pending block nor all rows. Either attempt is one round trip and one transaction; the
+    /// first one's changes are gone when it fails.
     /// </summary>
     private static async Task ExecuteCheckpointAsync(NpgsqlConnection connection, Action<NpgsqlBatch, bool> build, CancellationToken cancellationToken)
     {
@@ -133,8 +133,9 @@ public sealed partial class PostgresJobStore
 
     /// <summary>
     /// One page of a read: up to <see cref="PageSize"/> rows after $2 (through $3) and, when Pending or
-    /// Succeeded items are wanted, the blocks of those statuses that overlap that range, expanded, with one marker per block looked at
-    /// (source 2: expanded, 3: looked at but left for the next page). Source is the last column.
+    /// Succeeded items are wanted, the blocks of those statuses that overlap that range, expanded, with one
+    /// marker per block looked at (source 2: expanded, 3: looked at but left for the next page). Source is
+    /// the last column.
     /// </summary>
     private static string PageSql(ItemQuery query)
     {

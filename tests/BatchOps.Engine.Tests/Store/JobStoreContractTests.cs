@@ -185,16 +185,7 @@ public abstract class JobStoreContractTests
         await store.CreateJobAsync(job);
         await store.AddItemsAsync(job.Id, Enumerable.Range(0, 3000).Select(i => new StoredItem { Index = i, Key = $"k{i}", Input = $"in{i}" }).ToList());
         var model = new Dictionary<long, ItemOutcome>();
-        async Task RecordAsync(IEnumerable<ItemOutcome> outcomes)
-        {
-            var list = outcomes.ToList();
-            await store.CheckpointAsync(job.Id, list);
-            list.ForEach(o => model[o.Index] = o);
-        }
-
-        static ItemOutcome Done(long i, ItemStatus status = ItemStatus.Succeeded) => new(
-            i, status, 1 + (int)(i % 3), status == ItemStatus.Succeeded && i % 2 == 0 ? $"out{i}" : null, status == ItemStatus.Failed ? new ItemError("E", $"bad {i}", null, false) : null,
-            DateTimeOffset.UnixEpoch.AddSeconds(i), DateTimeOffset.UnixEpoch.AddSeconds(i + 1), TimeSpan.FromMilliseconds(i + 0.5));
+        Task RecordAsync(IEnumerable<ItemOutcome> outcomes) => CheckpointModelAsync(store, job.Id, model, outcomes);
 
         await RecordAsync(Enumerable.Range(0, 2500).Select(i => Done(i)));
         for (var first = 2500; first < 2700; first += 8)
@@ -241,16 +232,7 @@ public abstract class JobStoreContractTests
         await store.AddItemBlocksAsync(job.Id, Enumerable.Range(2950, 50).Select(i => new StoredItem { Index = i, Key = $"k{i}", Input = $"in{i}" }).ToList(), 100);
         var model = new Dictionary<long, ItemOutcome>();
         await AssertReadsMatchAsync(store, job.Id, model);
-        async Task RecordAsync(IEnumerable<ItemOutcome> outcomes)
-        {
-            var list = outcomes.ToList();
-            await store.CheckpointAsync(job.Id, list);
-            list.ForEach(o => model[o.Index] = o);
-        }
-
-        static ItemOutcome Done(long i, ItemStatus status = ItemStatus.Succeeded) => new(
-            i, status, 1 + (int)(i % 3), status == ItemStatus.Succeeded && i % 2 == 0 ? $"out{i}" : null, status == ItemStatus.Failed ? new ItemError("E", $"bad {i}", null, false) : null,
-            DateTimeOffset.UnixEpoch.AddSeconds(i), DateTimeOffset.UnixEpoch.AddSeconds(i + 1), TimeSpan.FromMilliseconds(i + 0.5));
+        Task RecordAsync(IEnumerable<ItemOutcome> outcomes) => CheckpointModelAsync(store, job.Id, model, outcomes);
 
         for (var first = 0; first < 1200; first += 100)
         {
@@ -285,6 +267,19 @@ public abstract class JobStoreContractTests
         await AssertReadsMatchAsync(store, job.Id, model);
         Assert.Equal(0, (await store.GetJobAsync(job.Id))!.Counts.Unfinished);
     }
+
+    /// <summary>Checkpoints outcomes and records them in the model the reads are checked against.</summary>
+    private static async Task CheckpointModelAsync(IJobStore store, string jobId, Dictionary<long, ItemOutcome> model, IEnumerable<ItemOutcome> outcomes)
+    {
+        var list = outcomes.ToList();
+        await store.CheckpointAsync(jobId, list);
+        list.ForEach(o => model[o.Index] = o);
+    }
+
+    /// <summary>An outcome of item <paramref name="i"/> whose every field is told from its index (attempts, output, times).</summary>
+    private static ItemOutcome Done(long i, ItemStatus status = ItemStatus.Succeeded) => new(
+        i, status, 1 + (int)(i % 3), status == ItemStatus.Succeeded && i % 2 == 0 ? $"out{i}" : null, status == ItemStatus.Failed ? new ItemError("E", $"bad {i}", null, false) : null,
+        DateTimeOffset.UnixEpoch.AddSeconds(i), DateTimeOffset.UnixEpoch.AddSeconds(i + 1), TimeSpan.FromMilliseconds(i + 0.5));
 
     /// <summary>Every kind of read against the model (index → outcome; absent: Pending): all, by status, by index, windows, inputs only, counts.</summary>
     private static async Task AssertReadsMatchAsync(IJobStore store, string jobId, Dictionary<long, ItemOutcome> model)
