@@ -29,22 +29,76 @@ public sealed partial class PostgresJobStore : IWorkQueue
             var job = (await ReadJobsAsync(connection, transaction, $"SELECT {JobColumns} FROM batchops.jobs j WHERE j.id = $1 FOR UPDATE OF j", [jobId], cancellationToken).ConfigureAwait(false)).SingleOrDefault()
                 ?? throw new StoreException($"There is no job '{jobId}' in {Location}.");
             CheckQueueable(job);
-            var chunkSize = job.Settings.ToOptions().ChunkSize;
-            await ExecuteAsync(connection, transaction, [jobId, (long)chunkSize, UnfinishedStatuses, (int)JobStatus.Queued], cancellationToken,
+            await ExecuteAsync(connection, transaction, [jobId], cancellationToken,
                 "DELETE FROM batchops.job_chunks WHERE job_id = $1",
-                "DELETE FROM batchops.job_rates WHERE job_id = $1",
-                // The unfinished items, rows and Pending blocks, cut into chunks of the job's size (a new
-                // job's chunks are exactly its blocks).
-                "INSERT INTO batchops.job_chunks (job_id, first_idx, last_idx) " +
-                "SELECT $1, min(idx), max(idx) FROM (SELECT idx, (row_number() OVER (ORDER BY idx) - 1) / $2 AS chunk FROM (" +
-                "  SELECT idx FROM batchops.items WHERE job_id = $1 AND status = ANY($3) " +
-                "  UNION ALL SELECT generate_series(first_idx, last_idx) FROM batchops.item_blocks WHERE job_id = $1 AND status = 0) AS u) AS n " +
-                "GROUP BY chunk ORDER BY 2",
-                "UPDATE batchops.jobs SET status = $4, queued = true, run_failures = 0, stop_request = NULL, stop_reason = NULL, message = NULL, started_at = NULL, ended_at = NULL, " +
+                "DELETE FROM batchops.job_rates WHERE job_id = $1").ConfigureAwait(false);
+            if (job.Stages is null)
+            {
+                await AddChunksAsync(connection, transaction, job, null, job.Settings, ready: true, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                // Every stage's chunks at once; a stage whose dependencies have not all completed yet waits.
+                foreach (var stage in StageOrder.Sort(job.Stages))
+                {
+                    var ready = true;
+                    foreach (var dependency in stage.DependsOn)
+                    {
+                        ready &= await NotSucceededAsync(connection, transaction, job.Id, job.Stage(dependency)!, cancellationToken).ConfigureAwait(false) == 0;
+                    }
+
+                    await AddChunksAsync(connection, transaction, job, stage, stage.Settings.Over(job.Settings), ready, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            await ExecuteAsync(connection, transaction, [jobId, (int)JobStatus.Queued], cancellationToken,
+                "UPDATE batchops.jobs SET status = $2, queued = true, run_failures = 0, stop_request = NULL, stop_reason = NULL, message = NULL, started_at = NULL, ended_at = NULL, " +
                 "owner_host = NULL, owner_pid = NULL, owner_started = NULL, heartbeat_at = NULL WHERE id = $1").ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return 0;
         });
+
+    /// <summary>
+    /// The unfinished items of a job's index range $1, $2 to $3 (rows and Pending blocks) as one column
+    /// <c>idx</c>: what queueing cuts into chunks and what a skipped stage records.
+    /// </summary>
+    private static readonly string UnfinishedIndexes =
+        $"SELECT idx FROM batchops.items WHERE job_id = $1 AND idx BETWEEN $2 AND $3 AND status IN ({UnfinishedList}) " +
+        "UNION ALL SELECT generate_series(greatest(first_idx, $2), least(last_idx, $3)) FROM batchops.item_blocks " +
+        "WHERE job_id = $1 AND status = 0 AND first_idx <= $3 AND last_idx >= $2";
+
+    /// <summary>
+    /// Cuts the unfinished items of the job (or of one stage) into chunks of the settings' chunk size (a new
+    /// job's chunks are exactly its blocks), each marked with the stage and the operation kind workers run.
+    /// </summary>
+    private static async Task AddChunksAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, JobRecord job, JobStage? stage, JobSettings settings, bool ready, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "INSERT INTO batchops.job_chunks (job_id, first_idx, last_idx, stage, kind, ready) " +
+            "SELECT $1, min(idx), max(idx), $5, $6, $7 FROM (SELECT idx, (row_number() OVER (ORDER BY idx) - 1) / $4 AS chunk FROM (" +
+            UnfinishedIndexes + ") AS u) AS n GROUP BY chunk ORDER BY 2", connection, transaction);
+        command.Parameters.Add(new() { Value = job.Id });
+        command.Parameters.Add(new() { Value = stage?.FirstIndex ?? 0L });
+        command.Parameters.Add(new() { Value = stage?.LastIndex ?? long.MaxValue });
+        command.Parameters.Add(new() { Value = (long)settings.ToOptions().ChunkSize });
+        command.Parameters.Add(new() { Value = Db(stage?.Name), NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = stage?.OperationKind ?? job.OperationKind });
+        command.Parameters.Add(new() { Value = ready });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>How many of a stage's items have not Succeeded: none means the stage completed.</summary>
+    private static async Task<long> NotSucceededAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string jobId, JobStage stage, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT (SELECT count(*) FROM batchops.items WHERE job_id = $1 AND idx BETWEEN $2 AND $3 AND status <> 2) + " +
+            "(SELECT coalesce(sum(least(last_idx, $3) - greatest(first_idx, $2) + 1), 0) FROM batchops.item_blocks " +
+            "WHERE job_id = $1 AND status <> 2 AND first_idx <= $3 AND last_idx >= $2)::bigint", connection, transaction);
+        command.Parameters.Add(new() { Value = jobId });
+        command.Parameters.Add(new() { Value = stage.FirstIndex });
+        command.Parameters.Add(new() { Value = stage.LastIndex });
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     private static void CheckQueueable(JobRecord job)
     {
@@ -59,7 +113,7 @@ public sealed partial class PostgresJobStore : IWorkQueue
             throw new JobBusyException($"{what} is already being run by workers.");
         }
 
-        if (QueueRules.Refusal(what, job.Stages, job.Settings, job.RollingBack) is { } refusal)
+        if (QueueRules.Refusal(what, job.Settings, job.RollingBack) is { } refusal)
         {
             throw new StoreException(refusal);
         }
@@ -74,13 +128,13 @@ public sealed partial class PostgresJobStore : IWorkQueue
         "  UPDATE batchops.job_chunks c SET claimed = true, worker = $3, token = nextval('batchops.claim_tokens'), " +
         "    lease_until = clock_timestamp() + $4, claims = c.claims + 1 " +
         "  FROM next WHERE c.job_id = next.job_id AND c.first_idx = next.first_idx " +
-        "  RETURNING c.job_id, c.first_idx, c.last_idx, c.token, c.claims), " +
+        "  RETURNING c.job_id, c.first_idx, c.last_idx, c.token, c.claims, c.stage), " +
         "started AS (" +
         "  UPDATE batchops.jobs j SET status = $2, started_at = coalesce(j.started_at, clock_timestamp()), run_count = j.run_count + 1 " +
         "  FROM claimed WHERE j.id = claimed.job_id AND j.status = $1) ";
 
     /// <summary>The claim's columns, first in every claim's result.</summary>
-    private const string ClaimColumns = "c.job_id, c.first_idx, c.last_idx, c.token, c.claims";
+    private const string ClaimColumns = "c.job_id, c.first_idx, c.last_idx, c.token, c.claims, c.stage";
 
     /// <inheritdoc/>
     public async Task<ChunkClaim?> ClaimAsync(WorkerIdentity worker, IReadOnlyCollection<string> kinds, IReadOnlyCollection<string> exclude, TimeSpan lease, CancellationToken cancellationToken = default)
@@ -93,7 +147,7 @@ public sealed partial class PostgresJobStore : IWorkQueue
         var claimed = await ClaimAsync(
             "WITH next AS (" +
             "  SELECT c.job_id, c.first_idx FROM batchops.job_chunks c JOIN batchops.jobs j ON j.id = c.job_id " +
-            "  WHERE j.queued AND j.status IN ($1, $2) AND j.stop_request IS NULL AND j.operation_kind = ANY($5) AND NOT (c.job_id = ANY($6)) " +
+            "  WHERE j.queued AND j.status IN ($1, $2) AND j.stop_request IS NULL AND c.ready AND c.kind = ANY($5) AND NOT (c.job_id = ANY($6)) " +
             "    AND (NOT c.claimed OR c.lease_until < clock_timestamp()) " +
             "  ORDER BY j.created_at, j.seq, c.first_idx LIMIT 1 FOR UPDATE OF c SKIP LOCKED), " + ClaimPicked +
             $"SELECT {ClaimColumns} FROM claimed c",
@@ -106,17 +160,18 @@ public sealed partial class PostgresJobStore : IWorkQueue
     }
 
     /// <inheritdoc/>
-    public Task<ClaimedChunk?> ClaimNextAsync(WorkerIdentity worker, string jobId, TimeSpan lease, CancellationToken cancellationToken = default)
+    public Task<ClaimedChunk?> ClaimNextAsync(WorkerIdentity worker, string jobId, IReadOnlyCollection<string> kinds, TimeSpan lease, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(worker);
         ArgumentException.ThrowIfNullOrEmpty(jobId);
+        ArgumentNullException.ThrowIfNull(kinds);
 
         // The claim and its unfinished items in one statement: rows, and the items of Pending blocks (found
         // from the last one starting at or before the chunk, through the partial index of Pending blocks).
         return ClaimAsync(
             "WITH next AS (" +
             "  SELECT c.job_id, c.first_idx FROM batchops.job_chunks c JOIN batchops.jobs j ON j.id = c.job_id " +
-            "  WHERE c.job_id = $5 AND j.queued AND j.status IN ($1, $2) AND j.stop_request IS NULL " +
+            "  WHERE c.job_id = $5 AND j.queued AND j.status IN ($1, $2) AND j.stop_request IS NULL AND c.ready AND c.kind = ANY($6) " +
             "    AND (NOT c.claimed OR c.lease_until < clock_timestamp()) " +
             "  ORDER BY c.first_idx LIMIT 1 FOR UPDATE OF c SKIP LOCKED), " + ClaimPicked +
             $"SELECT {ClaimColumns}, i.idx, i.key, i.input FROM claimed c LEFT JOIN LATERAL (" +
@@ -127,7 +182,7 @@ public sealed partial class PostgresJobStore : IWorkQueue
             "    AND b.first_idx + u.n - 1 BETWEEN c.first_idx AND c.last_idx) AS i ON true ORDER BY i.idx",
             worker,
             lease,
-            [jobId],
+            [jobId, kinds.ToArray()],
             withItems: true,
             cancellationToken);
     }
@@ -150,10 +205,10 @@ public sealed partial class PostgresJobStore : IWorkQueue
             var items = new List<StoredItem>();
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                claim ??= new ChunkClaim(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt32(4));
-                if (withItems && !reader.IsDBNull(5))
+                claim ??= new ChunkClaim(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetString(5));
+                if (withItems && !reader.IsDBNull(6))
                 {
-                    items.Add(new StoredItem { Index = reader.GetInt64(5), Key = reader.IsDBNull(6) ? null : reader.GetString(6), Input = reader.GetString(7) });
+                    items.Add(new StoredItem { Index = reader.GetInt64(6), Key = reader.IsDBNull(7) ? null : reader.GetString(7), Input = reader.GetString(8) });
                 }
             }
 
@@ -291,7 +346,9 @@ public sealed partial class PostgresJobStore : IWorkQueue
             var counts = job.Counts;
             var (status, message) = stopReason switch
             {
-                null => (counts.FinalStatus(), counts.Unfinished > 0 ? $"{counts.Unfinished} item(s) have not run; queue the job again to run them." : null),
+                null => (counts.FinalStatus(), counts.Unfinished == 0 ? null
+                    : job.Stages is not null && counts.Failed > 0 ? $"{counts.Unfinished} item(s) have not run: a stage they depend on did not complete. Retry its failed items, then queue the job again."
+                    : $"{counts.Unfinished} item(s) have not run; queue the job again to run them."),
                 "cancel" => (JobStatus.Cancelled, (string?)$"Cancelled; {counts.Unfinished} item(s) have not run. Queue it again (or resume it) to run them."),
                 _ => (JobStatus.Failed, stopReason),
             };
@@ -311,6 +368,130 @@ public sealed partial class PostgresJobStore : IWorkQueue
         command.Parameters.Add(new() { Value = jobId });
         return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<StageChange>> AdvanceStagesAsync(string jobId, CancellationToken cancellationToken = default) =>
+        GuardAsync<IReadOnlyList<StageChange>>(async () =>
+        {
+            await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+            // The job's row lock: workers moving the same job on take turns, and see each other's changes.
+            var job = (await ReadJobsAsync(connection, transaction, $"SELECT {JobColumns} FROM batchops.jobs j WHERE j.id = $1 FOR UPDATE OF j", [jobId], cancellationToken).ConfigureAwait(false)).SingleOrDefault();
+            if (job is not { Stages: not null, Queued: true, StopRequest: null } || job.Status is not (JobStatus.Queued or JobStatus.Running))
+            {
+                return [];
+            }
+
+            // Each stage that still has chunks, and whether they are claimable (a stage's chunks all are, or none).
+            var waiting = new Dictionary<string, bool>(StringComparer.OrdinalIgnoreCase);
+            await using (var chunks = new NpgsqlCommand("SELECT stage, bool_or(ready) FROM batchops.job_chunks WHERE job_id = $1 AND stage IS NOT NULL GROUP BY stage", connection, transaction))
+            {
+                chunks.Parameters.Add(new() { Value = jobId });
+                await using var reader = await chunks.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    waiting[reader.GetString(0)] = reader.GetBoolean(1);
+                }
+            }
+
+            var changes = new List<StageChange>();
+            foreach (var stage in StageOrder.Sort(job.Stages))
+            {
+                if (!waiting.TryGetValue(stage.Name, out var ready) || ready || stage.DependsOn.Any(waiting.ContainsKey))
+                {
+                    // Nothing waits, it is open already, or a dependency still has chunks to run.
+                    continue;
+                }
+
+                var blocked = new List<string>();
+                foreach (var dependency in stage.DependsOn)
+                {
+                    if (await NotSucceededAsync(connection, transaction, jobId, job.Stage(dependency)!, cancellationToken).ConfigureAwait(false) > 0)
+                    {
+                        blocked.Add(dependency);
+                    }
+                }
+
+                changes.Add(blocked.Count == 0
+                    ? await OpenStageAsync(connection, transaction, job, stage, cancellationToken).ConfigureAwait(false)
+                    : await SkipStageAsync(connection, transaction, job, stage, JobRunner.DependencyError(stage, blocked), cancellationToken).ConfigureAwait(false));
+                if (changes[^1].Opened)
+                {
+                    waiting[stage.Name] = true;
+                }
+                else
+                {
+                    waiting.Remove(stage.Name);
+                }
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return changes;
+        });
+
+    private static async Task<StageChange> OpenStageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, JobRecord job, JobStage stage, CancellationToken cancellationToken)
+    {
+        await using var open = new NpgsqlCommand("UPDATE batchops.job_chunks SET ready = true WHERE job_id = $1 AND stage = $2", connection, transaction);
+        open.Parameters.Add(new() { Value = job.Id });
+        open.Parameters.Add(new() { Value = stage.Name });
+        var chunks = await open.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        var after = stage.DependsOn.Count == 0 ? string.Empty : $" ({string.Join(", ", stage.DependsOn)} completed)";
+        return new StageChange(stage.Name, true, chunks, $"stage '{stage.Name}' opened{after}: {chunks} chunk(s) of operation {stage.OperationKind} to claim");
+    }
+
+    /// <summary>Records a stage's unfinished items Skipped with <paramref name="error"/> and drops its chunks, in the caller's transaction.</summary>
+    private static async Task<StageChange> SkipStageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, JobRecord job, JobStage stage, ItemError error, CancellationToken cancellationToken)
+    {
+        var indexes = new List<long>();
+        await using (var unfinished = new NpgsqlCommand(UnfinishedIndexes, connection, transaction))
+        {
+            unfinished.Parameters.Add(new() { Value = job.Id });
+            unfinished.Parameters.Add(new() { Value = stage.FirstIndex });
+            unfinished.Parameters.Add(new() { Value = stage.LastIndex });
+            await using var reader = await unfinished.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                indexes.Add(reader.GetInt64(0));
+            }
+        }
+
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        if (indexes.Count > 0)
+        {
+            var now = DateTimeOffset.UtcNow;
+            AddCheckpoint(batch, job.Id, [.. indexes.Select(i => new ItemOutcome(i, ItemStatus.Skipped, 0, null, error, null, now, TimeSpan.Zero))], asBlock: false);
+        }
+
+        var drop = new NpgsqlBatchCommand("DELETE FROM batchops.job_chunks WHERE job_id = $1 AND stage = $2");
+        drop.Parameters.Add(new() { Value = job.Id });
+        drop.Parameters.Add(new() { Value = stage.Name });
+        batch.BatchCommands.Add(drop);
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return new StageChange(stage.Name, false, indexes.Count, $"{error.Message}; its {indexes.Count} unfinished item(s) are recorded Skipped");
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<string>> StalledJobsAsync(CancellationToken cancellationToken = default) =>
+        GuardAsync<IReadOnlyList<string>>(async () =>
+        {
+            // No chunk that a worker holds, and none it could claim (ready, and the job not asked to stop).
+            await using var command = _source.CreateCommand(
+                "SELECT j.id FROM batchops.jobs j WHERE j.queued AND j.status IN ($1, $2) AND NOT EXISTS (" +
+                "  SELECT 1 FROM batchops.job_chunks c WHERE c.job_id = j.id " +
+                "  AND ((c.claimed AND c.lease_until > clock_timestamp()) OR (c.ready AND j.stop_request IS NULL))) " +
+                "ORDER BY j.created_at, j.seq LIMIT 100");
+            command.Parameters.Add(new() { Value = (int)JobStatus.Running });
+            command.Parameters.Add(new() { Value = (int)JobStatus.Queued });
+            var stalled = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                stalled.Add(reader.GetString(0));
+            }
+
+            return stalled;
+        });
 
     /// <inheritdoc/>
     public Task<TimeSpan> TakeRateSlotsAsync(string jobId, TimeSpan interval, int count, CancellationToken cancellationToken = default) =>

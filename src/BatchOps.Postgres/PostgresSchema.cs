@@ -219,5 +219,15 @@ internal static class PostgresSchema
             END IF;
         END $$;
         """,
+        """
+        -- Staged jobs are queued too: a chunk belongs to one stage and carries the stage's operation kind (what
+        -- workers filter on), and a stage's chunks are claimable (ready) only once every stage it depends on
+        -- has completed; a worker opens them (or records the stage Skipped) when its dependencies' chunks are gone.
+        ALTER TABLE batchops.job_chunks ADD COLUMN stage text, ADD COLUMN kind text, ADD COLUMN ready boolean NOT NULL DEFAULT true;
+        UPDATE batchops.job_chunks c SET kind = j.operation_kind FROM batchops.jobs j WHERE j.id = c.job_id;
+        ALTER TABLE batchops.job_chunks ALTER COLUMN kind SET NOT NULL;
+        -- The jobs workers look at (queued, Queued or Running), found without walking the whole history.
+        CREATE INDEX jobs_queued ON batchops.jobs (created_at, seq) WHERE queued AND status IN (1, 9);
+        """,
     ];
 }

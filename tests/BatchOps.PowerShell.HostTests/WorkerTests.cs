@@ -47,6 +47,42 @@ public sealed class WorkerTests(PostgresServer server) : IDisposable
     }
 
     [Fact]
+    public async Task QueuedStagedJob_WorkersRunEachStageAfterTheStagesItDependsOn_WithItsOwnScriptBlock()
+    {
+        using var submitter = new PsSession(await server.CreateDatabaseAsync());
+        using var worker = new PsSession(submitter.Store);
+        submitter.Runspace.SessionStateProxy.SetVariable("Ran", _folder);
+
+        // Each run writes the time it ran into a file of its own, named stage-item.
+        var queued = submitter.Run("""
+            $job = Invoke-BatchJob -Name provision -Queue -ThrottleLimit 2 -Stage @{
+                Name = 'users'; DependsOn = 'networks'; InputObject = 1..30; ChunkSize = 10
+                ScriptBlock = { [IO.File]::WriteAllText([IO.Path]::Combine($using:Ran, "users-$_"), [DateTime]::UtcNow.Ticks); "user-$_@$($BatchContext.Stage)" }
+            }, @{
+                Name = 'networks'; InputObject = 1..12; ChunkSize = 5
+                ScriptBlock = { [IO.File]::WriteAllText([IO.Path]::Combine($using:Ran, "networks-$_"), [DateTime]::UtcNow.Ticks); "net-$_" }
+            }
+            "$($job.Status) $($job.Total)"
+            """).ThrowIfFailed();
+        Assert.Equal("Queued 42", queued.Output.Single().ToString());
+        Assert.Empty(Directory.GetFiles(_folder));
+
+        var ran = worker.Run("Start-BatchWorker -Concurrency 2 -ExitWhenIdle -Verbose", limit: TimeSpan.FromSeconds(120)).ThrowIfFailed();
+
+        Assert.Contains(ran.Verbose, v => v.Contains("stage 'users' opened (networks completed): 3 chunk(s)", StringComparison.Ordinal));
+        var after = submitter.Run("""
+            $job = Get-BatchJob -Name provision
+            "$($job.Status) $($job.Succeeded)"
+            ((Get-BatchItem -Id provision -Stage users)[0..1] | ForEach-Object { "$($_.Stage):$($_.Output)" }) -join ','
+            """).ThrowIfFailed();
+        Assert.Equal(["Completed 42", "users:user-1@users,users:user-2@users"], after.Output.Select(o => o.ToString()));
+        long Ticks(string prefix, Func<IEnumerable<long>, long> pick) =>
+            pick(Directory.GetFiles(_folder, prefix + "-*").Select(f => long.Parse(File.ReadAllText(f), System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal((12, 30), (Directory.GetFiles(_folder, "networks-*").Length, Directory.GetFiles(_folder, "users-*").Length));
+        Assert.True(Ticks("users", t => t.Min()) > Ticks("networks", t => t.Max()), "a user ran before every network had");
+    }
+
+    [Fact]
     public async Task CtrlC_StopsTheWorker_WithTheChunksInHandRecorded_AndAnotherWorkerFinishesTheJob()
     {
         using var submitter = new PsSession(await server.CreateDatabaseAsync());

@@ -32,4 +32,28 @@ Describe 'New-BatchJob -Queue and Start-BatchWorker' {
         $done.Succeeded | Should -Be 50
         (Get-BatchItem -Store $script:Shared -Id $name -Index 9).Output | Should -Be 30
     }
+
+    It 'queues a staged job, and workers run each stage after the stages it depends on' {
+        if (-not $script:Shared) {
+            Set-ItResult -Skipped -Because 'BATCHOPS_TEST_POSTGRES is not set (a PostgreSQL database for the worker tests)'
+            return
+        }
+
+        $name = "pester-staged-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+        $job = New-BatchJob -Store $script:Shared -Name $name -Queue -Stage @{
+            Name = 'users'; DependsOn = 'networks'; InputObject = 1..20; ChunkSize = 5; ScriptBlock = { "user-$_" }
+        }, @{
+            Name = 'networks'; InputObject = 1..4; ScriptBlock = { "net-$_" }
+        }
+        $job.Status.ToString() | Should -Be 'Queued'
+
+        Start-BatchWorker -Store $script:Shared -ExitWhenIdle
+
+        $done = Get-BatchJob -Store $script:Shared -Name $name
+        $done.Status.ToString() | Should -Be 'Completed'
+        $done.Succeeded | Should -Be 24
+        $last = Get-BatchItem -Store $script:Shared -Id $name -Stage networks | Sort-Object EndedAt | Select-Object -Last 1
+        $first = Get-BatchItem -Store $script:Shared -Id $name -Stage users | Sort-Object StartedAt | Select-Object -First 1
+        $first.StartedAt | Should -BeGreaterThan $last.EndedAt
+    }
 }

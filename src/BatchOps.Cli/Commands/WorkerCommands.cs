@@ -20,7 +20,7 @@ internal static class WorkerCommands
             using var session = global.Open(parse);
             var queue = QueueOf(session);
             var loaded = JobSpecLoader.Load(parse.GetValue(spec)!, session.LoadSettings());
-            if (QueueRules.Refusal($"Job '{loaded.Definition.Name}'", loaded.Definition.Stages, loaded.Definition.Settings) is { } refusal)
+            if (QueueRules.Refusal($"Job '{loaded.Definition.Name}'", loaded.Definition.Settings) is { } refusal)
             {
                 // Refused before anything is created.
                 throw new JobSpecException(refusal);

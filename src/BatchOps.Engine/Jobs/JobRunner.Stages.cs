@@ -10,6 +10,18 @@ public sealed partial class JobRunner
     public const string DependencyNotCompleted = "DependencyNotCompleted";
 
     /// <summary>
+    /// The error recorded on the unfinished items of <paramref name="stage"/> when the stages in
+    /// <paramref name="blocked"/>, which it depends on, ended without completing (by a run or by workers).
+    /// </summary>
+    public static ItemError DependencyError(JobStage stage, IReadOnlyList<string> blocked)
+    {
+        ArgumentNullException.ThrowIfNull(stage);
+        ArgumentNullException.ThrowIfNull(blocked);
+        var reason = $"stage '{stage.Name}' did not run: {(blocked.Count == 1 ? "its dependency" : "its dependencies")} '{string.Join("', '", blocked)}' did not complete";
+        return new ItemError(DependencyNotCompleted, reason, null, isRetryable: false);
+    }
+
+    /// <summary>
     /// Runs a staged job: each stage starts once every stage it depends on has completed (every item
     /// Succeeded), so independent stages run at the same time; a stage whose dependency did not complete
     /// records its unfinished items Skipped with the reason. A resume or retry walks the same plan: stages
@@ -90,10 +102,9 @@ public sealed partial class JobRunner
 
         if (waited.Any(w => !w.Complete))
         {
-            var blocked = stage.DependsOn.Where((_, i) => !waited[i].Complete).ToList();
-            var reason = $"stage '{stage.Name}' did not run: {(blocked.Count == 1 ? "its dependency" : "its dependencies")} '{string.Join("', '", blocked)}' did not complete";
-            await SkipStageAsync(job.Id, stage, reason, observer, request.InputCodec, cancellationToken).ConfigureAwait(false);
-            log.Info($"{reason}; its {unfinished} unfinished item(s) are recorded Skipped");
+            var error = DependencyError(stage, [.. stage.DependsOn.Where((_, i) => !waited[i].Complete)]);
+            await SkipStageAsync(job.Id, stage, error, observer, request.InputCodec, cancellationToken).ConfigureAwait(false);
+            log.Info($"{error.Message}; its {unfinished} unfinished item(s) are recorded Skipped");
             return (false, null);
         }
 
@@ -143,10 +154,9 @@ public sealed partial class JobRunner
         return count;
     }
 
-    /// <summary>Records a stage's unfinished items Skipped with the reason, a thousand per transaction, reporting each.</summary>
-    private async Task SkipStageAsync<TIn, TOut>(string jobId, JobStage stage, string reason, BatchObserver<TIn, TOut>? observer, IPayloadCodec<TIn> inputCodec, CancellationToken cancellationToken)
+    /// <summary>Records a stage's unfinished items Skipped with the error, a thousand per transaction, reporting each.</summary>
+    private async Task SkipStageAsync<TIn, TOut>(string jobId, JobStage stage, ItemError error, BatchObserver<TIn, TOut>? observer, IPayloadCodec<TIn> inputCodec, CancellationToken cancellationToken)
     {
-        var error = new ItemError(DependencyNotCompleted, reason, null, isRetryable: false);
         var outcomes = new List<ItemOutcome>(CreateBatchSize);
         await foreach (var item in _store.GetItemsAsync(jobId, ItemQuery.Unfinished.Within(stage) with { InputsOnly = true }, cancellationToken).ConfigureAwait(false))
         {

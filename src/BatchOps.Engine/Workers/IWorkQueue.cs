@@ -13,8 +13,10 @@ public interface IWorkQueue
 {
     /// <summary>
     /// Queues a stored job for workers: its unfinished items, in chunks of its chunk size, become claimable
-    /// and the job is Queued (cleared of any stop request). Throws <see cref="StoreException"/> when the job
-    /// cannot be queued (it runs, it has stages or an undo policy, it is rolling back).
+    /// and the job is Queued (cleared of any stop request). A staged job's chunks are cut per stage (with the
+    /// stage's chunk size and operation kind); a stage's chunks are claimable only once every stage it
+    /// depends on has completed (<see cref="AdvanceStagesAsync"/>). Throws <see cref="StoreException"/> when
+    /// the job cannot be queued (it runs, it rolls back on failure, it is rolling back).
     /// </summary>
     Task EnqueueAsync(string jobId, CancellationToken cancellationToken = default);
 
@@ -26,11 +28,11 @@ public interface IWorkQueue
     Task<ChunkClaim?> ClaimAsync(WorkerIdentity worker, IReadOnlyCollection<string> kinds, IReadOnlyCollection<string> exclude, TimeSpan lease, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Claims the next unclaimed chunk of one job (or one of its chunks whose lease expired), lowest index
-    /// first, with its unfinished items (index, key, input) in index order; null when the job has none or
+    /// Claims the next unclaimed chunk of one job of an operation kind in <paramref name="kinds"/> (or one of
+    /// its chunks whose lease expired), lowest index first, with its unfinished items (index, key, input) in index order; null when the job has none or
     /// was asked to stop. What a worker running the job calls to go on.
     /// </summary>
-    Task<ClaimedChunk?> ClaimNextAsync(WorkerIdentity worker, string jobId, TimeSpan lease, CancellationToken cancellationToken = default);
+    Task<ClaimedChunk?> ClaimNextAsync(WorkerIdentity worker, string jobId, IReadOnlyCollection<string> kinds, TimeSpan lease, CancellationToken cancellationToken = default);
 
     /// <summary>Renews a claim's lease; says whether it is still held and whether the job was asked to stop.</summary>
     Task<ClaimState> RenewAsync(ChunkClaim claim, TimeSpan lease, CancellationToken cancellationToken = default);
@@ -53,6 +55,23 @@ public interface IWorkQueue
     Task<JobRecord?> TryFinishAsync(string jobId, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Moves a queued staged job on, under the job's lock: each stage waiting on dependencies whose chunks are
+    /// all recorded either opens (every dependency completed: its chunks become claimable) or is skipped (a
+    /// dependency did not complete: its unfinished items are recorded Skipped with
+    /// <see cref="Jobs.JobRunner.DependencyNotCompleted"/> and its chunks dropped), in dependency order, so a
+    /// skip reaches the stages after it at once. Returns what changed; nothing for a job without stages, or
+    /// one asked to stop (its waiting stages stay as they are for the next queueing).
+    /// </summary>
+    Task<IReadOnlyList<StageChange>> AdvanceStagesAsync(string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Queued jobs that no worker can claim a chunk of and no worker holds a chunk of: their last worker
+    /// ended (or died) before moving the job on, or their stages wait to be opened. What an idle worker
+    /// looks at, then calls <see cref="AdvanceStagesAsync"/> and <see cref="TryFinishAsync"/> for.
+    /// </summary>
+    Task<IReadOnlyList<string>> StalledJobsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Takes the next <paramref name="count"/> consecutive start slots of the job's global rate limit (one
     /// start per <paramref name="interval"/> across every worker) and returns how far ahead of now the first
     /// lies, measured on the database's clock (negative: already due); slot k starts k intervals after it.
@@ -66,7 +85,15 @@ public interface IWorkQueue
 /// <param name="LastIndex">Last index of the range.</param>
 /// <param name="Token">Unique per claim; a later claim of the same chunk gets another.</param>
 /// <param name="Claims">How many times the chunk has been claimed (more than 1: a worker died or was late).</param>
-public sealed record ChunkClaim(string JobId, long FirstIndex, long LastIndex, long Token, int Claims);
+/// <param name="Stage">The stage the chunk belongs to; null for a job without stages.</param>
+public sealed record ChunkClaim(string JobId, long FirstIndex, long LastIndex, long Token, int Claims, string? Stage = null);
+
+/// <summary>One stage of a queued job moved on by <see cref="IWorkQueue.AdvanceStagesAsync"/>.</summary>
+/// <param name="Stage">The stage's name.</param>
+/// <param name="Opened">True: its chunks became claimable. False: it was skipped.</param>
+/// <param name="Count">Opened: how many chunks became claimable. Skipped: how many items were recorded Skipped.</param>
+/// <param name="Message">What happened, as a line for a worker's output and the job's log.</param>
+public sealed record StageChange(string Stage, bool Opened, long Count, string Message);
 
 /// <summary>A claim with the chunk's unfinished items (index, key and input only).</summary>
 /// <param name="Claim">The claim.</param>

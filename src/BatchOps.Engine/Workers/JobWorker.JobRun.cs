@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using BatchOps.Engine.Execution;
+using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Logging;
 using BatchOps.Engine.Store;
 
@@ -36,22 +37,31 @@ public sealed partial class JobWorker
     /// <summary>A claimed chunk with its unfinished items read.</summary>
     private sealed record Ready(Held Held, IReadOnlyList<StoredItem> Items);
 
+    /// <summary>How the chunks of one stage run (the job's own, for a job without stages): operation, settings, error policy.</summary>
+    private sealed record StagePlan(JobStage? Stage, BatchOptions Options, ChunkPolicy Policy);
+
     /// <summary>One job as one worker slot runs it: claims, runs and records its chunks until none is left.</summary>
     private sealed class JobRun(JobWorker worker, JobRecord job, QueuedJobHandler handler, JobLog log) : IDisposable
     {
         private readonly ConcurrentDictionary<long, Held> _held = new();
         private readonly ConcurrentBag<Held> _all = [];
-        private readonly ChunkPolicy _policy = new(job.Settings.StopOnError ?? false, job.Settings.MaxErrors);
-        private readonly BatchOptions _options = ChunkOptions(worker, job);
+        private readonly ConcurrentDictionary<string, StagePlan> _plans = new(StringComparer.OrdinalIgnoreCase);
         private int _jobStop = -1;
 
         private StopMode? JobStop => Volatile.Read(ref _jobStop) is var mode and >= 0 ? (StopMode)mode : null;
 
-        public async Task RunAsync(ChunkClaim first, CancellationToken stopping, CancellationToken abandon)
+        /// <summary>Whether the job was asked to stop (a cancel, or its error policy) while this run went on.</summary>
+        public bool Stopping => JobStop is not null;
+
+        /// <summary>
+        /// Runs the job's chunks from <paramref name="first"/> (or from the next one it can claim, when null)
+        /// until it has none left to claim, or the worker or the job stops.
+        /// </summary>
+        public async Task RunAsync(ChunkClaim? first, CancellationToken stopping, CancellationToken abandon)
         {
             var recordings = new List<Task>();
             Task<Ready?>? ahead = null;
-            var current = await ReadAsync(Hold(first)).ConfigureAwait(false);
+            var current = first is null ? await ClaimAsync().ConfigureAwait(false) : await ReadAsync(Hold(first)).ConfigureAwait(false);
             try
             {
                 while (current is not null)
@@ -169,7 +179,7 @@ public sealed partial class JobWorker
 
             try
             {
-                var next = await worker._queue.ClaimNextAsync(worker._identity, job.Id, worker._options.Lease, CancellationToken.None).ConfigureAwait(false);
+                var next = await worker._queue.ClaimNextAsync(worker._identity, job.Id, worker._options.Kinds, worker._options.Lease, CancellationToken.None).ConfigureAwait(false);
                 return next is null ? null : new Ready(Hold(next.Claim), next.Items);
             }
             catch (StoreException error)
@@ -205,10 +215,12 @@ public sealed partial class JobWorker
         {
             var held = ready.Held;
             using var onAbandon = abandon.Register(() => held.Stop.Stop(StopMode.Forced));
-            var options = _options.Clone();
+            var plan = PlanOf(held.Claim.Stage);
+            var options = plan.Options.Clone();
             options.ChunkSize = (int)Math.Min(BatchOptions.MaxChunkSize, held.Claim.LastIndex - held.Claim.FirstIndex + 1);
             IReadOnlyList<ItemOutcome> outcomes = [];
             await handler.RunAsync(
+                plan.Stage,
                 Stream(ready.Items),
                 options,
                 held.Stop,
@@ -235,13 +247,21 @@ public sealed partial class JobWorker
             return outcomes;
         }
 
-        /// <summary>
-        /// The job's settings as every chunk of this run uses them: no total or job timeout (a chunk is part
-        /// of a job that spans workers), and the rate limit held across workers through the database.
-        /// </summary>
-        private static BatchOptions ChunkOptions(JobWorker worker, JobRecord job)
+        /// <summary>The plan of a chunk's stage (null: the job has none), built at the stage's first chunk.</summary>
+        private StagePlan PlanOf(string? stageName) => _plans.GetOrAdd(stageName ?? string.Empty, name =>
         {
-            var options = job.Settings.ToOptions(worker._time);
+            var stage = name.Length == 0 ? null : job.Stage(name) ?? throw new StoreException($"Job '{job.Name}' ({job.Id}) has no stage '{name}', which a queued chunk names.");
+            var settings = stage is null ? job.Settings : stage.Settings.Over(job.Settings);
+            return new StagePlan(stage, ChunkOptions(worker, job, settings), new ChunkPolicy(settings.StopOnError ?? false, settings.MaxErrors));
+        });
+
+        /// <summary>
+        /// The job's (or its stage's) settings as every chunk uses them: no total or job timeout (a chunk is
+        /// part of a job that spans workers), and the rate limit held across workers through the database.
+        /// </summary>
+        private static BatchOptions ChunkOptions(JobWorker worker, JobRecord job, JobSettings settings)
+        {
+            var options = settings.ToOptions(worker._time);
             options.TotalCount = null;
             options.JobTimeout = null;
             if (options.RateLimit is { } rate)
@@ -260,7 +280,7 @@ public sealed partial class JobWorker
             _held.TryRemove(held.Claim.Token, out _);
             try
             {
-                if (!await worker._queue.CompleteAsync(held.Claim, outcomes, _policy, CancellationToken.None).ConfigureAwait(false))
+                if (!await worker._queue.CompleteAsync(held.Claim, outcomes, PlanOf(held.Claim.Stage).Policy, CancellationToken.None).ConfigureAwait(false))
                 {
                     Lose(held);
                 }

@@ -89,6 +89,12 @@ public sealed partial class JobWorker
 
             if (claim is null)
             {
+                if (await SweepAsync(stopping).ConfigureAwait(false))
+                {
+                    // A stage opened (or a job ended): look for work again at once.
+                    continue;
+                }
+
                 if (_options.ExitWhenIdle)
                 {
                     return;
@@ -137,14 +143,7 @@ public sealed partial class JobWorker
     /// </summary>
     private async Task RunClaimAsync(ChunkClaim claim, CancellationToken stopping, CancellationToken abandon)
     {
-        // A job's definition never changes once stored: read it at its first chunk only.
-        if (!_jobs.TryGetValue(claim.JobId, out var job))
-        {
-            job = await _store.GetJobAsync(claim.JobId, CancellationToken.None).ConfigureAwait(false)
-                ?? throw new StoreException($"Job {claim.JobId} was removed while queued.");
-            _jobs[claim.JobId] = job;
-        }
-
+        var job = await JobAsync(claim.JobId).ConfigureAwait(false);
         var handler = _handlers(job);
         using var log = JobLog.Open(_options.LogFolder, job.Id, _time);
         using var run = new JobRun(this, job, handler, log);
@@ -152,7 +151,15 @@ public sealed partial class JobWorker
         var heartbeat = Task.Run(() => run.HeartbeatAsync(heartbeatEnd.Token), CancellationToken.None);
         try
         {
-            await run.RunAsync(claim, stopping, abandon).ConfigureAwait(false);
+            // A staged job goes on with the stages its last chunks opened, while this slot has it in hand.
+            ChunkClaim? first = claim;
+            do
+            {
+                await run.RunAsync(first, stopping, abandon).ConfigureAwait(false);
+                first = null;
+            }
+            while (job.Stages is not null && !run.Stopping && !stopping.IsCancellationRequested && !abandon.IsCancellationRequested
+                && await AdvanceAsync(job, log).ConfigureAwait(false));
         }
         finally
         {
@@ -160,11 +167,106 @@ public sealed partial class JobWorker
             await heartbeat.ConfigureAwait(false);
         }
 
-        if (await _queue.TryFinishAsync(job.Id, CancellationToken.None).ConfigureAwait(false) is { } ended)
+        await FinishAsync(job, log).ConfigureAwait(false);
+    }
+
+    /// <summary>A job's definition, read at its first chunk only: it never changes once stored.</summary>
+    private async Task<JobRecord> JobAsync(string jobId)
+    {
+        if (!_jobs.TryGetValue(jobId, out var job))
         {
-            log.End(ended, new JobSummary { Status = ended.Status, Message = ended.Message });
-            Report(WorkerEventKind.JobEnded, job.Id, $"'{ended.Name}' {ended.Status}: {ended.Counts.Succeeded} succeeded, {ended.Counts.Failed} failed, {ended.Counts.Unfinished} not run" + (ended.Message is null ? string.Empty : $" ({ended.Message})"));
+            job = await _store.GetJobAsync(jobId, CancellationToken.None).ConfigureAwait(false)
+                ?? throw new StoreException($"Job {jobId} was removed while queued.");
+            _jobs[jobId] = job;
         }
+
+        return job;
+    }
+
+    /// <summary>Opens or skips the stages whose dependencies' chunks are all recorded; true when a stage opened.</summary>
+    private async Task<bool> AdvanceAsync(JobRecord job, JobLog log)
+    {
+        IReadOnlyList<StageChange> changes;
+        try
+        {
+            changes = await _queue.AdvanceStagesAsync(job.Id, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StoreException error)
+        {
+            Report(WorkerEventKind.StoreError, job.Id, error.Message);
+            return false;
+        }
+
+        foreach (var change in changes)
+        {
+            log.Info($"worker {_identity.Name}: {change.Message}");
+            Report(change.Opened ? WorkerEventKind.StageOpened : WorkerEventKind.StageSkipped, job.Id, $"'{job.Name}': {change.Message}");
+        }
+
+        return changes.Any(c => c.Opened);
+    }
+
+    /// <summary>Ends the job when nothing of it is left to claim or held; true when this call ended it.</summary>
+    private async Task<bool> FinishAsync(JobRecord job, JobLog log)
+    {
+        if (await _queue.TryFinishAsync(job.Id, CancellationToken.None).ConfigureAwait(false) is not { } ended)
+        {
+            return false;
+        }
+
+        log.End(ended, new JobSummary { Status = ended.Status, Message = ended.Message });
+        Report(WorkerEventKind.JobEnded, job.Id, $"'{ended.Name}' {ended.Status}: {ended.Counts.Succeeded} succeeded, {ended.Counts.Failed} failed, {ended.Counts.Unfinished} not run" + (ended.Message is null ? string.Empty : $" ({ended.Message})"));
+        return true;
+    }
+
+    /// <summary>
+    /// What an idle slot does: moves on the queued jobs that no worker holds or can claim a chunk of (stages
+    /// waiting to open, or a job whose last worker ended or died before ending it). True when a stage opened
+    /// or a job ended.
+    /// </summary>
+    private async Task<bool> SweepAsync(CancellationToken stopping)
+    {
+        IReadOnlyList<string> stalled;
+        try
+        {
+            stalled = await _queue.StalledJobsAsync(stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (StoreException error)
+        {
+            Report(WorkerEventKind.StoreError, null, error.Message);
+            return false;
+        }
+
+        var moved = false;
+        foreach (var jobId in stalled)
+        {
+            if (stopping.IsCancellationRequested || !_busy.TryAdd(jobId, 0))
+            {
+                continue;
+            }
+
+            try
+            {
+                var job = await JobAsync(jobId).ConfigureAwait(false);
+                using var log = JobLog.Open(_options.LogFolder, job.Id, _time);
+                moved |= job.Stages is not null && await AdvanceAsync(job, log).ConfigureAwait(false);
+                moved |= await FinishAsync(job, log).ConfigureAwait(false);
+            }
+            catch (StoreException error)
+            {
+                Report(WorkerEventKind.StoreError, jobId, error.Message);
+            }
+            finally
+            {
+                _busy.TryRemove(jobId, out _);
+            }
+        }
+
+        return moved;
     }
 
     private async Task ReleaseQuietlyAsync(ChunkClaim claim)

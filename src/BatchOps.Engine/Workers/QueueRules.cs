@@ -6,13 +6,11 @@ namespace BatchOps.Engine.Workers;
 public static class QueueRules
 {
     /// <summary>Why a job cannot be queued for workers, naming <paramref name="what"/> and the way out; null when it can.</summary>
-    public static string? Refusal(string what, IReadOnlyList<JobStage>? stages, JobSettings settings, bool rollingBack = false)
+    public static string? Refusal(string what, JobSettings settings, bool rollingBack = false)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        return stages is not null
-            ? $"{what} has stages, which workers do not run yet: run it with 'batchops run' / Invoke-BatchJob instead of queueing it."
-            : rollingBack || settings.OnFailure == FailureAction.Rollback
-                ? $"{what} rolls back on failure, which workers do not do yet: run it with 'batchops run' / Invoke-BatchJob instead of queueing it."
-                : null;
+        return rollingBack || settings.OnFailure == FailureAction.Rollback
+            ? $"{what} rolls back on failure, which workers do not do yet: run it with 'batchops run' / Invoke-BatchJob instead of queueing it."
+            : null;
     }
 }

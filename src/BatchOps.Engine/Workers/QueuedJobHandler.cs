@@ -21,8 +21,12 @@ public abstract class QueuedJobHandler
         return new Typed<TIn, TOut>(request);
     }
 
-    /// <summary>Runs the stored items of one claimed range and hands their outcomes (one checkpoint) to <paramref name="record"/>.</summary>
+    /// <summary>
+    /// Runs the stored items of one claimed range with the operation of <paramref name="stage"/> (the job's
+    /// own for null) and hands their outcomes (one checkpoint) to <paramref name="record"/>.
+    /// </summary>
     internal abstract Task<JobSummary> RunAsync(
+        JobStage? stage,
         IAsyncEnumerable<StoredItem> items,
         BatchOptions options,
         BatchStopSource stop,
@@ -32,7 +36,11 @@ public abstract class QueuedJobHandler
 
     private sealed class Typed<TIn, TOut>(JobRunRequest<TIn, TOut> request) : QueuedJobHandler
     {
+        /// <summary>Each stage's operation, built at its first chunk and used for the rest.</summary>
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, BatchOperation<TIn, TOut>> _stages = new(StringComparer.OrdinalIgnoreCase);
+
         internal override Task<JobSummary> RunAsync(
+            JobStage? stage,
             IAsyncEnumerable<StoredItem> items,
             BatchOptions options,
             BatchStopSource stop,
@@ -40,7 +48,9 @@ public abstract class QueuedJobHandler
             Action<long, string?, ItemError> onFailure,
             CancellationToken cancellationToken)
         {
-            var operation = request.Operation ?? throw new InvalidOperationException("A queued job's run request needs its Operation.");
+            var operation = stage is null
+                ? request.Operation ?? throw new InvalidOperationException("A queued job's run request needs its Operation.")
+                : _stages.GetOrAdd(stage.Name, _ => request.OperationFor(stage));
             var observer = new Recorder(request, record, onFailure);
             return BatchExecutor.RunAsync(Decode(items, cancellationToken), operation, options, observer, stop, cancellationToken);
         }

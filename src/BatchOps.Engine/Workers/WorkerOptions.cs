@@ -60,6 +60,12 @@ public enum WorkerEventKind
     /// <summary>Ended a job (its last chunk was recorded).</summary>
     JobEnded,
 
+    /// <summary>Opened a stage of a queued job: every stage it depends on completed, so its chunks can be claimed.</summary>
+    StageOpened,
+
+    /// <summary>Skipped a stage of a queued job: a stage it depends on ended without completing.</summary>
+    StageSkipped,
+
     /// <summary>The store failed; the worker goes on.</summary>
     StoreError,
 }

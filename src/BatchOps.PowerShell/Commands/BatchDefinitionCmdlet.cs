@@ -98,10 +98,12 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
 
     /// <summary>
     /// <para type="description">Store the job and queue it for workers (Start-BatchWorker on any host) instead of running it here; the
-    /// command returns the job at once, status Queued. Needs a PostgreSQL store (-Store, $env:BATCHOPS_STORE).</para>
+    /// command returns the job at once, status Queued. Needs a PostgreSQL store (-Store, $env:BATCHOPS_STORE). A staged job's
+    /// stages are claimed by workers in dependency order, each once every stage it depends on has completed.</para>
     /// </summary>
     [Parameter(ParameterSetName = ScriptSet)]
     [Parameter(ParameterSetName = ChunkSet)]
+    [Parameter(ParameterSetName = StageSet)]
     public SwitchParameter Queue { get; set; }
 
     internal string JobName => Name ??= $"batch-{DateTime.Now:yyyyMMdd-HHmmss}";
@@ -111,7 +113,7 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
     {
         string? problem = JobStore is not Engine.Workers.IWorkQueue
             ? $"-Queue needs a job store that workers share: '{JobStore.Location}' is one machine's SQLite file. Point -Store (or $env:BATCHOPS_STORE) at a PostgreSQL database: postgresql://user@host/database, or env:NAME."
-            : Engine.Workers.QueueRules.Refusal($"Job '{definition.Name}'", definition.Stages, definition.Settings);
+            : Engine.Workers.QueueRules.Refusal($"Job '{definition.Name}'", definition.Settings);
         if (problem is not null)
         {
             ThrowTerminatingError(new ErrorRecord(new ArgumentException(problem), ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, JobStore.Location));

@@ -53,6 +53,13 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
             return;
         }
 
+        if (Queue && (AsJob || UseCallerRunspace))
+        {
+            ThrowTerminatingError(new ErrorRecord(
+                new ArgumentException("-Queue hands the job to workers and returns at once; it cannot be combined with -AsJob or -UseCallerRunspace."),
+                ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, null));
+        }
+
         if (ParameterSetName == StageSet)
         {
             RunStaged();
@@ -62,13 +69,6 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         var definition = BuildDefinition();
         if (Queue)
         {
-            if (AsJob || UseCallerRunspace)
-            {
-                ThrowTerminatingError(new ErrorRecord(
-                    new ArgumentException("-Queue hands the job to workers and returns at once; it cannot be combined with -AsJob or -UseCallerRunspace."),
-                    ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, null));
-            }
-
             CheckQueueable(definition);
         }
 
@@ -108,14 +108,25 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
     private void RunStaged()
     {
         var (definition, items) = BuildStagedDefinition();
+        if (Queue)
+        {
+            CheckQueueable(definition);
+        }
+
         var what = $"new job '{definition.Name}': {definition.Stages!.Count} stage(s), {items.Count} item(s)";
-        if (!ShouldProcess(what, AsJob ? "Create the batch job and run it in the background" : "Create and run the batch job"))
+        if (!ShouldProcess(what, Queue ? "Create the batch job and queue it for workers" : AsJob ? "Create the batch job and run it in the background" : "Create and run the batch job"))
         {
             return;
         }
 
         var runner = new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder));
         var job = OrStoreError(() => runner.CreateAsync(definition, items, KeyedInput.Codec, CliXmlCodec.Instance.Format, i => i.Key).GetAwaiter().GetResult());
+        if (Queue)
+        {
+            WriteObject(QueueStoredJob(job));
+            return;
+        }
+
         if (AsJob)
         {
             StartBackgroundJob(job, RunKind.Resume, null, ExplicitSettings);

@@ -20,10 +20,16 @@ public sealed class NewBatchJobCommand : BatchDefinitionCmdlet
         if (ParameterSetName == StageSet)
         {
             var (staged, items) = BuildStagedDefinition();
-            if (ShouldProcess($"new job '{staged.Name}': {staged.Stages!.Count} stage(s), {items.Count} item(s)", "Create the batch job"))
+            if (Queue)
+            {
+                CheckQueueable(staged);
+            }
+
+            if (ShouldProcess($"new job '{staged.Name}': {staged.Stages!.Count} stage(s), {items.Count} item(s)", Queue ? "Create the batch job and queue it for workers" : "Create the batch job"))
             {
                 var runner = new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder));
-                WriteObject(OutputViews.View(OrStoreError(() => runner.CreateAsync(staged, items, KeyedInput.Codec, CliXmlCodec.Instance.Format, i => i.Key).GetAwaiter().GetResult()), JobStore.Location));
+                var created = OrStoreError(() => runner.CreateAsync(staged, items, KeyedInput.Codec, CliXmlCodec.Instance.Format, i => i.Key).GetAwaiter().GetResult());
+                WriteObject(Queue ? QueueStoredJob(created) : OutputViews.View(created, JobStore.Location));
             }
 
             return;

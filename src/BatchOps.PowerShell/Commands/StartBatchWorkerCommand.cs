@@ -74,11 +74,12 @@ public sealed class StartBatchWorkerCommand : BatchCmdlet
         var operations = new ConcurrentDictionary<string, Lazy<(RunOperation Operation, QueuedJobHandler Handler)>>();
         QueuedJobHandler HandlerFor(JobRecord job) => operations.GetOrAdd(job.Id, _ => new(() =>
         {
-            // One worker pool per job, opened at its first chunk and kept for the next ones.
+            // One worker pool per job (per stage of a staged job), opened at its first chunk and kept for the next ones.
             var operation = RunOperation.ForStoredJob(job, pump, () => job.Id, job.Settings.ToOptions().ThrottleLimit, useCallerRunspace: false, preferences);
             var handler = QueuedJobHandler.Create(new JobRunRequest<object?, object?>
             {
                 Operation = operation.Operation,
+                StageOperation = operation.StageOperation,
                 InputCodec = operation.InputCodec,
                 OutputCodec = operation.OutputCodec,
             });

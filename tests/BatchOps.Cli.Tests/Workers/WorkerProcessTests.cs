@@ -232,6 +232,43 @@ public sealed class WorkerProcessTests(PostgresServer postgres) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Submit_StagedSpec_TwoWorkersRunEachStageOnlyAfterItsDependency_AndShowReportsTheStages()
+    {
+        var spec = SpecFiles.Write(_folder.Path, new
+        {
+            name = "staged-fleet",
+            settings = new { throttleLimit = 4 },
+            stages = new object[]
+            {
+                new { name = "apply", dependsOn = new[] { "prepare" }, items = Enumerable.Range(0, 300).Select(n => new { n }), operation = new { kind = "http", url = $"{_server.BaseUrl}/ok/a{{n}}" }, settings = new { chunkSize = 50 } },
+                new { name = "prepare", items = Enumerable.Range(0, 200).Select(n => new { n }), operation = new { kind = "http", url = $"{_server.BaseUrl}/ok/p{{n}}" }, settings = new { chunkSize = 20 } },
+            },
+        }, "staged.json");
+        var submitted = await CliHarness.RunAsync(_database, "submit", spec, "--json");
+        Assert.True(submitted.ExitCode == 0, submitted.ToString());
+        var id = JsonDocument.Parse(submitted.Out).RootElement.GetProperty("id").GetString()!;
+
+        StartWorker("w1");
+        StartWorker("w2");
+        var ended = await WaitForAsync(id, j => j.Status is not (JobStatus.Running or JobStatus.Queued));
+
+        Assert.Equal((JobStatus.Completed, 500L), (ended.Status, ended.Counts.Succeeded));
+        Assert.All(Enumerable.Range(0, 200), n => Assert.Equal(1, _server.Hits.GetValueOrDefault($"/ok/p{n}")));
+        Assert.All(Enumerable.Range(0, 300), n => Assert.Equal(1, _server.Hits.GetValueOrDefault($"/ok/a{n}")));
+        var prepared = _server.Times.Where(t => t.Key.StartsWith("/ok/p", StringComparison.Ordinal)).Max(t => t.Value.Max());
+        var applied = _server.Times.Where(t => t.Key.StartsWith("/ok/a", StringComparison.Ordinal)).Min(t => t.Value.Min());
+        Assert.True(applied > prepared, $"stage apply sent its first request at {applied:O}, before prepare's last at {prepared:O}");
+        var item = Assert.Single(await _reader!.GetItemsAsync(id, new ItemQuery { Indexes = [ended.Stage("apply")!.FirstIndex + 7] }).ToListAsync());
+        Assert.Equal("ok a7", item.Output);
+
+        var show = await CliHarness.RunAsync(_database, "show", id, "--json");
+        Assert.True(show.ExitCode == 0, show.ToString());
+        var stages = JsonDocument.Parse(show.Out).RootElement.GetProperty("stages").EnumerateArray().Select(s => (s.GetProperty("name").GetString(), s.GetProperty("status").GetString())).ToList();
+        Assert.Equal([("prepare", "Completed"), ("apply", "Completed")], stages);
+        Assert.Contains(_workers, w => w.Output.Contains("stageopened", StringComparison.Ordinal) && w.Output.Contains("stage 'apply' opened (prepare completed)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Submit_ToASqliteStore_IsRefusedWithTheFix()
     {
         var spec = SpecFiles.Write(_folder.Path, new { name = "x", items = new[] { new { n = 1 } }, operation = new { kind = "http", url = $"{_server.BaseUrl}/ok/{{n}}" } });

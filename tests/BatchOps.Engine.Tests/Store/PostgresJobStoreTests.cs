@@ -126,11 +126,13 @@ public class PostgresJobStoreTests(PostgresServer server) : JobStoreContractTest
             "INSERT INTO batchops.meta VALUES ('application', 'batchops'), ('schema_version', '1'); " + PostgresSchema.Migrations[0] +
             "; INSERT INTO batchops.jobs (id, name, status, operation_kind, operation, input_format, output_format, created_at) " +
             "VALUES ('old', 'old', 3, 'exec', '{}', 'json', 'text', now()); " +
-            "INSERT INTO batchops.items (job_id, idx, input, status) SELECT 'old', g, g::text, CASE WHEN g < 10 THEN 2 ELSE 0 END FROM generate_series(0, 99) g; SELECT 1");
+            "INSERT INTO batchops.items (job_id, idx, input, status) SELECT 'old', g, g::text, CASE WHEN g < 10 THEN 2 ELSE 0 END FROM generate_series(0, 99) g; " +
+            "INSERT INTO batchops.job_chunks (job_id, first_idx, last_idx) VALUES ('old', 10, 99); SELECT 1");
 
         using var store = CreateSut();
 
         Assert.Equal($"{PostgresJobStore.SchemaVersion}", await ScalarAsync("SELECT value FROM batchops.meta WHERE key = 'schema_version'"));
+        Assert.Equal("exec, ready, no stage", await ScalarAsync("SELECT kind || CASE WHEN ready THEN ', ready' ELSE '' END || coalesce(', ' || stage, ', no stage') FROM batchops.job_chunks WHERE job_id = 'old'"));
         var old = (await store.GetJobAsync("old"))!;
         Assert.Equal((100L, 10L), (old.Counts.Total, old.Counts.Succeeded));
         await store.CheckpointAsync("old", Enumerable.Range(10, 90).Select(i => new ItemOutcome(i, Engine.Jobs.ItemStatus.Succeeded, 1, null, null, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero)).ToList());

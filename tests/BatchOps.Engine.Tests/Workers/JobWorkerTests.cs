@@ -11,7 +11,7 @@ using BatchOps.Testing;
 namespace BatchOps.Engine.Tests.Workers;
 
 [Collection(PostgresCollection.Name)]
-public class JobWorkerTests(PostgresServer postgres) : IAsyncLifetime
+public partial class JobWorkerTests(PostgresServer postgres) : IAsyncLifetime
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
     private PostgresJobStore _store = null!;
@@ -103,8 +103,9 @@ public class JobWorkerTests(PostgresServer postgres) : IAsyncLifetime
         await _store.CheckpointAsync(second.Id, Enumerable.Range(13, 4).Select(i => new ItemOutcome(i, ItemStatus.Succeeded, 1, null, null, null, DateTimeOffset.UnixEpoch, TimeSpan.Zero)).ToList());
         var me = new WorkerIdentity("me", "host", 1);
 
-        var a = await _store.ClaimNextAsync(me, second.Id, TimeSpan.FromMinutes(1));
-        var b = await _store.ClaimNextAsync(me, second.Id, TimeSpan.FromMinutes(1));
+        Assert.Null(await _store.ClaimNextAsync(me, second.Id, ["other"], TimeSpan.FromMinutes(1)));
+        var a = await _store.ClaimNextAsync(me, second.Id, ["test"], TimeSpan.FromMinutes(1));
+        var b = await _store.ClaimNextAsync(me, second.Id, ["test"], TimeSpan.FromMinutes(1));
 
         Assert.Equal((second.Id, 0L, 9L), (a!.Claim.JobId, a.Claim.FirstIndex, a.Claim.LastIndex));
         Assert.Equal(Enumerable.Range(0, 10).Select(i => ((long)i, $"{i}")), a.Items.Select(i => (i.Index, i.Input)));
@@ -113,8 +114,8 @@ public class JobWorkerTests(PostgresServer postgres) : IAsyncLifetime
         Assert.Equal(JobStatus.Running, (await _store.GetJobAsync(second.Id))!.Status);
         Assert.Equal(JobStatus.Queued, (await _store.GetJobAsync(first.Id))!.Status);
         Assert.True(await _store.RequestStopAsync(second.Id, StopMode.Graceful));
-        Assert.Null(await _store.ClaimNextAsync(me, second.Id, TimeSpan.FromMinutes(1)));
-        Assert.Equal(first.Id, (await _store.ClaimNextAsync(me, first.Id, TimeSpan.FromMinutes(1)))!.Claim.JobId);
+        Assert.Null(await _store.ClaimNextAsync(me, second.Id, ["test"], TimeSpan.FromMinutes(1)));
+        Assert.Equal(first.Id, (await _store.ClaimNextAsync(me, first.Id, ["test"], TimeSpan.FromMinutes(1)))!.Claim.JobId);
     }
 
     [Fact]
@@ -237,20 +238,20 @@ public class JobWorkerTests(PostgresServer postgres) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Enqueue_StagedJob_IsRefusedWithTheReason_AndSqliteStoreCannotFeedWorkers()
+    public async Task Enqueue_JobThatRollsBackOnFailure_IsRefusedWithTheReason_AndSqliteStoreCannotFeedWorkers()
     {
         var runner = new JobRunner(_store);
-        var staged = await runner.CreateAsync(
+        var rolling = await runner.CreateAsync(
             new JobDefinition
             {
-                Name = "staged", OperationKind = "test", Operation = "{}",
-                Stages = [new JobStage { Name = "a", Count = 2, OperationKind = "test", Operation = "{}" }],
+                Name = "rolling", OperationKind = "test", Operation = "{}", Settings = new JobSettings { OnFailure = FailureAction.Rollback },
+                Undo = new UndoDefinition { OperationKind = "test", Operation = "{}" },
             },
             [JsonSerializer.SerializeToElement(1), JsonSerializer.SerializeToElement(2)], JsonPayloadCodec.Instance, "text");
 
-        var error = await Assert.ThrowsAsync<StoreException>(() => _store.EnqueueAsync(staged.Id));
-        Assert.Contains("has stages", error.Message, StringComparison.Ordinal);
-        Assert.Equal(JobStatus.Pending, (await _store.GetJobAsync(staged.Id))!.Status);
+        var error = await Assert.ThrowsAsync<StoreException>(() => _store.EnqueueAsync(rolling.Id));
+        Assert.Contains("rolls back on failure", error.Message, StringComparison.Ordinal);
+        Assert.Equal(JobStatus.Pending, (await _store.GetJobAsync(rolling.Id))!.Status);
 
         using var folder = new TempFolder();
         using var sqlite = SqliteJobStore.Open(folder.Path);
