@@ -8,7 +8,8 @@ using NpgsqlTypes;
 namespace BatchOps.Postgres;
 
 /// <summary>
-/// The queue: a queued job's work is its rows in <c>job_chunks</c>. Workers claim one with
+/// The queue: a queued job's work is its rows in <c>job_chunks</c> (and, for stages waiting on others, in
+/// <c>waiting_chunks</c> until they open). Workers claim one with
 /// <c>FOR UPDATE SKIP LOCKED</c> (so they never wait on each other), keep it with a lease their heartbeat
 /// renews, and record its outcomes in the transaction that deletes it, checking the claim's token: a
 /// worker that lost its claim (paused past its lease while another took the chunk) records nothing.
@@ -31,6 +32,7 @@ public sealed partial class PostgresJobStore : IWorkQueue
             CheckQueueable(job);
             await ExecuteAsync(connection, transaction, [jobId], cancellationToken,
                 "DELETE FROM batchops.job_chunks WHERE job_id = $1",
+                "DELETE FROM batchops.waiting_chunks WHERE job_id = $1",
                 "DELETE FROM batchops.job_rates WHERE job_id = $1").ConfigureAwait(false);
             if (job.Stages is null)
             {
@@ -38,7 +40,8 @@ public sealed partial class PostgresJobStore : IWorkQueue
             }
             else
             {
-                // Every stage's chunks at once; a stage whose dependencies have not all completed yet waits.
+                // Every stage's chunks at once; a stage whose dependencies have not all completed yet waits
+                // (its chunks in waiting_chunks).
                 foreach (var stage in StageOrder.Sort(job.Stages))
                 {
                     var ready = true;
@@ -69,13 +72,14 @@ public sealed partial class PostgresJobStore : IWorkQueue
 
     /// <summary>
     /// Cuts the unfinished items of the job (or of one stage) into chunks of the settings' chunk size (a new
-    /// job's chunks are exactly its blocks), each marked with the stage and the operation kind workers run.
+    /// job's chunks are exactly its blocks), each marked with the stage and the operation kind workers run:
+    /// claimable chunks when <paramref name="ready"/>, else waiting ones.
     /// </summary>
     private static async Task AddChunksAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, JobRecord job, JobStage? stage, JobSettings settings, bool ready, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
-            "INSERT INTO batchops.job_chunks (job_id, first_idx, last_idx, stage, kind, ready) " +
-            "SELECT $1, min(idx), max(idx), $5, $6, $7 FROM (SELECT idx, (row_number() OVER (ORDER BY idx) - 1) / $4 AS chunk FROM (" +
+            $"INSERT INTO batchops.{(ready ? "job_chunks" : "waiting_chunks")} (job_id, first_idx, last_idx, stage, kind) " +
+            "SELECT $1, min(idx), max(idx), $5, $6 FROM (SELECT idx, (row_number() OVER (ORDER BY idx) - 1) / $4 AS chunk FROM (" +
             UnfinishedIndexes + ") AS u) AS n GROUP BY chunk ORDER BY 2", connection, transaction);
         command.Parameters.Add(new() { Value = job.Id });
         command.Parameters.Add(new() { Value = stage?.FirstIndex ?? 0L });
@@ -83,7 +87,6 @@ public sealed partial class PostgresJobStore : IWorkQueue
         command.Parameters.Add(new() { Value = (long)settings.ToOptions().ChunkSize });
         command.Parameters.Add(new() { Value = Db(stage?.Name), NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new() { Value = stage?.OperationKind ?? job.OperationKind });
-        command.Parameters.Add(new() { Value = ready });
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -147,7 +150,7 @@ public sealed partial class PostgresJobStore : IWorkQueue
         var claimed = await ClaimAsync(
             "WITH next AS (" +
             "  SELECT c.job_id, c.first_idx FROM batchops.job_chunks c JOIN batchops.jobs j ON j.id = c.job_id " +
-            "  WHERE j.queued AND j.status IN ($1, $2) AND j.stop_request IS NULL AND c.ready AND c.kind = ANY($5) AND NOT (c.job_id = ANY($6)) " +
+            "  WHERE j.queued AND j.status IN ($1, $2) AND j.stop_request IS NULL AND c.kind = ANY($5) AND NOT (c.job_id = ANY($6)) " +
             "    AND (NOT c.claimed OR c.lease_until < clock_timestamp()) " +
             "  ORDER BY j.created_at, j.seq, c.first_idx LIMIT 1 FOR UPDATE OF c SKIP LOCKED), " + ClaimPicked +
             $"SELECT {ClaimColumns} FROM claimed c",
@@ -160,18 +163,17 @@ public sealed partial class PostgresJobStore : IWorkQueue
     }
 
     /// <inheritdoc/>
-    public Task<ClaimedChunk?> ClaimNextAsync(WorkerIdentity worker, string jobId, IReadOnlyCollection<string> kinds, TimeSpan lease, CancellationToken cancellationToken = default)
+    public Task<ClaimedChunk?> ClaimNextAsync(WorkerIdentity worker, string jobId, IReadOnlyCollection<string>? kinds, TimeSpan lease, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(worker);
         ArgumentException.ThrowIfNullOrEmpty(jobId);
-        ArgumentNullException.ThrowIfNull(kinds);
 
         // The claim and its unfinished items in one statement: rows, and the items of Pending blocks (found
         // from the last one starting at or before the chunk, through the partial index of Pending blocks).
         return ClaimAsync(
             "WITH next AS (" +
             "  SELECT c.job_id, c.first_idx FROM batchops.job_chunks c JOIN batchops.jobs j ON j.id = c.job_id " +
-            "  WHERE c.job_id = $5 AND j.queued AND j.status IN ($1, $2) AND j.stop_request IS NULL AND c.ready AND c.kind = ANY($6) " +
+            "  WHERE c.job_id = $5 AND j.queued AND j.status IN ($1, $2) AND j.stop_request IS NULL " + (kinds is null ? string.Empty : "AND c.kind = ANY($6) ") +
             "    AND (NOT c.claimed OR c.lease_until < clock_timestamp()) " +
             "  ORDER BY c.first_idx LIMIT 1 FOR UPDATE OF c SKIP LOCKED), " + ClaimPicked +
             $"SELECT {ClaimColumns}, i.idx, i.key, i.input FROM claimed c LEFT JOIN LATERAL (" +
@@ -182,7 +184,7 @@ public sealed partial class PostgresJobStore : IWorkQueue
             "    AND b.first_idx + u.n - 1 BETWEEN c.first_idx AND c.last_idx) AS i ON true ORDER BY i.idx",
             worker,
             lease,
-            [jobId, kinds.ToArray()],
+            kinds is null ? [jobId] : [jobId, kinds.ToArray()],
             withItems: true,
             cancellationToken);
     }
@@ -354,17 +356,22 @@ public sealed partial class PostgresJobStore : IWorkQueue
             };
             await ExecuteAsync(connection, transaction, [jobId, (int)status, new NpgsqlParameter { Value = Db(message), NpgsqlDbType = NpgsqlDbType.Text }], cancellationToken,
                 "DELETE FROM batchops.job_chunks WHERE job_id = $1",
+                "DELETE FROM batchops.waiting_chunks WHERE job_id = $1",
                 "UPDATE batchops.jobs SET status = $2, message = $3, ended_at = clock_timestamp(), stop_request = NULL WHERE id = $1").ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return job with { Status = status, Message = message, StopRequest = null, EndedAt = _time.GetUtcNow() };
         });
 
-    /// <summary>Whether the job still has work: a chunk to claim (unless it was asked to stop), or one a live worker holds.</summary>
+    /// <summary>
+    /// Whether the job still has work: a chunk to claim or a stage waiting to open (unless it was asked to
+    /// stop), or a chunk a live worker holds.
+    /// </summary>
     private static async Task<bool> HasWorkAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string jobId, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
             "SELECT EXISTS (SELECT 1 FROM batchops.job_chunks c JOIN batchops.jobs j ON j.id = c.job_id " +
-            "WHERE c.job_id = $1 AND (j.stop_request IS NULL OR (c.claimed AND c.lease_until > clock_timestamp())))", connection, transaction);
+            "WHERE c.job_id = $1 AND (j.stop_request IS NULL OR (c.claimed AND c.lease_until > clock_timestamp()))) " +
+            "OR EXISTS (SELECT 1 FROM batchops.waiting_chunks w JOIN batchops.jobs j ON j.id = w.job_id WHERE w.job_id = $1 AND j.stop_request IS NULL)", connection, transaction);
         command.Parameters.Add(new() { Value = jobId });
         return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
@@ -383,9 +390,11 @@ public sealed partial class PostgresJobStore : IWorkQueue
                 return [];
             }
 
-            // Each stage that still has chunks, and whether they are claimable (a stage's chunks all are, or none).
+            // Each stage that still has chunks, and whether they are claimable (a stage's chunks all are, or all wait).
             var waiting = new Dictionary<string, bool>(StringComparer.OrdinalIgnoreCase);
-            await using (var chunks = new NpgsqlCommand("SELECT stage, bool_or(ready) FROM batchops.job_chunks WHERE job_id = $1 AND stage IS NOT NULL GROUP BY stage", connection, transaction))
+            await using (var chunks = new NpgsqlCommand(
+                "SELECT DISTINCT stage, true FROM batchops.job_chunks WHERE job_id = $1 AND stage IS NOT NULL " +
+                "UNION ALL SELECT DISTINCT stage, false FROM batchops.waiting_chunks WHERE job_id = $1", connection, transaction))
             {
                 chunks.Parameters.Add(new() { Value = jobId });
                 await using var reader = await chunks.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -432,7 +441,9 @@ public sealed partial class PostgresJobStore : IWorkQueue
 
     private static async Task<StageChange> OpenStageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, JobRecord job, JobStage stage, CancellationToken cancellationToken)
     {
-        await using var open = new NpgsqlCommand("UPDATE batchops.job_chunks SET ready = true WHERE job_id = $1 AND stage = $2", connection, transaction);
+        await using var open = new NpgsqlCommand(
+            "WITH moved AS (DELETE FROM batchops.waiting_chunks WHERE job_id = $1 AND stage = $2 RETURNING job_id, first_idx, last_idx, stage, kind) " +
+            "INSERT INTO batchops.job_chunks (job_id, first_idx, last_idx, stage, kind) SELECT job_id, first_idx, last_idx, stage, kind FROM moved", connection, transaction);
         open.Parameters.Add(new() { Value = job.Id });
         open.Parameters.Add(new() { Value = stage.Name });
         var chunks = await open.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -463,7 +474,7 @@ public sealed partial class PostgresJobStore : IWorkQueue
             AddCheckpoint(batch, job.Id, [.. indexes.Select(i => new ItemOutcome(i, ItemStatus.Skipped, 0, null, error, null, now, TimeSpan.Zero))], asBlock: false);
         }
 
-        var drop = new NpgsqlBatchCommand("DELETE FROM batchops.job_chunks WHERE job_id = $1 AND stage = $2");
+        var drop = new NpgsqlBatchCommand("DELETE FROM batchops.waiting_chunks WHERE job_id = $1 AND stage = $2");
         drop.Parameters.Add(new() { Value = job.Id });
         drop.Parameters.Add(new() { Value = stage.Name });
         batch.BatchCommands.Add(drop);
@@ -475,11 +486,12 @@ public sealed partial class PostgresJobStore : IWorkQueue
     public Task<IReadOnlyList<string>> StalledJobsAsync(CancellationToken cancellationToken = default) =>
         GuardAsync<IReadOnlyList<string>>(async () =>
         {
-            // No chunk that a worker holds, and none it could claim (ready, and the job not asked to stop).
+            // No chunk that a worker holds, and none it could claim (the job not asked to stop): only waiting
+            // stages, or nothing at all.
             await using var command = _source.CreateCommand(
                 "SELECT j.id FROM batchops.jobs j WHERE j.queued AND j.status IN ($1, $2) AND NOT EXISTS (" +
                 "  SELECT 1 FROM batchops.job_chunks c WHERE c.job_id = j.id " +
-                "  AND ((c.claimed AND c.lease_until > clock_timestamp()) OR (c.ready AND j.stop_request IS NULL))) " +
+                "  AND ((c.claimed AND c.lease_until > clock_timestamp()) OR j.stop_request IS NULL)) " +
                 "ORDER BY j.created_at, j.seq LIMIT 100");
             command.Parameters.Add(new() { Value = (int)JobStatus.Running });
             command.Parameters.Add(new() { Value = (int)JobStatus.Queued });

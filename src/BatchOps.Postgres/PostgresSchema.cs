@@ -220,12 +220,22 @@ internal static class PostgresSchema
         END $$;
         """,
         """
-        -- Staged jobs are queued too: a chunk belongs to one stage and carries the stage's operation kind (what
-        -- workers filter on), and a stage's chunks are claimable (ready) only once every stage it depends on
-        -- has completed; a worker opens them (or records the stage Skipped) when its dependencies' chunks are gone.
-        ALTER TABLE batchops.job_chunks ADD COLUMN stage text, ADD COLUMN kind text, ADD COLUMN ready boolean NOT NULL DEFAULT true;
+        -- Staged jobs are queued too: a chunk belongs to one stage (NULL for a job without stages) and carries
+        -- the stage's operation kind, which workers filter on.
+        ALTER TABLE batchops.job_chunks ADD COLUMN stage text, ADD COLUMN kind text;
         UPDATE batchops.job_chunks c SET kind = j.operation_kind FROM batchops.jobs j WHERE j.id = c.job_id;
         ALTER TABLE batchops.job_chunks ALTER COLUMN kind SET NOT NULL;
+        -- The chunks of stages waiting for the stages they depend on to complete, moved into job_chunks when
+        -- their stage opens. Kept apart so that claims never filter them out: a filter there made the planner
+        -- sort every chunk of a job at every claim.
+        CREATE TABLE batchops.waiting_chunks (
+            job_id          text NOT NULL,
+            first_idx       bigint NOT NULL,
+            last_idx        bigint NOT NULL,
+            stage           text NOT NULL,
+            kind            text NOT NULL,
+            PRIMARY KEY (job_id, first_idx)
+        );
         -- The jobs workers look at (queued, Queued or Running), found without walking the whole history.
         CREATE INDEX jobs_queued ON batchops.jobs (created_at, seq) WHERE queued AND status IN (1, 9);
         """,

@@ -28,11 +28,11 @@ public interface IWorkQueue
     Task<ChunkClaim?> ClaimAsync(WorkerIdentity worker, IReadOnlyCollection<string> kinds, IReadOnlyCollection<string> exclude, TimeSpan lease, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Claims the next unclaimed chunk of one job of an operation kind in <paramref name="kinds"/> (or one of
-    /// its chunks whose lease expired), lowest index first, with its unfinished items (index, key, input) in index order; null when the job has none or
+    /// Claims the next unclaimed chunk of one job of an operation kind in <paramref name="kinds"/> (any kind
+    /// when null: a job without stages has one) (or one of its chunks whose lease expired), lowest index first, with its unfinished items (index, key, input) in index order; null when the job has none or
     /// was asked to stop. What a worker running the job calls to go on.
     /// </summary>
-    Task<ClaimedChunk?> ClaimNextAsync(WorkerIdentity worker, string jobId, IReadOnlyCollection<string> kinds, TimeSpan lease, CancellationToken cancellationToken = default);
+    Task<ClaimedChunk?> ClaimNextAsync(WorkerIdentity worker, string jobId, IReadOnlyCollection<string>? kinds, TimeSpan lease, CancellationToken cancellationToken = default);
 
     /// <summary>Renews a claim's lease; says whether it is still held and whether the job was asked to stop.</summary>
     Task<ClaimState> RenewAsync(ChunkClaim claim, TimeSpan lease, CancellationToken cancellationToken = default);

@@ -179,7 +179,9 @@ public sealed partial class JobWorker
 
             try
             {
-                var next = await worker._queue.ClaimNextAsync(worker._identity, job.Id, worker._options.Kinds, worker._options.Lease, CancellationToken.None).ConfigureAwait(false);
+                // The kind was checked at the job's first claim; only a staged job's stages differ in kind.
+                var kinds = job.Stages is null ? null : worker._options.Kinds;
+                var next = await worker._queue.ClaimNextAsync(worker._identity, job.Id, kinds, worker._options.Lease, CancellationToken.None).ConfigureAwait(false);
                 return next is null ? null : new Ready(Hold(next.Claim), next.Items);
             }
             catch (StoreException error)
