@@ -156,7 +156,8 @@ public sealed partial class PostgresJobStore
                 return false;
             }
 
-            if (job.Status is JobStatus.Queued || (job.Status == JobStatus.Running && job.Lease is null))
+            // A queued job the queue handed over to its rollback (no chunks left) is taken like any other.
+            if (!job.RollingBack && (job.Status is JobStatus.Queued || (job.Status == JobStatus.Running && job.Lease is null)))
             {
                 throw new JobBusyException($"Job '{job.Name}' ({job.Id}) is queued for workers. Let them run it, or cancel it first (Stop-BatchJob / 'batchops cancel {job.Id}').");
             }

@@ -116,9 +116,9 @@ public sealed partial class PostgresJobStore : IWorkQueue
             throw new JobBusyException($"{what} is already being run by workers.");
         }
 
-        if (QueueRules.Refusal(what, job.Settings, job.RollingBack) is { } refusal)
+        if (job.RollingBack)
         {
-            throw new StoreException(refusal);
+            throw new StoreException($"{what} is rolling back: resume it ('batchops resume {job.Id}', Invoke-BatchJob -Id) to finish compensating, instead of queueing it.");
         }
     }
 
@@ -346,6 +346,32 @@ public sealed partial class PostgresJobStore : IWorkQueue
             }
 
             var counts = job.Counts;
+            var rollback = RollbackReason(job, stopReason, counts);
+            if (job.RollingBack || rollback is not null)
+            {
+                // Not ended: handed over to a rollback, which the worker that gets here runs next as a resume
+                // (JobRunner, under a lease of its own). Until it takes the lease the job still reads as the
+                // queue's. Handed over once; only if no lease was taken within HandoverGrace (that worker died
+                // first) does the next idle worker, finding it stalled, get it again.
+                var rolling = job.RollingBack ? job.Message : $"Rolling back: {rollback}.";
+                await using var handover = new NpgsqlCommand(
+                    "UPDATE batchops.jobs SET message = $2, rolling_back = true, stop_request = NULL, stop_reason = NULL, heartbeat_at = clock_timestamp() " +
+                    "WHERE id = $1 AND (NOT rolling_back OR heartbeat_at IS NULL OR heartbeat_at < clock_timestamp() - $3)", connection, transaction);
+                handover.Parameters.Add(new() { Value = jobId });
+                handover.Parameters.Add(new() { Value = Db(rolling), NpgsqlDbType = NpgsqlDbType.Text });
+                handover.Parameters.Add(new() { Value = HandoverGrace, NpgsqlDbType = NpgsqlDbType.Interval });
+                if (await handover.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+                {
+                    return null;
+                }
+
+                await ExecuteAsync(connection, transaction, [jobId], cancellationToken,
+                    "DELETE FROM batchops.job_chunks WHERE job_id = $1",
+                    "DELETE FROM batchops.waiting_chunks WHERE job_id = $1").ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return job with { Message = rolling, RollingBack = true, StopRequest = null };
+            }
+
             var (status, message) = stopReason switch
             {
                 null => (counts.FinalStatus(), counts.Unfinished == 0 ? null
@@ -361,6 +387,20 @@ public sealed partial class PostgresJobStore : IWorkQueue
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return job with { Status = status, Message = message, StopRequest = null, EndedAt = _time.GetUtcNow() };
         });
+
+    /// <summary>How long a queued job handed over to its rollback waits for its worker to take the lease before another may.</summary>
+    private static readonly TimeSpan HandoverGrace = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Why a queued job that just ended must be rolled back (OnFailure Rollback, something to undo, and it
+    /// failed, was stopped by its error policy or left items unrun), as the runner judges a run; null when not.
+    /// </summary>
+    private static string? RollbackReason(JobRecord job, string? stopReason, ItemCounts counts) =>
+        job.Settings.OnFailure != FailureAction.Rollback || !job.CanUndo || stopReason == "cancel" ? null
+        : stopReason is not null ? "the error policy stopped the job"
+        : counts.Failed > 0 ? $"{counts.Failed} item(s) failed"
+        : counts.Unfinished > 0 ? $"{counts.Unfinished} item(s) did not run"
+        : null;
 
     /// <summary>
     /// Whether the job still has work: a chunk to claim or a stage waiting to open (unless it was asked to

@@ -83,6 +83,35 @@ public sealed class WorkerTests(PostgresServer server) : IDisposable
     }
 
     [Fact]
+    public async Task QueuedJobThatRollsBackOnFailure_TheWorkerCompensatesItsSucceededItems_WithTheUndoScriptBlock()
+    {
+        using var submitter = new PsSession(await server.CreateDatabaseAsync());
+        using var worker = new PsSession(submitter.Store);
+        submitter.Runspace.SessionStateProxy.SetVariable("Ran", _folder);
+
+        // Each undo writes a file named after its item holding what the forward run returned.
+        var queued = submitter.Run("""
+            $job = 1..25 | New-BatchJob -Name vms -Queue -ChunkSize 5 -ThrottleLimit 2 -OnFailure Rollback -ScriptBlock {
+                if ($_ -eq 13) { throw "vm $_ failed to boot" }
+                "vm-$_"
+            } -UndoScriptBlock { [IO.File]::WriteAllText([IO.Path]::Combine($using:Ran, "$_"), $BatchOutput) }
+            "$($job.Status) $($job.Total)"
+            """).ThrowIfFailed();
+        Assert.Equal("Queued 25", queued.Output.Single().ToString());
+
+        worker.Run("Start-BatchWorker -ExitWhenIdle", limit: TimeSpan.FromSeconds(120)).ThrowIfFailed();
+
+        var after = submitter.Run("""
+            $job = Get-BatchJob -Name vms
+            "$($job.Status) $($job.Compensated) $($job.Failed)"
+            $job.Message
+            """).ThrowIfFailed();
+        Assert.Equal(["RolledBack 24 1", "Rolled back: 24 item(s) compensated."], after.Output.Select(o => o.ToString()));
+        Assert.Equal(Enumerable.Range(1, 25).Where(n => n != 13), RunCounts().Keys.Order());
+        Assert.All(Directory.GetFiles(_folder), f => Assert.Equal($"vm-{Path.GetFileName(f)}", File.ReadAllText(f)));
+    }
+
+    [Fact]
     public async Task CtrlC_StopsTheWorker_WithTheChunksInHandRecorded_AndAnotherWorkerFinishesTheJob()
     {
         using var submitter = new PsSession(await server.CreateDatabaseAsync());

@@ -20,12 +20,6 @@ internal static class WorkerCommands
             using var session = global.Open(parse);
             var queue = QueueOf(session);
             var loaded = JobSpecLoader.Load(parse.GetValue(spec)!, session.LoadSettings());
-            if (QueueRules.Refusal($"Job '{loaded.Definition.Name}'", loaded.Definition.Settings) is { } refusal)
-            {
-                // Refused before anything is created.
-                throw new JobSpecException(refusal);
-            }
-
             var job = await LoadedJobs.CreateAsync(session.CreateRunner(), loaded, session.Interrupt).ConfigureAwait(false);
             await queue.EnqueueAsync(job.Id, session.Interrupt).ConfigureAwait(false);
 

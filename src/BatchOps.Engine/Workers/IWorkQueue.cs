@@ -16,7 +16,7 @@ public interface IWorkQueue
     /// and the job is Queued (cleared of any stop request). A staged job's chunks are cut per stage (with the
     /// stage's chunk size and operation kind); a stage's chunks are claimable only once every stage it
     /// depends on has completed (<see cref="AdvanceStagesAsync"/>). Throws <see cref="StoreException"/> when
-    /// the job cannot be queued (it runs, it rolls back on failure, it is rolling back).
+    /// the job cannot be queued (it runs, or it is rolling back).
     /// </summary>
     Task EnqueueAsync(string jobId, CancellationToken cancellationToken = default);
 
@@ -50,7 +50,10 @@ public interface IWorkQueue
     /// <summary>
     /// Ends the job when nothing of it is claimable or claimed any more: Completed, CompletedWithErrors or
     /// Failed from its counts, Cancelled after a stop request, Failed with the reason after an error policy
-    /// stop. Returns the ended job, or null when it still has work (or had already ended).
+    /// stop. A job that rolls back on failure (OnFailure Rollback) and needs to is not ended but handed over
+    /// to its rollback, marked <see cref="JobRecord.RollingBack"/>: the caller then runs the compensation as a
+    /// resume (which takes the job's lease and ends it RolledBack or RollbackFailed). Returns the ended (or
+    /// handed over) job, or null when it still has work (or had already ended).
     /// </summary>
     Task<JobRecord?> TryFinishAsync(string jobId, CancellationToken cancellationToken = default);
 

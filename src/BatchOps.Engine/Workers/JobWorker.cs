@@ -23,6 +23,7 @@ public sealed partial class JobWorker
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, byte> _busy = new();
     private readonly ConcurrentDictionary<string, JobRecord> _jobs = new();
+    private CancellationToken _stopping;
 
     /// <summary>Creates a worker over a store that queues work.</summary>
     /// <param name="store">The store (a PostgreSQL store implements <see cref="IWorkQueue"/>).</param>
@@ -59,6 +60,7 @@ public sealed partial class JobWorker
     /// </summary>
     public async Task RunAsync(CancellationToken stopping, CancellationToken abandon = default)
     {
+        _stopping = stopping;
         var slots = new Task[_options.Concurrency];
         for (var i = 0; i < slots.Length; i++)
         {
@@ -206,7 +208,7 @@ public sealed partial class JobWorker
         return changes.Any(c => c.Opened);
     }
 
-    /// <summary>Ends the job when nothing of it is left to claim or held; true when this call ended it.</summary>
+    /// <summary>Ends the job (or rolls it back) when nothing of it is left to claim or held; true when this call did.</summary>
     private async Task<bool> FinishAsync(JobRecord job, JobLog log)
     {
         if (await _queue.TryFinishAsync(job.Id, CancellationToken.None).ConfigureAwait(false) is not { } ended)
@@ -214,9 +216,51 @@ public sealed partial class JobWorker
             return false;
         }
 
+        if (ended.RollingBack)
+        {
+            log.Info($"worker {_identity.Name}: {ended.Message} Compensating here.");
+            await RollBackAsync(ended).ConfigureAwait(false);
+            return true;
+        }
+
         log.End(ended, new JobSummary { Status = ended.Status, Message = ended.Message });
         Report(WorkerEventKind.JobEnded, job.Id, $"'{ended.Name}' {ended.Status}: {ended.Counts.Succeeded} succeeded, {ended.Counts.Failed} failed, {ended.Counts.Unfinished} not run" + (ended.Message is null ? string.Empty : $" ({ended.Message})"));
         return true;
+    }
+
+    /// <summary>Whether this worker can build the job's operations (its kinds, its front end).</summary>
+    private bool CanRun(JobRecord job)
+    {
+        try
+        {
+            _ = _handlers(job);
+            return true;
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Compensates a queued job that ended needing a rollback, here, as a resume would (one process under a
+    /// lease: the job's undo throttle, stages in reverse order). A worker asked to stop stops it gracefully;
+    /// whatever is left is compensated by a resume of the job.
+    /// </summary>
+    private async Task RollBackAsync(JobRecord job)
+    {
+        using var stop = new BatchStopSource();
+        using var onStop = _stopping.Register(() => stop.Stop(StopMode.Graceful));
+        try
+        {
+            var result = await _handlers(job).ResumeAsync(_store, job.Id, _options.LogFolder, _time, stop).ConfigureAwait(false);
+            Report(WorkerEventKind.JobEnded, job.Id, $"'{job.Name}' {result.Job.Status}" + (result.Job.Message is null ? string.Empty : $" ({result.Job.Message})"));
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            // The operation could not be built here (another front end's kind, a definition that no longer fits).
+            Report(WorkerEventKind.StoreError, job.Id, $"'{job.Name}' could not be rolled back here ({error.Message}); resume it to compensate its items: batchops resume {job.Id}, or Invoke-BatchJob -Id {job.Id}.");
+        }
     }
 
     /// <summary>
@@ -252,6 +296,12 @@ public sealed partial class JobWorker
             try
             {
                 var job = await JobAsync(jobId).ConfigureAwait(false);
+                if (job.Settings.OnFailure == FailureAction.Rollback && !CanRun(job))
+                {
+                    // Ending it may start its rollback, which needs its undo operation: leave it to a worker that runs its kind.
+                    continue;
+                }
+
                 using var log = JobLog.Open(_options.LogFolder, job.Id, _time);
                 moved |= job.Stages is not null && await AdvanceAsync(job, log).ConfigureAwait(false);
                 moved |= await FinishAsync(job, log).ConfigureAwait(false);

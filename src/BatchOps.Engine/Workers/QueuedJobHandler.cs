@@ -34,8 +34,17 @@ public abstract class QueuedJobHandler
         Action<long, string?, ItemError> onFailure,
         CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Runs the stored job as a resume under a lease of this process (what a job marked rolling back does:
+    /// compensate its succeeded items with the stage's undo operation), stopped gracefully by <paramref name="stop"/>.
+    /// </summary>
+    internal abstract Task<JobRunResult> ResumeAsync(IJobStore store, string jobId, string? logFolder, TimeProvider time, BatchStopSource stop);
+
     private sealed class Typed<TIn, TOut>(JobRunRequest<TIn, TOut> request) : QueuedJobHandler
     {
+        internal override Task<JobRunResult> ResumeAsync(IJobStore store, string jobId, string? logFolder, TimeProvider time, BatchStopSource stop) =>
+            new JobRunner(store, logFolder, time).RunAsync(jobId, request with { Kind = RunKind.Resume, Stop = stop });
+
         /// <summary>Each stage's operation, built at its first chunk and used for the rest.</summary>
         private readonly System.Collections.Concurrent.ConcurrentDictionary<string, BatchOperation<TIn, TOut>> _stages = new(StringComparer.OrdinalIgnoreCase);
 

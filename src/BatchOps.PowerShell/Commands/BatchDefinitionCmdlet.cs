@@ -99,7 +99,8 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
     /// <summary>
     /// <para type="description">Store the job and queue it for workers (Start-BatchWorker on any host) instead of running it here; the
     /// command returns the job at once, status Queued. Needs a PostgreSQL store (-Store, $env:BATCHOPS_STORE). A staged job's
-    /// stages are claimed by workers in dependency order, each once every stage it depends on has completed.</para>
+    /// stages are claimed by workers in dependency order, each once every stage it depends on has completed; a job with
+    /// -OnFailure Rollback that fails is rolled back by the worker that ends it.</para>
     /// </summary>
     [Parameter(ParameterSetName = ScriptSet)]
     [Parameter(ParameterSetName = ChunkSet)]
@@ -108,14 +109,12 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
 
     internal string JobName => Name ??= $"batch-{DateTime.Now:yyyyMMdd-HHmmss}";
 
-    /// <summary>-Queue: ends the command before anything is stored when the job could not be queued.</summary>
-    internal void CheckQueueable(JobDefinition definition)
+    /// <summary>-Queue: ends the command before anything is stored when the store cannot queue jobs for workers.</summary>
+    internal void CheckQueueable()
     {
-        string? problem = JobStore is not Engine.Workers.IWorkQueue
-            ? $"-Queue needs a job store that workers share: '{JobStore.Location}' is one machine's SQLite file. Point -Store (or $env:BATCHOPS_STORE) at a PostgreSQL database: postgresql://user@host/database, or env:NAME."
-            : Engine.Workers.QueueRules.Refusal($"Job '{definition.Name}'", definition.Settings);
-        if (problem is not null)
+        if (JobStore is not Engine.Workers.IWorkQueue)
         {
+            var problem = $"-Queue needs a job store that workers share: '{JobStore.Location}' is one machine's SQLite file. Point -Store (or $env:BATCHOPS_STORE) at a PostgreSQL database: postgresql://user@host/database, or env:NAME.";
             ThrowTerminatingError(new ErrorRecord(new ArgumentException(problem), ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, JobStore.Location));
         }
     }

@@ -69,7 +69,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         var definition = BuildDefinition();
         if (Queue)
         {
-            CheckQueueable(definition);
+            CheckQueueable();
         }
 
         _whatIf = !ShouldProcess($"new job '{definition.Name}'", Queue ? "Create the batch job and queue it for workers" : AsJob ? "Create the batch job and run it in the background" : "Create and run the batch job");
@@ -110,7 +110,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         var (definition, items) = BuildStagedDefinition();
         if (Queue)
         {
-            CheckQueueable(definition);
+            CheckQueueable();
         }
 
         var what = $"new job '{definition.Name}': {definition.Stages!.Count} stage(s), {items.Count} item(s)";

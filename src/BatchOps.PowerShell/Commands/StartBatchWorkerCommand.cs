@@ -80,6 +80,7 @@ public sealed class StartBatchWorkerCommand : BatchCmdlet
             {
                 Operation = operation.Operation,
                 StageOperation = operation.StageOperation,
+                Undo = operation.Undo,
                 InputCodec = operation.InputCodec,
                 OutputCodec = operation.OutputCodec,
             });

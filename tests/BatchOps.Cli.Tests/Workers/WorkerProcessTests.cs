@@ -269,6 +269,30 @@ public sealed class WorkerProcessTests(PostgresServer postgres) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Submit_SpecThatRollsBackOnFailure_TheWorkerUndoesEverySucceededItemOnce()
+    {
+        var spec = SpecFiles.Write(_folder.Path, new
+        {
+            name = "rolling-fleet",
+            onFailure = "rollback",
+            items = Enumerable.Range(0, 40).Select(n => new { n, path = n == 23 ? "missing" : "ok" }),
+            operation = new { kind = "http", url = $"{_server.BaseUrl}/{{path}}/{{n}}" },
+            undo = new { kind = "http", url = $"{_server.BaseUrl}/ok/undo{{n}}" },
+            settings = new { chunkSize = 10, throttleLimit = 2, retryCount = 0 },
+        }, "rolling.json");
+        var submitted = await CliHarness.RunAsync(_database, "submit", spec, "--json");
+        Assert.True(submitted.ExitCode == 0, submitted.ToString());
+        var id = JsonDocument.Parse(submitted.Out).RootElement.GetProperty("id").GetString()!;
+
+        StartWorker("w1");
+        var ended = await WaitForAsync(id, j => j.Status is not (JobStatus.Running or JobStatus.Queued));
+
+        Assert.Equal((JobStatus.RolledBack, 39L, 1L), (ended.Status, ended.Counts.Compensated, ended.Counts.Failed));
+        Assert.All(Enumerable.Range(0, 40).Where(n => n != 23), n => Assert.Equal(1, _server.Hits.GetValueOrDefault($"/ok/undo{n}")));
+        Assert.Equal(0, _server.Hits.GetValueOrDefault("/ok/undo23"));
+    }
+
+    [Fact]
     public async Task Submit_ToASqliteStore_IsRefusedWithTheFix()
     {
         var spec = SpecFiles.Write(_folder.Path, new { name = "x", items = new[] { new { n = 1 } }, operation = new { kind = "http", url = $"{_server.BaseUrl}/ok/{{n}}" } });

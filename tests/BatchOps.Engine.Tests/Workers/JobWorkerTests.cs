@@ -238,7 +238,7 @@ public partial class JobWorkerTests(PostgresServer postgres) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Enqueue_JobThatRollsBackOnFailure_IsRefusedWithTheReason_AndSqliteStoreCannotFeedWorkers()
+    public async Task Enqueue_JobBeingRolledBack_IsRefusedWithTheWayOut_AndSqliteStoreCannotFeedWorkers()
     {
         var runner = new JobRunner(_store);
         var rolling = await runner.CreateAsync(
@@ -248,9 +248,10 @@ public partial class JobWorkerTests(PostgresServer postgres) : IAsyncLifetime
                 Undo = new UndoDefinition { OperationKind = "test", Operation = "{}" },
             },
             [JsonSerializer.SerializeToElement(1), JsonSerializer.SerializeToElement(2)], JsonPayloadCodec.Instance, "text");
+        await _store.BeginRollbackAsync(rolling.Id);
 
         var error = await Assert.ThrowsAsync<StoreException>(() => _store.EnqueueAsync(rolling.Id));
-        Assert.Contains("rolls back on failure", error.Message, StringComparison.Ordinal);
+        Assert.Contains("is rolling back: resume it", error.Message, StringComparison.Ordinal);
         Assert.Equal(JobStatus.Pending, (await _store.GetJobAsync(rolling.Id))!.Status);
 
         using var folder = new TempFolder();
