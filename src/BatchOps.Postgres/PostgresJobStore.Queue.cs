@@ -392,15 +392,15 @@ public sealed partial class PostgresJobStore : IWorkQueue
     private static readonly TimeSpan HandoverGrace = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Why a queued job that just ended must be rolled back (OnFailure Rollback, something to undo, and it
-    /// failed, was stopped by its error policy or left items unrun), as the runner judges a run; null when not.
+    /// Why a queued job that just ended must be rolled back (<see cref="RollbackRule"/>), from the stop its
+    /// workers recorded: "cancel" for Stop-BatchJob or `batchops cancel`, any other reason the error policy's.
     /// </summary>
     private static string? RollbackReason(JobRecord job, string? stopReason, ItemCounts counts) =>
-        job.Settings.OnFailure != FailureAction.Rollback || !job.CanUndo || stopReason == "cancel" ? null
-        : stopReason is not null ? "the error policy stopped the job"
-        : counts.Failed > 0 ? $"{counts.Failed} item(s) failed"
-        : counts.Unfinished > 0 ? $"{counts.Unfinished} item(s) did not run"
-        : null;
+        RollbackRule.Reason(
+            job.Settings.OnFailure,
+            job.CanUndo,
+            stopReason switch { null => StopReason.None, "cancel" => StopReason.Cancelled, _ => StopReason.ErrorPolicy },
+            counts);
 
     /// <summary>
     /// Whether the job still has work: a chunk to claim or a stage waiting to open (unless it was asked to

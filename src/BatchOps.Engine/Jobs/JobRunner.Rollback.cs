@@ -49,25 +49,9 @@ public sealed partial class JobRunner
         return steps;
     }
 
-    /// <summary>Why the run just ended should be rolled back, or null: OnFailure Rollback, failed or policy-stopped, not stopped by the caller.</summary>
-    private static string? ShouldRollBack<TIn, TOut>(JobRecord job, JobRunRequest<TIn, TOut> request, JobSummary run, ItemCounts counts)
-    {
-        var onFailure = request.SettingsOverride?.Over(job.Settings).OnFailure ?? job.Settings.OnFailure;
-        if (onFailure != FailureAction.Rollback || run.StopReason == StopReason.Cancelled || !job.CanUndo)
-        {
-            return null;
-        }
-
-        return run.StopReason switch
-        {
-            StopReason.ErrorPolicy => "the error policy stopped the job",
-            StopReason.JobTimeout => "the job timed out",
-            StopReason.Fault => "the run failed",
-            _ when counts.Failed > 0 => $"{counts.Failed} item(s) failed",
-            _ when counts.Unfinished > 0 => $"{counts.Unfinished} item(s) did not run",
-            _ => null,
-        };
-    }
+    /// <summary>Why the run just ended should be rolled back (<see cref="RollbackRule"/>), with the OnFailure the run used.</summary>
+    private static string? ShouldRollBack<TIn, TOut>(JobRecord job, JobRunRequest<TIn, TOut> request, JobSummary run, ItemCounts counts) =>
+        RollbackRule.Reason(request.SettingsOverride?.Over(job.Settings).OnFailure ?? job.Settings.OnFailure, job.CanUndo, run.StopReason, counts);
 
     private static (JobStatus Status, string Message) RollbackOutcome(ItemCounts counts, JobSummary rollback)
     {
