@@ -239,5 +239,22 @@ internal static class PostgresSchema
         -- The jobs workers look at (queued, Queued or Running), found without walking the whole history.
         CREATE INDEX jobs_queued ON batchops.jobs (created_at, seq) WHERE queued AND status IN (1, 9);
         """,
+        """
+        -- The running workers, each renewing its row (seen_at) every few seconds; a row not seen for longer
+        -- than its lease is a worker that went missing. Rows are deleted when a worker stops, and a day after
+        -- it was last seen.
+        CREATE TABLE batchops.workers (
+            id              text PRIMARY KEY,
+            name            text NOT NULL,
+            host            text NOT NULL,
+            pid             integer NOT NULL,
+            kinds           text[] NOT NULL,
+            concurrency     integer NOT NULL,
+            lease_ms        bigint NOT NULL,
+            started_at      timestamptz NOT NULL,
+            seen_at         timestamptz NOT NULL,
+            chunks          bigint NOT NULL
+        );
+        """,
     ];
 }

@@ -80,6 +80,21 @@ public interface IWorkQueue
     /// lies, measured on the database's clock (negative: already due); slot k starts k intervals after it.
     /// </summary>
     Task<TimeSpan> TakeRateSlotsAsync(string jobId, TimeSpan interval, int count, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Announces a running worker, or renews its presence (last seen now, chunks recorded so far). Workers
+    /// not seen for a day are forgotten here.
+    /// </summary>
+    Task ReportWorkerAsync(WorkerPresence presence, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes a worker that stopped (it holds no chunk any more).</summary>
+    Task RemoveWorkerAsync(string workerId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The workers the store knows, oldest first: running ones, and for a day the ones that went missing
+    /// (not seen for longer than their lease), with the chunks and jobs held under their name now.
+    /// </summary>
+    Task<IReadOnlyList<WorkerInfo>> ListWorkersAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>One claimed chunk: a job's index range, and the token that proves the claim is still this worker's.</summary>

@@ -282,7 +282,11 @@ public sealed partial class JobWorker
             _held.TryRemove(held.Claim.Token, out _);
             try
             {
-                if (!await worker._queue.CompleteAsync(held.Claim, outcomes, PlanOf(held.Claim.Stage).Policy, CancellationToken.None).ConfigureAwait(false))
+                if (await worker._queue.CompleteAsync(held.Claim, outcomes, PlanOf(held.Claim.Stage).Policy, CancellationToken.None).ConfigureAwait(false))
+                {
+                    Interlocked.Increment(ref worker._recorded);
+                }
+                else
                 {
                     Lose(held);
                 }

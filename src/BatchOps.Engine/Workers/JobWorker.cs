@@ -23,6 +23,8 @@ public sealed partial class JobWorker
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, byte> _busy = new();
     private readonly ConcurrentDictionary<string, JobRecord> _jobs = new();
+    private readonly string _id = Guid.NewGuid().ToString("N")[..12];
+    private long _recorded;
     private CancellationToken _stopping;
 
     /// <summary>Creates a worker over a store that queues work.</summary>
@@ -51,6 +53,9 @@ public sealed partial class JobWorker
     /// <summary>This worker's name, host and process.</summary>
     public WorkerIdentity Identity => _identity;
 
+    /// <summary>This worker run's id in the store's list of workers (<see cref="IWorkQueue.ListWorkersAsync"/>): a restarted worker gets a new one.</summary>
+    public string Id => _id;
+
     /// <summary>What the worker did (claims, lost claims, ended jobs), one line each, for its output or log.</summary>
     public event Action<WorkerEvent>? Reported;
 
@@ -61,13 +66,70 @@ public sealed partial class JobWorker
     public async Task RunAsync(CancellationToken stopping, CancellationToken abandon = default)
     {
         _stopping = stopping;
-        var slots = new Task[_options.Concurrency];
-        for (var i = 0; i < slots.Length; i++)
+        using var presenceEnd = new CancellationTokenSource();
+        await BeatAsync(CancellationToken.None).ConfigureAwait(false);
+        var presence = Task.Run(() => PresenceAsync(presenceEnd.Token), CancellationToken.None);
+        try
         {
-            slots[i] = Task.Run(() => SlotAsync(stopping, abandon), CancellationToken.None);
-        }
+            var slots = new Task[_options.Concurrency];
+            for (var i = 0; i < slots.Length; i++)
+            {
+                slots[i] = Task.Run(() => SlotAsync(stopping, abandon), CancellationToken.None);
+            }
 
-        await Task.WhenAll(slots).ConfigureAwait(false);
+            await Task.WhenAll(slots).ConfigureAwait(false);
+        }
+        finally
+        {
+            await presenceEnd.CancelAsync().ConfigureAwait(false);
+            await presence.ConfigureAwait(false);
+            try
+            {
+                await _queue.RemoveWorkerAsync(_id, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (StoreException)
+            {
+                // Left in the list, it reads as missing once its lease has passed, and is forgotten a day later.
+            }
+        }
+    }
+
+    /// <summary>How often a worker renews its row in the store's list of workers: a third of its lease, at most every 5 seconds.</summary>
+    private TimeSpan PresenceInterval => TimeSpan.FromTicks(Math.Min(_options.Lease.Ticks / 3, TimeSpan.FromSeconds(5).Ticks));
+
+    /// <summary>Keeps this worker in the store's list (last seen, chunks recorded) until <paramref name="end"/>.</summary>
+    private async Task PresenceAsync(CancellationToken end)
+    {
+        while (!end.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(PresenceInterval, _time, end).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            await BeatAsync(end).ConfigureAwait(false);
+        }
+    }
+
+    private async Task BeatAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var presence = new WorkerPresence(_id, _identity, [.. _options.Kinds], _options.Concurrency, _options.Lease, Interlocked.Read(ref _recorded));
+            await _queue.ReportWorkerAsync(presence, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (StoreException error)
+        {
+            // Not fatal: the worker's claims keep their own heartbeat; the list catches up at the next beat.
+            Report(WorkerEventKind.StoreError, null, error.Message);
+        }
     }
 
     private async Task SlotAsync(CancellationToken stopping, CancellationToken abandon)
