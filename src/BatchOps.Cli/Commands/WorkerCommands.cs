@@ -73,6 +73,19 @@ internal static class WorkerCommands
         return command;
     }
 
+    public static Command Workers(GlobalOptions global)
+    {
+        var command = new Command("workers", "List the workers of a PostgreSQL store: name, host, process, Idle/Busy/Missing, chunks held and recorded, last seen. A worker not seen for longer than its lease is Missing; it stays listed for a day.") { global.Json };
+        command.SetAction(async (parse, _) =>
+        {
+            using var session = global.Open(parse);
+            var workers = await QueueOf(session).ListWorkersAsync(session.Interrupt).ConfigureAwait(false);
+            Output.Printer.JsonOr(session.Out, parse.GetValue(global.Json), workers, Output.Printer.WorkerTable);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
     /// <summary>batchops resume --queue: queues the unfinished items of a stored job for workers.</summary>
     public static async Task<int> QueueAsync(CliSession session, string idOrName, bool json)
     {

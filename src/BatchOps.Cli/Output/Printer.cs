@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
+using BatchOps.Engine.Workers;
 
 namespace BatchOps.Cli.Output;
 
@@ -39,6 +40,25 @@ public static class Printer
         if (jobs.Count == 0)
         {
             output.WriteLine("(no jobs)");
+        }
+    }
+
+    public static void WorkerTable(TextWriter output, IReadOnlyList<WorkerInfo> workers)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(workers);
+        Table(output, ["NAME", "HOST", "PID", "STATE", "HELD", "RECORDED", "KINDS", "SEEN", "JOBS"], workers.Select(w => new[]
+        {
+            w.Name, w.Host, Num(w.ProcessId), w.State.ToString(), Num(w.ChunksHeld), Num(w.ChunksRecorded), string.Join(",", w.Kinds), Time(w.SeenAt),
+            w.Jobs.Count == 0 ? "-" : string.Join(", ", w.Jobs),
+        }));
+        if (workers.Count == 0)
+        {
+            output.WriteLine("(no workers running: start one with 'batchops worker', or Start-BatchWorker in PowerShell)");
+        }
+        else if (workers.Any(w => w.State == WorkerState.Missing))
+        {
+            output.WriteLine("Missing: not seen for longer than its lease (it died, hangs, or lost the database); its chunks pass to other workers.");
         }
     }
 

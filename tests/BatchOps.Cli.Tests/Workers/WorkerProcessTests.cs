@@ -304,6 +304,75 @@ public sealed class WorkerProcessTests(PostgresServer postgres) : IAsyncLifetime
         Assert.Contains("postgresql://", result.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Workers_ListsEachWorkerBusyOrIdle_MissingOnceKilled_AndGoneOnceStopped()
+    {
+        var id = await SubmitAsync(10, "wait/{n}/300", new { chunkSize = 5, throttleLimit = 1 });
+        var busy = StartWorker("w-busy", "--lease", "2");
+        var idle = StartWorker("w-idle", "--lease", "2", "--kinds", "exec", "--concurrency", "2");
+
+        var listed = await WorkersUntilAsync(w => w.Count == 2 && w.Any(x => x.Name == "w-busy" && x.State == "Busy"));
+        var b = listed.Single(w => w.Name == "w-busy");
+        Assert.Equal((busy.Process.Id, 1), (b.Pid, b.Held));
+        Assert.Equal([id], b.Jobs);
+        Assert.Equal(["exec", "http", "sql"], b.Kinds);
+        var i = listed.Single(w => w.Name == "w-idle");
+        Assert.Equal(("Idle", idle.Process.Id, 2, 0), (i.State, i.Pid, i.Concurrency, i.Held));
+        Assert.Empty(i.Jobs);
+        Assert.Equal(["exec"], i.Kinds);
+        var text = await CliHarness.RunAsync(_database, "workers");
+        Assert.True(text.ExitCode == 0, text.ToString());
+        Assert.Matches(@"(?m)^NAME\s+HOST\s+PID\s+STATE\s+HELD\s+RECORDED\s+KINDS\s+SEEN\s+JOBS$", text.Out);
+        Assert.Matches($@"(?m)^w-busy\s+\S+\s+{busy.Process.Id}\s+Busy\s+1\s+\d+\s+exec,http,sql\s+.*{id}$", text.Out);
+
+        busy.Kill();
+        var missing = await WorkersUntilAsync(w => w.Any(x => x.Name == "w-busy" && x.State == "Missing"));
+        Assert.Equal(0, missing.Single(w => w.Name == "w-busy").Held);
+        Assert.Contains("Missing: not seen for longer than its lease", (await CliHarness.RunAsync(_database, "workers")).Out, StringComparison.Ordinal);
+
+        CliHarness.Signal(idle.Process, "TERM");
+        Assert.True(idle.Process.WaitForExit(Bound), idle.Output);
+        var left = await WorkersUntilAsync(w => w.All(x => x.Name != "w-idle"));
+        Assert.Equal("w-busy", Assert.Single(left).Name);
+    }
+
+    [Fact]
+    public async Task Workers_OnASqliteStore_IsRefusedWithTheFix()
+    {
+        var result = await CliHarness.RunAsync(Path.Combine(_folder.Path, "local"), "workers");
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Contains("cannot queue jobs for workers", result.Error, StringComparison.Ordinal);
+    }
+
+    private sealed record ListedWorker(string Name, int Pid, string State, int Held, int Concurrency, string[] Jobs, string[] Kinds);
+
+    /// <summary>Runs 'batchops workers --json' until <paramref name="until"/> holds (bounded).</summary>
+    private async Task<List<ListedWorker>> WorkersUntilAsync(Func<List<ListedWorker>, bool> until)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var result = await CliHarness.RunAsync(_database, "workers", "--json");
+            Assert.True(result.ExitCode == 0, result.ToString());
+            var workers = JsonDocument.Parse(result.Out).RootElement.EnumerateArray().Select(w => new ListedWorker(
+                w.GetProperty("name").GetString()!,
+                w.GetProperty("processId").GetInt32(),
+                w.GetProperty("state").GetString()!,
+                w.GetProperty("chunksHeld").GetInt32(),
+                w.GetProperty("concurrency").GetInt32(),
+                [.. w.GetProperty("jobs").EnumerateArray().Select(j => j.GetString()!)],
+                [.. w.GetProperty("kinds").EnumerateArray().Select(k => k.GetString()!)])).ToList();
+            if (until(workers))
+            {
+                return workers;
+            }
+
+            Assert.True(deadline.Elapsed < Bound, $"'batchops workers' did not get there within {Bound}: {result.Out}\n{string.Join("\n", _workers.Select(w => w.Output))}");
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>A worker child process and everything it printed.</summary>
     private sealed class WorkerProcess : IDisposable
     {
