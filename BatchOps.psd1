@@ -13,6 +13,7 @@
         'Get-BatchItem'
         'Get-BatchJob'
         'Get-BatchStatistics'
+        'Get-BatchWorker'
         'Invoke-BatchJob'
         'New-BatchJob'
         'Remove-BatchJob'

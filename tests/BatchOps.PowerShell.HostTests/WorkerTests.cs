@@ -157,6 +157,51 @@ public sealed class WorkerTests(PostgresServer server) : IDisposable
     }
 
     [Fact]
+    public async Task GetBatchWorker_ShowsTheRunningWorker_BusyWithItsJob_AndNothingOnceItStopped()
+    {
+        using var submitter = new PsSession(await server.CreateDatabaseAsync());
+        using var worker = new PsSession(submitter.Store);
+        submitter.Run("1..400 | New-BatchJob -Name slow -Queue -ChunkSize 10 -ThrottleLimit 2 -ScriptBlock { [Threading.Thread]::Sleep(20) } | Out-Null").ThrowIfFailed();
+
+        using (var running = worker.Start("Start-BatchWorker -Name ps-worker -Concurrency 2"))
+        {
+            running.WaitUntil(_ => submitter.Run("(Get-BatchWorker -State Busy).Name").Output.Select(o => o.ToString()).SequenceEqual(["ps-worker"]), TimeSpan.FromSeconds(60), "the worker to be listed Busy");
+            var listed = submitter.Run("""
+                $w = Get-BatchWorker ps-*
+                $w.PSObject.TypeNames[0]
+                "$($w.State) $($w.ProcessId) $($w.ComputerName) $($w.Concurrency) $($w.Kinds -join ',') $($w.ChunksHeld)"
+                ($w.Jobs | ForEach-Object { (Get-BatchJob -Id $_).Name }) -join ','
+                @(Get-BatchWorker -State Idle, Missing).Count
+                """).ThrowIfFailed();
+            Assert.Equal(
+                ["BatchOps.BatchWorker", $"Busy {Environment.ProcessId} {Environment.MachineName} 2 scriptblock,sql 1", "slow", "0"],
+                listed.Output.Select(o => o.ToString()));
+
+            var missing = submitter.Run("Get-BatchWorker -Name nobody");
+            Assert.Empty(missing.Output);
+            var error = Assert.Single(missing.Errors);
+            Assert.Equal("BatchOps.WorkerNotFound,BatchOps.PowerShell.Commands.GetBatchWorkerCommand", error.FullyQualifiedErrorId);
+            Assert.Contains("No worker named 'nobody'", error.Exception.Message, StringComparison.Ordinal);
+            running.Stop(TimeSpan.FromSeconds(40));
+        }
+
+        Assert.Empty(submitter.Run("Get-BatchWorker").ThrowIfFailed().Output);
+    }
+
+    [Fact]
+    public void GetBatchWorker_OnASqliteStore_IsRefusedWithTheFix()
+    {
+        using var session = new PsSession();
+
+        var run = session.Run("Get-BatchWorker");
+
+        var refused = Assert.Single(run.Errors);
+        Assert.Equal("BatchOps.StoreError,BatchOps.PowerShell.Commands.GetBatchWorkerCommand", refused.FullyQualifiedErrorId);
+        Assert.Contains("has no workers", refused.Exception.Message, StringComparison.Ordinal);
+        Assert.Contains("postgresql://", refused.Exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Queue_OnASqliteStore_IsRefusedWithTheFix_AndNothingIsCreated()
     {
         using var session = new PsSession();

@@ -10,7 +10,7 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
 {
     private static readonly string[] Expected =
     [
-        "Export-BatchJob", "Get-BatchItem", "Get-BatchJob", "Get-BatchStatistics", "Invoke-BatchJob",
+        "Export-BatchJob", "Get-BatchItem", "Get-BatchJob", "Get-BatchStatistics", "Get-BatchWorker", "Invoke-BatchJob",
         "New-BatchJob", "Remove-BatchJob", "Restart-BatchFailed", "Start-BatchDashboard", "Start-BatchWorker",
         "Stop-BatchDashboard", "Stop-BatchJob", "Undo-BatchJob", "Wait-BatchJob", "Write-BatchTable",
     ];
@@ -115,6 +115,7 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
     [InlineData("Get-BatchJob", false)]
     [InlineData("Get-BatchItem", false)]
     [InlineData("Get-BatchStatistics", false)]
+    [InlineData("Get-BatchWorker", false)]
     [InlineData("Wait-BatchJob", false)]
     [InlineData("Write-BatchTable", true)]
     [InlineData("Start-BatchDashboard", false)]

@@ -1,6 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSetup.ps1')
-    $script:expected = @('Export-BatchJob', 'Get-BatchItem', 'Get-BatchJob', 'Get-BatchStatistics', 'Invoke-BatchJob',
+    $script:expected = @('Export-BatchJob', 'Get-BatchItem', 'Get-BatchJob', 'Get-BatchStatistics', 'Get-BatchWorker', 'Invoke-BatchJob',
         'New-BatchJob', 'Remove-BatchJob', 'Restart-BatchFailed', 'Start-BatchDashboard', 'Stop-BatchDashboard',
         'Start-BatchWorker', 'Stop-BatchJob', 'Undo-BatchJob', 'Wait-BatchJob', 'Write-BatchTable')
 }
@@ -18,7 +18,7 @@ Describe 'The BatchOps module' {
     }
 
     It 'has help for <_> with synopsis, description, parameters and two examples' -ForEach @(
-        'Export-BatchJob', 'Get-BatchItem', 'Get-BatchJob', 'Get-BatchStatistics', 'Invoke-BatchJob',
+        'Export-BatchJob', 'Get-BatchItem', 'Get-BatchJob', 'Get-BatchStatistics', 'Get-BatchWorker', 'Invoke-BatchJob',
         'New-BatchJob', 'Remove-BatchJob', 'Restart-BatchFailed', 'Start-BatchDashboard', 'Stop-BatchDashboard',
         'Start-BatchWorker', 'Stop-BatchJob', 'Undo-BatchJob', 'Wait-BatchJob', 'Write-BatchTable') {
         $help = Get-Help $_ -Full
