@@ -4,6 +4,7 @@ using BatchOps.Engine.Config;
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
+using BatchOps.Engine.Workers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -218,6 +219,37 @@ public static class DashboardApi
                 recent = s.Recent.Select(JobView.Of),
                 averageDurationSeconds = s.AverageDuration?.TotalSeconds,
                 itemsPerSecond = s.ItemsPerSecond,
+            });
+        });
+
+        // The workers of a shared (PostgreSQL) store; a SQLite store has none, and says so.
+        api.MapGet("/workers", async (CancellationToken cancel) =>
+        {
+            if (store is not IWorkQueue queue)
+            {
+                return Results.Ok(new { shared = false, workers = Array.Empty<object>() });
+            }
+
+            var workers = await queue.ListWorkersAsync(cancel).ConfigureAwait(false);
+            return Results.Ok(new
+            {
+                shared = true,
+                workers = workers.Select(w => new
+                {
+                    id = w.Id,
+                    name = w.Name,
+                    host = w.Host,
+                    processId = w.ProcessId,
+                    state = w.State.ToString(),
+                    chunksHeld = w.ChunksHeld,
+                    chunksRecorded = w.ChunksRecorded,
+                    jobs = w.Jobs,
+                    kinds = w.Kinds,
+                    concurrency = w.Concurrency,
+                    leaseSeconds = w.Lease.TotalSeconds,
+                    startedAt = w.StartedAt,
+                    seenAt = w.SeenAt,
+                }),
             });
         });
     }

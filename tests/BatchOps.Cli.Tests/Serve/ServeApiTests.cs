@@ -165,6 +165,17 @@ public sealed class ServeApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Workers_OnAStoreOfOneMachine_AreNone_AndSaySo()
+    {
+        using var client = await ServeAsync();
+
+        var workers = await JsonAsync(await client.GetAsync("/api/workers", CancellationToken.None));
+
+        Assert.False(workers.GetProperty("shared").GetBoolean());
+        Assert.Equal(0, workers.GetProperty("workers").GetArrayLength());
+    }
+
+    [Fact]
     public async Task Statistics_CountJobsByStatusAndTag()
     {
         using var client = await ServeAsync();

@@ -224,6 +224,24 @@ async function loadStatistics() {
   const rows = (map) => Object.entries(map).map(([name, count]) => el('tr', {}, el('td', { text: name }), el('td', { class: 'num', text: fmt(count) })));
   $('#by-status tbody').replaceChildren(...rows(s.byStatus));
   $('#by-tag tbody').replaceChildren(...rows(s.byTag));
+  await loadWorkers();
+}
+
+// The workers of a shared (PostgreSQL) store, on every host; a store on one machine has none.
+async function loadWorkers() {
+  const data = await api('/api/workers');
+  $('#workers-box').hidden = !data.shared;
+  if (!data.shared) return;
+  const rows = data.workers.map((w) => el('tr', { 'data-worker': w.name },
+    el('td', { text: w.name }),
+    el('td', { text: `${w.host} (${w.processId})` }),
+    el('td', {}, status(w.state)),
+    el('td', { class: 'num', text: fmt(w.chunksHeld) }),
+    el('td', { class: 'num', text: fmt(w.chunksRecorded) }),
+    el('td', { text: when(w.seenAt) }),
+    el('td', {}, ...w.jobs.map((id) => el('a', { href: `#/jobs/${encodeURIComponent(id)}`, text: id })))));
+  $('#workers tbody').replaceChildren(...rows);
+  if (!rows.length) $('#workers tbody').append(el('tr', {}, el('td', { colspan: 7, class: 'empty', text: 'No worker is running: start one with batchops worker or Start-BatchWorker.' })));
 }
 
 // ---- actions ----------------------------------------------------------------------------------------
