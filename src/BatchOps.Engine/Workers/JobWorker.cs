@@ -68,6 +68,7 @@ public sealed partial class JobWorker
         _stopping = stopping;
         using var presenceEnd = new CancellationTokenSource();
         await BeatAsync(CancellationToken.None).ConfigureAwait(false);
+        await WarnOfTwinsAsync().ConfigureAwait(false);
         var presence = Task.Run(() => PresenceAsync(presenceEnd.Token), CancellationToken.None);
         try
         {
@@ -112,6 +113,23 @@ public sealed partial class JobWorker
             }
 
             await BeatAsync(end).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reports another running worker with this worker's name (claims carry the name, so the list would mix them up).</summary>
+    private async Task WarnOfTwinsAsync()
+    {
+        try
+        {
+            foreach (var twin in (await _queue.ListWorkersAsync(CancellationToken.None).ConfigureAwait(false))
+                .Where(w => w.Id != _id && w.State != WorkerState.Missing && string.Equals(w.Name, _identity.Name, StringComparison.Ordinal)))
+            {
+                Report(WorkerEventKind.NameInUse, null, $"another running worker is named '{twin.Name}' (host {twin.Host}, process {twin.ProcessId}); the list of workers counts their chunks together. Give each worker its own name (--name, -Name).");
+            }
+        }
+        catch (StoreException)
+        {
+            // Only a warning: the worker works the same.
         }
     }
 

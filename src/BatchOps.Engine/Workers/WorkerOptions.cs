@@ -68,6 +68,9 @@ public enum WorkerEventKind
 
     /// <summary>The store failed; the worker goes on.</summary>
     StoreError,
+
+    /// <summary>Another running worker has this worker's name: the list of workers cannot tell their claims apart.</summary>
+    NameInUse,
 }
 
 /// <summary>One thing a worker did.</summary>

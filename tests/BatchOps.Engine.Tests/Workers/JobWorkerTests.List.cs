@@ -61,6 +61,31 @@ public partial class JobWorkerTests
         Assert.Equal(("live", 5L), (left.Id, left.ChunksRecorded));
     }
 
+    [Fact]
+    public async Task AWorkerStartingWithTheNameOfARunningOne_WarnsThatTheyCannotBeToldApart()
+    {
+        var events = new System.Collections.Concurrent.ConcurrentQueue<WorkerEvent>();
+        var first = Worker(Handler((_, _) => Task.FromResult<string?>(null)), "twin");
+        var second = Worker(Handler((_, _) => Task.FromResult<string?>(null)), "twin");
+        var other = Worker(Handler((_, _) => Task.FromResult<string?>(null)), "single");
+        first.Reported += events.Enqueue;
+        other.Reported += events.Enqueue;
+        using var stop = new CancellationTokenSource();
+        var running = new List<Task> { first.RunAsync(stop.Token), other.RunAsync(stop.Token) };
+        await UntilAsync(async () => (await _store.ListWorkersAsync()).Count == 2 ? (object)true : null);
+        Assert.Empty(events);
+
+        second.Reported += events.Enqueue;
+        running.Add(second.RunAsync(stop.Token));
+        var warning = await UntilAsync(() => Task.FromResult(events.FirstOrDefault(e => e.Kind == WorkerEventKind.NameInUse)));
+        await stop.CancelAsync();
+        await Task.WhenAll(running).WaitAsync(Bound);
+
+        Assert.Contains($"another running worker is named 'twin' (host {Environment.MachineName}, process {Environment.ProcessId})", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("--name, -Name", warning.Message, StringComparison.Ordinal);
+        Assert.Single(events, e => e.Kind == WorkerEventKind.NameInUse);
+    }
+
     private async Task ExecuteAsync(string sql)
     {
         await using var connection = new Npgsql.NpgsqlConnection(_database);
