@@ -165,7 +165,7 @@ public sealed class WorkerTests(PostgresServer server) : IDisposable
 
         using (var running = worker.Start("Start-BatchWorker -Name ps-worker -Concurrency 2"))
         {
-            running.WaitUntil(_ => submitter.Run("(Get-BatchWorker -State Busy).Name").Output.Select(o => o.ToString()).SequenceEqual(["ps-worker"]), TimeSpan.FromSeconds(60), "the worker to be listed Busy");
+            running.WaitUntil(_ => submitter.Run("Get-BatchWorker -State Busy | ForEach-Object Name").Output.Select(o => o?.ToString()).SequenceEqual(["ps-worker"]), TimeSpan.FromSeconds(60), "the worker to be listed Busy");
             var listed = submitter.Run("""
                 $w = Get-BatchWorker ps-*
                 $w.PSObject.TypeNames[0]
