@@ -165,17 +165,26 @@ public sealed class WorkerTests(PostgresServer server) : IDisposable
 
         using (var running = worker.Start("Start-BatchWorker -Name ps-worker -Concurrency 2"))
         {
-            running.WaitUntil(_ => submitter.Run("Get-BatchWorker -State Busy | ForEach-Object Name").Output.Select(o => o?.ToString()).SequenceEqual(["ps-worker"]), TimeSpan.FromSeconds(60), "the worker to be listed Busy");
-            var listed = submitter.Run("""
-                $w = Get-BatchWorker ps-*
-                $w.PSObject.TypeNames[0]
-                "$($w.State) $($w.ProcessId) $($w.ComputerName) $($w.Concurrency) $($w.Kinds -join ',') $($w.ChunksHeld)"
-                ($w.Jobs | ForEach-Object { (Get-BatchJob -Id $_).Name }) -join ','
-                @(Get-BatchWorker -State Idle, Missing).Count
-                """).ThrowIfFailed();
+            // Between two chunks a worker holds none for a moment (Idle): read the listing while it holds one.
+            PsRun? listed = null;
+            running.WaitUntil(_ => (listed = submitter.Run("""
+                if ($w = Get-BatchWorker ps-* -State Busy) {
+                    $w.PSObject.TypeNames[0]
+                    "$($w.State) $($w.ProcessId) $($w.ComputerName) $($w.Concurrency) $($w.Kinds -join ',') $($w.ChunksHeld)"
+                    ($w.Jobs | ForEach-Object { (Get-BatchJob -Id $_).Name }) -join ','
+                }
+                """).ThrowIfFailed()).Output.Count == 3, TimeSpan.FromSeconds(60), "the worker to be listed Busy");
             Assert.Equal(
-                ["BatchOps.BatchWorker", $"Busy {Environment.ProcessId} {Environment.MachineName} 2 scriptblock,sql 1", "slow", "0"],
-                listed.Output.Select(o => o.ToString()));
+                ["BatchOps.BatchWorker", $"Busy {Environment.ProcessId} {Environment.MachineName} 2 scriptblock,sql 1", "slow"],
+                listed!.Output.Select(o => o?.ToString()));
+
+            // Once the job has ended the worker holds nothing: Idle, and only Idle.
+            running.WaitUntil(_ => submitter.Run("(Get-BatchJob -Name slow).Status.ToString()").Output.Single().ToString() == "Completed", TimeSpan.FromSeconds(60), "the job to complete");
+            var idle = submitter.Run("""
+                (Get-BatchWorker -State Idle).Name
+                @(Get-BatchWorker -State Busy, Missing).Count
+                """).ThrowIfFailed();
+            Assert.Equal(["ps-worker", "0"], idle.Output.Select(o => o?.ToString()));
 
             var missing = submitter.Run("Get-BatchWorker -Name nobody");
             Assert.Empty(missing.Output);
