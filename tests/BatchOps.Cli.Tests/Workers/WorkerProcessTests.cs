@@ -203,7 +203,7 @@ public sealed class WorkerProcessTests(PostgresServer postgres) : IAsyncLifetime
     [Fact]
     public async Task PausedWorker_LosesItsChunkPastTheLease_AndItsLateResultsAreDiscarded()
     {
-        var id = await SubmitAsync(40, "wait/{n}/300", new { chunkSize = 5, throttleLimit = 1 });
+        var id = await SubmitAsync(10, "wait/{n}/300", new { chunkSize = 5, throttleLimit = 1 });
         var paused = StartWorker("slow", "--lease", "2");
         var deadline = Stopwatch.StartNew();
         while ((await ClaimsOfAsync("slow")).Count == 0 && deadline.Elapsed < Bound)
