@@ -89,6 +89,9 @@ public sealed class BatchOptions
     /// </summary>
     public IStartGate? StartGate { get; set; }
 
+    /// <summary>Slots this run's items share with other runs (null: ThrottleLimit alone bounds them); per-item operations only.</summary>
+    internal IItemSlots? ItemSlots { get; set; }
+
     /// <summary>Stop after the first failed item: nothing new starts, running items finish, the rest are Skipped. The default is false.</summary>
     public bool StopOnError { get; set; }
 

@@ -60,6 +60,34 @@ internal sealed partial class BatchRun<TIn, TOut>
 
     private async ValueTask RunItemAsync(WorkItem<TIn, TOut> work)
     {
+        if (_options.ItemSlots is not { } slots)
+        {
+            await RunItemInSlotAsync(work).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await slots.EnterAsync(ForcedToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            Finish(work.Chunk, work.Slot, NotStarted(work.Item));
+            return;
+        }
+
+        try
+        {
+            await RunItemInSlotAsync(work).ConfigureAwait(false);
+        }
+        finally
+        {
+            slots.Exit();
+        }
+    }
+
+    private async ValueTask RunItemInSlotAsync(WorkItem<TIn, TOut> work)
+    {
         var item = work.Item;
         if (IsHalted)
         {

@@ -11,13 +11,13 @@ public sealed partial class JobWorker
 {
     /// <summary>
     /// Chunks that ran faster than this are worth claiming ahead: the next claim's round trips would
-    /// otherwise be a noticeable share of a chunk's time. Slower chunks are claimed one at a time, so a busy
-    /// worker never sits on a chunk another worker could run now.
+    /// otherwise be a noticeable share of a chunk's time. Slower chunks are claimed when the last items of
+    /// the one before have started, so a busy worker never sits on a chunk another worker could run now.
     /// </summary>
     private static readonly TimeSpan ClaimAheadBelow = TimeSpan.FromMilliseconds(50);
 
-    /// <summary>Most finished chunks being recorded at once while the next runs.</summary>
-    private const int RecordingsInFlight = 2;
+    /// <summary>Most chunks of one job in hand at once: running, waiting for the last items of the one before, or being recorded.</summary>
+    private const int ChunksInFlight = 3;
 
     /// <summary>A claim this worker holds, with the stop source of its run (disposed with the job's run).</summary>
     private sealed class Held(ChunkClaim claim) : IDisposable
@@ -37,8 +37,53 @@ public sealed partial class JobWorker
     /// <summary>A claimed chunk with its unfinished items read.</summary>
     private sealed record Ready(Held Held, IReadOnlyList<StoredItem> Items);
 
-    /// <summary>How the chunks of one stage run (the job's own, for a job without stages): operation, settings, error policy.</summary>
-    private sealed record StagePlan(JobStage? Stage, BatchOptions Options, ChunkPolicy Policy);
+    /// <summary>
+    /// How the chunks of one stage run (the job's own, for a job without stages): operation, settings, error
+    /// policy, and the ThrottleLimit slots its chunks share in this worker.
+    /// </summary>
+    private sealed record StagePlan(JobStage? Stage, BatchOptions Options, ChunkPolicy Policy, SemaphoreSlim Slots);
+
+    /// <summary>
+    /// One chunk's items in the slots of its stage: they take them as the items of the chunk before free
+    /// them. <see cref="AllStarted"/> completes once every item has one, the moment to claim the next chunk.
+    /// </summary>
+    private sealed class ChunkSlots : IItemSlots
+    {
+        private readonly SemaphoreSlim _shared;
+        private readonly TaskCompletionSource _allStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _waiting;
+        private long _ranTicks = -1;
+
+        public ChunkSlots(SemaphoreSlim shared, int items)
+        {
+            _shared = shared;
+            _waiting = items;
+            if (items == 0)
+            {
+                _allStarted.SetResult();
+            }
+        }
+
+        public Task AllStarted => _allStarted.Task;
+
+        /// <summary>How long the chunk took to run (waits for slots included); null until it has run.</summary>
+        public TimeSpan? RanFor
+        {
+            get => Volatile.Read(ref _ranTicks) is var ticks and >= 0 ? TimeSpan.FromTicks(ticks) : null;
+            set => Volatile.Write(ref _ranTicks, value?.Ticks ?? -1);
+        }
+
+        public async ValueTask EnterAsync(CancellationToken cancellationToken)
+        {
+            await _shared.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (Interlocked.Decrement(ref _waiting) == 0)
+            {
+                _allStarted.TrySetResult();
+            }
+        }
+
+        public void Exit() => _shared.Release();
+    }
 
     /// <summary>One job as one worker slot runs it: claims, runs and records its chunks until none is left.</summary>
     private sealed class JobRun(JobWorker worker, JobRecord job, QueuedJobHandler handler, JobLog log) : IDisposable
@@ -59,27 +104,31 @@ public sealed partial class JobWorker
         /// </summary>
         public async Task RunAsync(ChunkClaim? first, CancellationToken stopping, CancellationToken abandon)
         {
-            var recordings = new List<Task>();
+            var chunks = new List<Task>();
             Task<Ready?>? ahead = null;
+            var fast = false;
             var current = first is null ? await ClaimAsync().ConfigureAwait(false) : await ReadAsync(Hold(first)).ConfigureAwait(false);
             try
             {
                 while (current is not null)
                 {
-                    var clock = Stopwatch.GetTimestamp();
-                    var fast = false;
-                    if (current.Held.Lost)
+                    var slots = new ChunkSlots(PlanOf(current.Held.Claim.Stage).Slots, current.Items.Count);
+                    var chunk = RunAndRecordAsync(current, slots, abandon);
+                    chunks.Add(chunk);
+
+                    // After a fast chunk the next is claimed while this one runs; otherwise once this one's
+                    // items have all started, so its round trips overlap this one's last items, and its items
+                    // take the slots those free.
+                    if (fast)
                     {
-                        Lose(current.Held);
+                        ahead ??= ClaimAsync();
                     }
-                    else
+
+                    await Task.WhenAny(chunk, slots.AllStarted).ConfigureAwait(false);
+                    chunks.RemoveAll(c => c.IsCompletedSuccessfully);
+                    if (chunks.Find(c => c.IsFaulted) is { } failed)
                     {
-                        var outcomes = await RunChunkAsync(current, abandon).ConfigureAwait(false);
-                        fast = Stopwatch.GetElapsedTime(clock) < ClaimAheadBelow;
-                        if (outcomes is not null)
-                        {
-                            recordings.Add(RecordAsync(current.Held, outcomes));
-                        }
+                        await failed.ConfigureAwait(false);
                     }
 
                     if (stopping.IsCancellationRequested || abandon.IsCancellationRequested || JobStop is not null)
@@ -87,20 +136,13 @@ public sealed partial class JobWorker
                         break;
                     }
 
-                    // The next chunk: claimed while this one ran (fast chunks), or now. After a fast chunk the
-                    // one after it is claimed before this one runs.
                     ahead ??= ClaimAsync();
                     current = await ahead.ConfigureAwait(false);
-                    ahead = fast && current is not null ? ClaimAsync() : null;
-                    recordings.RemoveAll(r => r.IsCompletedSuccessfully);
-                    if (recordings.Find(r => r.IsFaulted) is { } failed)
+                    ahead = null;
+                    fast = slots.RanFor is { } ran && ran < ClaimAheadBelow;
+                    if (chunks.Count >= ChunksInFlight)
                     {
-                        await failed.ConfigureAwait(false);
-                    }
-
-                    if (recordings.Count >= RecordingsInFlight)
-                    {
-                        await Task.WhenAny(recordings).ConfigureAwait(false);
+                        await Task.WhenAny(chunks).ConfigureAwait(false);
                     }
                 }
             }
@@ -111,7 +153,25 @@ public sealed partial class JobWorker
                     await ReleaseAsync(unrun.Held, "given back unrun (the worker or the job is stopping)").ConfigureAwait(false);
                 }
 
-                await Task.WhenAll(recordings).ConfigureAwait(false);
+                await Task.WhenAll(chunks).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Runs one claimed chunk and records its outcomes (unless its claim was lost or abandoned).</summary>
+        private async Task RunAndRecordAsync(Ready ready, ChunkSlots slots, CancellationToken abandon)
+        {
+            if (ready.Held.Lost)
+            {
+                Lose(ready.Held);
+                return;
+            }
+
+            var clock = Stopwatch.GetTimestamp();
+            var outcomes = await RunChunkAsync(ready, slots, abandon).ConfigureAwait(false);
+            slots.RanFor = Stopwatch.GetElapsedTime(clock);
+            if (outcomes is not null)
+            {
+                await RecordAsync(ready.Held, outcomes).ConfigureAwait(false);
             }
         }
 
@@ -213,13 +273,14 @@ public sealed partial class JobWorker
         }
 
         /// <summary>Runs one chunk's items; returns their outcomes, or null when they must not be recorded (the claim was lost, or the worker abandoned it).</summary>
-        private async Task<IReadOnlyList<ItemOutcome>?> RunChunkAsync(Ready ready, CancellationToken abandon)
+        private async Task<IReadOnlyList<ItemOutcome>?> RunChunkAsync(Ready ready, ChunkSlots slots, CancellationToken abandon)
         {
             var held = ready.Held;
             using var onAbandon = abandon.Register(() => held.Stop.Stop(StopMode.Forced));
             var plan = PlanOf(held.Claim.Stage);
             var options = plan.Options.Clone();
             options.ChunkSize = (int)Math.Min(BatchOptions.MaxChunkSize, held.Claim.LastIndex - held.Claim.FirstIndex + 1);
+            options.ItemSlots = slots;
             IReadOnlyList<ItemOutcome> outcomes = [];
             await handler.RunAsync(
                 plan.Stage,
@@ -254,7 +315,8 @@ public sealed partial class JobWorker
         {
             var stage = name.Length == 0 ? null : job.Stage(name) ?? throw new StoreException($"Job '{job.Name}' ({job.Id}) has no stage '{name}', which a queued chunk names.");
             var settings = stage is null ? job.Settings : stage.Settings.Over(job.Settings);
-            return new StagePlan(stage, ChunkOptions(worker, job, settings), new ChunkPolicy(settings.StopOnError ?? false, settings.MaxErrors));
+            var options = ChunkOptions(worker, job, settings);
+            return new StagePlan(stage, options, new ChunkPolicy(settings.StopOnError ?? false, settings.MaxErrors), new SemaphoreSlim(options.ThrottleLimit));
         });
 
         /// <summary>
@@ -322,6 +384,11 @@ public sealed partial class JobWorker
             foreach (var held in _all)
             {
                 held.Dispose();
+            }
+
+            foreach (var plan in _plans.Values)
+            {
+                plan.Slots.Dispose();
             }
         }
 

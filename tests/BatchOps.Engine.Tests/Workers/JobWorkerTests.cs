@@ -153,6 +153,49 @@ public partial class JobWorkerTests(PostgresServer postgres) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheNextChunk_RunsBesideTheLastItemsOfTheOneBefore_NeverMoreThanThrottleLimitAtOnce()
+    {
+        // The first item of each chunk is slow: the chunk's other items are done long before it. The next
+        // chunk's items run in the slots they freed, while it still runs; the worker never runs more than
+        // ThrottleLimit items of the job at once.
+        var job = await QueueAsync(60, new JobSettings { ChunkSize = 10, ThrottleLimit = 3 });
+        var running = 0;
+        var most = 0;
+        var started = new ConcurrentDictionary<int, DateTime>();
+        var ended = new ConcurrentDictionary<int, DateTime>();
+        var worker = Worker(Handler(async (n, ct) =>
+        {
+            started[n] = DateTime.UtcNow;
+            var now = Interlocked.Increment(ref running);
+            InterlockedMax(ref most, now);
+            await Task.Delay(n % 10 == 0 ? 400 : 5, ct);
+            Interlocked.Decrement(ref running);
+            ended[n] = DateTime.UtcNow;
+            return null;
+        }), "overlap");
+
+        var job2 = await RunUntilEndedAsync(job.Id, worker);
+
+        Assert.Equal((JobStatus.Completed, 60L), (job2.Status, job2.Counts.Succeeded));
+        Assert.Equal(3, most);
+        for (var chunk = 0; chunk < 50; chunk += 10)
+        {
+            Assert.True(started[chunk + 11] < ended[chunk], $"item {chunk + 11} started at {started[chunk + 11]:HH:mm:ss.fff}, after item {chunk} of the chunk before ended ({ended[chunk]:HH:mm:ss.fff})");
+        }
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        for (var seen = Volatile.Read(ref target); value > seen; seen = Volatile.Read(ref target))
+        {
+            if (Interlocked.CompareExchange(ref target, value, seen) == seen)
+            {
+                return;
+            }
+        }
+    }
+
+    [Fact]
     public async Task LateWorker_LosesItsClaim_AndItsResultsAreDiscarded()
     {
         var job = await QueueAsync(5, new JobSettings { ChunkSize = 10 });
