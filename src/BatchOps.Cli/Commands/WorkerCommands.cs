@@ -31,7 +31,7 @@ internal static class WorkerCommands
 
     public static Command Worker(GlobalOptions global)
     {
-        var concurrency = new Option<int>("--concurrency") { Description = "Chunks run at once, of different jobs (one chunk of a job per worker, so a job's ThrottleLimit holds per worker). Default 1.", DefaultValueFactory = _ => 1 };
+        var concurrency = new Option<int>("--concurrency") { Description = "Jobs run at once (a job's items run at most ThrottleLimit at a time in each worker). Default 1.", DefaultValueFactory = _ => 1 };
         var kinds = new Option<string>("--kinds") { Description = "Operation kinds to run, comma-separated. Default exec,http,sql.", DefaultValueFactory = _ => string.Join(',', OwnKinds) };
         var name = new Option<string?>("--name") { Description = "The worker's name in claims and logs. Default host:pid." };
         var lease = new Option<double>("--lease") { Description = "Seconds a claimed chunk stays this worker's without a heartbeat; after that another worker takes it over. Default 30.", DefaultValueFactory = _ => 30 };

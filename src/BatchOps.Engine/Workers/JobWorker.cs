@@ -11,7 +11,7 @@ namespace BatchOps.Engine.Workers;
 /// the job's settings while a heartbeat keeps the claim and watches for stop requests, records the
 /// outcomes with the claim's token (discarded when the claim was lost), goes on with the job's next chunk,
 /// and ends the job when nothing of it is left. Each of <see cref="WorkerOptions.Concurrency"/> slots runs
-/// one job at a time, one chunk of it at a time, so a job's ThrottleLimit holds per worker.
+/// one job at a time, its items at most ThrottleLimit at a time, so a job's ThrottleLimit holds per worker.
 /// </summary>
 public sealed partial class JobWorker
 {
@@ -196,7 +196,7 @@ public sealed partial class JobWorker
 
             if (!_busy.TryAdd(claim.JobId, 0))
             {
-                // Another slot of this worker took the same job meanwhile: one chunk of a job per worker.
+                // Another slot of this worker took the same job meanwhile: one slot per job in a worker.
                 await _queue.ReleaseAsync(claim, CancellationToken.None).ConfigureAwait(false);
                 continue;
             }
@@ -219,9 +219,10 @@ public sealed partial class JobWorker
 
     /// <summary>
     /// Runs a job's chunks one after another from its first claim, for as long as the job has chunks to
-    /// claim: a pipeline in which the next chunk is claimed and read while one runs (when chunks run fast
-    /// enough for the round trips to matter) and a finished chunk is recorded while the next runs. One chunk
-    /// runs at a time, so the job's ThrottleLimit holds per worker; one heartbeat keeps every claim held.
+    /// claim: a pipeline in which the next chunk is claimed and read while one runs its last items (or
+    /// before it runs, when chunks run fast enough for the round trips to matter) and a finished chunk is
+    /// recorded while the next runs. The chunks' items share ThrottleLimit slots, so the job's ThrottleLimit
+    /// holds per worker; one heartbeat keeps every claim held.
     /// </summary>
     private async Task RunClaimAsync(ChunkClaim claim, CancellationToken stopping, CancellationToken abandon)
     {

@@ -6,7 +6,7 @@ public sealed record WorkerOptions
     /// <summary>The worker's name in claims and logs; the default is host:pid.</summary>
     public string? Name { get; init; }
 
-    /// <summary>Chunks run at once (of different jobs: one chunk of a job per worker). The default is 1.</summary>
+    /// <summary>Jobs run at once (a job's items run at most ThrottleLimit at a time in each worker). The default is 1.</summary>
     public int Concurrency { get; init; } = 1;
 
     /// <summary>Operation kinds this worker runs ("exec", "http", "sql", "scriptblock"…).</summary>

@@ -19,7 +19,7 @@ public sealed class StartBatchWorkerCommand : BatchCmdlet
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abandon = new();
 
-    /// <summary>Chunks run at once, of different jobs (a worker runs one chunk of a job at a time, so a job's ThrottleLimit holds per worker).</summary>
+    /// <summary>Jobs run at once (a job's items run at most ThrottleLimit at a time in each worker).</summary>
     [Parameter]
     [ValidateRange(1, 256)]
     public int Concurrency { get; set; } = 1;
