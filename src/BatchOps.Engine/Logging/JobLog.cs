@@ -99,12 +99,25 @@ public sealed class JobLog : IDisposable
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(run);
+        WriteEnd(job, string.Create(CultureInfo.InvariantCulture, $"this run {run.Succeeded + run.Failed} item(s) in {run.Duration:hh\\:mm\\:ss\\.f} ({run.ItemsPerSecond:F1}/s)"), run.Message);
+    }
+
+    /// <summary>Writes the last line of a queued job its workers ended: the job's counts and how long its workers ran it.</summary>
+    public void EndQueued(JobRecord job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var ran = job.StartedAt is { } started && job.EndedAt is { } ended ? ended - started : TimeSpan.Zero;
+        WriteEnd(job, string.Create(CultureInfo.InvariantCulture, $"run by workers in {ran:hh\\:mm\\:ss\\.f}"), job.Message);
+    }
+
+    private void WriteEnd(JobRecord job, string run, string? message)
+    {
         var c = job.Counts;
         var line = string.Create(CultureInfo.InvariantCulture,
-            $"{job.Status}: {c.Succeeded} succeeded, {c.Failed} failed, {c.Skipped} skipped, {c.Cancelled} cancelled, {c.Pending + c.Running} pending of {c.Total}; this run {run.Succeeded + run.Failed} item(s) in {run.Duration:hh\\:mm\\:ss\\.f} ({run.ItemsPerSecond:F1}/s)");
-        if (run.Message is not null)
+            $"{job.Status}: {c.Succeeded} succeeded, {c.Failed} failed, {c.Skipped} skipped, {c.Cancelled} cancelled, {c.Pending + c.Running} pending of {c.Total}; {run}");
+        if (message is not null)
         {
-            line += $". {run.Message}";
+            line += $". {message}";
         }
 
         Write(job.Status == JobStatus.Completed ? "SUCCESS" : "FAILURE", line);

@@ -304,7 +304,7 @@ public sealed partial class JobWorker
             return true;
         }
 
-        log.End(ended, new JobSummary { Status = ended.Status, Message = ended.Message });
+        log.EndQueued(ended);
         Report(WorkerEventKind.JobEnded, job.Id, $"'{ended.Name}' {ended.Status}: {ended.Counts.Succeeded} succeeded, {ended.Counts.Failed} failed, {ended.Counts.Unfinished} not run" + (ended.Message is null ? string.Empty : $" ({ended.Message})"));
         return true;
     }

@@ -184,6 +184,21 @@ public partial class JobWorkerTests(PostgresServer postgres) : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task TheWorkerThatEndsAJob_WritesItsLastLine_WithTheJobsCounts()
+    {
+        var job = await QueueAsync(30, new JobSettings { ChunkSize = 10, ThrottleLimit = 2 });
+        using var logs = new TempFolder();
+        var worker = new JobWorker(_store, _ => Handler((n, _) => Task.FromResult<string?>(n == 7 ? throw new InvalidOperationException("bad 7") : null)),
+            new WorkerOptions { Name = "logger", Kinds = ["test"], PollInterval = TimeSpan.FromMilliseconds(50), LogFolder = logs.Path });
+
+        var ended = await RunUntilEndedAsync(job.Id, worker);
+
+        Assert.Equal(JobStatus.CompletedWithErrors, ended.Status);
+        var last = File.ReadLines(logs.File($"{job.Id}.log")).Last();
+        Assert.Matches(@"\[FAILURE\] CompletedWithErrors: 29 succeeded, 1 failed, 0 skipped, 0 cancelled, 0 pending of 30; run by workers in \d\d:\d\d:\d\d\.\d$", last);
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         for (var seen = Volatile.Read(ref target); value > seen; seen = Volatile.Read(ref target))
