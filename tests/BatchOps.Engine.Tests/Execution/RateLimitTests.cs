@@ -45,8 +45,9 @@ public class RateLimitTests
 
         var elapsed = starts[^1] - starts[0];
         var expected = (items - burst) / perSecond;
-        // The upper bound only catches a gate that stalls; precision under lateness is proven with a fake
-        // clock (RateGateTests) and measured by the benchmark's ratelimit scenario.
-        Assert.InRange(elapsed, expected * 0.97, expected * 3);
+        // The upper bound only catches a gate that stalls (a 200/s run once took 3.2× its time while five test
+        // assemblies shared two cores); precision under lateness is proven with a fake clock (RateGateTests)
+        // and measured by the benchmark's ratelimit scenario.
+        Assert.InRange(elapsed, expected * 0.97, expected * 6);
     }
 }
