@@ -9,7 +9,7 @@ public sealed partial class PostgresJobStore
     private static readonly TimeSpan ForgetMissingAfter = TimeSpan.FromDays(1);
 
     /// <inheritdoc/>
-    public Task ReportWorkerAsync(WorkerPresence presence, CancellationToken cancellationToken = default)
+    public Task<bool> ReportWorkerAsync(WorkerPresence presence, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(presence);
         return GuardAsync(async () =>
@@ -19,7 +19,8 @@ public sealed partial class PostgresJobStore
             var upsert = new Npgsql.NpgsqlBatchCommand(
                 "INSERT INTO batchops.workers AS w (id, name, host, pid, kinds, concurrency, lease_ms, started_at, seen_at, chunks) " +
                 "VALUES ($1, $2, $3, $4, $5, $6, $7, clock_timestamp(), clock_timestamp(), $8) " +
-                "ON CONFLICT (id) DO UPDATE SET seen_at = clock_timestamp(), chunks = excluded.chunks");
+                "ON CONFLICT (id) DO UPDATE SET seen_at = clock_timestamp(), chunks = excluded.chunks " +
+                "RETURNING stop_asked_at IS NOT NULL");
             var p = upsert.Parameters;
             p.Add(new() { Value = presence.Id });
             p.Add(new() { Value = presence.Identity.Name });
@@ -33,7 +34,28 @@ public sealed partial class PostgresJobStore
             var forget = new Npgsql.NpgsqlBatchCommand("DELETE FROM batchops.workers WHERE seen_at < clock_timestamp() - $1");
             forget.Parameters.Add(new() { Value = ForgetMissingAfter, NpgsqlDbType = NpgsqlDbType.Interval });
             batch.BatchCommands.Add(forget);
-            return await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && reader.GetBoolean(0);
+        });
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<string>> AskWorkersToStopAsync(IReadOnlyCollection<string> workerIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(workerIds);
+        return GuardAsync<IReadOnlyList<string>>(async () =>
+        {
+            await using var command = _source.CreateCommand(
+                "UPDATE batchops.workers SET stop_asked_at = coalesce(stop_asked_at, clock_timestamp()) WHERE id = ANY($1) RETURNING id");
+            command.Parameters.Add(new() { Value = workerIds.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var asked = new List<string>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                asked.Add(reader.GetString(0));
+            }
+
+            return asked;
         });
     }
 
@@ -56,7 +78,7 @@ public sealed partial class PostgresJobStore
             // Held chunks by worker name, in one pass over the claimed chunks (the claims carry the name).
             await using var command = _source.CreateCommand(
                 "SELECT w.id, w.name, w.host, w.pid, w.kinds, w.concurrency, w.lease_ms, w.started_at, w.seen_at, w.chunks, " +
-                "  w.seen_at < clock_timestamp() - w.lease_ms * interval '1 millisecond', coalesce(h.held, 0), coalesce(h.jobs, '{}') " +
+                "  w.seen_at < clock_timestamp() - w.lease_ms * interval '1 millisecond', coalesce(h.held, 0), coalesce(h.jobs, '{}'), w.stop_asked_at " +
                 "FROM batchops.workers w LEFT JOIN (" +
                 "  SELECT worker, count(*)::integer AS held, array_agg(DISTINCT job_id ORDER BY job_id) AS jobs FROM batchops.job_chunks " +
                 "  WHERE claimed AND lease_until > clock_timestamp() GROUP BY worker) h ON h.worker = w.name " +
@@ -66,6 +88,7 @@ public sealed partial class PostgresJobStore
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 var held = reader.GetInt32(11);
+                var stopAsked = Time(reader, 13);
                 workers.Add(new WorkerInfo
                 {
                     Id = reader.GetString(0),
@@ -78,9 +101,10 @@ public sealed partial class PostgresJobStore
                     StartedAt = Time(reader, 7)!.Value,
                     SeenAt = Time(reader, 8)!.Value,
                     ChunksRecorded = reader.GetInt64(9),
-                    State = reader.GetBoolean(10) ? WorkerState.Missing : held > 0 ? WorkerState.Busy : WorkerState.Idle,
+                    State = reader.GetBoolean(10) ? WorkerState.Missing : stopAsked is not null ? WorkerState.Stopping : held > 0 ? WorkerState.Busy : WorkerState.Idle,
                     ChunksHeld = held,
                     Jobs = reader.GetFieldValue<string[]>(12),
+                    StopAskedAt = stopAsked,
                 });
             }
 

@@ -13,7 +13,7 @@ namespace BatchOps.Postgres;
 public sealed partial class PostgresJobStore : IJobStore
 {
     /// <summary>Schema version this build writes; older stores are migrated forward on open.</summary>
-    public const int SchemaVersion = 5;
+    public const int SchemaVersion = 6;
 
     /// <summary>The advisory lock that serializes schema creation and migrations across processes ("BOPS").</summary>
     internal const long MigrationLock = 0x424F5053;

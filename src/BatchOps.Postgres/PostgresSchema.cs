@@ -256,5 +256,10 @@ internal static class PostgresSchema
             chunks          bigint NOT NULL
         );
         """,
+        """
+        -- A stop asked of a running worker (batchops workers stop, Stop-BatchWorker): the worker reads it at
+        -- its next presence beat, claims nothing more and finishes the chunks it holds.
+        ALTER TABLE batchops.workers ADD COLUMN stop_asked_at timestamptz;
+        """,
     ];
 }

@@ -82,10 +82,17 @@ public interface IWorkQueue
     Task<TimeSpan> TakeRateSlotsAsync(string jobId, TimeSpan interval, int count, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Announces a running worker, or renews its presence (last seen now, chunks recorded so far). Workers
-    /// not seen for a day are forgotten here.
+    /// Announces a running worker, or renews its presence (last seen now, chunks recorded so far), and
+    /// returns whether it has been asked to stop (<see cref="AskWorkersToStopAsync"/>). Workers not seen for
+    /// a day are forgotten here.
     /// </summary>
-    Task ReportWorkerAsync(WorkerPresence presence, CancellationToken cancellationToken = default);
+    Task<bool> ReportWorkerAsync(WorkerPresence presence, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Asks running workers to stop, from any host: each reads it at its next presence beat, claims nothing
+    /// more and finishes the chunks it holds. Returns the ids of the workers asked (those still listed).
+    /// </summary>
+    Task<IReadOnlyList<string>> AskWorkersToStopAsync(IReadOnlyCollection<string> workerIds, CancellationToken cancellationToken = default);
 
     /// <summary>Removes a worker that stopped (it holds no chunk any more).</summary>
     Task RemoveWorkerAsync(string workerId, CancellationToken cancellationToken = default);

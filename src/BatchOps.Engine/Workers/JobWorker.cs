@@ -26,6 +26,7 @@ public sealed partial class JobWorker
     private readonly string _id = Guid.NewGuid().ToString("N")[..12];
     private long _recorded;
     private CancellationToken _stopping;
+    private CancellationTokenSource? _askedToStop;
 
     /// <summary>Creates a worker over a store that queues work.</summary>
     /// <param name="store">The store (a PostgreSQL store implements <see cref="IWorkQueue"/>).</param>
@@ -60,11 +61,16 @@ public sealed partial class JobWorker
     public event Action<WorkerEvent>? Reported;
 
     /// <summary>
-    /// Runs until <paramref name="stopping"/> fires, then claims nothing more and finishes the chunks it holds;
-    /// when <paramref name="abandon"/> fires too, it stops them at once and gives their claims back unrecorded.
+    /// Runs until <paramref name="stopping"/> fires or the worker is asked to stop through the store
+    /// (<see cref="IWorkQueue.AskWorkersToStopAsync"/>, read at each presence beat), then claims nothing more
+    /// and finishes the chunks it holds; when <paramref name="abandon"/> fires too, it stops them at once and
+    /// gives their claims back unrecorded.
     /// </summary>
     public async Task RunAsync(CancellationToken stopping, CancellationToken abandon = default)
     {
+        using var askedToStop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        _askedToStop = askedToStop;
+        stopping = askedToStop.Token;
         _stopping = stopping;
         using var presenceEnd = new CancellationTokenSource();
         await BeatAsync(CancellationToken.None).ConfigureAwait(false);
@@ -138,7 +144,13 @@ public sealed partial class JobWorker
         try
         {
             var presence = new WorkerPresence(_id, _identity, [.. _options.Kinds], _options.Concurrency, _options.Lease, Interlocked.Read(ref _recorded));
-            await _queue.ReportWorkerAsync(presence, cancellationToken).ConfigureAwait(false);
+            if (await _queue.ReportWorkerAsync(presence, cancellationToken).ConfigureAwait(false) && _askedToStop is { IsCancellationRequested: false } asked)
+            {
+                Report(WorkerEventKind.StopAsked, null, _busy.IsEmpty
+                    ? "asked to stop through the store; claiming nothing more."
+                    : $"asked to stop through the store; claiming nothing more, finishing the chunks in hand (job(s) {string.Join(", ", _busy.Keys.Order(StringComparer.Ordinal))}).");
+                await asked.CancelAsync().ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -20,6 +20,9 @@ public enum WorkerState
 
     /// <summary>Not seen for longer than its lease: it died, hangs or lost the database (its chunks pass to other workers).</summary>
     Missing = 2,
+
+    /// <summary>Seen within its lease and asked to stop: it claims nothing more, finishes the chunks it holds, then leaves the list.</summary>
+    Stopping = 3,
 }
 
 /// <summary>One worker in the store's list (<see cref="IWorkQueue.ListWorkersAsync"/>).</summary>
@@ -37,7 +40,7 @@ public sealed record WorkerInfo
     /// <summary>Its process id on that host.</summary>
     public required int ProcessId { get; init; }
 
-    /// <summary>Idle, Busy or Missing.</summary>
+    /// <summary>Idle, Busy, Stopping or Missing.</summary>
     public required WorkerState State { get; init; }
 
     /// <summary>The operation kinds it runs.</summary>
@@ -63,4 +66,7 @@ public sealed record WorkerInfo
 
     /// <summary>The jobs of those chunks.</summary>
     public required IReadOnlyList<string> Jobs { get; init; }
+
+    /// <summary>When it was asked to stop (<see cref="IWorkQueue.AskWorkersToStopAsync"/>); null when it was not.</summary>
+    public DateTimeOffset? StopAskedAt { get; init; }
 }

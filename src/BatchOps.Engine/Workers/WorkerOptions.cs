@@ -71,6 +71,9 @@ public enum WorkerEventKind
 
     /// <summary>Another running worker has this worker's name: the list of workers cannot tell their claims apart.</summary>
     NameInUse,
+
+    /// <summary>Asked to stop through the store (batchops workers stop, Stop-BatchWorker): it claims nothing more and finishes the chunks it holds.</summary>
+    StopAsked,
 }
 
 /// <summary>One thing a worker did.</summary>

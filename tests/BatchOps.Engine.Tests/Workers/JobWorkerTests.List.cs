@@ -86,6 +86,47 @@ public partial class JobWorkerTests
         Assert.Single(events, e => e.Kind == WorkerEventKind.NameInUse);
     }
 
+    [Fact]
+    public async Task AWorkerAskedToStopThroughTheStore_FinishesTheChunkInHand_ClaimsNoMore_AndLeavesTheList()
+    {
+        var job = await QueueAsync(40, new JobSettings { ChunkSize = 10, ThrottleLimit = 2 });
+        using var release = new SemaphoreSlim(0);
+        var started = 0;
+        var asked = Worker(Handler(async (n, ct) =>
+        {
+            Interlocked.Increment(ref started);
+            await release.WaitAsync(ct);
+            return null;
+        }), "asked");
+        var events = new System.Collections.Concurrent.ConcurrentQueue<WorkerEvent>();
+        asked.Reported += events.Enqueue;
+        using var never = new CancellationTokenSource();
+        var running = asked.RunAsync(never.Token);
+        await UntilAsync(async () => (await _store.ListWorkersAsync()).SingleOrDefault(w => w.ChunksHeld == 1 && Volatile.Read(ref started) == 2));
+
+        Assert.Empty(await _store.AskWorkersToStopAsync(["no-such-worker"]));
+        Assert.Equal([asked.Id], await _store.AskWorkersToStopAsync([asked.Id, "no-such-worker"]));
+
+        // Listed as Stopping at once; the worker hears it at its next presence beat.
+        var stopping = Assert.Single(await _store.ListWorkersAsync());
+        Assert.Equal(WorkerState.Stopping, stopping.State);
+        Assert.NotNull(stopping.StopAskedAt);
+        var heard = await UntilAsync(() => Task.FromResult(events.FirstOrDefault(e => e.Kind == WorkerEventKind.StopAsked)));
+        Assert.Contains($"finishing the chunks in hand (job(s) {job.Id})", heard.Message, StringComparison.Ordinal);
+        release.Release(1_000);
+        await running.WaitAsync(Bound);
+
+        // The chunk in hand ran to its end and was recorded; no other chunk was claimed.
+        Assert.Empty(await _store.ListWorkersAsync());
+        var left = (await _store.GetJobAsync(job.Id))!;
+        Assert.Equal((10L, 30L), (left.Counts.Succeeded, left.Counts.Pending));
+        Assert.Equal(10, Volatile.Read(ref started));
+        Assert.Single(events, e => e.Kind == WorkerEventKind.Claimed);
+
+        var ended = await RunUntilEndedAsync(job.Id, Worker(Handler((_, _) => Task.FromResult<string?>(null)), "next"));
+        Assert.Equal((JobStatus.Completed, 40L), (ended.Status, ended.Counts.Succeeded));
+    }
+
     private async Task ExecuteAsync(string sql)
     {
         await using var connection = new Npgsql.NpgsqlConnection(_database);
