@@ -75,7 +75,7 @@ internal static class WorkerCommands
 
     public static Command Workers(GlobalOptions global)
     {
-        var command = new Command("workers", "List the workers of a PostgreSQL store: name, host, process, Idle/Busy/Missing, chunks held and recorded, last seen. A worker not seen for longer than its lease is Missing; it stays listed for a day.") { global.Json };
+        var command = new Command("workers", "List the workers of a PostgreSQL store: name, host, process, Idle/Busy/Stopping/Missing, chunks held and recorded, last seen. A worker not seen for longer than its lease is Missing; it stays listed for a day. 'batchops workers stop NAME' asks workers to stop.") { global.Json };
         command.SetAction(async (parse, _) =>
         {
             using var session = global.Open(parse);
@@ -83,8 +83,59 @@ internal static class WorkerCommands
             Output.Printer.JsonOr(session.Out, parse.GetValue(global.Json), workers, Output.Printer.WorkerTable);
             return ExitCodes.Success;
         });
+        command.Subcommands.Add(StopWorkers(global));
         return command;
     }
+
+    /// <summary>batchops workers stop NAME…: asks running workers, on any host, to stop through the store.</summary>
+    private static Command StopWorkers(GlobalOptions global)
+    {
+        var names = new Argument<string[]>("name") { Description = "Worker names or ids, as 'batchops workers' lists them; * and ? wildcards allowed.", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("stop", "Ask running workers to stop, from any host: each hears it within a few seconds (its next presence beat), claims nothing more, finishes the chunks it holds and exits. Listed as Stopping meanwhile.") { names, global.Json };
+        command.SetAction(async (parse, _) =>
+        {
+            using var session = global.Open(parse);
+            var queue = QueueOf(session);
+            var asked = parse.GetValue(names)!;
+            var workers = await queue.ListWorkersAsync(session.Interrupt).ConfigureAwait(false);
+            var matched = workers.Where(w => asked.Any(n => Matches(n, w))).ToList();
+            foreach (var missing in matched.Where(w => w.State == WorkerState.Missing))
+            {
+                session.Error.WriteLine($"batchops: worker '{missing.Name}' (host {missing.Host}, process {missing.ProcessId}) is Missing, not seen since {missing.SeenAt.ToLocalTime():yyyy-MM-dd HH:mm:ss}: there is nothing to stop; its chunks pass to other workers when their leases run out.");
+            }
+
+            var running = matched.Where(w => w.State != WorkerState.Missing).ToList();
+            if (running.Count == 0)
+            {
+                throw new StoreException(matched.Count > 0
+                    ? $"No running worker matches {string.Join(", ", asked.Select(n => $"'{n}'"))} in {session.Store.Location}."
+                    : $"No worker matches {string.Join(", ", asked.Select(n => $"'{n}'"))} in {session.Store.Location}. List them with: batchops workers");
+            }
+
+            var ids = (await queue.AskWorkersToStopAsync([.. running.Select(w => w.Id)], session.Interrupt).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
+            var stopping = (await queue.ListWorkersAsync(session.Interrupt).ConfigureAwait(false)).Where(w => ids.Contains(w.Id)).ToList();
+            if (parse.GetValue(global.Json))
+            {
+                Output.Printer.Json(session.Out, stopping);
+                return ExitCodes.Success;
+            }
+
+            foreach (var worker in stopping)
+            {
+                session.Out.WriteLine($"Asked worker '{worker.Name}' (host {worker.Host}, process {worker.ProcessId}) to stop: " +
+                    (worker.ChunksHeld == 0 ? "it holds no chunk, and exits within a few seconds." : $"it finishes the {worker.ChunksHeld} chunk(s) it holds, then exits."));
+            }
+
+            session.Out.WriteLine("Follow them with: batchops workers");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    /// <summary>A name or id, with * and ? wildcards, matched as Get-BatchWorker matches (case-insensitive).</summary>
+    private static bool Matches(string pattern, WorkerInfo worker) =>
+        string.Equals(pattern, worker.Id, StringComparison.Ordinal) ||
+        System.IO.Enumeration.FileSystemName.MatchesSimpleExpression(pattern, worker.Name, ignoreCase: true);
 
     /// <summary>batchops resume --queue: queues the unfinished items of a stored job for workers.</summary>
     public static async Task<int> QueueAsync(CliSession session, string idOrName, bool json)

@@ -56,7 +56,12 @@ public static class Printer
         {
             output.WriteLine("(no workers running: start one with 'batchops worker', or Start-BatchWorker in PowerShell)");
         }
-        else if (workers.Any(w => w.State == WorkerState.Missing))
+        if (workers.Any(w => w.State == WorkerState.Stopping))
+        {
+            output.WriteLine("Stopping: asked to stop (batchops workers stop, Stop-BatchWorker); it claims nothing more, finishes the chunks it holds and exits.");
+        }
+
+        if (workers.Any(w => w.State == WorkerState.Missing))
         {
             output.WriteLine("Missing: not seen for longer than its lease (it died, hangs, or lost the database); its chunks pass to other workers.");
         }

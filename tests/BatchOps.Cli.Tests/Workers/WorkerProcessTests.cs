@@ -346,6 +346,47 @@ public sealed class WorkerProcessTests(PostgresServer postgres) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WorkersStop_AsksTheMatchingWorkersOnly_TheyFinishTheirChunksAndExit_TheOthersRunTheRest()
+    {
+        var id = await SubmitAsync(40, "wait/{n}/200", new { chunkSize = 5, throttleLimit = 1 });
+        var first = StartWorker("s-1", "--lease", "3");
+        var second = StartWorker("s-2", "--lease", "3");
+        await WorkersUntilAsync(w => w.Count(x => x.Name.StartsWith("s-", StringComparison.Ordinal) && x.State == "Busy") == 2);
+        var kept = StartWorker("kept", "--lease", "3");
+        await WorkersUntilAsync(w => w.Any(x => x.Name == "kept"));
+
+        var unknown = await CliHarness.RunAsync(_database, "workers", "stop", "nobody");
+        Assert.Equal(ExitCodes.Usage, unknown.ExitCode);
+        Assert.Contains("No worker matches 'nobody'", unknown.Error, StringComparison.Ordinal);
+        Assert.Contains("batchops workers", unknown.Error, StringComparison.Ordinal);
+
+        var stop = await CliHarness.RunAsync(_database, "workers", "stop", "S-*");
+        Assert.True(stop.ExitCode == 0, stop.ToString());
+        Assert.Contains("Asked worker 's-1'", stop.Out, StringComparison.Ordinal);
+        Assert.Contains("Asked worker 's-2'", stop.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("'kept'", stop.Out, StringComparison.Ordinal);
+        // Stopping while they finish their chunks (a worker that already finished has left the list).
+        var listed = await WorkersUntilAsync(_ => true);
+        Assert.All(listed.Where(w => w.Name.StartsWith("s-", StringComparison.Ordinal)), w => Assert.Equal("Stopping", w.State));
+        Assert.NotEqual("Stopping", listed.Single(w => w.Name == "kept").State);
+
+        foreach (var asked in new[] { first, second })
+        {
+            Assert.True(asked.Process.WaitForExit(Bound), asked.Output);
+            Assert.Equal(0, asked.Process.ExitCode);
+            Assert.Contains("stopasked: asked to stop through the store", asked.Output, StringComparison.Ordinal);
+        }
+
+        // They finished the chunks they held (nothing was given back to run again), and 'kept' ran the rest.
+        var ended = await WaitForAsync(id, j => j.Status == JobStatus.Completed);
+        Assert.Equal(40L, ended.Counts.Succeeded);
+        Assert.All(Enumerable.Range(0, 40), n => Assert.Equal(1, _server.Hits.GetValueOrDefault($"/wait/{n}/200")));
+        Assert.DoesNotContain("given back", first.Output + second.Output, StringComparison.Ordinal);
+        Assert.False(kept.Process.HasExited, kept.Output);
+        Assert.Equal("kept", Assert.Single(await WorkersUntilAsync(w => w.Count == 1)).Name);
+    }
+
+    [Fact]
     public async Task Workers_OnASqliteStore_IsRefusedWithTheFix()
     {
         var result = await CliHarness.RunAsync(Path.Combine(_folder.Path, "local"), "workers");
