@@ -22,6 +22,7 @@
         'Start-BatchWorker'
         'Stop-BatchDashboard'
         'Stop-BatchJob'
+        'Stop-BatchWorker'
         'Undo-BatchJob'
         'Wait-BatchJob'
         'Write-BatchTable'

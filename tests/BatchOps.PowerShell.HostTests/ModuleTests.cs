@@ -8,7 +8,7 @@ namespace BatchOps.PowerShell.HostTests;
 public sealed class ModuleTests : IDisposable
 {
     private static readonly string[] Cmdlets =
-        ["Export-BatchJob", "Get-BatchItem", "Get-BatchJob", "Get-BatchStatistics", "Get-BatchWorker", "Invoke-BatchJob", "New-BatchJob", "Remove-BatchJob", "Restart-BatchFailed", "Start-BatchDashboard", "Start-BatchWorker", "Stop-BatchDashboard", "Stop-BatchJob", "Undo-BatchJob", "Wait-BatchJob", "Write-BatchTable"];
+        ["Export-BatchJob", "Get-BatchItem", "Get-BatchJob", "Get-BatchStatistics", "Get-BatchWorker", "Invoke-BatchJob", "New-BatchJob", "Remove-BatchJob", "Restart-BatchFailed", "Start-BatchDashboard", "Start-BatchWorker", "Stop-BatchDashboard", "Stop-BatchJob", "Stop-BatchWorker", "Undo-BatchJob", "Wait-BatchJob", "Write-BatchTable"];
 
     private readonly PsSession _session = new();
 

@@ -198,6 +198,76 @@ public sealed class WorkerTests(PostgresServer server) : IDisposable
     }
 
     [Fact]
+    public async Task StopBatchWorker_FromAnotherSession_TheWorkerFinishesItsChunksAndReturns_AndNoItemRunsTwice()
+    {
+        using var submitter = new PsSession(await server.CreateDatabaseAsync());
+        using var worker = new PsSession(submitter.Store);
+        submitter.Runspace.SessionStateProxy.SetVariable("Ran", _folder);
+        submitter.Run("""
+            1..300 | New-BatchJob -Name drained -Queue -ChunkSize 10 -ThrottleLimit 2 -ScriptBlock {
+                [IO.File]::AppendAllText([IO.Path]::Combine($using:Ran, "$_"), "x"); [Threading.Thread]::Sleep(50)
+            } | Out-Null
+            """).ThrowIfFailed();
+
+        PsRun stopped;
+        using (var running = worker.Start("Start-BatchWorker -Name ps-drain -Lease 3"))
+        {
+            running.WaitUntil(_ => submitter.Run("@(Get-BatchWorker ps-drain -State Busy).Count").Output.Single().ToString() == "1", TimeSpan.FromSeconds(60), "the worker to be listed Busy");
+
+            // Tab completion offers the store's workers by name.
+            var completed = submitter.Run("""
+                (TabExpansion2 -inputScript 'Stop-BatchWorker ps-d' -cursorColumn 21).CompletionMatches.CompletionText
+                @((TabExpansion2 -inputScript 'Get-BatchWorker -Name zz' -cursorColumn 24).CompletionMatches).Count
+                """).ThrowIfFailed();
+            Assert.Equal(["ps-drain", "0"], completed.Output.Select(o => o.ToString()));
+
+            // -WhatIf asks nothing; a name that matches no worker is an error; a pattern that matches none is not.
+            var whatIf = submitter.Run("Stop-BatchWorker ps-drain -WhatIf; (Get-BatchWorker ps-drain).State.ToString()").ThrowIfFailed();
+            Assert.NotEqual("Stopping", whatIf.Output.Single().ToString());
+            var nobody = submitter.Run("Stop-BatchWorker -Name nobody, none-*");
+            var error = Assert.Single(nobody.Errors);
+            Assert.Equal("BatchOps.WorkerNotFound,BatchOps.PowerShell.Commands.StopBatchWorkerCommand", error.FullyQualifiedErrorId);
+            Assert.Contains("No worker named 'nobody'", error.Exception.Message, StringComparison.Ordinal);
+
+            // -PassThru outputs the worker as listed once asked; -Wait then returns once it has left the list.
+            var asked = submitter.Run("Get-BatchWorker ps-drain | Stop-BatchWorker -PassThru -Wait -Verbose", limit: TimeSpan.FromSeconds(60)).ThrowIfFailed();
+            var listed = Assert.Single(asked.Output);
+            Assert.Equal(("BatchOps.BatchWorker", "ps-drain", "Stopping"), (listed.TypeNames[0], listed.Properties["Name"].Value, listed.Properties["State"].Value.ToString()));
+            Assert.NotNull(listed.Properties["StopAskedAt"].Value);
+            Assert.Contains(asked.Verbose, v => v.StartsWith("Asked worker 'ps-drain'", StringComparison.Ordinal));
+            Assert.Contains(asked.Verbose, v => v == "Worker 'ps-drain' has stopped.");
+            Assert.Empty(submitter.Run("Get-BatchWorker").ThrowIfFailed().Output);
+            stopped = running.Wait(TimeSpan.FromSeconds(30));
+        }
+
+        Assert.Null(stopped.Terminating);
+        Assert.Empty(stopped.Errors);
+        Assert.Contains(stopped.Warnings, w => w.Contains("stopasked: asked to stop through the store", StringComparison.Ordinal));
+        Assert.DoesNotContain(stopped.Verbose, v => v.Contains("given back", StringComparison.Ordinal));
+        var left = submitter.Run("""$j = Get-BatchJob -Name drained; "$($j.Status) $($j.Succeeded)" """).ThrowIfFailed().Output.Single().ToString()!.Split(' ');
+        Assert.Contains(left[0], new[] { "Queued", "Running" });
+        var succeeded = int.Parse(left[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(succeeded is > 0 and < 300 && succeeded % 10 == 0, $"{succeeded} succeeded: the chunks in hand finish whole");
+
+        // Another worker runs the rest; every item ran exactly once.
+        worker.Run("Start-BatchWorker -Name ps-rest -ExitWhenIdle", limit: TimeSpan.FromSeconds(120)).ThrowIfFailed();
+        Assert.Equal("Completed", submitter.Run("(Get-BatchJob -Name drained).Status.ToString()").Output.Single().ToString());
+        Assert.Equal(Enumerable.Range(1, 300), RunCounts().Keys.Order());
+        Assert.All(RunCounts().Values, runs => Assert.Equal(1, runs));
+    }
+
+    [Fact]
+    public void StopBatchWorker_OnASqliteStore_IsRefusedWithTheFix()
+    {
+        using var session = new PsSession();
+
+        var refused = Assert.Single(session.Run("Stop-BatchWorker -Name any").Errors);
+
+        Assert.Equal("BatchOps.StoreError,BatchOps.PowerShell.Commands.StopBatchWorkerCommand", refused.FullyQualifiedErrorId);
+        Assert.Contains("postgresql://", refused.Exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void GetBatchWorker_OnASqliteStore_IsRefusedWithTheFix()
     {
         using var session = new PsSession();

@@ -12,7 +12,7 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
     [
         "Export-BatchJob", "Get-BatchItem", "Get-BatchJob", "Get-BatchStatistics", "Get-BatchWorker", "Invoke-BatchJob",
         "New-BatchJob", "Remove-BatchJob", "Restart-BatchFailed", "Start-BatchDashboard", "Start-BatchWorker",
-        "Stop-BatchDashboard", "Stop-BatchJob", "Undo-BatchJob", "Wait-BatchJob", "Write-BatchTable",
+        "Stop-BatchDashboard", "Stop-BatchJob", "Stop-BatchWorker", "Undo-BatchJob", "Wait-BatchJob", "Write-BatchTable",
     ];
 
     public static TheoryData<string> CmdletNames => [.. Expected];
@@ -121,6 +121,7 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
     [InlineData("Start-BatchDashboard", false)]
     [InlineData("Start-BatchWorker", false)]
     [InlineData("Stop-BatchDashboard", true)]
+    [InlineData("Stop-BatchWorker", true)]
     [InlineData("Undo-BatchJob", true)]
     public void Cmdlet_SupportsShouldProcessWhenItChangesOrStopsThings(string name, bool expected)
     {

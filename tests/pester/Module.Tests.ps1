@@ -1,8 +1,8 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSetup.ps1')
     $script:expected = @('Export-BatchJob', 'Get-BatchItem', 'Get-BatchJob', 'Get-BatchStatistics', 'Get-BatchWorker', 'Invoke-BatchJob',
-        'New-BatchJob', 'Remove-BatchJob', 'Restart-BatchFailed', 'Start-BatchDashboard', 'Stop-BatchDashboard',
-        'Start-BatchWorker', 'Stop-BatchJob', 'Undo-BatchJob', 'Wait-BatchJob', 'Write-BatchTable')
+        'New-BatchJob', 'Remove-BatchJob', 'Restart-BatchFailed', 'Start-BatchDashboard', 'Start-BatchWorker',
+        'Stop-BatchDashboard', 'Stop-BatchJob', 'Stop-BatchWorker', 'Undo-BatchJob', 'Wait-BatchJob', 'Write-BatchTable')
 }
 
 Describe 'The BatchOps module' {
@@ -19,8 +19,8 @@ Describe 'The BatchOps module' {
 
     It 'has help for <_> with synopsis, description, parameters and two examples' -ForEach @(
         'Export-BatchJob', 'Get-BatchItem', 'Get-BatchJob', 'Get-BatchStatistics', 'Get-BatchWorker', 'Invoke-BatchJob',
-        'New-BatchJob', 'Remove-BatchJob', 'Restart-BatchFailed', 'Start-BatchDashboard', 'Stop-BatchDashboard',
-        'Start-BatchWorker', 'Stop-BatchJob', 'Undo-BatchJob', 'Wait-BatchJob', 'Write-BatchTable') {
+        'New-BatchJob', 'Remove-BatchJob', 'Restart-BatchFailed', 'Start-BatchDashboard', 'Start-BatchWorker',
+        'Stop-BatchDashboard', 'Stop-BatchJob', 'Stop-BatchWorker', 'Undo-BatchJob', 'Wait-BatchJob', 'Write-BatchTable') {
         $help = Get-Help $_ -Full
         $help.Synopsis | Should -Not -BeNullOrEmpty
         $help.Synopsis | Should -Not -BeLike "*$_*[<]*"

@@ -49,6 +49,19 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>The store's list of workers and queue; a one-machine SQLite store ends the command with the fix.</summary>
+    internal Engine.Workers.IWorkQueue WorkQueue()
+    {
+        if (JobStore is not Engine.Workers.IWorkQueue queue)
+        {
+            ThrowTerminatingError(new ErrorRecord(
+                new StoreException($"The job store '{JobStore.Location}' has no workers: it is one machine's SQLite file. Point -Store (or $env:BATCHOPS_STORE) at the PostgreSQL database the workers use: postgresql://user@host/database, or env:NAME."),
+                ErrorRecordInfo.StoreErrorId, ErrorCategory.InvalidOperation, JobStore.Location));
+        }
+
+        return (Engine.Workers.IWorkQueue)JobStore;
+    }
+
     /// <summary>Where the store is, and the folder of logs and settings.</summary>
     internal StoreTarget Target => _target ??= StoreTarget.From(Store, GetUnresolvedProviderPathFromPSPath);
 

@@ -1,12 +1,11 @@
 using System.Management.Automation;
-using BatchOps.Engine.Hosting;
-using BatchOps.Engine.Store;
-using BatchOps.Engine.Workers;
+using BatchOps.PowerShell.Completion;
+using BatchOps.PowerShell.Output;
 
 namespace BatchOps.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Gets the workers of a PostgreSQL job store: on which host, Idle, Busy or Missing, what they hold.</para>
+/// <para type="synopsis">Gets the workers of a PostgreSQL job store: on which host, Idle, Busy, Stopping or Missing, what they hold.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "BatchWorker")]
 [OutputType(typeof(BatchWorker))]
@@ -15,6 +14,7 @@ public sealed class GetBatchWorkerCommand : BatchCmdlet
     /// <summary>Worker names; * and ? wildcards allowed.</summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(WorkerCompleter))]
     public string[]? Name { get; set; }
 
     /// <summary>Only workers in these states.</summary>
@@ -23,22 +23,15 @@ public sealed class GetBatchWorkerCommand : BatchCmdlet
 
     protected override void ProcessRecord()
     {
-        if (JobStore is not IWorkQueue queue)
-        {
-            ThrowTerminatingError(new ErrorRecord(
-                new StoreException($"The job store '{JobStore.Location}' has no workers: it is one machine's SQLite file. Point -Store (or $env:BATCHOPS_STORE) at the PostgreSQL database the workers use: postgresql://user@host/database, or env:NAME."),
-                ErrorRecordInfo.StoreErrorId, ErrorCategory.InvalidOperation, JobStore.Location));
-            return;
-        }
-
+        var queue = WorkQueue();
         var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToArray();
         var workers = queue.ListWorkersAsync().GetAwaiter().GetResult();
         foreach (var worker in workers)
         {
-            var state = (BatchWorkerState)(int)worker.State;
+            var state = OutputViews.View(worker.State);
             if ((patterns is null || patterns.Any(p => p.IsMatch(worker.Name))) && (State is not { Length: > 0 } || State.Contains(state)))
             {
-                WriteObject(View(worker, state, JobStore.Location));
+                WriteObject(OutputViews.View(worker, JobStore.Location));
             }
         }
 
@@ -52,22 +45,4 @@ public sealed class GetBatchWorkerCommand : BatchCmdlet
             }
         }
     }
-
-    private static BatchWorker View(WorkerInfo worker, BatchWorkerState state, string store) => new()
-    {
-        Name = worker.Name,
-        ComputerName = worker.Host,
-        ProcessId = worker.ProcessId,
-        State = state,
-        ChunksHeld = worker.ChunksHeld,
-        ChunksRecorded = worker.ChunksRecorded,
-        Jobs = [.. worker.Jobs],
-        Kinds = [.. worker.Kinds],
-        Concurrency = worker.Concurrency,
-        Lease = worker.Lease,
-        StartedAt = worker.StartedAt,
-        LastSeen = worker.SeenAt,
-        WorkerId = worker.Id,
-        Store = store,
-    };
 }

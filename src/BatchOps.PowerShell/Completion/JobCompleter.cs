@@ -31,7 +31,7 @@ public sealed class JobCompleter : IArgumentCompleter
     }
 
     /// <summary>The -Store that $PSDefaultParameterValues gives this command, as the command itself would get it.</summary>
-    private static string? DefaultStore(string commandName)
+    internal static string? DefaultStore(string commandName)
     {
         if (Runspace.DefaultRunspace is null)
         {
@@ -56,5 +56,5 @@ public sealed class JobCompleter : IArgumentCompleter
         }
     }
 
-    private static string Quote(string text) => text.Any(c => char.IsWhiteSpace(c) || c is '\'' or '"' or '$' or '`') ? $"'{text.Replace("'", "''", StringComparison.Ordinal)}'" : text;
+    internal static string Quote(string text) => text.Any(c => char.IsWhiteSpace(c) || c is '\'' or '"' or '$' or '`') ? $"'{text.Replace("'", "''", StringComparison.Ordinal)}'" : text;
 }

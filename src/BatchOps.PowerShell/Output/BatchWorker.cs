@@ -13,6 +13,9 @@ public enum BatchWorkerState
 
     /// <summary>Not seen for longer than its lease: it died, hangs or lost the database; its chunks pass to other workers.</summary>
     Missing = 2,
+
+    /// <summary>Asked to stop (Stop-BatchWorker, batchops workers stop): it claims nothing more, finishes the chunks it holds, then leaves the list.</summary>
+    Stopping = 3,
 }
 
 /// <summary>A worker of a PostgreSQL job store (Start-BatchWorker or batchops worker, on any host), as Get-BatchWorker shows it.</summary>
@@ -27,7 +30,7 @@ public sealed class BatchWorker
     /// <summary>Its process id on that host.</summary>
     public required int ProcessId { get; init; }
 
-    /// <summary>Idle, Busy or Missing.</summary>
+    /// <summary>Idle, Busy, Stopping or Missing.</summary>
     public required BatchWorkerState State { get; init; }
 
     /// <summary>Chunks held under its name now.</summary>
@@ -53,6 +56,9 @@ public sealed class BatchWorker
 
     /// <summary>When it was last seen.</summary>
     public required DateTimeOffset LastSeen { get; init; }
+
+    /// <summary>When it was asked to stop; null when it was not.</summary>
+    public DateTimeOffset? StopAskedAt { get; init; }
 
     /// <summary>Unique per worker run (a restarted worker is a new one).</summary>
     public required string WorkerId { get; init; }

@@ -1,6 +1,7 @@
 using BatchOps.Engine.Hosting;
 using BatchOps.Engine.Store;
 using Jobs = BatchOps.Engine.Jobs;
+using Workers = BatchOps.Engine.Workers;
 
 namespace BatchOps.PowerShell.Output;
 
@@ -135,4 +136,25 @@ internal static class OutputViews
     /// <summary>The error record fields of a failed item (id, category, message), decided in the engine.</summary>
     public static ErrorRecordInfo ErrorOf(BatchItemResult item) =>
         ErrorRecordInfo.ForFailedItem(item.JobId, item.Index, item.Key, item.Attempts, item.Error?.Type, item.Error?.Message);
+
+    public static BatchWorkerState View(Workers.WorkerState state) => (BatchWorkerState)(int)state;
+
+    public static BatchWorker View(Workers.WorkerInfo worker, string store) => new()
+    {
+        Name = worker.Name,
+        ComputerName = worker.Host,
+        ProcessId = worker.ProcessId,
+        State = View(worker.State),
+        ChunksHeld = worker.ChunksHeld,
+        ChunksRecorded = worker.ChunksRecorded,
+        Jobs = [.. worker.Jobs],
+        Kinds = [.. worker.Kinds],
+        Concurrency = worker.Concurrency,
+        Lease = worker.Lease,
+        StartedAt = worker.StartedAt,
+        LastSeen = worker.SeenAt,
+        StopAskedAt = worker.StopAskedAt,
+        WorkerId = worker.Id,
+        Store = store,
+    };
 }
