@@ -38,7 +38,7 @@ public sealed class WorkersPageTests(Browser browser, PostgresServer postgres) :
     }
 
     [Fact]
-    public async Task Statistics_ListsTheWorkers_BusyWithALinkToItsJob_AndOneThatWentMissing()
+    public async Task Statistics_ListsTheWorkers_BusyWithALinkToItsJob_OneAskedToStop_AndOneThatWentMissing()
     {
         var job = await new JobRunner(_store).CreateAsync(
             new JobDefinition { Name = "mailbox-moves", OperationKind = "test", Operation = "{}", Settings = new JobSettings { ChunkSize = 5, ThrottleLimit = 1 } },
@@ -64,6 +64,10 @@ public sealed class WorkersPageTests(Browser browser, PostgresServer postgres) :
             Assert.Equal(1, await backdate.ExecuteNonQueryAsync());
         }
 
+        // A worker asked to stop, still finishing (a long lease keeps it from going Missing meanwhile).
+        await _store.ReportWorkerAsync(new WorkerPresence("leaving", new WorkerIdentity("mover-3", "db3", 5151), ["test"], 1, TimeSpan.FromMinutes(10), 0));
+        Assert.Equal(["leaving"], await _store.AskWorkersToStopAsync(["leaving"]));
+
         using var stop = new CancellationTokenSource();
         var running = worker.RunAsync(stop.Token);
         try
@@ -86,6 +90,7 @@ public sealed class WorkersPageTests(Browser browser, PostgresServer postgres) :
             var missing = page.Locator("#workers tbody tr[data-worker='mover-2']");
             await Assertions.Expect(missing.Locator(".status.Missing")).ToBeVisibleAsync();
             await Assertions.Expect(missing).ToContainTextAsync("db2 (4242)");
+            await Assertions.Expect(page.Locator("#workers tbody tr[data-worker='mover-3'] .status.Stopping")).ToBeVisibleAsync();
             await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "workers.png"), FullPage = true });
 
             await busy.GetByText(job.Id).ClickAsync();
