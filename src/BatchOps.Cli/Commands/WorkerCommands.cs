@@ -101,19 +101,17 @@ internal static class WorkerCommands
             var matched = workers.Where(w => asked.Any(n => Matches(n, w))).ToList();
             foreach (var missing in matched.Where(w => w.State == WorkerState.Missing))
             {
-                session.Error.WriteLine($"batchops: worker '{missing.Name}' (host {missing.Host}, process {missing.ProcessId}) is Missing, not seen since {missing.SeenAt.ToLocalTime():yyyy-MM-dd HH:mm:ss}: there is nothing to stop; its chunks pass to other workers when their leases run out.");
+                session.Error.WriteLine($"batchops: {WorkerStop.MissingMessage(missing)}");
             }
 
-            var running = matched.Where(w => w.State != WorkerState.Missing).ToList();
-            if (running.Count == 0)
+            if (matched.All(w => w.State == WorkerState.Missing))
             {
                 throw new StoreException(matched.Count > 0
                     ? $"No running worker matches {string.Join(", ", asked.Select(n => $"'{n}'"))} in {session.Store.Location}."
                     : $"No worker matches {string.Join(", ", asked.Select(n => $"'{n}'"))} in {session.Store.Location}. List them with: batchops workers");
             }
 
-            var ids = (await queue.AskWorkersToStopAsync([.. running.Select(w => w.Id)], session.Interrupt).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
-            var stopping = (await queue.ListWorkersAsync(session.Interrupt).ConfigureAwait(false)).Where(w => ids.Contains(w.Id)).ToList();
+            var stopping = await WorkerStop.AskAsync(queue, matched, session.Interrupt).ConfigureAwait(false);
             if (parse.GetValue(global.Json))
             {
                 Output.Printer.Json(session.Out, stopping);

@@ -129,7 +129,7 @@ public sealed class StopBatchWorkerCommand : BatchCmdlet
     {
         if (worker.State == WorkerState.Missing)
         {
-            WriteWarning($"Worker '{worker.Name}' (host {worker.Host}, process {worker.ProcessId}) is Missing, not seen since {worker.SeenAt.ToLocalTime():yyyy-MM-dd HH:mm:ss}: there is nothing to stop; its chunks pass to other workers when their leases run out.");
+            WriteWarning(WorkerStop.MissingMessage(worker));
             return;
         }
 
@@ -139,15 +139,15 @@ public sealed class StopBatchWorkerCommand : BatchCmdlet
             return;
         }
 
-        if (queue.AskWorkersToStopAsync([worker.Id]).GetAwaiter().GetResult().Count == 0)
+        if (WorkerStop.AskAsync(queue, [worker]).GetAwaiter().GetResult() is not [var now])
         {
             NotFound(worker.Name, $"Worker '{worker.Name}' stopped before it could be asked.");
             return;
         }
 
         _asked.Add((worker.Id, worker.Name));
-        WriteVerbose($"Asked worker '{worker.Name}' (host {worker.Host}, process {worker.ProcessId}) to stop: it hears it within a few seconds, finishes the {worker.ChunksHeld} chunk(s) it holds and exits.");
-        if (PassThru && queue.ListWorkersAsync().GetAwaiter().GetResult().FirstOrDefault(w => w.Id == worker.Id) is { } now)
+        WriteVerbose($"Asked worker '{worker.Name}' (host {worker.Host}, process {worker.ProcessId}) to stop: it hears it within a few seconds, finishes the {now.ChunksHeld} chunk(s) it holds and exits.");
+        if (PassThru)
         {
             WriteObject(OutputViews.View(now, JobStore.Location));
         }

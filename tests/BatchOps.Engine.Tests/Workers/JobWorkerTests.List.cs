@@ -127,6 +127,27 @@ public partial class JobWorkerTests
         Assert.Equal((JobStatus.Completed, 40L), (ended.Status, ended.Counts.Succeeded));
     }
 
+    [Fact]
+    public async Task WorkerStop_AsksTheRunningWorkersOnly_AndReturnsThemStopping()
+    {
+        var gone = new WorkerPresence("gone", new WorkerIdentity("w1", "host-a", 4242), ["exec"], 1, TimeSpan.FromSeconds(30), 0);
+        var live = gone with { Id = "live", Identity = new WorkerIdentity("w2", "host-b", 4343) };
+        await _store.ReportWorkerAsync(gone);
+        await _store.ReportWorkerAsync(live);
+        await ExecuteAsync("UPDATE batchops.workers SET seen_at = seen_at - interval '1 minute' WHERE id = 'gone'");
+        var listed = await _store.ListWorkersAsync();
+
+        var asked = await WorkerStop.AskAsync(_store, listed);
+
+        var stopping = Assert.Single(asked);
+        Assert.Equal(("live", WorkerState.Stopping), (stopping.Id, stopping.State));
+        var missing = (await _store.ListWorkersAsync()).Single(w => w.Id == "gone");
+        Assert.Equal((WorkerState.Missing, (DateTimeOffset?)null), (missing.State, missing.StopAskedAt));
+        Assert.Contains("worker 'w1' (host host-a, process 4242) is Missing", WorkerStop.MissingMessage(missing), StringComparison.Ordinal);
+        Assert.True(await _store.ReportWorkerAsync(live));
+        Assert.Empty(await WorkerStop.AskAsync(_store, [missing]));
+    }
+
     private async Task ExecuteAsync(string sql)
     {
         await using var connection = new Npgsql.NpgsqlConnection(_database);
