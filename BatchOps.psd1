@@ -1,6 +1,6 @@
 @{
     RootModule           = 'BatchOps.dll'
-    ModuleVersion        = '0.1.0'
+    ModuleVersion        = '0.2.0'
     GUID                 = '5f0d3c1e-8b7a-4c4e-9a51-2f6de0b7c934'
     Author               = 'BatchOps contributors'
     CompanyName          = 'BatchOps'
@@ -34,7 +34,7 @@
     PrivateData          = @{
         PSData = @{
             Tags         = @('batch', 'parallel', 'bulk', 'retry', 'sql', 'postgresql', 'sqlite', 'throttle', 'resume', 'durable', 'jobs', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
-            ReleaseNotes = 'First release: Invoke-BatchJob, durable SQLite job store, resume and retry, batchops command.'
+            ReleaseNotes = '0.2.0: item data is encoded for where it lands in http and exec specs (RFC 6570 in urls, {+x} to keep reserved characters; JSON and form text bodies; header values with line breaks fail the item; warnings for placeholders in shell code). Specs that put a path or URL into a url through a placeholder must now write {+x}. See CHANGELOG.md and docs/security.md.'
         }
     }
 }

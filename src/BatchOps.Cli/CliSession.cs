@@ -32,6 +32,15 @@ public sealed class CliSession : IDisposable
 
     public TextWriter Error { get; }
 
+    /// <summary>Prints the spec's warnings (a placeholder in shell code…) to stderr, each on a line of its own.</summary>
+    public void WarnAbout(Spec.LoadedJob loaded)
+    {
+        foreach (var warning in loaded.Warnings)
+        {
+            Error.WriteLine($"warning: {warning}");
+        }
+    }
+
     /// <summary>Whether stderr is a terminal (a live progress bar) or a file or pipe (plain periodic lines).</summary>
     public bool ErrorIsTerminal { get; }
 

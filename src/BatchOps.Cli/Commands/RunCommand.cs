@@ -18,6 +18,7 @@ internal static class RunCommand
         {
             using var session = global.Open(parse);
             var loaded = JobSpecLoader.Load(parse.GetValue(spec)!, session.LoadSettings());
+            session.WarnAbout(loaded);
             if (parse.GetValue(dryRun))
             {
                 return loaded.Operation is Operations.SqlTableOperation && loaded.Stages is null

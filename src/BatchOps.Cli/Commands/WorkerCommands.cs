@@ -20,6 +20,7 @@ internal static class WorkerCommands
             using var session = global.Open(parse);
             var queue = QueueOf(session);
             var loaded = JobSpecLoader.Load(parse.GetValue(spec)!, session.LoadSettings());
+            session.WarnAbout(loaded);
             var job = await LoadedJobs.CreateAsync(session.CreateRunner(), loaded, session.Interrupt).ConfigureAwait(false);
             await queue.EnqueueAsync(job.Id, session.Interrupt).ConfigureAwait(false);
 

@@ -17,6 +17,12 @@ public abstract class CompiledOperation
     /// <summary>Whether this operation undoes items: its {output…} placeholders read the forward operation's output.</summary>
     public bool IsUndo { get; internal set; }
 
+    /// <summary>
+    /// What the spec does that is allowed but risky with untrusted item data (a placeholder in shell code),
+    /// each naming the place and the safe form; printed by run, submit and the dry run. Empty by default.
+    /// </summary>
+    public virtual IReadOnlyList<string> Warnings => [];
+
     /// <summary>Throws when the item lacks a field a placeholder uses.</summary>
     public abstract void Validate(JsonElement item, long index);
 

@@ -12,7 +12,7 @@ namespace BatchOps.Cli.Operations;
 /// exit code fails the item (retryable) with the tail of stderr as the error detail. A timeout or forced
 /// stop kills the whole process tree.
 /// </summary>
-public sealed class ExecOperation : CompiledOperation
+public sealed partial class ExecOperation : CompiledOperation
 {
     private const int StderrTail = 4000;
     private readonly OperationSpec _spec;
@@ -32,6 +32,8 @@ public sealed class ExecOperation : CompiledOperation
 
     public override string Definition => JsonSerializer.Serialize(_spec, StoreJson.Options);
 
+    public override IReadOnlyList<string> Warnings => _spec.AllowShellPlaceholders == true ? [] : ShellWarnings(_command, _args);
+
     internal static ExecOperation Compile(OperationSpec spec, string baseFolder, string where)
     {
         Reject(spec.Method, "method", where);
@@ -49,6 +51,7 @@ public sealed class ExecOperation : CompiledOperation
             Command = spec.Command,
             Args = spec.Args,
             Env = spec.Env,
+            AllowShellPlaceholders = spec.AllowShellPlaceholders,
             WorkingDirectory = spec.WorkingDirectory is null ? null : Path.GetFullPath(Path.Combine(baseFolder, spec.WorkingDirectory)),
         };
         if (normalized.WorkingDirectory is { } cwd && !Directory.Exists(cwd))

@@ -10,11 +10,14 @@ namespace BatchOps.Cli.Operations;
 
 /// <summary>
 /// Sends one HTTP request per item. 2xx is success with the response body as the output; 408, 429 and
-/// 5xx fail retryably and honour Retry-After; other 4xx fail without retry.
+/// 5xx fail retryably and honour Retry-After; other 4xx fail without retry. Item values are encoded for
+/// where they land (<see cref="PlaceholderEncoding"/>): the url by RFC 6570, a JSON or form text body by
+/// its Content-Type, header values checked for line breaks and added through the validating API.
 /// </summary>
-public sealed class HttpOperation : CompiledOperation
+public sealed partial class HttpOperation : CompiledOperation
 {
     private const int BodyExcerpt = 2000;
+    private const string ContentTypeHeader = "Content-Type";
 
     private static readonly HttpClient Client = new(new SocketsHttpHandler
     {
@@ -30,6 +33,7 @@ public sealed class HttpOperation : CompiledOperation
     private readonly HttpMethod _method;
     private readonly Template _url;
     private readonly (string Name, Template Value)[] _headers;
+    private readonly string? _contentType;
     private readonly Template? _textBody;
     private readonly JsonTemplate? _jsonBody;
     private readonly string? _idempotencyHeader;
@@ -41,14 +45,15 @@ public sealed class HttpOperation : CompiledOperation
     {
         _spec = spec;
         _method = new HttpMethod(spec.Method!);
-        _url = Template.Parse(spec.Url!, $"{where}.url");
+        _url = Template.Parse(spec.Url!, $"{where}.url", PlaceholderEncoding.Url);
         _headers = (spec.Headers ?? []).Select(h => (h.Key, Template.Parse(h.Value, $"{where}.headers.{h.Key}"))).ToArray();
+        _contentType = ContentTypeOf(spec);
         // A header the spec sets itself wins over the automatic one.
         var idempotency = spec.IdempotencyHeader ?? DefaultIdempotencyHeader;
         _idempotencyHeader = idempotency.Length == 0 || _headers.Any(h => string.Equals(h.Name, idempotency, StringComparison.OrdinalIgnoreCase)) ? null : idempotency;
         if (spec.Body is { ValueKind: JsonValueKind.String } text)
         {
-            _textBody = Template.Parse(text.GetString()!, $"{where}.body");
+            _textBody = Template.Parse(text.GetString()!, $"{where}.body", BodyEncoding(_contentType));
         }
         else if (spec.Body is { } json)
         {
@@ -62,7 +67,7 @@ public sealed class HttpOperation : CompiledOperation
 
     internal static HttpOperation Compile(OperationSpec spec, string where)
     {
-        foreach (var (value, field) in new (object?, string)[] { (spec.Command, "command"), (spec.Args, "args"), (spec.WorkingDirectory, "workingDirectory"), (spec.Env, "env") })
+        foreach (var (value, field) in new (object?, string)[] { (spec.Command, "command"), (spec.Args, "args"), (spec.WorkingDirectory, "workingDirectory"), (spec.Env, "env"), (spec.AllowShellPlaceholders, "allowShellPlaceholders") })
         {
             if (value is not null)
             {
@@ -81,7 +86,12 @@ public sealed class HttpOperation : CompiledOperation
             throw new JobSpecException($"{where}: \"method\" \"{spec.Method}\" is not an HTTP method; use GET, POST, PUT, PATCH, DELETE….");
         }
 
-        var template = Template.Parse(spec.Url, $"{where}.url");
+        var template = Template.Parse(spec.Url, $"{where}.url", PlaceholderEncoding.Url);
+        if (ContentTypeOf(spec) is { } contentType && Template.Parse(contentType, where).HasPlaceholders)
+        {
+            throw new JobSpecException($"{where}: headers.{ContentTypeHeader} decides how item values are encoded into the body, so it cannot hold a placeholder; write the media type itself (for example \"application/json\").");
+        }
+
         if (!template.HasPlaceholders && !Uri.TryCreate(spec.Url, UriKind.Absolute, out _))
         {
             throw new JobSpecException($"{where}: \"url\" \"{spec.Url}\" is not an absolute URL.");
@@ -102,7 +112,7 @@ public sealed class HttpOperation : CompiledOperation
         var url = IsUndo ? null : _url.Render(item, index);
         if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
         {
-            throw new JobSpecException($"Item {index}: the url \"{url}\" made from {_url.Where} is not an absolute http(s) URL.");
+            throw new JobSpecException($"Item {index}: the url \"{url}\" made from {_url.Where} is not an absolute http(s) URL.{(_url.HasPlaceholders ? " Item values are percent-encoded in a url; a placeholder that carries a whole URL or a path needs {+name} (reserved expansion)." : string.Empty)}");
         }
 
         foreach (var (_, value) in _headers)
@@ -118,8 +128,8 @@ public sealed class HttpOperation : CompiledOperation
     public override IReadOnlyList<string>? Render(JsonElement item, in ItemContext at)
     {
         var context = at;
-        var lines = new List<string> { $"{_method} {_url.Render(item, context)}" };
-        lines.AddRange(_headers.Select(h => $"{h.Name}: {(Secrets.IsSecret(h.Name) ? Secrets.Mask : h.Value.Render(item, context))}"));
+        var lines = new List<string> { $"{_method} {Shown(() => RenderUrl(item, context))}" };
+        lines.AddRange(_headers.Select(h => $"{h.Name}: {(Secrets.IsSecret(h.Name) ? Secrets.Mask : Shown(() => CheckedHeaderValue(h.Name, h.Value, item, context)))}"));
         if (_idempotencyHeader is not null)
         {
             lines.Add($"{_idempotencyHeader}: {context.IdempotencyKey}");
@@ -132,7 +142,11 @@ public sealed class HttpOperation : CompiledOperation
         }
         else if (_textBody is not null)
         {
-            lines.Add("Content-Type: text/plain");
+            if (_contentType is null)
+            {
+                lines.Add($"{ContentTypeHeader}: text/plain");
+            }
+
             lines.Add(_textBody.Render(item, context));
         }
 
@@ -141,7 +155,7 @@ public sealed class HttpOperation : CompiledOperation
 
     protected override async Task<string?> RunItemAsync(JsonElement item, ItemContext context, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(_method, _url.Render(item, context));
+        using var request = new HttpRequestMessage(_method, RenderUrl(item, context));
         if (_jsonBody is not null)
         {
             request.Content = new StringContent(_jsonBody.Render(item, context), Encoding.UTF8, "application/json");
@@ -158,8 +172,12 @@ public sealed class HttpOperation : CompiledOperation
 
         foreach (var (name, template) in _headers)
         {
-            var value = template.Render(item, context);
-            if (!request.Headers.TryAddWithoutValidation(name, value))
+            var value = CheckedHeaderValue(name, template, item, context);
+            if (template.HasPlaceholders)
+            {
+                AddValidated(request, name, value);
+            }
+            else if (!request.Headers.TryAddWithoutValidation(name, value))
             {
                 request.Content ??= new ByteArrayContent([]);
                 request.Content.Headers.Remove(name);

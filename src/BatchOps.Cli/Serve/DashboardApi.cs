@@ -353,7 +353,7 @@ public static class DashboardApi
 
             var job = await LoadedJobs.CreateAsync(new JobRunner(store, logFolder), loaded, cancel).ConfigureAwait(false);
             runs.TryStart(job, RunKind.Resume, itemsFile: loaded.File);
-            return Results.Accepted($"/api/jobs/{job.Id}", new { id = job.Id, status = "Queued" });
+            return Results.Accepted($"/api/jobs/{job.Id}", new { id = job.Id, status = "Queued", warnings = loaded.Warnings });
         });
 
         api.MapPost("/jobs/{id}/resume", (string id, ServerRuns runs, CancellationToken cancel) => StartAsync(store, runs, id, RunKind.Resume, null, cancel));

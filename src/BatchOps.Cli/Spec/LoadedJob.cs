@@ -24,6 +24,15 @@ public sealed record LoadedJob(JobDefinition Definition, IReadOnlyCollection<Jso
 
     /// <summary>With "dedupe": "first": how many items were dropped because an earlier item had their key.</summary>
     public int Dropped { get; init; }
+
+    /// <summary>What the spec's operations do that is risky with untrusted item data (<see cref="CompiledOperation.Warnings"/>), every stage and undo included.</summary>
+    public IReadOnlyList<string> Warnings =>
+    [
+        .. (Stages is null ? [Operation, Undo] : Stages.SelectMany(s => new[] { s.Operation, s.Undo }))
+            .OfType<CompiledOperation>()
+            .SelectMany(o => o.Warnings)
+            .Distinct(),
+    ];
 }
 
 /// <summary>An item that does not match the spec's item schema, by index, with every violation.</summary>

@@ -27,6 +27,12 @@ public sealed class OperationSpec
     /// <summary>exec: extra environment variables.</summary>
     public Dictionary<string, string>? Env { get; set; }
 
+    /// <summary>
+    /// exec: true when the spec means to put item values into a shell's script argument (sh -c, pwsh
+    /// -Command, cmd /c) and trusts the data; otherwise run and the dry run warn about it. Default false.
+    /// </summary>
+    public bool? AllowShellPlaceholders { get; set; }
+
     /// <summary>http: method; the default is GET.</summary>
     public string? Method { get; set; }
 

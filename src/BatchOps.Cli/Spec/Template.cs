@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace BatchOps.Cli.Spec;
@@ -8,16 +9,19 @@ namespace BatchOps.Cli.Spec;
 /// A string with placeholders, compiled once: {field.path} (a field of the item, dots into objects and
 /// arrays), {item} (the whole item as JSON), {index} (its 0-based index), {jobId}, {idempotencyKey} and
 /// {stage} (see <see cref="ItemContext"/>), and in an undo {output} or {output.path} (what the item's forward
-/// operation returned). {{ and }} stand for braces.
+/// operation returned). {{ and }} stand for braces. Every value filled in is encoded for where the template
+/// stands (<see cref="PlaceholderEncoding"/>): item data is untrusted and never becomes structure; in a URL,
+/// {+field} inserts a value with its reserved characters (a path or a whole URL the spec trusts the data with).
 /// </summary>
 public sealed class Template
 {
-    private readonly List<(string? Text, string[]? Path)> _parts = [];
+    private readonly List<(string? Text, string[]? Path, bool Reserved)> _parts = [];
 
-    private Template(string source, string where)
+    private Template(string source, string where, PlaceholderEncoding encoding)
     {
         Source = source;
         Where = where;
+        Encoding = encoding;
         var text = new StringBuilder();
         for (var i = 0; i < source.Length; i++)
         {
@@ -47,6 +51,16 @@ public sealed class Template
             }
 
             var name = source[(i + 1)..end].Trim();
+            var reserved = name.StartsWith('+');
+            if (reserved)
+            {
+                name = name[1..].Trim();
+                if (encoding != PlaceholderEncoding.Url)
+                {
+                    throw new JobSpecException($"{where}: '{{+{name}}}' (reserved expansion) only means something in a url; write '{{{name}}}' here.");
+                }
+            }
+
             if (name.Length == 0)
             {
                 throw new JobSpecException($"{where}: empty placeholder '{{}}' in \"{source}\"; use {{field}}, {{item}} or {{index}}.");
@@ -54,17 +68,22 @@ public sealed class Template
 
             if (text.Length > 0)
             {
-                _parts.Add((text.ToString(), null));
+                _parts.Add((text.ToString(), null, false));
                 text.Clear();
             }
 
-            _parts.Add((null, name.Split('.')));
+            _parts.Add((null, name.Split('.'), reserved));
             i = end;
         }
 
         if (text.Length > 0)
         {
-            _parts.Add((text.ToString(), null));
+            _parts.Add((text.ToString(), null, false));
+        }
+
+        if (encoding == PlaceholderEncoding.JsonString)
+        {
+            CheckPlaceholdersAreInJsonStrings();
         }
     }
 
@@ -74,13 +93,23 @@ public sealed class Template
     /// <summary>Where in the spec the template stands (operation.args[1]), for error messages.</summary>
     public string Where { get; }
 
+    /// <summary>How the values filled in are encoded.</summary>
+    public PlaceholderEncoding Encoding { get; }
+
     /// <summary>Whether the template holds any placeholder.</summary>
     public bool HasPlaceholders => _parts.Any(p => p.Path is not null);
+
+    /// <summary>Whether a {+field} placeholder inserts a value with its reserved URL characters (the spec trusts it).</summary>
+    public bool HasReservedExpansion => _parts.Any(p => p.Reserved);
+
+    /// <summary>The placeholders as written, for messages: {name}, {+path}.</summary>
+    public IEnumerable<string> Placeholders => _parts.Where(p => p.Path is not null).Select(p => $"{{{(p.Reserved ? "+" : string.Empty)}{string.Join('.', p.Path!)}}}");
 
     /// <summary>Whether the template uses {jobId} or {idempotencyKey}, which only a running job can fill.</summary>
     public bool UsesJob => _parts.Any(p => p.Path is ["jobId"] or ["idempotencyKey"]);
 
-    public static Template Parse(string source, string where) => new(source, where);
+    /// <summary>Compiles <paramref name="source"/>; <paramref name="where"/> names its place in the spec for messages.</summary>
+    public static Template Parse(string source, string where, PlaceholderEncoding encoding = PlaceholderEncoding.Raw) => new(source, where, encoding);
 
     /// <summary>
     /// Throws when an item lacks a field the template uses; run on every item before any runs. An undo's
@@ -88,7 +117,7 @@ public sealed class Template
     /// </summary>
     public void Validate(JsonElement item, long index, bool undo = false)
     {
-        foreach (var (_, path) in _parts)
+        foreach (var (_, path, _) in _parts)
         {
             if (path is not null && !IsSpecial(path) && !(undo && path[0] == "output") && !TryResolve(item, path, out _))
             {
@@ -110,7 +139,7 @@ public sealed class Template
         }
 
         var result = new StringBuilder();
-        foreach (var (text, path) in _parts)
+        foreach (var (text, path, reserved) in _parts)
         {
             if (text is not null)
             {
@@ -130,10 +159,62 @@ public sealed class Template
                     : throw new JobSpecException($"Item {index}: the output of its operation has no field '{string.Join('.', segments[1..])}', which {Where} uses."),
                 _ => TryResolve(item, segments, out var field) ? Text(field) : throw new JobSpecException($"Item {index} has no field '{string.Join('.', segments)}' used by {Where}."),
             };
-            result.Append(value);
+            result.Append(Encode(value, reserved));
         }
 
         return result.ToString();
+    }
+
+    private string Encode(string value, bool reserved) => Encoding switch
+    {
+        PlaceholderEncoding.Url => reserved ? UriExpansion.ReservedExpansion(value) : UriExpansion.Simple(value),
+        PlaceholderEncoding.Form => UriExpansion.Simple(value),
+        PlaceholderEncoding.JsonString => JsonEncodedText.Encode(value, JavaScriptEncoder.UnsafeRelaxedJsonEscaping).Value,
+        _ => value,
+    };
+
+    /// <summary>
+    /// A JSON text template may put item values only inside string literals, where they are escaped as string
+    /// content; a bare placeholder would let a value write JSON structure (another field, another type).
+    /// </summary>
+    private void CheckPlaceholdersAreInJsonStrings()
+    {
+        var inString = false;
+        var escaped = false;
+        foreach (var (text, path, _) in _parts)
+        {
+            if (path is not null)
+            {
+                var name = string.Join('.', path);
+                if (inString && escaped)
+                {
+                    throw new JobSpecException($"{Where}: the placeholder {{{name}}} follows a backslash in a JSON string, which would escape the value's first character. Remove the backslash or write '\\\\' for a literal one.");
+                }
+
+                if (!inString)
+                {
+                    throw new JobSpecException($"{Where}: the placeholder {{{name}}} stands outside a JSON string in a JSON body, where an item's value could add fields or change types. Put it in quotes (\"{{{name}}}\"), or give \"body\" as a JSON object, whose string values are filled in escaped.");
+                }
+
+                continue;
+            }
+
+            foreach (var c in text!)
+            {
+                if (escaped)
+                {
+                    escaped = false;
+                }
+                else if (inString && c == '\\')
+                {
+                    escaped = true;
+                }
+                else if (c == '"')
+                {
+                    inString = !inString;
+                }
+            }
+        }
     }
 
     private static bool IsSpecial(string[] path) => path is ["index"] or ["item"] or ["jobId"] or ["idempotencyKey"] or ["stage"];

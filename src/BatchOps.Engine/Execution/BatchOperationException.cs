@@ -43,6 +43,13 @@ public class BatchOperationException : Exception, IErrorDetail
     /// <summary>Whether another attempt may succeed.</summary>
     public bool IsRetryable { get; }
 
+    /// <summary>
+    /// What kind of failure this is, recorded as the item's error type (for example <c>InvalidHeaderValue</c>)
+    /// so that people and scripts can tell failures apart without parsing messages. Null (the default)
+    /// records the exception's type name.
+    /// </summary>
+    public string? ErrorType { get; init; }
+
     /// <summary>Wait requested by the remote side before retrying; overrides the computed backoff.</summary>
     public TimeSpan? RetryAfter { get; }
 

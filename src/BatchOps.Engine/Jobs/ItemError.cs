@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using BatchOps.Engine.Execution;
 
 namespace BatchOps.Engine.Jobs;
 
@@ -18,7 +19,10 @@ public sealed class ItemError
         IsRetryable = isRetryable;
     }
 
-    /// <summary>Full name of the exception type, for example <c>System.TimeoutException</c>.</summary>
+    /// <summary>
+    /// Full name of the exception type, for example <c>System.TimeoutException</c>, or the kind an operation
+    /// named (<see cref="BatchOperationException.ErrorType"/>, for example <c>InvalidHeaderValue</c>).
+    /// </summary>
     public string Type { get; }
 
     /// <summary>The exception's message.</summary>
@@ -39,7 +43,8 @@ public sealed class ItemError
     {
         ArgumentNullException.ThrowIfNull(exception);
         var detail = exception is IErrorDetail withDetail ? withDetail.Detail : exception.StackTrace;
-        return new ItemError(exception.GetType().FullName ?? exception.GetType().Name, exception.Message, detail, isRetryable)
+        var type = exception is BatchOperationException { ErrorType: { } named } ? named : exception.GetType().FullName ?? exception.GetType().Name;
+        return new ItemError(type, exception.Message, detail, isRetryable)
         {
             Exception = exception,
         };
