@@ -55,7 +55,7 @@ internal static class JobExecution
 
         if (job.Message is not null)
         {
-            session.Out.WriteLine($"  {job.Message}");
+            session.Out.WriteLine($"  {Output.TerminalText.Escape(job.Message)}");
         }
 
         if (job.RollingBack)

@@ -91,7 +91,7 @@ public static class Printer
         };
         foreach (var (name, value) in rows.Where(r => r.Item2 is not null))
         {
-            output.WriteLine($"{name,-12} {value}");
+            output.WriteLine($"{name,-12} {TerminalText.Escape(value)}");
         }
     }
 
@@ -142,7 +142,7 @@ public static class Printer
 
     private static void Table(TextWriter output, string[] header, IEnumerable<string[]> rows)
     {
-        var all = rows.Prepend(header).ToList();
+        var all = rows.Select(row => row.Select(TerminalText.Escape).ToArray()).Prepend(header).ToList();
         var widths = header.Select((_, c) => all.Max(r => r[c].Length)).ToArray();
         foreach (var row in all)
         {
@@ -156,7 +156,7 @@ public static class Printer
 
     private static string Clip(string text)
     {
-        text = text.ReplaceLineEndings(" ");
+        text = TerminalText.Escape(text.ReplaceLineEndings(" "));
         return text.Length > 80 ? text[..77] + "..." : text;
     }
 }

@@ -36,7 +36,7 @@ public sealed class ProgressRenderer(TextWriter error, bool terminal, string job
 
             ClearBar();
             error.WriteLine(shown <= FailuresShown
-                ? $"FAILED item {result.Index}{(result.Key is null ? string.Empty : $" ({result.Key})")} after {result.Attempts} attempt(s): {result.Error.Message}"
+                ? $"FAILED item {result.Index}{(result.Key is null ? string.Empty : $" ({TerminalText.Escape(result.Key)})")} after {result.Attempts} attempt(s): {TerminalText.Escape(result.Error.Message)}"
                 : "... further failures are in the job's log and in 'batchops show JOB --items --status Failed'.");
         }
     }

@@ -22,7 +22,7 @@ public sealed class UndoRenderer(TextWriter error) : BatchObserver<Compensation<
         {
             lock (error)
             {
-                error.WriteLine($"UNDO FAILED item {result.Index}{(result.Key is null ? string.Empty : $" ({result.Key})")}{(result.Input.Stage.Length == 0 ? string.Empty : $" of stage {result.Input.Stage}")} after {result.Attempts} attempt(s): {result.Error.Message}");
+                error.WriteLine($"UNDO FAILED item {result.Index}{(result.Key is null ? string.Empty : $" ({TerminalText.Escape(result.Key)})")}{(result.Input.Stage.Length == 0 ? string.Empty : $" of stage {result.Input.Stage}")} after {result.Attempts} attempt(s): {TerminalText.Escape(result.Error.Message)}");
             }
         }
     }
