@@ -45,15 +45,24 @@ public sealed class DashboardTests : IDisposable
         var dashboard = Dashboard.Of(Assert.Single(run.Output));
         _servers.Add(dashboard.ProcessId);
         Assert.Equal("BatchOps.BatchDashboard", run.Output[0].BaseObject.GetType().FullName);
-        Assert.StartsWith("http://127.0.0.1:", dashboard.Url, StringComparison.Ordinal);
-        Assert.EndsWith("/", dashboard.Url, StringComparison.Ordinal);
+        Assert.Matches("^http://127\\.0\\.0\\.1:[0-9]+/\\?token=[0-9a-f]{64}$", dashboard.Url);
         Assert.Equal(_session.Store, dashboard.Store);
-        Assert.False(dashboard.ReadOnly || dashboard.TokenRequired);
+        Assert.True(dashboard.TokenRequired);
+        Assert.False(dashboard.ReadOnly);
+        var token = _session.Run("$input | ForEach-Object { [System.Net.NetworkCredential]::new('', $_.Token).Password }", [run.Output[0]]).ThrowIfFailed();
+        Assert.EndsWith($"?token={Assert.Single(token.Output).BaseObject}", dashboard.Url, StringComparison.Ordinal);
 
-        using var http = new HttpClient { BaseAddress = new Uri(dashboard.Url), Timeout = TimeSpan.FromSeconds(30) };
-        var jobs = await http.GetStringAsync("api/jobs");
+        // A token by default: the API refuses a request without it; the URL as returned opens the page, which
+        // trades the token for a cookie and drops it from the address, and the API answers with the cookie.
+        var root = new Uri(dashboard.Url).GetLeftPart(UriPartial.Path);
+        using var anonymous = new HttpClient { BaseAddress = new Uri(root), Timeout = TimeSpan.FromSeconds(30) };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("api/jobs")).StatusCode);
+        using var browser = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = new Uri(root), Timeout = TimeSpan.FromSeconds(30) };
+        using var page = await browser.GetAsync(dashboard.Url);
+        Assert.Equal(root, page.RequestMessage!.RequestUri!.ToString());
+        Assert.Contains("<!doctype html>", (await page.Content.ReadAsStringAsync()).ToLowerInvariant(), StringComparison.Ordinal);
+        var jobs = await browser.GetStringAsync("api/jobs");
         Assert.Contains("\"name\":\"seen-on-the-page\"", jobs, StringComparison.Ordinal);
-        Assert.Contains("<!doctype html>", (await http.GetStringAsync(string.Empty)).ToLowerInvariant(), StringComparison.Ordinal);
 
         using var server = Process.GetProcessById(dashboard.ProcessId);
         _session.Run("$input | Stop-BatchDashboard", [run.Output[0]]).ThrowIfFailed();

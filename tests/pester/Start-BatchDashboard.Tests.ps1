@@ -4,12 +4,15 @@ BeforeAll {
 }
 
 Describe 'Start-BatchDashboard' {
-    It 'serves the store on 127.0.0.1 and Stop-BatchDashboard ends it' {
+    It 'serves the store on 127.0.0.1 with a token of its own, and Stop-BatchDashboard ends it' {
         $dashboard = Start-BatchDashboard -Port 0
         try {
-            $dashboard.Url | Should -BeLike 'http://127.0.0.1:*/'
+            $dashboard.Url | Should -BeLike 'http://127.0.0.1:*/?token=*'
             $dashboard.ProcessId | Should -BeGreaterThan 0
-            $jobs = Invoke-RestMethod -Uri ($dashboard.Url + 'api/jobs?name=on-the-dashboard')
+            $dashboard.Token | Should -BeOfType [securestring]
+            $root = $dashboard.Url -replace '\?token=.*$', ''
+            { Invoke-RestMethod -Uri ($root + 'api/jobs') } | Should -Throw '*401*'
+            $jobs = Invoke-RestMethod -Uri ($root + 'api/jobs?name=on-the-dashboard') -Authentication Bearer -Token $dashboard.Token -AllowUnencryptedAuthentication
             $jobs.total | Should -Be 1
             $jobs.jobs[0].counts.succeeded | Should -Be 3
         }
@@ -22,10 +25,12 @@ Describe 'Start-BatchDashboard' {
     It 'asks for the token when started with one, and refuses changes when read-only' {
         $dashboard = Start-BatchDashboard -Port 0 -Token 'pester-token' -ReadOnly
         try {
-            { Invoke-RestMethod -Uri ($dashboard.Url + 'api/jobs') } | Should -Throw '*401*'
+            $dashboard.Url | Should -BeLike '*/?token=pester-token'
+            $root = $dashboard.Url -replace '\?token=.*$', ''
+            { Invoke-RestMethod -Uri ($root + 'api/jobs') } | Should -Throw '*401*'
             $headers = @{ Authorization = 'Bearer pester-token' }
-            (Invoke-RestMethod -Uri ($dashboard.Url + 'api/jobs') -Headers $headers).total | Should -BeGreaterOrEqual 1
-            { Invoke-RestMethod -Method Post -Uri ($dashboard.Url + 'api/jobs') -Headers $headers -Body '{}' -ContentType 'application/json' } | Should -Throw '*405*'
+            (Invoke-RestMethod -Uri ($root + 'api/jobs') -Headers $headers).total | Should -BeGreaterOrEqual 1
+            { Invoke-RestMethod -Method Post -Uri ($root + 'api/jobs') -Headers $headers -Body '{}' -ContentType 'application/json' } | Should -Throw '*405*'
         }
         finally {
             Stop-BatchDashboard -ProcessId $dashboard.ProcessId

@@ -59,6 +59,16 @@ public static class DashboardApi
         app.MapOpenApi();
         DashboardPage.Map(app);
         var api = app.MapGroup("/api");
+        // The guard has checked the bearer token by now; the page keeps it as an HttpOnly cookie instead of in script.
+        api.MapPost("/session", (HttpContext context) =>
+        {
+            if (options.Token is not null)
+            {
+                ApiGuard.SetCookie(context, options.Token);
+            }
+
+            return Results.NoContent();
+        }).ExcludeFromDescription();
         Map(api, store);
         MapChanges(api, store, logFolder);
         MapRuns(api, store, logFolder, settings ?? SettingsFile.Empty);

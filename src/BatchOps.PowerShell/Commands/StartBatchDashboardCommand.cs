@@ -20,10 +20,17 @@ public sealed class StartBatchDashboardCommand : BatchCmdlet
     [ValidateRange(0, 65535)]
     public int Port { get; set; } = DefaultPort;
 
-    /// <summary>Require 'Authorization: Bearer TOKEN' on every request.</summary>
+    /// <summary>
+    /// The token every API request needs; by default a random one is made. The page gets it from the Url this
+    /// cmdlet returns (and keeps it as a cookie); API clients send 'Authorization: Bearer TOKEN'.
+    /// </summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Token { get; set; }
+
+    /// <summary>Serve without a token: any program or user on this machine can then read and change jobs through it.</summary>
+    [Parameter]
+    public SwitchParameter NoToken { get; set; }
 
     /// <summary>Refuse every request that would change a job.</summary>
     [Parameter]
@@ -33,16 +40,29 @@ public sealed class StartBatchDashboardCommand : BatchCmdlet
     {
         // Opening the store first reports an unusable folder the way every cmdlet does, before a process starts.
         _ = JobStore;
+        if (NoToken && Token is not null)
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-NoToken and -Token contradict each other; use one."), "BatchOps.TokenConflict", ErrorCategory.InvalidArgument, Token));
+        }
+
+        var token = NoToken ? null : Token ?? DashboardServer.NewToken();
         try
         {
-            var (process, url) = DashboardServer.Start(Port, Target.ForCommandLine, Token, ReadOnly, _stopping.Token);
+            var (process, url) = DashboardServer.Start(Port, Target.ForCommandLine, token, ReadOnly, _stopping.Token);
+            var root = url.EndsWith('/') ? url : url + "/";
+            if (NoToken)
+            {
+                WriteWarning("The dashboard has no token: any program or user on this machine can read every job and change jobs through it.");
+            }
+
             WriteObject(new BatchDashboard
             {
-                Url = url.EndsWith('/') ? url : url + "/",
+                Url = token is null ? root : $"{root}?token={Uri.EscapeDataString(token)}",
                 ProcessId = process.Id,
                 Store = Target.Reference is null ? StoreFolder : JobStore.Location,
                 ReadOnly = ReadOnly,
-                TokenRequired = Token is not null,
+                TokenRequired = token is not null,
+                Token = token is null ? null : Secure(token),
                 StartedAt = DateTimeOffset.Now,
             });
         }
@@ -54,6 +74,18 @@ public sealed class StartBatchDashboardCommand : BatchCmdlet
         {
             // Ctrl+C while the server was starting: it was ended, nothing is left running.
         }
+    }
+
+    private static System.Security.SecureString Secure(string text)
+    {
+        var secure = new System.Security.SecureString();
+        foreach (var c in text)
+        {
+            secure.AppendChar(c);
+        }
+
+        secure.MakeReadOnly();
+        return secure;
     }
 
     /// <summary>Ctrl+C: stop waiting for the server and end it.</summary>

@@ -62,7 +62,15 @@ internal static class DashboardServer
         }
 
         // The token goes through the environment, not the command line, which other users can read.
-        start.Environment["BATCHOPS_TOKEN"] = token;
+        if (token is null)
+        {
+            start.Environment.Remove("BATCHOPS_TOKEN");
+            start.ArgumentList.Add("--no-token");
+        }
+        else
+        {
+            start.Environment["BATCHOPS_TOKEN"] = token;
+        }
         var process = Process.Start(start) ?? throw new DashboardException($"'{dotnet}' could not be started.");
         string? url;
         try
@@ -99,6 +107,9 @@ internal static class DashboardServer
         Started[process.Id] = process;
         return (process, url);
     }
+
+    /// <summary>A fresh token for a dashboard: 256 random bits as hex.</summary>
+    public static string NewToken() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
 
     /// <summary>
     /// Whether <paramref name="processId"/> is a dashboard server: one this session started, or (on Linux,

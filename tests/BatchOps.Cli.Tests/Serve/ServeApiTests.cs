@@ -512,7 +512,7 @@ public sealed class ServeApiTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("http://0.0.0.0:8080", "pass --token TOKEN")]
+    [InlineData("http://0.0.0.0:8080", "leave out --no-token")]
     [InlineData("http://192.168.1.20:8080", "can be reached from other machines")]
     [InlineData("ftp://127.0.0.1:21", "is not an http:// or https:// address")]
     public void ListeningBeyondThisMachine_NeedsAToken(string urls, string expected)
@@ -537,10 +537,40 @@ public sealed class ServeApiTests : IAsyncLifetime
         {
             var banner = await serve.StandardOutput.ReadLineAsync(ct).AsTask().WaitAsync(TimeSpan.FromSeconds(60), ct);
             Assert.Contains($"http://127.0.0.1:{port}", banner, StringComparison.Ordinal);
-            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+            var open = await serve.StandardOutput.ReadLineAsync(ct).AsTask().WaitAsync(TimeSpan.FromSeconds(60), ct);
+            var url = System.Text.RegularExpressions.Regex.Match(open ?? string.Empty, $"^Open (http://127\\.0\\.0\\.1:{port}/\\?token=[0-9a-f]{{64}}) ").Groups[1].Value;
+            Assert.True(url.Length > 0, $"no URL with a token to open in: {open}");
+
+            // The issue's two requests, as a page whose own name was made to resolve to 127.0.0.1 sends them.
+            var marker = Path.Combine(_folder.Path, "pwned");
+            using var rebinding = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+            using (var list = new HttpRequestMessage(HttpMethod.Get, "/api/jobs"))
+            {
+                list.Headers.Host = $"evil.example:{port}";
+                await ProblemAsync(await rebinding.SendAsync(list, ct), HttpStatusCode.BadRequest);
+            }
+
+            using (var post = new HttpRequestMessage(HttpMethod.Post, "/api/jobs") { Content = new StringContent($$"""{ "name": "pwn", "items": [1], "operation": { "kind": "exec", "command": "sh", "args": ["-c", "echo pwned > '{{marker}}'"] } }""", Encoding.UTF8, "application/json") })
+            {
+                post.Headers.Host = $"evil.example:{port}";
+                post.Headers.Add("Origin", $"http://evil.example:{port}");
+                await ProblemAsync(await rebinding.SendAsync(post, ct), HttpStatusCode.BadRequest);
+            }
+
+            // And a local program without the token gets nothing either.
+            await ProblemAsync(await rebinding.GetAsync("/api/jobs", ct), HttpStatusCode.Unauthorized);
+
+            using var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+            using (var page = await client.GetAsync(url, ct))
+            {
+                Assert.Equal($"http://127.0.0.1:{port}/", page.RequestMessage!.RequestUri!.ToString());
+            }
+
             var jobs = await JsonAsync(await client.GetAsync("/api/jobs?name=from-cli", ct));
             var job = Assert.Single(jobs.GetProperty("jobs").EnumerateArray());
             Assert.Equal(("Completed", 3), (job.GetProperty("status").GetString(), job.GetProperty("counts").GetProperty("succeeded").GetInt32()));
+            Assert.Equal(0, (await JsonAsync(await client.GetAsync("/api/jobs?name=pwn", ct))).GetProperty("total").GetInt32());
+            Assert.False(File.Exists(marker));
         }
         finally
         {

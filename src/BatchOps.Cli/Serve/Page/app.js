@@ -16,19 +16,20 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
-function headers() {
-  const token = sessionStorage.getItem('batchops-token');
-  return token ? { Authorization: `Bearer ${token}` } : {};
+// The token lives in an HttpOnly cookie that the server set when the page was opened with ?token=…, so no
+// script (ours or injected) can read it. Without the cookie, the page asks once and trades what is typed
+// for the cookie at /api/session.
+async function signIn() {
+  const token = window.prompt('This server needs its token: open the URL batchops serve printed, or paste the token.');
+  if (!token) return false;
+  const response = await fetch('/api/session', { method: 'POST', headers: { Authorization: `Bearer ${token.trim()}` } });
+  return response.ok;
 }
 
-async function api(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: { ...headers(), ...(options.headers || {}) } });
+async function api(path, options = {}, retried = false) {
+  const response = await fetch(path, options);
   if (response.status === 401) {
-    const token = window.prompt('This server needs its token (batchops serve --token).');
-    if (token) {
-      sessionStorage.setItem('batchops-token', token.trim());
-      return api(path, options);
-    }
+    if (!retried && await signIn()) return api(path, options, true);
     throw new Error('A token is required.');
   }
   if (!response.ok) {
@@ -267,20 +268,12 @@ async function act(action) {
   }
 }
 
-async function download(event, format) {
-  if (!sessionStorage.getItem('batchops-token')) return; // a plain link works without a token
-  event.preventDefault();
-  const response = await fetch(event.currentTarget.href, { headers: headers() });
-  const url = URL.createObjectURL(await response.blob());
-  el('a', { href: url, download: `${state.job.id}.${format}` }).click();
-  URL.revokeObjectURL(url);
-}
 
-// ---- live events (fetch, so the token can be sent; EventSource cannot send headers) -------------------
+// ---- live events (a streamed fetch; the token cookie goes with it) ------------------------------------
 
 async function listen() {
   try {
-    const response = await fetch('/api/events', { headers: headers() });
+    const response = await fetch('/api/events');
     if (!response.ok) throw new Error(`events: ${response.status}`);
     $('#live').textContent = 'live';
     $('#live').classList.add('on');
@@ -339,7 +332,6 @@ function dispatch(block) {
 $('#filters').addEventListener('submit', (event) => { event.preventDefault(); state.historyOffset = 0; loadHistory().catch((e) => toast(e.message)); });
 $('#item-filters').addEventListener('change', () => { state.itemsOffset = 0; loadItems().catch((e) => toast(e.message)); });
 for (const button of document.querySelectorAll('[data-action]')) button.addEventListener('click', () => act(button.dataset.action));
-for (const format of ['json', 'csv']) $(`#export-${format}`).addEventListener('click', (event) => download(event, format));
 window.addEventListener('hashchange', route);
 window.addEventListener('resize', drawChart);
 route();
