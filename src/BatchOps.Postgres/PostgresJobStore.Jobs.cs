@@ -23,8 +23,9 @@ public sealed partial class PostgresJobStore
         return GuardAsync(async () =>
         {
             await using var command = _source.CreateCommand(
-                "INSERT INTO batchops.jobs (id, name, description, tags, status, settings, operation_kind, operation, input_format, output_format, created_at, items_file, stages, undo) " +
-                "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)");
+                "INSERT INTO batchops.jobs (id, name, description, tags, status, settings, operation_kind, operation, input_format, output_format, created_at, items_file, stages, undo, " +
+                "owner_host, owner_pid, owner_started, heartbeat_at) " +
+                "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)");
             var p = command.Parameters;
             p.Add(new() { Value = job.Id });
             p.Add(new() { Value = job.Name });
@@ -40,6 +41,10 @@ public sealed partial class PostgresJobStore
             p.Add(new() { Value = job.ItemsFile is { } file ? JsonSerializer.Serialize(file, StoreJson.Options) : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
             p.Add(new() { Value = job.Stages is { } stages ? JsonSerializer.Serialize(stages, StoreJson.Options) : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
             p.Add(new() { Value = job.Undo is { } undo ? JsonSerializer.Serialize(undo, StoreJson.Options) : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            p.Add(new() { Value = (object?)job.Lease?.Host ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            p.Add(new() { Value = (object?)job.Lease?.ProcessId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
+            p.Add(new() { Value = job.Lease is { } creator ? ToMs(creator.ProcessStartedAt) : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
+            p.Add(new() { Value = job.Lease is { } beat ? beat.HeartbeatAt.ToUniversalTime() : DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
             try
             {
                 return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -136,6 +141,10 @@ public sealed partial class PostgresJobStore
             var stored = statuses.SelectMany(s => live.Contains(s) ? live : [s]).Distinct().Select(s => (int)s);
             where.Append(" AND j.status IN (").AppendJoin(", ", stored).Append(')');
             byLiveness = live.Any(s => statuses.Contains(s)) && !live.All(s => statuses.Contains(s));
+        }
+        else
+        {
+            where.Append(" AND j.status <> ").Append((int)JobStatus.Creating);
         }
 
         return (where.ToString(), args, byLiveness);
@@ -238,7 +247,7 @@ public sealed partial class PostgresJobStore
     public Task SetStatusAsync(string jobId, JobStatus status, string? message, CancellationToken cancellationToken = default) =>
         GuardAsync(async () =>
         {
-            await using var command = _source.CreateCommand("UPDATE batchops.jobs SET status = $1, message = $2, stop_request = NULL WHERE id = $3");
+            await using var command = _source.CreateCommand("UPDATE batchops.jobs SET status = $1, message = $2, stop_request = NULL, owner_host = NULL, owner_pid = NULL, owner_started = NULL, heartbeat_at = NULL WHERE id = $3");
             command.Parameters.Add(new() { Value = (int)status });
             command.Parameters.Add(new() { Value = Db(message), NpgsqlDbType = NpgsqlDbType.Text });
             command.Parameters.Add(new() { Value = jobId });
@@ -304,6 +313,10 @@ public sealed partial class PostgresJobStore
             if (job.Status == JobStatus.Running && !job.Queued && (job.Lease is null || !job.Lease.IsAlive(now)))
             {
                 job = job with { Status = JobStatus.Interrupted, Message = job.Message ?? "The process running this job ended without finishing it; resume it to run the rest." };
+            }
+            else if (job.Status == JobStatus.Creating && (job.Lease is null || !job.Lease.IsAlive(now)))
+            {
+                job = job with { Message = JobCreation.CutShortMessage };
             }
 
             jobs[i] = job;

@@ -63,6 +63,7 @@ public sealed partial class PostgresJobStore : IJobStore
         try
         {
             store.Initialize();
+            Engine.Jobs.JobCreation.RemoveAbandonedAsync(store, store._time).GetAwaiter().GetResult();
             return store;
         }
         catch

@@ -13,6 +13,7 @@ var all = new (string Name, Func<Task<ScenarioResult>> Run)[]
 {
     ("overhead", scenarios.OverheadAsync),
     ("durable", scenarios.DurableAsync),
+    ("create", scenarios.CreateAsync),
     ("io", scenarios.IoAsync),
     ("bisection", scenarios.BisectionAsync),
     ("memory", scenarios.MemoryAsync),

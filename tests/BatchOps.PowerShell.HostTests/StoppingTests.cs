@@ -35,6 +35,27 @@ public sealed class StoppingTests : IDisposable
     }
 
     [Fact]
+    public void NewBatchJob_StoppedWhileItsPipelineFlows_CreatesNoJob_NotEvenPartOfOne()
+    {
+        var marker = Path.Combine(_session.Store, "halfway");
+        using var running = _session.Start($$"""
+            1..100000 | ForEach-Object { if ($_ -eq 30000) { [IO.File]::WriteAllText('{{marker}}', 'x') }; $_ } | New-BatchJob { $_ } -Name cut-short -ChunkSize 500
+            """);
+        running.WaitUntil(_ => File.Exists(marker), Prompt, "the pipeline to pass item 30,000");
+
+        running.Stop(Prompt);
+        var stopped = running.Wait(Prompt);
+
+        Assert.Equal(PSInvocationState.Stopped, stopped.State);
+        var after = _session.Run("""
+            @(Get-BatchJob -Name cut-short).Count
+            @(Get-BatchJob).Count
+            @(Get-BatchJob -Status Creating).Count
+            """, limit: Prompt);
+        Assert.Equal(["0", "0", "0"], after.Output.Select(o => o.ToString()));
+    }
+
+    [Fact]
     public void MaxErrors_ReturnsPromptlyAfterTheNthFailure()
     {
         var run = _session.Run("""

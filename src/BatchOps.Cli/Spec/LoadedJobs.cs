@@ -13,27 +13,22 @@ public static class LoadedJobs
 {
     /// <summary>
     /// Creates the job of a checked spec: a staged job with each stage's keys, a job over an items file kept
-    /// in place, or inline items; then records the items that missed the schema ("invalidItems": "fail")
-    /// Failed, so they never run.
+    /// in place, or inline items, with the items that missed the schema ("invalidItems": "fail") recorded
+    /// Failed, so they never run; all of it before the job exists for anyone else (<see cref="JobCreation"/>).
     /// </summary>
     public static async Task<JobRecord> CreateAsync(JobRunner runner, LoadedJob loaded, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(runner);
         ArgumentNullException.ThrowIfNull(loaded);
-        var job = loaded switch
+        var now = DateTimeOffset.UtcNow;
+        IReadOnlyList<ItemOutcome> invalid = [.. loaded.Invalid.Select(v => new ItemOutcome(
+            v.Index, ItemStatus.Failed, 0, null, new ItemError(ItemError.ValidationErrorType, v.Message, null, isRetryable: false), null, now, TimeSpan.Zero))];
+        return loaded switch
         {
-            { Stages: { } stages } => await runner.CreateAsync(loaded.Definition, KeyedItems(stages), KeyedJson.Instance, TextPayloadCodec.Instance.Format, k => k.Key, cancellationToken).ConfigureAwait(false),
-            { File: { } file } => await runner.CreateAsync(loaded.Definition, file, TextPayloadCodec.Instance.Format, cancellationToken).ConfigureAwait(false),
-            _ => await runner.CreateAsync(loaded.Definition, loaded.Items, JsonPayloadCodec.Instance, TextPayloadCodec.Instance.Format, loaded.KeySelector, cancellationToken).ConfigureAwait(false),
+            { Stages: { } stages } => await runner.CreateAsync(loaded.Definition, KeyedItems(stages), KeyedJson.Instance, TextPayloadCodec.Instance.Format, k => k.Key, cancellationToken, invalid).ConfigureAwait(false),
+            { File: { } file } => await runner.CreateAsync(loaded.Definition, file, TextPayloadCodec.Instance.Format, cancellationToken, invalid).ConfigureAwait(false),
+            _ => await runner.CreateAsync(loaded.Definition, loaded.Items, JsonPayloadCodec.Instance, TextPayloadCodec.Instance.Format, loaded.KeySelector, cancellationToken, invalid).ConfigureAwait(false),
         };
-        if (loaded.Invalid.Count > 0)
-        {
-            var now = DateTimeOffset.UtcNow;
-            await runner.Store.CheckpointAsync(job.Id, [.. loaded.Invalid.Select(v => new ItemOutcome(
-                v.Index, ItemStatus.Failed, 0, null, new ItemError(ItemError.ValidationErrorType, v.Message, null, isRetryable: false), null, now, TimeSpan.Zero))], cancellationToken).ConfigureAwait(false);
-        }
-
-        return job;
     }
 
     /// <summary>

@@ -79,14 +79,15 @@ public static class JobControl
     }
 
     /// <summary>
-    /// Deletes a job with its items, history and log file; refuses (returns false) while it is running, so a
-    /// live owner never loses its job under it.
+    /// Deletes a job with its items, history and log file; refuses (returns false) while it is running or
+    /// still being created by a live process, so a live owner never loses its job under it. A job whose
+    /// creation was cut short is removed.
     /// </summary>
     public static async Task<bool> RemoveAsync(IJobStore store, JobRecord job, string? logFolder, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(job);
-        if (job.Status == JobStatus.Running)
+        if (job.Status == JobStatus.Running || (job.Status == JobStatus.Creating && job.Lease is { } creator && creator.IsAlive(TimeProvider.System.GetUtcNow())))
         {
             return false;
         }

@@ -37,20 +37,26 @@ public sealed partial class JobRunner
 
     /// <summary>
     /// Creates a job and records all its items as Pending, a thousand per transaction. Nothing runs yet.
-    /// The settings are validated first, so a bad value is rejected before anything is stored.
+    /// The settings are validated first, so a bad value is rejected before anything is stored. The job is
+    /// there whole or not at all (<see cref="JobCreation"/>): it stays Creating until its last item is
+    /// recorded and the <paramref name="initialOutcomes"/> (items recorded Failed at creation) are written.
     /// </summary>
-    public async Task<JobRecord> CreateAsync<TIn>(
+    public Task<JobRecord> CreateAsync<TIn>(
         JobDefinition definition,
         IEnumerable<TIn> items,
         IPayloadCodec<TIn> inputCodec,
         string outputFormat,
         Func<TIn, string?>? keySelector = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        IReadOnlyList<ItemOutcome>? initialOutcomes = null)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(inputCodec);
-        var job = await CreateJobAsync(definition, inputCodec.Format, outputFormat, cancellationToken).ConfigureAwait(false);
+        return CreateWholeAsync(definition, inputCodec.Format, outputFormat, null, initialOutcomes, (job, beat) => RecordItemsAsync(job, items, inputCodec, keySelector, beat, cancellationToken), cancellationToken);
+    }
 
+    private async Task<long> RecordItemsAsync<TIn>(JobRecord job, IEnumerable<TIn> items, IPayloadCodec<TIn> inputCodec, Func<TIn, string?>? keySelector, Func<Task> beat, CancellationToken cancellationToken)
+    {
         // Batches hold whole chunks (of each stage's chunk size, never across a stage's end), so each chunk
         // is one block record that a run can checkpoint whole.
         var stages = job.Stages ?? [];
@@ -67,6 +73,7 @@ public sealed partial class JobRunner
                 if (batch.Count > 0)
                 {
                     await _store.AddItemBlocksAsync(job.Id, batch, chunkSize, cancellationToken).ConfigureAwait(false);
+                    await beat().ConfigureAwait(false);
                     batch.Clear();
                 }
 
@@ -84,11 +91,15 @@ public sealed partial class JobRunner
             batch.Add(stored);
             if (batch.Count == batchSize)
             {
+                // Stores that write synchronously do not look at the token; Ctrl+C must still end a long creation.
+                cancellationToken.ThrowIfCancellationRequested();
                 await _store.AddItemBlocksAsync(job.Id, batch, chunkSize, cancellationToken).ConfigureAwait(false);
+                await beat().ConfigureAwait(false);
                 batch.Clear();
             }
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
         if (batch.Count > 0)
         {
             await _store.AddItemBlocksAsync(job.Id, batch, chunkSize, cancellationToken).ConfigureAwait(false);
@@ -96,7 +107,6 @@ public sealed partial class JobRunner
 
         if (stages.Count > 0 && index != stages[^1].LastIndex + 1)
         {
-            await _store.RemoveJobAsync(job.Id, CancellationToken.None).ConfigureAwait(false);
             throw new ArgumentException($"The stages hold {stages[^1].LastIndex + 1} item(s), but {index} were given; nothing was created.", nameof(items));
         }
 
@@ -106,8 +116,71 @@ public sealed partial class JobRunner
             log.Digest("items", firstFew, index);
         }
 
-        // Every item was just recorded as Pending; no need to count them again.
-        return job with { Counts = new ItemCounts { Pending = index } };
+        return index;
+    }
+
+    /// <summary>
+    /// Records the job Creating, then its items through <paramref name="record"/> (which calls the heartbeat
+    /// it is given after each write), then the initial outcomes, then makes it Pending. Any failure on the way
+    /// (a full disk, Ctrl+C, a bad item) removes what was recorded and says nothing was created; a killed
+    /// process leaves a Creating job that the next open of the store removes.
+    /// </summary>
+    private async Task<JobRecord> CreateWholeAsync(
+        JobDefinition definition,
+        string inputFormat,
+        string outputFormat,
+        ItemsFileInfo? itemsFile,
+        IReadOnlyList<ItemOutcome>? initialOutcomes,
+        Func<JobRecord, Func<Task>, Task<long>> record,
+        CancellationToken cancellationToken)
+    {
+        var job = await CreateJobAsync(definition, inputFormat, outputFormat, cancellationToken, itemsFile, creating: true).ConfigureAwait(false);
+        var lease = job.Lease!;
+        var lastBeat = _time.GetTimestamp();
+        async Task Beat()
+        {
+            if (_time.GetElapsedTime(lastBeat) >= JobCreation.HeartbeatInterval)
+            {
+                lastBeat = _time.GetTimestamp();
+                await _store.RenewLeaseAsync(job.Id, lease with { HeartbeatAt = _time.GetUtcNow() }, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        try
+        {
+            var count = await record(job, Beat).ConfigureAwait(false);
+            if (initialOutcomes is { Count: > 0 })
+            {
+                await _store.CheckpointAsync(job.Id, initialOutcomes, cancellationToken).ConfigureAwait(false);
+            }
+
+            await _store.SetStatusAsync(job.Id, JobStatus.Pending, null, cancellationToken).ConfigureAwait(false);
+            var counts = new ItemCounts { Pending = count - (initialOutcomes?.Count ?? 0), Failed = initialOutcomes?.Count(o => o.Status == ItemStatus.Failed) ?? 0 };
+            return job with { Status = JobStatus.Pending, Lease = null, Counts = counts };
+        }
+        catch (Exception error)
+        {
+            await DiscardAsync(job).ConfigureAwait(false);
+            if (error is StoreException { DiskFull: true })
+            {
+                throw new StoreException($"The disk holding the job store '{_store.Location}' is full, so job '{job.Name}' was not created: nothing of it was kept. Free space there and create it again.", error) { DiskFull = true };
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Removes a job whose creation failed; if even that fails (a full disk), it stays Creating, invisible, and the next open of the store removes it.</summary>
+    private async Task DiscardAsync(JobRecord job)
+    {
+        try
+        {
+            await _store.RemoveJobAsync(job.Id, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StoreException)
+        {
+            // Left Creating: no reader takes it, and the next open removes it once this process is gone.
+        }
     }
 
     /// <summary>
@@ -116,7 +189,7 @@ public sealed partial class JobRunner
     /// the file in <see cref="JobRunRequest{TIn, TOut}.ItemsFile"/> of the first run to read it once, in order.
     /// The file must stay where it is, unchanged, while the job's items are read (resume, show, export).
     /// </summary>
-    public async Task<JobRecord> CreateAsync(JobDefinition definition, ItemsFile file, string outputFormat, CancellationToken cancellationToken = default)
+    public Task<JobRecord> CreateAsync(JobDefinition definition, ItemsFile file, string outputFormat, CancellationToken cancellationToken = default, IReadOnlyList<ItemOutcome>? initialOutcomes = null)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(file);
@@ -126,20 +199,24 @@ public sealed partial class JobRunner
             throw new ArgumentException($"The items file was scanned in ranges of {file.RangeSize} items, but the job's chunk size is {chunkSize}; scan it with the chunk size.", nameof(file));
         }
 
-        var job = await CreateJobAsync(definition, JsonPayloadCodec.Instance.Format, outputFormat, cancellationToken, file.Source).ConfigureAwait(false);
-        foreach (var batch in file.Ranges.Chunk(Math.Max(1, CreateBatchSize / file.RangeSize)))
+        return CreateWholeAsync(definition, JsonPayloadCodec.Instance.Format, outputFormat, file.Source, initialOutcomes, async (job, beat) =>
         {
-            await _store.AddItemRangesAsync(job.Id, file.Source, batch, cancellationToken).ConfigureAwait(false);
-        }
+            foreach (var batch in file.Ranges.Chunk(Math.Max(1, CreateBatchSize / file.RangeSize)))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await _store.AddItemRangesAsync(job.Id, file.Source, batch, cancellationToken).ConfigureAwait(false);
+                await beat().ConfigureAwait(false);
+            }
 
-        using (var log = JobLog.Open(_logFolder, job.Id, _time))
-        {
-            log.Info($"created job '{job.Name}' ({job.Id}); settings: {job.Settings}");
-            log.Info($"items: {file.Source.Path} ({file.Source.Length} bytes), kept in place, not copied");
-            log.Digest("items", file.FirstItems, file.Count);
-        }
+            using (var log = JobLog.Open(_logFolder, job.Id, _time))
+            {
+                log.Info($"created job '{job.Name}' ({job.Id}); settings: {job.Settings}");
+                log.Info($"items: {file.Source.Path} ({file.Source.Length} bytes), kept in place, not copied");
+                log.Digest("items", file.FirstItems, file.Count);
+            }
 
-        return job with { Counts = new ItemCounts { Pending = file.Count } };
+            return file.Count;
+        }, cancellationToken);
     }
 
     /// <summary>
@@ -153,6 +230,11 @@ public sealed partial class JobRunner
         ArgumentNullException.ThrowIfNull(request);
         var job = await _store.GetJobAsync(jobId, cancellationToken).ConfigureAwait(false)
             ?? throw new StoreException($"There is no job '{jobId}' in '{_store.Location}'. List the jobs with Get-BatchJob or 'batchops list'.");
+        if (job.Status == JobStatus.Creating)
+        {
+            throw JobCreation.NotCreated(job, _time);
+        }
+
         if (!string.Equals(job.InputFormat, request.InputCodec.Format, StringComparison.Ordinal))
         {
             throw new StoreException($"Job '{job.Name}' ({job.Id}) stores its inputs as '{job.InputFormat}', but this front end reads '{request.InputCodec.Format}'. Run it from the front end that created it.");
@@ -237,7 +319,7 @@ public sealed partial class JobRunner
         }
     }
 
-    private async Task<JobRecord> CreateJobAsync(JobDefinition definition, string inputFormat, string outputFormat, CancellationToken cancellationToken, ItemsFileInfo? itemsFile = null)
+    private async Task<JobRecord> CreateJobAsync(JobDefinition definition, string inputFormat, string outputFormat, CancellationToken cancellationToken, ItemsFileInfo? itemsFile = null, bool creating = false)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentException.ThrowIfNullOrWhiteSpace(definition.Name, nameof(definition.Name));
@@ -248,7 +330,8 @@ public sealed partial class JobRunner
             Name = definition.Name,
             Description = definition.Description,
             Tags = definition.Tags,
-            Status = JobStatus.Pending,
+            Status = creating ? JobStatus.Creating : JobStatus.Pending,
+            Lease = creating ? JobLease.ForCurrentProcess(_time.GetUtcNow()) : null,
             Settings = definition.Settings,
             OperationKind = definition.OperationKind,
             Operation = definition.Operation,

@@ -32,4 +32,12 @@ public enum JobStatus
 
     /// <summary>Queued for workers (batchops worker, Start-BatchWorker), none of which has started it yet.</summary>
     Queued = 9,
+
+    /// <summary>
+    /// Being created: its items are still being recorded. Left out of lists, statistics and the dashboard,
+    /// refused by resume and workers, and never Cancelled: a job is there whole or not at all. One whose
+    /// creator died (a kill, a full disk) holds part of its items and is removed when the store is next
+    /// opened, or by Remove-BatchJob / batchops remove.
+    /// </summary>
+    Creating = 10,
 }

@@ -13,7 +13,10 @@ public interface IJobStore : IDisposable
     /// <summary>Where the store lives: a file path, or a description for non-file stores.</summary>
     string Location { get; }
 
-    /// <summary>Records a new job (status Pending, no items yet).</summary>
+    /// <summary>
+    /// Records a new job (no items yet) with its status: Pending, or Creating with its creator's
+    /// <see cref="JobRecord.Lease"/>, which <see cref="RenewLeaseAsync"/> keeps fresh while the items are recorded.
+    /// </summary>
     Task CreateJobAsync(JobRecord job, CancellationToken cancellationToken = default);
 
     /// <summary>Records items as Pending in one transaction; items already recorded are left as they are.</summary>
@@ -64,7 +67,7 @@ public interface IJobStore : IDisposable
     /// <summary>One job with its counts, or null.</summary>
     Task<JobRecord?> GetJobAsync(string jobId, CancellationToken cancellationToken = default);
 
-    /// <summary>Jobs matching the query, newest first.</summary>
+    /// <summary>Jobs matching the query, newest first; jobs still being created (<see cref="JobStatus.Creating"/>) only when the query asks for that status.</summary>
     Task<IReadOnlyList<JobRecord>> FindJobsAsync(JobQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>How many jobs match the query's filters (its paging ignored): the total behind a page.</summary>
@@ -95,7 +98,7 @@ public interface IJobStore : IDisposable
     /// <summary>Asks the job's owner, in whatever process, to stop. False when there is no such job.</summary>
     Task<bool> RequestStopAsync(string jobId, StopMode mode, CancellationToken cancellationToken = default);
 
-    /// <summary>Sets the status of a job that has no live owner (for example cancelling a Pending job).</summary>
+    /// <summary>Sets the status of a job that has no live owner (for example cancelling a Pending job), clearing any lease it kept.</summary>
     Task SetStatusAsync(string jobId, JobStatus status, string? message, CancellationToken cancellationToken = default);
 
     /// <summary>

@@ -144,7 +144,7 @@ public sealed class InMemoryJobStore(TimeProvider? time = null) : IJobStore
                 && (name is null || name.IsMatch(j.Name))
                 && (query.Tag is null || j.Tags.Contains(query.Tag, StringComparer.OrdinalIgnoreCase))
                 && (query.Since is null || j.CreatedAt >= query.Since)
-                && (query.Statuses is not { Count: > 0 } || query.Statuses.Contains(j.Status)));
+                && (query.Statuses is not { Count: > 0 } ? j.Status != JobStatus.Creating : query.Statuses.Contains(j.Status)));
             return Task.FromResult<IReadOnlyList<JobRecord>>(jobs.Skip(query.Skip ?? 0).Take(query.Newest ?? int.MaxValue).ToList());
         }
     }
@@ -251,7 +251,7 @@ public sealed class InMemoryJobStore(TimeProvider? time = null) : IJobStore
     {
         lock (_lock)
         {
-            _jobs[jobId] = JobOf(jobId) with { Status = status, Message = message, StopRequest = null };
+            _jobs[jobId] = JobOf(jobId) with { Status = status, Message = message, StopRequest = null, Lease = null };
         }
 
         return Task.CompletedTask;

@@ -21,8 +21,9 @@ public sealed partial class SqliteJobStore
             using var connection = Connect();
             using var command = connection.CreateCommand();
             command.CommandText =
-                "INSERT INTO jobs (id, name, description, tags, status, settings, operation_kind, operation, input_format, output_format, created_at, items_file, stages, undo) " +
-                "VALUES ($id, $name, $description, $tags, $status, $settings, $kind, $operation, $input, $output, $created, $itemsFile, $stages, $undo)";
+                "INSERT INTO jobs (id, name, description, tags, status, settings, operation_kind, operation, input_format, output_format, created_at, items_file, stages, undo, " +
+                "owner_host, owner_pid, owner_started, heartbeat_at) " +
+                "VALUES ($id, $name, $description, $tags, $status, $settings, $kind, $operation, $input, $output, $created, $itemsFile, $stages, $undo, $host, $pid, $started, $beat)";
             command.Parameters.AddWithValue("$id", job.Id);
             command.Parameters.AddWithValue("$name", job.Name);
             command.Parameters.AddWithValue("$description", (object?)job.Description ?? DBNull.Value);
@@ -37,6 +38,10 @@ public sealed partial class SqliteJobStore
             command.Parameters.AddWithValue("$itemsFile", job.ItemsFile is { } file ? JsonSerializer.Serialize(file, StoreJson.Options) : DBNull.Value);
             command.Parameters.AddWithValue("$stages", job.Stages is { } stages ? JsonSerializer.Serialize(stages, StoreJson.Options) : DBNull.Value);
             command.Parameters.AddWithValue("$undo", job.Undo is { } undo ? JsonSerializer.Serialize(undo, StoreJson.Options) : DBNull.Value);
+            command.Parameters.AddWithValue("$host", (object?)job.Lease?.Host ?? DBNull.Value);
+            command.Parameters.AddWithValue("$pid", (object?)job.Lease?.ProcessId ?? DBNull.Value);
+            command.Parameters.AddWithValue("$started", job.Lease is { } creator ? ToMs(creator.ProcessStartedAt) : DBNull.Value);
+            command.Parameters.AddWithValue("$beat", job.Lease is { } beat ? ToMs(beat.HeartbeatAt) : DBNull.Value);
             return command.ExecuteNonQuery();
         }));
     }
@@ -123,6 +128,10 @@ public sealed partial class SqliteJobStore
             var stored = statuses.Select(s => s == JobStatus.Interrupted ? JobStatus.Running : s).Distinct().Select(s => ((int)s).ToString(System.Globalization.CultureInfo.InvariantCulture));
             where.Append(" AND status IN (").AppendJoin(", ", stored).Append(')');
             byLiveness = statuses.Contains(JobStatus.Running) != statuses.Contains(JobStatus.Interrupted);
+        }
+        else
+        {
+            where.Append(" AND status <> ").Append((int)JobStatus.Creating);
         }
 
         return (where.ToString(), byLiveness);
@@ -228,7 +237,7 @@ public sealed partial class SqliteJobStore
         {
             using var connection = Connect();
             using var command = connection.CreateCommand();
-            command.CommandText = "UPDATE jobs SET status = $status, message = $message, stop_request = NULL WHERE id = $id";
+            command.CommandText = "UPDATE jobs SET status = $status, message = $message, stop_request = NULL, owner_host = NULL, owner_pid = NULL, owner_started = NULL, heartbeat_at = NULL WHERE id = $id";
             command.Parameters.AddWithValue("$status", (int)status);
             command.Parameters.AddWithValue("$message", (object?)message ?? DBNull.Value);
             command.Parameters.AddWithValue("$id", jobId);
@@ -300,6 +309,10 @@ public sealed partial class SqliteJobStore
             if (job.Status == JobStatus.Running && (job.Lease is null || !job.Lease.IsAlive(now)))
             {
                 job = job with { Status = JobStatus.Interrupted, Message = job.Message ?? "The process running this job ended without finishing it; resume it to run the rest." };
+            }
+            else if (job.Status == JobStatus.Creating && (job.Lease is null || !job.Lease.IsAlive(now)))
+            {
+                job = job with { Message = JobCreation.CutShortMessage };
             }
 
             jobs[i] = job;

@@ -63,6 +63,7 @@ public sealed partial class SqliteJobStore : IJobStore
         CreatePrivateFile(directory, path);
         var store = new SqliteJobStore(path, time ?? TimeProvider.System);
         store.Initialize();
+        Jobs.JobCreation.RemoveAbandonedAsync(store, store._time).GetAwaiter().GetResult();
         return store;
     }
 
@@ -214,7 +215,7 @@ public sealed partial class SqliteJobStore : IJobStore
         SqliteErrors.Busy or SqliteErrors.Locked => new StoreException(
             $"The job store '{Location}' stayed locked by another process for {BusyTimeoutMs / 1000} s. Try again when it is less busy.",
             error),
-        SqliteErrors.Full => new StoreException($"The disk holding the job store '{Location}' is full. Free space and resume the job.", error),
+        SqliteErrors.Full => new StoreException($"The disk holding the job store '{Location}' is full. Free space and resume the job.", error) { DiskFull = true },
         _ => new StoreException($"The job store '{Location}' failed: {error.Message}", error),
     };
 

@@ -19,4 +19,7 @@ public class StoreException : Exception
         : base(message, innerException)
     {
     }
+
+    /// <summary>Whether the disk (or the database's space) holding the store is full: what was being written was not kept.</summary>
+    public bool DiskFull { get; init; }
 }

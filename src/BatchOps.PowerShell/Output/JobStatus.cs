@@ -34,4 +34,11 @@ public enum JobStatus
 
     /// <summary>Queued for workers (Start-BatchWorker, batchops worker), none of which has started it yet.</summary>
     Queued = 9,
+
+    /// <summary>
+    /// Being created: its items are still being recorded. Get-BatchJob lists it only with -Status Creating;
+    /// it cannot be run. One whose creator died holds part of its items and is removed the next time the
+    /// store is opened (or by Remove-BatchJob).
+    /// </summary>
+    Creating = 10,
 }

@@ -5,7 +5,7 @@ using BatchOps.Engine.Store;
 namespace BatchOps.Engine.Tests.Store;
 
 /// <summary>The store contract, run against every store that keeps jobs across processes (SQLite, PostgreSQL).</summary>
-public abstract class JobStoreContractTests
+public abstract partial class JobStoreContractTests
 {
     /// <summary>A new, empty store.</summary>
     protected abstract IJobStore CreateSut();
