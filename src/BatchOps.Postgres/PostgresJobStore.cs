@@ -13,7 +13,10 @@ namespace BatchOps.Postgres;
 public sealed partial class PostgresJobStore : IJobStore
 {
     /// <summary>Schema version this build writes; older stores are migrated forward on open.</summary>
-    public const int SchemaVersion = 6;
+    public const int SchemaVersion = 7;
+
+    /// <summary>The schema step that took the secrets older versions stored out of script-block definitions.</summary>
+    private const int SecretsScrubbed = 7;
 
     /// <summary>The advisory lock that serializes schema creation and migrations across processes ("BOPS").</summary>
     internal const long MigrationLock = 0x424F5053;
@@ -106,12 +109,49 @@ public sealed partial class PostgresJobStore : IJobStore
         for (var next = version + 1; next <= SchemaVersion; next++)
         {
             Execute(connection, transaction, PostgresSchema.Migrations[next - 1]);
+            if (next == SecretsScrubbed)
+            {
+                ScrubSecrets(connection, transaction);
+            }
+
             Execute(connection, transaction, $"UPDATE batchops.meta SET value = '{next}' WHERE key = 'schema_version'");
         }
 
         transaction.Commit();
         return 0;
     });
+
+    /// <summary>
+    /// Rewrites every stored script-block definition that holds a secret (<see cref="Engine.Hosting.ScriptSecrets.ScrubJob"/>).
+    /// The old row versions are dead tuples until VACUUM reclaims them; docs/security.md says to run
+    /// VACUUM FULL batchops.jobs after upgrading a store that held credentials.
+    /// </summary>
+    private static void ScrubSecrets(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    {
+        var changes = new List<(string Id, string? Operation, string? Undo, string? Stages)>();
+        using (var read = new NpgsqlCommand("SELECT id, operation_kind, operation, undo, stages FROM batchops.jobs", connection, transaction))
+        using (var reader = read.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var (operation, undo, stages) = Engine.Hosting.ScriptSecrets.ScrubJob(reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4));
+                if (operation is not null || undo is not null || stages is not null)
+                {
+                    changes.Add((reader.GetString(0), operation, undo, stages));
+                }
+            }
+        }
+
+        foreach (var (id, operation, undo, stages) in changes)
+        {
+            using var write = new NpgsqlCommand("UPDATE batchops.jobs SET operation = coalesce($1, operation), undo = coalesce($2, undo), stages = coalesce($3, stages) WHERE id = $4", connection, transaction);
+            write.Parameters.Add(new() { Value = (object?)operation ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            write.Parameters.Add(new() { Value = (object?)undo ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            write.Parameters.Add(new() { Value = (object?)stages ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            write.Parameters.Add(new() { Value = id });
+            write.ExecuteNonQuery();
+        }
+    }
 
     /// <summary>The stored schema version; 0 for a database without the store. Throws for a foreign <c>batchops</c> schema.</summary>
     private int ReadVersion(NpgsqlConnection connection, NpgsqlTransaction? transaction)

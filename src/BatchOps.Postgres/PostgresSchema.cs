@@ -261,5 +261,10 @@ internal static class PostgresSchema
         -- its next presence beat, claims nothing more and finishes the chunks it holds.
         ALTER TABLE batchops.workers ADD COLUMN stop_asked_at timestamptz;
         """,
+        """
+        -- Secrets out of stored script-block definitions ($using: values holding a SecureString or named like
+        -- a secret): done in code by PostgresJobStore.ScrubSecrets in this step's transaction.
+        SELECT 1;
+        """,
     ];
 }

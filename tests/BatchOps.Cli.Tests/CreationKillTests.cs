@@ -56,8 +56,8 @@ public sealed class CreationKillTests(PostgresServer postgres) : IDisposable
         }
     }
 
-    /// <summary>How many jobs the store holds in the creating state right now, read without opening it as a store (which would clean up).</summary>
-    private static int CreatingInSqlite(string storeFolder)
+    /// <summary>How many jobs the store holds (in the creating state with <paramref name="creatingOnly"/>), read without opening it as a store (which would clean up).</summary>
+    private static int CreatingInSqlite(string storeFolder, bool creatingOnly = true)
     {
         var file = Path.Combine(storeFolder, "batchops.db");
         if (!File.Exists(file))
@@ -70,7 +70,7 @@ public sealed class CreationKillTests(PostgresServer postgres) : IDisposable
             using var connection = new SqliteConnection($"Data Source={file};Mode=ReadOnly;Pooling=False");
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT count(*) FROM jobs WHERE status = {(int)JobStatus.Creating}";
+            command.CommandText = $"SELECT count(*) FROM jobs{(creatingOnly ? $" WHERE status = {(int)JobStatus.Creating}" : string.Empty)}";
             return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
         }
         catch (SqliteException)
@@ -79,13 +79,13 @@ public sealed class CreationKillTests(PostgresServer postgres) : IDisposable
         }
     }
 
-    private static int CreatingInPostgres(string database)
+    private static int CreatingInPostgres(string database, bool creatingOnly = true)
     {
         try
         {
             using var connection = new NpgsqlConnection(Postgres.StoreReference.ToConnectionString(database));
             connection.Open();
-            using var command = new NpgsqlCommand($"SELECT count(*) FROM batchops.jobs WHERE status = {(int)JobStatus.Creating}", connection);
+            using var command = new NpgsqlCommand($"SELECT count(*) FROM batchops.jobs{(creatingOnly ? $" WHERE status = {(int)JobStatus.Creating}" : string.Empty)}", connection);
             return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
         }
         catch (PostgresException)
@@ -95,19 +95,19 @@ public sealed class CreationKillTests(PostgresServer postgres) : IDisposable
     }
 
     /// <summary>
-    /// Starts the command, waits until its job is in the creating state (so the kill lands while items are
-    /// recorded), waits <paramref name="extra"/> more, and kills it. False when the command ended first.
+    /// Starts the command, waits until its job appears (in the creating state, or already made if that was
+    /// quicker than a poll), waits <paramref name="extra"/> more, and kills it. False when the command ended first.
     /// </summary>
-    private static async Task<bool> KillWhileCreatingAsync(string store, Func<int> creating, TimeSpan extra, params string[] args)
+    private static async Task<bool> KillWhileCreatingAsync(string store, Func<int> jobs, TimeSpan extra, params string[] args)
     {
         using var process = CliHarness.Start(store, args);
         _ = process.StandardOutput.ReadToEndAsync();
         _ = process.StandardError.ReadToEndAsync();
         var clock = Stopwatch.StartNew();
-        while (creating() == 0 && !process.HasExited)
+        while (jobs() == 0 && !process.HasExited)
         {
-            Assert.True(clock.Elapsed < Bound, "the job never showed up as being created");
-            await Task.Delay(5);
+            Assert.True(clock.Elapsed < Bound, "the job never showed up");
+            await Task.Delay(1);
         }
 
         await Task.Delay(extra);
@@ -138,10 +138,11 @@ public sealed class CreationKillTests(PostgresServer postgres) : IDisposable
     {
         var spec = WriteSpec(shape);
         var cutShort = 0;
-        foreach (var extra in new[] { 0, 150, 600 })
+        var moment = 0;
+        foreach (var extra in new[] { 0, 0, 0, 150, 600 })
         {
-            var store = Path.Combine(_folder.Path, $"store-{shape}-{extra}");
-            if (await KillWhileCreatingAsync(store, () => CreatingInSqlite(store), TimeSpan.FromMilliseconds(extra), "run", spec))
+            var store = Path.Combine(_folder.Path, $"store-{shape}-{moment++}");
+            if (await KillWhileCreatingAsync(store, () => CreatingInSqlite(store, creatingOnly: false), TimeSpan.FromMilliseconds(extra), "run", spec))
             {
                 cutShort += CreatingInSqlite(store);
             }
@@ -158,10 +159,10 @@ public sealed class CreationKillTests(PostgresServer postgres) : IDisposable
     {
         var spec = WriteSpec("items");
         var cutShort = 0;
-        foreach (var extra in new[] { 0, 300 })
+        foreach (var extra in new[] { 0, 0, 300 })
         {
             var database = await postgres.CreateDatabaseAsync();
-            if (await KillWhileCreatingAsync(database, () => CreatingInPostgres(database), TimeSpan.FromMilliseconds(extra), "submit", spec))
+            if (await KillWhileCreatingAsync(database, () => CreatingInPostgres(database, creatingOnly: false), TimeSpan.FromMilliseconds(extra), "submit", spec))
             {
                 cutShort += CreatingInPostgres(database);
             }

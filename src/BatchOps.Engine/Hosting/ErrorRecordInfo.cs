@@ -30,6 +30,12 @@ public sealed record ErrorRecordInfo(string ErrorId, string Category, string Mes
     /// <summary>Error id of an unusable store.</summary>
     public const string StoreErrorId = "BatchOps.StoreError";
 
+    /// <summary>Error id of a run that needs secret $using: values which are never stored and were not passed (-UsingValue).</summary>
+    public const string SecretsMissingId = "BatchOps.SecretsMissing";
+
+    /// <summary>Error id of -Queue for a job with secret values, which never reach the store and so never a worker.</summary>
+    public const string SecretNotQueueableId = "BatchOps.SecretNotQueueable";
+
     /// <summary>Error id of a sql operation whose table, columns, key or connection do not fit (Write-BatchTable, resume).</summary>
     public const string InvalidSqlTargetId = "BatchOps.InvalidSqlTarget";
 

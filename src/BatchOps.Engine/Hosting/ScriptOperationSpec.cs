@@ -15,11 +15,27 @@ public sealed record ScriptOperationSpec
     /// <summary>True when the script receives a whole chunk (an array) per call instead of one item.</summary>
     public bool PerChunk { get; init; }
 
-    /// <summary>-ArgumentList values, serialized (CliXml), passed after the item.</summary>
+    /// <summary>-ArgumentList values, serialized (CliXml), passed after the item; null when they held a secret (<see cref="SecretArgumentList"/>).</summary>
     public string? ArgumentList { get; init; }
 
-    /// <summary>$using: values by variable name, serialized (CliXml).</summary>
+    /// <summary>$using: values by variable name, serialized (CliXml); secret ones are never here (<see cref="SecretUsings"/>).</summary>
     public Dictionary<string, string> UsingValues { get; init; } = [];
+
+    /// <summary>
+    /// The $using: variables whose values are secrets (a SecureString or PSCredential anywhere inside, a name
+    /// that says secret, -SecretVariable) and so are never stored: the session that made the job keeps them in
+    /// memory under <see cref="SecretsId"/>; any other must pass them again (-UsingValue).
+    /// </summary>
+    public string[] SecretUsings { get; init; } = [];
+
+    /// <summary>Whether -ArgumentList held a secret and was left out, like <see cref="SecretUsings"/>.</summary>
+    public bool SecretArgumentList { get; init; }
+
+    /// <summary>Where the creating session keeps the secret values in memory; null when there are none.</summary>
+    public string? SecretsId { get; init; }
+
+    /// <summary>Whether running this operation needs values that are not stored.</summary>
+    public bool HasSecrets => SecretUsings.Length > 0 || SecretArgumentList;
 
     /// <summary>Modules imported into every worker runspace.</summary>
     public string[] ImportModule { get; init; } = [];

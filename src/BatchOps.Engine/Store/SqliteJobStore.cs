@@ -12,7 +12,10 @@ namespace BatchOps.Engine.Store;
 public sealed partial class SqliteJobStore : IJobStore
 {
     /// <summary>Schema version this build writes; older stores are migrated forward on open.</summary>
-    public const int SchemaVersion = 5;
+    public const int SchemaVersion = 6;
+
+    /// <summary>The schema step that took the secrets older versions stored out of script-block definitions.</summary>
+    private const int SecretsScrubbed = 6;
 
     /// <summary>SQLite application_id marking a BatchOps store ("BOPS").</summary>
     public const int ApplicationId = 0x424F5053;
@@ -168,13 +171,64 @@ public sealed partial class SqliteJobStore : IJobStore
                 }
 
                 Execute(connection, SqliteSchema.Migrations[next - 1], transaction);
+                var scrubbed = next == SecretsScrubbed && ScrubSecrets(connection, transaction);
                 Execute(connection, $"PRAGMA application_id={ApplicationId}", transaction);
                 Execute(connection, $"PRAGMA user_version={next}", transaction);
                 transaction.Commit();
+                if (scrubbed)
+                {
+                    // The old pages are in the main file until a checkpoint writes the scrubbed ones over them.
+                    Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE)");
+                    Execute(connection, "PRAGMA secure_delete=OFF");
+                }
             }
 
             return 0;
         });
+    }
+
+    /// <summary>
+    /// Rewrites every stored script-block definition that holds a secret (<see cref="Hosting.ScriptSecrets.ScrubJob"/>).
+    /// SQLite keeps deleted text in free pages until they are reused, so the step ends with the free pages
+    /// zeroed (secure_delete for these writes) and the WAL checkpointed and truncated.
+    /// </summary>
+    private static bool ScrubSecrets(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        var changes = new List<(string Id, string? Operation, string? Undo, string? Stages)>();
+        using (var read = connection.CreateCommand())
+        {
+            read.Transaction = transaction;
+            read.CommandText = "SELECT id, operation_kind, operation, undo, stages FROM jobs";
+            using var reader = read.ExecuteReader();
+            while (reader.Read())
+            {
+                var (operation, undo, stages) = Hosting.ScriptSecrets.ScrubJob(reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4));
+                if (operation is not null || undo is not null || stages is not null)
+                {
+                    changes.Add((reader.GetString(0), operation, undo, stages));
+                }
+            }
+        }
+
+        if (changes.Count == 0)
+        {
+            return false;
+        }
+
+        Execute(connection, "PRAGMA secure_delete=ON", transaction);
+        foreach (var (id, operation, undo, stages) in changes)
+        {
+            using var write = connection.CreateCommand();
+            write.Transaction = transaction;
+            write.CommandText = "UPDATE jobs SET operation = coalesce($operation, operation), undo = coalesce($undo, undo), stages = coalesce($stages, stages) WHERE id = $id";
+            write.Parameters.AddWithValue("$operation", (object?)operation ?? DBNull.Value);
+            write.Parameters.AddWithValue("$undo", (object?)undo ?? DBNull.Value);
+            write.Parameters.AddWithValue("$stages", (object?)stages ?? DBNull.Value);
+            write.Parameters.AddWithValue("$id", id);
+            write.ExecuteNonQuery();
+        }
+
+        return true;
     }
 
     /// <summary>Opens a pooled connection with the per-connection settings every operation needs (neither writes to the file).</summary>

@@ -134,5 +134,10 @@ internal static class SqliteSchema
         ALTER TABLE jobs ADD COLUMN undo TEXT;
         ALTER TABLE jobs ADD COLUMN rolling_back INTEGER NOT NULL DEFAULT 0;
         """,
+        """
+        -- Secrets out of stored script-block definitions ($using: values holding a SecureString or named like
+        -- a secret): done in code by SqliteJobStore.ScrubSecrets in this step's transaction.
+        UPDATE jobs SET operation = operation WHERE 0;
+        """,
     ];
 }

@@ -17,7 +17,8 @@ internal sealed class BackgroundRun(
     RunKind kind,
     IReadOnlyCollection<long>? indexes,
     JobSettings overrides,
-    IReadOnlyDictionary<string, object> preferences) : IBackgroundRun
+    IReadOnlyDictionary<string, object> preferences,
+    JobRecord withSecrets) : IBackgroundRun
 {
     private readonly object _lock = new();
     private JobRunSession? _session;
@@ -49,7 +50,9 @@ internal sealed class BackgroundRun(
                 ?? throw new StoreException($"There is no job '{jobId}' in '{store.Location}' any more.");
             var options = overrides.Over(record.Settings).ToOptions();
             using var session = new JobRunSession();
-            var operation = RunOperation.ForStoredJob(record, session, options.ThrottleLimit, useCallerRunspace: false, preferences);
+            // The definitions as the starting session filled them in with its secret values (never stored).
+            var runnable = record with { Operation = withSecrets.Operation, Undo = withSecrets.Undo, Stages = withSecrets.Stages };
+            var operation = RunOperation.ForStoredJob(runnable, session, options.ThrottleLimit, useCallerRunspace: false, preferences);
             var runner = new JobRunner(store, StoreLocation.LogFolder(target.Folder));
             session.Start(operation, record.Name, kind, indexes, (request, ct) => runner.RunAsync(record.Id, request with { SettingsOverride = overrides }, ct));
             lock (_lock)

@@ -96,7 +96,7 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
             return;
         }
 
-        var run = new BackgroundRun(Target, job.Id, kind, indexes, overrides, StreamPreferences());
+        var run = new BackgroundRun(Target, job.Id, kind, indexes, overrides, StreamPreferences(), WithSecrets(job));
         var background = new BatchBackgroundJob($"{MyInvocation.MyCommand.Name} -Id {job.Id}", job.Name, job.Id, run);
         JobRepository.Add(background);
         background.StartJob();
@@ -150,12 +150,32 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
 
         try
         {
-            return RunOperation.ForStoredJob(job, session, throttle, useCallerRunspace, StreamPreferences(), overrides);
+            return RunOperation.ForStoredJob(WithSecrets(job), session, throttle, useCallerRunspace, StreamPreferences(), overrides);
         }
         catch (BatchOps.Sql.SqlSpecException error)
         {
             WriteError(new ErrorRecord(error, ErrorRecordInfo.InvalidSqlTargetId, ErrorCategory.InvalidArgument, job.Id));
             return null;
+        }
+    }
+
+    /// <summary>-UsingValue of the cmdlets that run stored jobs: secret $using: values passed again (they are never stored).</summary>
+    internal virtual System.Collections.IDictionary? GivenUsingValues => null;
+
+    /// <summary>
+    /// A copy of a job whose script blocks carry their secret $using: values again (<see cref="Scripting.SecretVault"/>),
+    /// for opening workers only; ends the command naming what is missing.
+    /// </summary>
+    internal JobRecord WithSecrets(JobRecord job)
+    {
+        try
+        {
+            return Scripting.SecretVault.Hydrate(job, GivenUsingValues);
+        }
+        catch (Scripting.SecretsMissingException error)
+        {
+            ThrowTerminatingError(new ErrorRecord(error, ErrorRecordInfo.SecretsMissingId, ErrorCategory.AuthenticationError, job.Id));
+            throw;
         }
     }
 

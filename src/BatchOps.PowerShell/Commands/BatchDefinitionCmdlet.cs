@@ -107,15 +107,45 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
     [Parameter(ParameterSetName = StageSet)]
     public SwitchParameter Queue { get; set; }
 
+    /// <summary>
+    /// <para type="description">$using: variables whose names look like secrets (token, password, key, credential…) that are not secrets and may
+    /// be stored with the job. A SecureString or PSCredential is never stored, whatever its name.</para>
+    /// </summary>
+    [Parameter(ParameterSetName = ScriptSet)]
+    [Parameter(ParameterSetName = ChunkSet)]
+    [Parameter(ParameterSetName = StageSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? PersistUsing { get; set; }
+
+    /// <summary>
+    /// <para type="description">$using: variables that hold secrets although their names do not say so: kept in this session's memory for the
+    /// run, never stored (a resume in another session passes them with -UsingValue).</para>
+    /// </summary>
+    [Parameter(ParameterSetName = ScriptSet)]
+    [Parameter(ParameterSetName = ChunkSet)]
+    [Parameter(ParameterSetName = StageSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? SecretVariable { get; set; }
+
     internal string JobName => Name ??= $"batch-{DateTime.Now:yyyyMMdd-HHmmss}";
 
-    /// <summary>-Queue: ends the command before anything is stored when the store cannot queue jobs for workers.</summary>
-    internal void CheckQueueable()
+    /// <summary>
+    /// -Queue: ends the command before anything is stored when the store cannot queue jobs for workers, or when
+    /// the job has secret values, which are never stored and so could never reach a worker.
+    /// </summary>
+    internal void CheckQueueable(JobDefinition definition)
     {
         if (JobStore is not Engine.Workers.IWorkQueue)
         {
             var problem = $"-Queue needs a job store that workers share: '{JobStore.Location}' is one machine's SQLite file. Point -Store (or $env:BATCHOPS_STORE) at a PostgreSQL database: postgresql://user@host/database, or env:NAME.";
             ThrowTerminatingError(new ErrorRecord(new ArgumentException(problem), ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, JobStore.Location));
+        }
+
+        if (SecretVault.HasSecrets(definition))
+        {
+            var names = string.Join(", ", SecretVault.SecretNames(definition).Select(n => "$using:" + n));
+            var problem = $"-Queue: the job has secret values ({(names.Length == 0 ? "-ArgumentList" : names)}) that are never stored, so workers on other hosts could not get them. Read the secret inside the script block on the worker instead (Get-Secret from Microsoft.PowerShell.SecretManagement, or an environment variable the worker's service sets).";
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException(problem), ErrorRecordInfo.SecretNotQueueableId, ErrorCategory.InvalidArgument, names));
         }
     }
 
@@ -261,6 +291,16 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
 
     private static readonly Dictionary<string, string> NoFunctions = [];
 
+    /// <summary>
+    /// Whether a $using: value is kept out of the store: it holds a SecureString (a PSCredential too, at any
+    /// depth), or -SecretVariable names it, or its name says secret (<see cref="Engine.Jobs.SecretNames.IsSecretVariable"/>)
+    /// and -PersistUsing does not name it.
+    /// </summary>
+    private bool IsSecretUsing(string name, string cliXml) =>
+        ScriptSecrets.HoldsSecureString(cliXml)
+        || SecretVariable?.Contains(name, StringComparer.OrdinalIgnoreCase) == true
+        || (Engine.Jobs.SecretNames.IsSecretVariable(name) && PersistUsing?.Contains(name, StringComparer.OrdinalIgnoreCase) != true);
+
     private void Fail(string message) =>
         ThrowTerminatingError(new ErrorRecord(new ArgumentException(message), ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, null));
 
@@ -268,12 +308,25 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
     private string ScriptSpec(ScriptBlock block, bool perChunk, object[]? arguments, string[]? modules, IReadOnlyDictionary<string, string> functions)
     {
         var (script, usings) = UsingCapture.Capture(block, SessionState);
+        var stored = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var secret = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in usings)
+        {
+            var xml = CliXmlCodec.SerializeKeepingSecrets(value);
+            (IsSecretUsing(name, xml) ? secret : stored)[name] = xml;
+        }
+
+        var argumentXml = arguments is null ? null : CliXmlCodec.SerializeKeepingSecrets(arguments);
+        var secretArguments = argumentXml is not null && ScriptSecrets.HoldsSecureString(argumentXml);
         var spec = new ScriptOperationSpec
         {
             Script = script,
             PerChunk = perChunk,
-            ArgumentList = arguments is null ? null : CliXmlCodec.Instance.Serialize(arguments),
-            UsingValues = usings.ToDictionary(p => p.Key, p => CliXmlCodec.Instance.Serialize(p.Value), StringComparer.OrdinalIgnoreCase),
+            ArgumentList = secretArguments ? null : argumentXml,
+            UsingValues = stored,
+            SecretUsings = [.. secret.Keys],
+            SecretArgumentList = secretArguments,
+            SecretsId = secret.Count > 0 || secretArguments ? SecretVault.Keep(secret, secretArguments ? argumentXml : null) : null,
             ImportModule = modules ?? [],
             Functions = new Dictionary<string, string>(functions, StringComparer.OrdinalIgnoreCase),
         };

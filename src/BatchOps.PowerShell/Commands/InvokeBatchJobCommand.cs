@@ -39,6 +39,16 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
     [Parameter]
     public SwitchParameter AsJob { get; set; }
 
+    /// <summary>
+    /// <para type="description">With -Id: secret $using: values of the job, by variable name (@{ cred = $cred }). They are never stored, so a
+    /// session other than the one that made the job passes them again; the error of a run without them names them.</para>
+    /// </summary>
+    [Parameter(ParameterSetName = IdSet)]
+    [ValidateNotNull]
+    public System.Collections.Hashtable? UsingValue { get; set; }
+
+    internal override System.Collections.IDictionary? GivenUsingValues => UsingValue;
+
     protected override void BeginProcessing()
     {
         if (AsJob && UseCallerRunspace)
@@ -69,7 +79,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         var definition = BuildDefinition();
         if (Queue)
         {
-            CheckQueueable();
+            CheckQueueable(definition);
         }
 
         _whatIf = !ShouldProcess($"new job '{definition.Name}'", Queue ? "Create the batch job and queue it for workers" : AsJob ? "Create the batch job and run it in the background" : "Create and run the batch job");
@@ -88,7 +98,9 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
 
         var options = definition.Settings.ToOptions();
         var session = ActiveRun = new JobRunSession();
-        var spec = JobRunSession.SpecOf(new JobRecord { Id = "-", Name = definition.Name, OperationKind = definition.OperationKind, Operation = definition.Operation });
+        // What the workers run: the definition with its secret $using: values, which the stored one leaves out.
+        var runnable = WithSecrets(new JobRecord { Id = "-", Name = definition.Name, OperationKind = definition.OperationKind, Operation = definition.Operation, Settings = definition.Settings, Undo = definition.Undo });
+        var spec = JobRunSession.SpecOf(runnable);
         var pool = OpenPool(spec, options.ThrottleLimit, session);
         var input = _input = new PipelineInput<object?>(Math.Max(options.ChunkSize * 4, 256), batchSize: Math.Min(options.ChunkSize, 1_000));
         var runner = new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder));
@@ -96,8 +108,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         if (definition.Undo is not null)
         {
             // The undo block gets workers of its own only if the job is rolled back.
-            var record = new JobRecord { Id = "-", Name = definition.Name, OperationKind = definition.OperationKind, Operation = definition.Operation, Settings = definition.Settings, Undo = definition.Undo };
-            var plan = new ScriptPlan(record, null, session.Pump, StreamPreferences(), () => session.JobId);
+            var plan = new ScriptPlan(runnable, null, session.Pump, StreamPreferences(), () => session.JobId);
             operation = operation.WithUndo(plan);
         }
 
@@ -110,7 +121,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         var (definition, items) = BuildStagedDefinition();
         if (Queue)
         {
-            CheckQueueable();
+            CheckQueueable(definition);
         }
 
         var what = $"new job '{definition.Name}': {definition.Stages!.Count} stage(s), {items.Count} item(s)";

@@ -22,7 +22,7 @@ public sealed class NewBatchJobCommand : BatchDefinitionCmdlet
             var (staged, items) = BuildStagedDefinition();
             if (Queue)
             {
-                CheckQueueable();
+                CheckQueueable(staged);
             }
 
             if (ShouldProcess($"new job '{staged.Name}': {staged.Stages!.Count} stage(s), {items.Count} item(s)", Queue ? "Create the batch job and queue it for workers" : "Create the batch job"))
@@ -38,7 +38,7 @@ public sealed class NewBatchJobCommand : BatchDefinitionCmdlet
         var definition = BuildDefinition();
         if (Queue)
         {
-            CheckQueueable();
+            CheckQueueable(definition);
         }
 
         if (ShouldProcess($"new job '{definition.Name}'", Queue ? "Create the batch job and queue it for workers" : "Create the batch job"))

@@ -22,6 +22,16 @@ public sealed class RestartBatchFailedCommand : JobIdCmdlet
     public SwitchParameter UseCallerRunspace { get; set; }
 
     /// <summary>
+    /// <para type="description">Secret $using: values of the job, by variable name (@{ cred = $cred }): they are never stored, so a session
+    /// other than the one that made the job passes them again.</para>
+    /// </summary>
+    [Parameter]
+    [ValidateNotNull]
+    public System.Collections.Hashtable? UsingValue { get; set; }
+
+    internal override System.Collections.IDictionary? GivenUsingValues => UsingValue;
+
+    /// <summary>
     /// <para type="description">A staged job: retry only this stage's failed items (stages skipped because of it then run too).</para>
     /// </summary>
     [Parameter]

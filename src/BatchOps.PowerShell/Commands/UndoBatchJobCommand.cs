@@ -16,6 +16,16 @@ namespace BatchOps.PowerShell.Commands;
 [OutputType(typeof(BatchItemResult))]
 public sealed class UndoBatchJobCommand : JobIdCmdlet
 {
+    /// <summary>
+    /// <para type="description">Secret $using: values of the undo script blocks, by variable name (@{ cred = $cred }): they are never stored,
+    /// so a session other than the one that made the job passes them again.</para>
+    /// </summary>
+    [Parameter]
+    [ValidateNotNull]
+    public System.Collections.Hashtable? UsingValue { get; set; }
+
+    internal override System.Collections.IDictionary? GivenUsingValues => UsingValue;
+
     protected override void ProcessRecord()
     {
         foreach (var id in Id)

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using System.Linq.Expressions;
 using System.Reflection;
+using BatchOps.Engine.Hosting;
 using BatchOps.Engine.Jobs;
 
 namespace BatchOps.PowerShell.Scripting;
@@ -28,7 +29,14 @@ internal sealed class CliXmlCodec : IPayloadCodec<object?>
 
     public string Format => CliXmlPlain.Format;
 
-    public string Serialize(object? value) => TrySerializePlain(value) ?? PSSerializer.Serialize(value, Depth);
+    /// <summary>
+    /// The stored form of an input or output: CliXml with every SecureString (a PSCredential's password
+    /// included) replaced by <see cref="ScriptSecrets.Marker"/>, since CliXml writes it in recoverable form.
+    /// </summary>
+    public string Serialize(object? value) => TrySerializePlain(value) ?? ScriptSecrets.Redact(PSSerializer.Serialize(value, Depth));
+
+    /// <summary>CliXml that keeps SecureStrings: only for values held in memory (<see cref="SecretVault"/>), never stored.</summary>
+    public static string SerializeKeepingSecrets(object? value) => TrySerializePlain(value) ?? PSSerializer.Serialize(value, Depth);
 
     public object? Deserialize(string payload) => CliXmlPlain.TryRead(payload, out var value) ? value : PSSerializer.Deserialize(payload);
 

@@ -207,6 +207,12 @@ internal sealed class ScriptWorkerPool : IDisposable
 
     private static (object?[] Arguments, Dictionary<string, object?> Usings) Decode(ScriptOperationSpec spec)
     {
+        if (spec.HasSecrets)
+        {
+            // A stored definition reached the workers without its secret values (SecretVault.Hydrate fills them in).
+            throw new InvalidOperationException($"The script block needs secret values that are never stored ({string.Join(", ", spec.SecretUsings.Select(u => "$using:" + u).Append(spec.SecretArgumentList ? "-ArgumentList" : string.Empty).Where(u => u.Length > 0))}); run the job from a session that has them, or pass them with -UsingValue.");
+        }
+
         var arguments = spec.ArgumentList is null
             ? []
             : CliXmlCodec.Instance.Deserialize(spec.ArgumentList) switch

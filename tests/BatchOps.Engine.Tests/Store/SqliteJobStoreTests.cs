@@ -209,6 +209,28 @@ public class SqliteJobStoreTests : JobStoreContractTests, IDisposable
         Assert.Equal((long)SqliteJobStore.SchemaVersion, StoreScalar("PRAGMA user_version"));
     }
 
+    protected override Task RewindBeforeSecretsScrubAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        StoreScalar("PRAGMA user_version = 5; SELECT 0;");
+        return Task.CompletedTask;
+    }
+
+    protected override Task<byte[]> StoredBytesAsync()
+    {
+        // Every file of the store folder as it is on disk (the WAL too), read while the store may be open.
+        var bytes = new List<byte>();
+        foreach (var file in Directory.GetFiles(_folder.Path, "*", SearchOption.AllDirectories))
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            bytes.AddRange(copy.ToArray());
+        }
+
+        return Task.FromResult(bytes.ToArray());
+    }
+
     private (long Succeeded, long Pending, long Failed) ScanCounts(string jobId)
     {
         long Of(ItemStatus status) => StoreScalar(
