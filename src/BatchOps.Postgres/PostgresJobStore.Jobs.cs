@@ -14,7 +14,7 @@ public sealed partial class PostgresJobStore
         "j.id, j.name, j.description, j.tags::text, j.status, j.settings, j.operation_kind, j.operation, j.input_format, j.output_format, " +
         "j.created_at, j.started_at, j.ended_at, j.message, j.run_count, j.owner_host, j.owner_pid, j.owner_started, j.heartbeat_at, j.stop_request, " +
         "j.items_file, j.stages, j.undo, j.rolling_back, j.queued, " +
-        "(j.queued AND EXISTS (SELECT 1 FROM batchops.job_chunks c WHERE c.job_id = j.id AND c.claimed AND c.lease_until > clock_timestamp())) AS worked";
+        "(j.queued AND EXISTS (SELECT 1 FROM batchops.job_chunks c WHERE c.job_id = j.id AND c.claimed AND c.lease_until > clock_timestamp())) AS worked, j.input_open";
 
     /// <inheritdoc/>
     public Task CreateJobAsync(JobRecord job, CancellationToken cancellationToken = default)
@@ -24,8 +24,8 @@ public sealed partial class PostgresJobStore
         {
             await using var command = _source.CreateCommand(
                 "INSERT INTO batchops.jobs (id, name, description, tags, status, settings, operation_kind, operation, input_format, output_format, created_at, items_file, stages, undo, " +
-                "owner_host, owner_pid, owner_started, heartbeat_at) " +
-                "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)");
+                "owner_host, owner_pid, owner_started, heartbeat_at, input_open) " +
+                "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)");
             var p = command.Parameters;
             p.Add(new() { Value = job.Id });
             p.Add(new() { Value = job.Name });
@@ -45,6 +45,7 @@ public sealed partial class PostgresJobStore
             p.Add(new() { Value = (object?)job.Lease?.ProcessId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
             p.Add(new() { Value = job.Lease is { } creator ? ToMs(creator.ProcessStartedAt) : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
             p.Add(new() { Value = job.Lease is { } beat ? beat.HeartbeatAt.ToUniversalTime() : DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            p.Add(new() { Value = job.InputIncomplete });
             try
             {
                 return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -255,6 +256,15 @@ public sealed partial class PostgresJobStore
         });
 
     /// <inheritdoc/>
+    public Task EndInputAsync(string jobId, CancellationToken cancellationToken = default) =>
+        GuardAsync(async () =>
+        {
+            await using var command = _source.CreateCommand("UPDATE batchops.jobs SET input_open = false WHERE id = $1");
+            command.Parameters.Add(new() { Value = jobId });
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        });
+
+    /// <inheritdoc/>
     public Task BeginRollbackAsync(string jobId, CancellationToken cancellationToken = default) =>
         GuardAsync(async () =>
         {
@@ -319,7 +329,7 @@ public sealed partial class PostgresJobStore
                 job = job with { Message = JobCreation.CutShortMessage };
             }
 
-            jobs[i] = job;
+            jobs[i] = JobCreation.ShowingInput(job);
         }
 
         return jobs;
@@ -377,6 +387,7 @@ public sealed partial class PostgresJobStore
             Undo = r.IsDBNull(22) ? null : JsonSerializer.Deserialize<UndoDefinition>(r.GetString(22), StoreJson.Options),
             RollingBack = r.GetBoolean(23),
             Queued = queued,
+            InputIncomplete = r.GetBoolean(26),
         };
     }
 

@@ -266,5 +266,9 @@ internal static class PostgresSchema
         -- a secret): done in code by PostgresJobStore.ScrubSecrets in this step's transaction.
         SELECT 1;
         """,
+        """
+        -- Whether a job's streamed input had not ended when its run last stopped (JobRecord.InputIncomplete).
+        ALTER TABLE batchops.jobs ADD COLUMN input_open boolean NOT NULL DEFAULT false;
+        """,
     ];
 }

@@ -56,6 +56,43 @@ public sealed class StoppingTests : IDisposable
     }
 
     [Fact]
+    public void InvokeBatchJob_StoppedWhileItsPipelineFlows_SaysItsInputIsIncomplete_AndItsResumeWarns()
+    {
+        var marker = Path.Combine(_session.Store, "streaming");
+        using var running = _session.Start($$"""
+            1..100000 | ForEach-Object { if ($_ -eq 3000) { [IO.File]::WriteAllText('{{marker}}', 'x') }; $_ } | Invoke-BatchJob { $_ } -Name streamed -ChunkSize 100
+            """);
+        running.WaitUntil(_ => File.Exists(marker), Prompt, "the pipeline to pass item 3,000");
+
+        running.Stop(Prompt);
+        running.Wait(Prompt);
+
+        var job = _session.Run("""
+            $job = Get-BatchJob -Name streamed
+            $job.InputIncomplete
+            $job.Message
+            $job.Total
+            """, limit: Prompt).ThrowIfFailed();
+        Assert.Equal("True", job.Output[0].ToString());
+        var total = (long)job.Output[2].BaseObject;
+        Assert.InRange(total, 1, 99_999);
+        Assert.StartsWith($"input incomplete: {total:N0} item(s) were recorded before the input stopped", job.Output[1].ToString(), StringComparison.Ordinal);
+
+        var resumed = _session.Run("""
+            $null = Invoke-BatchJob -Id streamed
+            (Get-BatchJob -Name streamed).Status.ToString()
+            (Get-BatchJob -Name streamed).Message
+            """, limit: Prompt).ThrowIfFailed();
+        var warning = Assert.Single(resumed.Warnings);
+        Assert.Contains($"input incomplete: {total:N0} item(s) were recorded before the input stopped", warning, StringComparison.Ordinal);
+        Assert.Equal("Completed", resumed.Output[0].ToString());
+        Assert.StartsWith("input incomplete:", resumed.Output[1].ToString(), StringComparison.Ordinal);
+
+        var whole = _session.Run("1..50 | Invoke-BatchJob { $_ } -Name whole | Out-Null; (Get-BatchJob -Name whole).InputIncomplete", limit: Prompt);
+        Assert.Equal("False", whole.Output.Last().ToString());
+    }
+
+    [Fact]
     public void MaxErrors_ReturnsPromptlyAfterTheNthFailure()
     {
         var run = _session.Run("""

@@ -12,6 +12,11 @@ internal static class JobExecution
     public static async Task<int> RunAsync(CliSession session, string jobId, RunKind kind, bool json, IReadOnlyCollection<long>? indexes = null, ItemsFile? itemsFile = null, string? stage = null)
     {
         var job = await session.ResolveJobAsync(jobId).ConfigureAwait(false);
+        if (job.InputIncomplete)
+        {
+            session.Error.WriteLine($"warning: job '{job.Name}' ({job.Id}): {JobCreation.InputIncompleteMessage(job.Counts.Total)}");
+        }
+
         var request = Request(session, job) with { Kind = kind, Indexes = indexes, ItemsFile = itemsFile, Stage = stage };
         var result = await session.CreateRunner().RunAsync(job.Id, request, session.Interrupt).ConfigureAwait(false);
         Report(session, result, json);

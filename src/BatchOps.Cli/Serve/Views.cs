@@ -19,7 +19,8 @@ internal sealed record JobView(
     DateTimeOffset? StartedAt,
     DateTimeOffset? EndedAt,
     int Runs,
-    string? ItemsFile)
+    string? ItemsFile,
+    bool InputIncomplete)
 {
     public static JobView Of(JobRecord job) => new(
         job.Id,
@@ -36,7 +37,8 @@ internal sealed record JobView(
         job.StartedAt,
         job.EndedAt,
         job.RunCount,
-        job.ItemsFile?.Path);
+        job.ItemsFile?.Path,
+        job.InputIncomplete);
 }
 
 /// <summary>How far a running job is: the share of its items that have an outcome.</summary>

@@ -45,6 +45,22 @@ public static class JobCreation
         return removed;
     }
 
+    /// <summary>
+    /// The job as readers show it when its streamed input was cut short: the message says how many items were
+    /// recorded before the input stopped, ahead of any message of its own. Unchanged while it runs or when its input ended.
+    /// </summary>
+    public static JobRecord ShowingInput(JobRecord job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return job.InputIncomplete && job.Status != JobStatus.Running
+            ? job with { Message = $"{InputIncompleteMessage(job.Counts.Total)}{(job.Message is { } own ? " " + own : string.Empty)}" }
+            : job;
+    }
+
+    /// <summary>What a job whose streamed input was cut short says: the items it holds are all it will ever hold.</summary>
+    public static string InputIncompleteMessage(long recorded) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"input incomplete: {recorded:N0} item(s) were recorded before the input stopped; a resume runs those only.");
+
     /// <summary>The refusal for running a job that is still being created, or whose creation was cut short.</summary>
     public static StoreException NotCreated(JobRecord job, TimeProvider time)
     {

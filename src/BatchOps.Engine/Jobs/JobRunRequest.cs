@@ -54,6 +54,13 @@ public sealed record JobRunRequest<TIn, TOut>
     public Action<Store.JobRecord>? OnStarted { get; init; }
 
     /// <summary>
+    /// For input streamed into a new job (RunNewAsync): whether the front end closed the input before its source
+    /// ended (Ctrl+C closes a PowerShell pipeline's input), so the end the engine read is not the input's end
+    /// and the job stays <see cref="Store.JobRecord.InputIncomplete"/>. Null: the end read is the input's end.
+    /// </summary>
+    public Func<bool>? InputCutShort { get; init; }
+
+    /// <summary>
     /// The items file the job was just created from, still open in the caller's hands: when the job has not
     /// run any item yet, the run reads its items straight from the file instead of through the store. Any
     /// other run reads them through the store as usual. Items read from the file share pooled memory that is

@@ -271,7 +271,8 @@ public sealed partial class JobRunner
             throw new ArgumentException("A staged job's items are recorded before it runs: create it with CreateAsync, then run it.", nameof(definition));
         }
 
-        var job = await CreateJobAsync(definition, request.InputCodec.Format, request.OutputCodec.Format, cancellationToken).ConfigureAwait(false);
+        // Until the stream has ended, the job holds only part of what it was given (InputIncomplete).
+        var job = await CreateJobAsync(definition, request.InputCodec.Format, request.OutputCodec.Format, cancellationToken, streamed: true).ConfigureAwait(false);
         var options = BuildOptions(job, request);
         var lease = await AcquireAsync(job, cancellationToken).ConfigureAwait(false);
         await using var stream = new StreamedInput<TIn>(inputs, keySelector, cancellationToken);
@@ -319,7 +320,7 @@ public sealed partial class JobRunner
         }
     }
 
-    private async Task<JobRecord> CreateJobAsync(JobDefinition definition, string inputFormat, string outputFormat, CancellationToken cancellationToken, ItemsFileInfo? itemsFile = null, bool creating = false)
+    private async Task<JobRecord> CreateJobAsync(JobDefinition definition, string inputFormat, string outputFormat, CancellationToken cancellationToken, ItemsFileInfo? itemsFile = null, bool creating = false, bool streamed = false)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentException.ThrowIfNullOrWhiteSpace(definition.Name, nameof(definition.Name));
@@ -332,6 +333,7 @@ public sealed partial class JobRunner
             Tags = definition.Tags,
             Status = creating ? JobStatus.Creating : JobStatus.Pending,
             Lease = creating ? JobLease.ForCurrentProcess(_time.GetUtcNow()) : null,
+            InputIncomplete = streamed,
             Settings = definition.Settings,
             OperationKind = definition.OperationKind,
             Operation = definition.Operation,
@@ -434,8 +436,19 @@ public sealed partial class JobRunner
                 : null);
         }
 
+        var inputIncomplete = job.InputIncomplete;
+        if (inputs is not null && inputs.Ended && request.InputCutShort?.Invoke() != true)
+        {
+            await _store.EndInputAsync(job.Id, CancellationToken.None).ConfigureAwait(false);
+            inputIncomplete = false;
+        }
+        else if (inputIncomplete)
+        {
+            log.Info(JobCreation.InputIncompleteMessage(counts.Total));
+        }
+
         await _store.ReleaseLeaseAsync(job.Id, lease, status, message, CancellationToken.None).ConfigureAwait(false);
-        var final = job with { Status = status, Message = message, Counts = counts, Lease = null, StopRequest = null, EndedAt = _time.GetUtcNow(), RollingBack = job.RollingBack || rollback is not null };
+        var final = JobCreation.ShowingInput(job with { Status = status, Message = message, Counts = counts, Lease = null, StopRequest = null, EndedAt = _time.GetUtcNow(), RollingBack = job.RollingBack || rollback is not null, InputIncomplete = inputIncomplete });
         if (rollback is not null)
         {
             log.Rollback(final);

@@ -15,6 +15,9 @@ internal sealed class StreamedInput<T>(IAsyncEnumerable<T> values, Func<T, strin
     private Task<bool>? _pendingMove;
     private long _next;
 
+    /// <summary>Whether the source said it has no more values (as far as the source knows: a front end may have closed it early).</summary>
+    public bool Ended { get; private set; }
+
     /// <summary>The values numbered 0, 1, 2… for the engine; ends early when <paramref name="stop"/> fires.</summary>
     public async IAsyncEnumerable<BatchItem<T>> ItemsAsync([EnumeratorCancellation] CancellationToken stop = default)
     {
@@ -44,6 +47,7 @@ internal sealed class StreamedInput<T>(IAsyncEnumerable<T> values, Func<T, strin
             var move = _source.MoveNextAsync();
             if (move.IsCompleted)
             {
+                Ended |= !move.Result;
                 return move.Result;
             }
 
@@ -53,6 +57,7 @@ internal sealed class StreamedInput<T>(IAsyncEnumerable<T> values, Func<T, strin
         // A stop abandons the wait, not the read: the pending read is finished by the next caller.
         var moved = await _pendingMove.WaitAsync(stop).ConfigureAwait(false);
         _pendingMove = null;
+        Ended |= !moved;
         return moved;
     }
 }

@@ -61,6 +61,9 @@ public interface IJobStore : IDisposable
     /// </summary>
     Task RecordCompensationsAsync(string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken = default);
 
+    /// <summary>Records that the streamed input of a job ended: every item it was given is recorded (<see cref="JobRecord.InputIncomplete"/> false).</summary>
+    Task EndInputAsync(string jobId, CancellationToken cancellationToken = default);
+
     /// <summary>Marks the job as rolling back: from now on a resume goes on compensating, never runs items.</summary>
     Task BeginRollbackAsync(string jobId, CancellationToken cancellationToken = default);
 

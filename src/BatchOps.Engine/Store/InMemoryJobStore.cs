@@ -258,6 +258,17 @@ public sealed class InMemoryJobStore(TimeProvider? time = null) : IJobStore
     }
 
     /// <inheritdoc/>
+    public Task EndInputAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            _jobs[jobId] = JobOf(jobId) with { InputIncomplete = false };
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
     public Task<IReadOnlyList<long>> ResetFailedAsync(string jobId, IReadOnlyCollection<long>? indexes, CancellationToken cancellationToken = default)
     {
         lock (_lock)
@@ -322,8 +333,8 @@ public sealed class InMemoryJobStore(TimeProvider? time = null) : IJobStore
         }
 
         job = job with { Counts = counts };
-        return job.Status == JobStatus.Running && (job.Lease is null || !job.Lease.IsAlive(_time.GetUtcNow()))
+        return JobCreation.ShowingInput(job.Status == JobStatus.Running && (job.Lease is null || !job.Lease.IsAlive(_time.GetUtcNow()))
             ? job with { Status = JobStatus.Interrupted }
-            : job;
+            : job);
     }
 }

@@ -57,6 +57,13 @@ public sealed record JobRecord
     /// </summary>
     public bool Queued { get; init; }
 
+    /// <summary>
+    /// Whether the job's items were piped in as they arrived and the input had not ended when its run last
+    /// stopped (Ctrl+C, a crash, an error upstream): the job holds only the items recorded until then, and
+    /// says so in its <see cref="Message"/> whenever it is not running.
+    /// </summary>
+    public bool InputIncomplete { get; init; }
+
     /// <summary>When the job was created.</summary>
     public DateTimeOffset CreatedAt { get; init; }
 

@@ -10,7 +10,7 @@ public sealed partial class SqliteJobStore
 {
     private const string JobColumns =
         "id, name, description, tags, status, settings, operation_kind, operation, input_format, output_format, " +
-        "created_at, started_at, ended_at, message, run_count, owner_host, owner_pid, owner_started, heartbeat_at, stop_request, items_file, stages, undo, rolling_back";
+        "created_at, started_at, ended_at, message, run_count, owner_host, owner_pid, owner_started, heartbeat_at, stop_request, items_file, stages, undo, rolling_back, input_open";
 
     /// <inheritdoc/>
     public Task CreateJobAsync(JobRecord job, CancellationToken cancellationToken = default)
@@ -22,8 +22,8 @@ public sealed partial class SqliteJobStore
             using var command = connection.CreateCommand();
             command.CommandText =
                 "INSERT INTO jobs (id, name, description, tags, status, settings, operation_kind, operation, input_format, output_format, created_at, items_file, stages, undo, " +
-                "owner_host, owner_pid, owner_started, heartbeat_at) " +
-                "VALUES ($id, $name, $description, $tags, $status, $settings, $kind, $operation, $input, $output, $created, $itemsFile, $stages, $undo, $host, $pid, $started, $beat)";
+                "owner_host, owner_pid, owner_started, heartbeat_at, input_open) " +
+                "VALUES ($id, $name, $description, $tags, $status, $settings, $kind, $operation, $input, $output, $created, $itemsFile, $stages, $undo, $host, $pid, $started, $beat, $inputOpen)";
             command.Parameters.AddWithValue("$id", job.Id);
             command.Parameters.AddWithValue("$name", job.Name);
             command.Parameters.AddWithValue("$description", (object?)job.Description ?? DBNull.Value);
@@ -42,6 +42,7 @@ public sealed partial class SqliteJobStore
             command.Parameters.AddWithValue("$pid", (object?)job.Lease?.ProcessId ?? DBNull.Value);
             command.Parameters.AddWithValue("$started", job.Lease is { } creator ? ToMs(creator.ProcessStartedAt) : DBNull.Value);
             command.Parameters.AddWithValue("$beat", job.Lease is { } beat ? ToMs(beat.HeartbeatAt) : DBNull.Value);
+            command.Parameters.AddWithValue("$inputOpen", job.InputIncomplete ? 1 : 0);
             return command.ExecuteNonQuery();
         }));
     }
@@ -144,6 +145,17 @@ public sealed partial class SqliteJobStore
         if (query.Tag is not null) parameters.AddWithValue("$tag", query.Tag);
         if (query.Since is { } since) parameters.AddWithValue("$since", ToMs(since));
     }
+
+    /// <inheritdoc/>
+    public Task EndInputAsync(string jobId, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Guard(() =>
+        {
+            using var connection = Connect();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE jobs SET input_open = 0 WHERE id = $id";
+            command.Parameters.AddWithValue("$id", jobId);
+            return command.ExecuteNonQuery();
+        }));
 
     /// <inheritdoc/>
     public Task<bool> TryAcquireLeaseAsync(string jobId, JobLease lease, CancellationToken cancellationToken = default)
@@ -315,7 +327,7 @@ public sealed partial class SqliteJobStore
                 job = job with { Message = JobCreation.CutShortMessage };
             }
 
-            jobs[i] = job;
+            jobs[i] = JobCreation.ShowingInput(job);
         }
 
         return jobs;
@@ -368,6 +380,7 @@ public sealed partial class SqliteJobStore
         Stages = r.IsDBNull(21) ? null : JsonSerializer.Deserialize<JobStage[]>(r.GetString(21), StoreJson.Options),
         Undo = r.IsDBNull(22) ? null : JsonSerializer.Deserialize<UndoDefinition>(r.GetString(22), StoreJson.Options),
         RollingBack = r.GetInt32(23) != 0,
+        InputIncomplete = r.GetInt32(24) != 0,
     };
 
     private static void AddLease(SqliteCommand command, JobLease lease)

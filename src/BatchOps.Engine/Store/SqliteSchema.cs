@@ -139,5 +139,9 @@ internal static class SqliteSchema
         -- a secret): done in code by SqliteJobStore.ScrubSecrets in this step's transaction.
         UPDATE jobs SET operation = operation WHERE 0;
         """,
+        """
+        -- Whether a job's streamed input had not ended when its run last stopped (JobRecord.InputIncomplete).
+        ALTER TABLE jobs ADD COLUMN input_open INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 }

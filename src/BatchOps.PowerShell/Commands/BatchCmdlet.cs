@@ -96,7 +96,7 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
             return;
         }
 
-        var run = new BackgroundRun(Target, job.Id, kind, indexes, overrides, StreamPreferences(), WithSecrets(job));
+        var run = new BackgroundRun(Target, job.Id, kind, indexes, overrides, StreamPreferences(), Runnable(job));
         var background = new BatchBackgroundJob($"{MyInvocation.MyCommand.Name} -Id {job.Id}", job.Name, job.Id, run);
         JobRepository.Add(background);
         background.StartJob();
@@ -150,7 +150,7 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
 
         try
         {
-            return RunOperation.ForStoredJob(WithSecrets(job), session, throttle, useCallerRunspace, StreamPreferences(), overrides);
+            return RunOperation.ForStoredJob(Runnable(job), session, throttle, useCallerRunspace, StreamPreferences(), overrides);
         }
         catch (BatchOps.Sql.SqlSpecException error)
         {
@@ -163,11 +163,17 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
     internal virtual System.Collections.IDictionary? GivenUsingValues => null;
 
     /// <summary>
-    /// A copy of a job whose script blocks carry their secret $using: values again (<see cref="Scripting.SecretVault"/>),
-    /// for opening workers only; ends the command naming what is missing.
+    /// A job as a run opens its workers: a copy whose script blocks carry their secret $using: values again
+    /// (<see cref="Scripting.SecretVault"/>; never stored), ending the command naming what is missing; and a
+    /// warning first when its streamed input was cut short, so a resume never passes for the whole input.
     /// </summary>
-    internal JobRecord WithSecrets(JobRecord job)
+    internal JobRecord Runnable(JobRecord job)
     {
+        if (job.InputIncomplete)
+        {
+            WriteWarning($"Job '{job.Name}' ({job.Id}): {Engine.Jobs.JobCreation.InputIncompleteMessage(job.Counts.Total)} The rest of its input was never recorded; pipe it into a new job to run it.");
+        }
+
         try
         {
             return Scripting.SecretVault.Hydrate(job, GivenUsingValues);

@@ -25,6 +25,9 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
     private bool _whatIf;
     private long _offered;
 
+    /// <summary>Whether the pipeline's input ended (EndProcessing) rather than being closed by Ctrl+C.</summary>
+    private volatile bool _inputEnded;
+
     /// <summary>Id or name of a stored job to run (its unfinished items). Accepts BatchJob objects from the pipeline.</summary>
     [Parameter(ParameterSetName = IdSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, HelpMessage = "Id or name of the stored job to run.")]
     [Alias("JobId")]
@@ -99,7 +102,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         var options = definition.Settings.ToOptions();
         var session = ActiveRun = new JobRunSession();
         // What the workers run: the definition with its secret $using: values, which the stored one leaves out.
-        var runnable = WithSecrets(new JobRecord { Id = "-", Name = definition.Name, OperationKind = definition.OperationKind, Operation = definition.Operation, Settings = definition.Settings, Undo = definition.Undo });
+        var runnable = Runnable(new JobRecord { Id = "-", Name = definition.Name, OperationKind = definition.OperationKind, Operation = definition.Operation, Settings = definition.Settings, Undo = definition.Undo });
         var spec = JobRunSession.SpecOf(runnable);
         var pool = OpenPool(spec, options.ThrottleLimit, session);
         var input = _input = new PipelineInput<object?>(Math.Max(options.ChunkSize * 4, 256), batchSize: Math.Min(options.ChunkSize, 1_000));
@@ -112,7 +115,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
             operation = operation.WithUndo(plan);
         }
 
-        session.Start(operation, definition.Name, RunKind.Resume, null, (request, ct) => runner.RunNewAsync(definition, input.Items, request, KeyFor, ct));
+        session.Start(operation, definition.Name, RunKind.Resume, null, (request, ct) => runner.RunNewAsync(definition, input.Items, request with { InputCutShort = () => !_inputEnded }, KeyFor, ct));
     }
 
     /// <summary>-Stage: the stages' items are stored first (they are given whole, not piped), then the job runs from the store.</summary>
@@ -201,6 +204,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
             return;
         }
 
+        _inputEnded = true;
         _input!.Complete();
         _ = Finish(this, ActiveRun);
     }

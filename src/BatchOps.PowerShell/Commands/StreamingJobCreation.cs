@@ -46,8 +46,22 @@ internal sealed class StreamingJobCreation : IDisposable
     /// <summary>Ctrl+C: stops storing items.</summary>
     public void Cancel() => _cancel.Cancel();
 
+    /// <summary>
+    /// Stops storing items if the input did not end (Ctrl+C, an error upstream) and waits for the writer: a
+    /// creation cut short removes what it recorded before the command returns, so no Creating job lingers.
+    /// </summary>
     public void Dispose()
     {
+        _cancel.Cancel();
+        try
+        {
+            _creating.Wait(TimeSpan.FromSeconds(30));
+        }
+        catch (AggregateException)
+        {
+            // Cancelled or failed: its error was reported by Complete, or nobody asked (a stop).
+        }
+
         _items.Dispose();
         _cancel.Dispose();
     }

@@ -19,6 +19,9 @@ namespace BatchOps.PowerShell.Commands;
 [OutputType(typeof(BatchJob), typeof(BatchItemResult))]
 public sealed class WriteBatchTableCommand : BatchSettingsCmdlet
 {
+    /// <summary>Whether the pipeline's input ended (EndProcessing) rather than being closed by Ctrl+C.</summary>
+    private volatile bool _inputEnded;
+
     /// <summary>Rows per chunk (one database transaction) when neither -ChunkSize nor the settings file says.</summary>
     internal const int DefaultChunkSize = 1_000;
 
@@ -194,6 +197,7 @@ public sealed class WriteBatchTableCommand : BatchSettingsCmdlet
         }
 
         ActiveRun ??= Start();
+        _inputEnded = true;
         _input!.Complete();
         var result = InvokeBatchJobCommand.Finish(this, ActiveRun, Show);
         if (!PassThru)
@@ -222,7 +226,7 @@ public sealed class WriteBatchTableCommand : BatchSettingsCmdlet
         var operation = _sql!.ToRunOperation(() => session.JobId);
         _sqlOwnedByRun = true;
         session.Start(operation, definition.Name, RunKind.Resume, null, (request, ct) =>
-            runner.RunNewAsync(definition, input.Items, request, row => row is not null && _keys.TryGetValue(row, out var key) ? key : null, ct));
+            runner.RunNewAsync(definition, input.Items, request with { InputCutShort = () => !_inputEnded }, row => row is not null && _keys.TryGetValue(row, out var key) ? key : null, ct));
         return session;
     }
 

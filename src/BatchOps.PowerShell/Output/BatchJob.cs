@@ -50,6 +50,12 @@ public sealed class BatchJob
     /// <summary>Whether the job is being (or was) rolled back: resuming it goes on undoing, never runs items.</summary>
     public bool RollingBack { get; init; }
 
+    /// <summary>
+    /// Whether the items were piped in as they arrived and the input had not ended when the job last stopped
+    /// (Ctrl+C, a crash, an error upstream): the job holds only the items recorded until then (see Message).
+    /// </summary>
+    public bool InputIncomplete { get; init; }
+
     /// <summary>The job's stages in the order they run (-Stage); empty for a job without stages.</summary>
     public string[] Stages { get; init; } = [];
 

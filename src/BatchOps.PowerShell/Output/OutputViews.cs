@@ -104,6 +104,7 @@ internal static class OutputViews
             Compensated = c.Compensated,
             CompensationFailed = c.CompensationFailed,
             RollingBack = job.RollingBack,
+            InputIncomplete = job.InputIncomplete,
             Stages = job.Stages is null ? [] : [.. Engine.Jobs.StageOrder.Sort(job.Stages).Select(s => s.Name)],
             CreatedAt = job.CreatedAt,
             StartedAt = job.StartedAt,

@@ -227,6 +227,27 @@ public sealed class ServeApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AJobWhoseStreamedInputWasCutShort_SaysSo()
+    {
+        var result = await new JobRunner(_store).RunNewAsync(
+            new JobDefinition { Name = "streamed", OperationKind = "test", Operation = "{}" },
+            Enumerable.Range(0, 40).Select(i => (string?)i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToAsyncEnumerable(),
+            new JobRunRequest<string?, string?>
+            {
+                Operation = BatchOperation<string?, string?>.PerItem((item, _) => ValueTask.FromResult(item.Value)),
+                InputCodec = TextPayloadCodec.Instance,
+                OutputCodec = TextPayloadCodec.Instance,
+                InputCutShort = () => true,
+            });
+        using var client = await ServeAsync();
+
+        var job = await JsonAsync(await client.GetAsync($"/api/jobs/{result.Job.Id}", CancellationToken.None));
+
+        Assert.True(job.GetProperty("inputIncomplete").GetBoolean());
+        Assert.StartsWith("input incomplete: 40 item(s) were recorded before the input stopped", job.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Cancel_StopsAPendingJob_AndSaysWhenThereIsNothingToStop()
     {
         var ct = CancellationToken.None;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 using BatchOps.Engine.Tests.Support;
@@ -102,5 +103,46 @@ public class JobCreationTests(PostgresServer postgres) : IDisposable
         var stored = (await store.GetJobAsync(job.Id))!;
         Assert.Equal((JobStatus.Pending, 9L, 1L), (stored.Status, stored.Counts.Pending, stored.Counts.Failed));
         Assert.Equal((9L, 1L), (job.Counts.Pending, job.Counts.Failed));
+    }
+
+    private static async IAsyncEnumerable<JsonElement> StreamAsync(int count)
+    {
+        foreach (var item in Items(count))
+        {
+            await Task.Yield();
+            yield return item;
+        }
+    }
+
+    private static JobRunRequest<JsonElement, string?> Request(Func<bool>? cutShort) => new()
+    {
+        Operation = BatchOperation<JsonElement, string?>.PerItem((item, _) => ValueTask.FromResult<string?>("ok")),
+        InputCodec = JsonPayloadCodec.Instance,
+        OutputCodec = TextPayloadCodec.Instance,
+        InputCutShort = cutShort,
+    };
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task RunNewAsync_InputThatEnded_IsWhole_InputClosedEarly_SaysSoEverywhereAndStaysSo(string kind)
+    {
+        using var store = await TestStores.CreateAsync(kind, _folder.Path, postgres);
+        var runner = new JobRunner(store);
+
+        var whole = await runner.RunNewAsync(Definition() with { Name = "whole" }, StreamAsync(250), Request(null));
+        var cut = await runner.RunNewAsync(Definition() with { Name = "cut" }, StreamAsync(250), Request(() => true));
+
+        Assert.False(whole.Job.InputIncomplete);
+        Assert.False((await store.GetJobAsync(whole.Job.Id))!.InputIncomplete);
+        var stored = (await store.GetJobAsync(cut.Job.Id))!;
+        Assert.True(stored.InputIncomplete);
+        Assert.StartsWith("input incomplete: 250 item(s) were recorded before the input stopped", stored.Message, StringComparison.Ordinal);
+        Assert.StartsWith("input incomplete: 250", cut.Job.Message, StringComparison.Ordinal);
+        Assert.StartsWith("input incomplete:", Assert.Single(await store.FindJobsAsync(new JobQuery { Name = "cut" })).Message, StringComparison.Ordinal);
+
+        // A resume runs what was recorded and never passes for the whole input.
+        var resumed = await runner.RunAsync(cut.Job.Id, Request(null) with { Kind = RunKind.Resume });
+        Assert.True(resumed.Job.InputIncomplete);
+        Assert.StartsWith("input incomplete:", resumed.Job.Message, StringComparison.Ordinal);
     }
 }
