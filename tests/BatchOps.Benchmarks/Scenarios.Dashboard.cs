@@ -137,6 +137,9 @@ public sealed partial class Scenarios
             start.ArgumentList.Add(arg);
         }
 
+        // The server's token goes through the environment, as Start-BatchDashboard passes it; every request carries it.
+        var token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        start.Environment["BATCHOPS_TOKEN"] = token;
         using var server = Process.Start(start)!;
         try
         {
@@ -144,6 +147,7 @@ public sealed partial class Scenarios
                 ?? throw new InvalidOperationException($"batchops serve ended: {await server.StandardError.ReadToEndAsync()}");
             var url = banner.Split(' ').First(w => w.StartsWith("http://", StringComparison.Ordinal)).TrimEnd(';', ',');
             using var http = new HttpClient { BaseAddress = new Uri(url) };
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
             var p95 = new Dictionary<string, double>();
             foreach (var (name, path) in routes)
             {
