@@ -8,6 +8,7 @@ Describe 'Get-BatchStatistics' {
         $stats = Get-BatchStatistics
         $stats.Jobs | Should -BeGreaterOrEqual 1
         $stats.ByTag['metrics'] | Should -Be 1
-        $stats.Items.Succeeded | Should -BeGreaterOrEqual 4
+        $stats.Items | Should -BeGreaterOrEqual 4
+        $stats.SucceededItems | Should -BeGreaterOrEqual 4
     }
 }

@@ -47,7 +47,7 @@ Describe 'Invoke-BatchJob with credentials' {
         $null = 1..2 | New-BatchJob { ($using:token).Length } -Name pester-elsewhere
         $session = New-BatchSession
         try {
-            $failure = $session.AddScript({ Invoke-BatchJob -Id pester-elsewhere -ErrorVariable failed -ErrorAction SilentlyContinue; $failed[0].FullyQualifiedErrorId }).Invoke()
+            $failure = $session.AddScript({ try { Invoke-BatchJob -Id pester-elsewhere -ErrorAction Stop } catch { $_.FullyQualifiedErrorId } }).Invoke()
             $failure | Should -BeLike 'BatchOps.SecretsMissing*'
             $session.Commands.Clear()
             $output = $session.AddScript({ param($Token) (Invoke-BatchJob -Id pester-elsewhere -UsingValue @{ token = $Token }).Output }).AddArgument($tokenValue).Invoke()

@@ -1,3 +1,8 @@
+BeforeDiscovery {
+    # -Skip is decided while Pester discovers the tests, before BeforeAll runs.
+    $hasSqlite3 = [bool](Get-Command sqlite3 -ErrorAction SilentlyContinue)
+}
+
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestSetup.ps1')
     # The round trips need a way to create and read a SQLite table outside the module: the sqlite3 tool.
@@ -33,7 +38,7 @@ Describe 'Write-BatchTable' {
             if ($script:sqlite3) { Invoke-Sqlite $database 'CREATE TABLE products (sku TEXT PRIMARY KEY, name TEXT NOT NULL, price REAL);' }
         }
 
-        It 'loads CSV rows and outputs the job' -Skip:(-not $script:sqlite3) {
+        It 'loads CSV rows and outputs the job' -Skip:(-not $hasSqlite3) {
             $csv = Join-Path $TestDrive 'products.csv'
             1..300 | ForEach-Object { [pscustomobject]@{ sku = "SKU-$_"; name = "Item $_"; price = "$_.5" } } | Export-Csv $csv
             $job = Import-Csv $csv | Write-BatchTable -Connection $database -Table products -ChunkSize 100
@@ -44,7 +49,7 @@ Describe 'Write-BatchTable' {
             Invoke-Sqlite $database "SELECT price FROM products WHERE sku = 'SKU-7';" | Should -Be 7.5
         }
 
-        It 'upserts by key and reports each row with -PassThru' -Skip:(-not $script:sqlite3) {
+        It 'upserts by key and reports each row with -PassThru' -Skip:(-not $hasSqlite3) {
             Invoke-Sqlite $database "INSERT INTO products VALUES ('A', 'old', 1);"
             $results = @(
                 [pscustomobject]@{ sku = 'A'; name = 'new'; price = 2 }
@@ -54,7 +59,7 @@ Describe 'Write-BatchTable' {
             Invoke-Sqlite $database "SELECT name FROM products WHERE sku = 'A';" | Should -Be 'new'
         }
 
-        It 'fails only the bad row, as an error, and -WhatIf changes nothing' -Skip:(-not $script:sqlite3) {
+        It 'fails only the bad row, as an error, and -WhatIf changes nothing' -Skip:(-not $hasSqlite3) {
             $rows = 1..50 | ForEach-Object { [pscustomobject]@{ sku = "S$_"; name = "n$_"; price = "$_" } }
             $rows[9].price = 'abc'
             $rows | Write-BatchTable $database products -WhatIf -WarningVariable wouldFail -WarningAction SilentlyContinue
