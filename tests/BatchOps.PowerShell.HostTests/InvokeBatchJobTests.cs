@@ -299,4 +299,41 @@ public sealed class InvokeBatchJobTests : IDisposable
         Assert.Equal(ProgressRecordType.Completed, run.Progress[^1].RecordType);
         Assert.Contains(run.Progress, p => p.RecordType == ProgressRecordType.Processing && p.PercentComplete is > 0 and < 100);
     }
+
+    [Fact]
+    public void WarningAndInformationVariables_WithSilentlyContinue_CollectWhatTheWorkersWrote()
+    {
+        var run = _session.Run("""
+            $null = 1..3 | Invoke-BatchJob { Write-Warning "warn $_"; Write-Information "info $_"; if ($_ -eq 2) { throw "bad $_" }; $_ } -WarningAction SilentlyContinue -WarningVariable w -InformationAction SilentlyContinue -InformationVariable i -ErrorAction SilentlyContinue -ErrorVariable e -ThrottleLimit 1
+            @($w).Count
+            @($i).Count
+            @($e | Where-Object { $_.FullyQualifiedErrorId -like 'BatchOps.ItemFailed*' }).Count
+            """);
+
+        Assert.Null(run.Terminating);
+        Assert.Equal(["3", "3", "1"], run.Output.Select(o => o.ToString()));
+        Assert.Empty(run.Warnings);
+    }
+
+    [Fact]
+    public void FailedItem_WithoutAKey_ItsMessageNamesTheInputBesideTheIndex()
+    {
+        var run = _session.Run("""
+            1..100 | Invoke-BatchJob { if ($_ -eq 97) { throw "disk full on item $_" }; $_ } -ErrorAction SilentlyContinue -ErrorVariable failed | Out-Null
+            $failed[0].ToString()
+            """);
+
+        Assert.Matches(@"item 96 \(input 97\) failed after 1 attempt\(s\): disk full on item 97", run.Output.Single().ToString());
+    }
+
+    [Fact]
+    public void BatchopsShowJson_OfAJobWithoutStages_PrintsNoInternalCount()
+    {
+        _session.Run("1..5 | Invoke-BatchJob { $_ } -Name plain | Out-Null").ThrowIfFailed();
+
+        var show = _session.Batchops("show", "plain", "--json");
+
+        Assert.DoesNotContain("4611686018427387903", show, StringComparison.Ordinal);
+        Assert.Contains("\"total\": 5", show, StringComparison.Ordinal);
+    }
 }

@@ -46,15 +46,23 @@ public sealed record ErrorRecordInfo(string ErrorId, string Category, string Mes
     /// <param name="attempts">Attempts made.</param>
     /// <param name="errorType">Full name of the exception type; null when unknown.</param>
     /// <param name="errorMessage">The error's message; null when unknown.</param>
-    public static ErrorRecordInfo ForFailedItem(string jobId, long index, string? key, int attempts, string? errorType, string? errorMessage)
+    /// <param name="input">A short form of the item's input, named beside the index when the item has no key (users do not count from 0).</param>
+    public static ErrorRecordInfo ForFailedItem(string jobId, long index, string? key, int attempts, string? errorType, string? errorMessage, string? input = null)
     {
         var type = errorType ?? "Unknown";
         var timedOut = type.EndsWith("TimeoutRejectedException", StringComparison.Ordinal) || type.EndsWith(".TimeoutException", StringComparison.Ordinal);
-        var name = key is null ? $"item {index}" : $"item {index} ({key})";
+        var name = key is not null ? $"item {index} ({key})" : input is { Length: > 0 } shown ? $"item {index} (input {Short(shown)})" : $"item {index}";
         return new ErrorRecordInfo(
             timedOut ? ItemTimedOutId : ItemFailedId,
             CategoryFor(type),
             $"Job {jobId}: {name} failed after {attempts} attempt(s): {errorMessage ?? "The item failed."}");
+    }
+
+    /// <summary>At most 40 characters of an input, on one line.</summary>
+    private static string Short(string input)
+    {
+        var line = input.ReplaceLineEndings(" ");
+        return line.Length > 40 ? line[..37] + "..." : line;
     }
 
     /// <summary>Maps an exception type name to an ErrorCategory name.</summary>

@@ -91,7 +91,11 @@ public sealed record JobRecord
     /// <summary>Length of the latest run, when it has ended.</summary>
     public TimeSpan? Duration => StartedAt is { } start && EndedAt is { } end && end >= start ? end - start : null;
 
-    /// <summary>The job's stages, or one unnamed stage over all its items for a job without stages.</summary>
+    /// <summary>
+    /// The job's stages, or one unnamed stage over all its items for a job without stages. Not written out
+    /// (show --json, exports): that stage's Count is an internal "to the end" value no one should read.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public IReadOnlyList<JobStage> Plan => Stages ?? [new JobStage
     {
         Name = string.Empty,

@@ -1,3 +1,4 @@
+using System.Management.Automation;
 using BatchOps.Engine.Hosting;
 using BatchOps.Engine.Store;
 using Jobs = BatchOps.Engine.Jobs;
@@ -136,7 +137,17 @@ internal static class OutputViews
 
     /// <summary>The error record fields of a failed item (id, category, message), decided in the engine.</summary>
     public static ErrorRecordInfo ErrorOf(BatchItemResult item) =>
-        ErrorRecordInfo.ForFailedItem(item.JobId, item.Index, item.Key, item.Attempts, item.Error?.Type, item.Error?.Message);
+        ErrorRecordInfo.ForFailedItem(item.JobId, item.Index, item.Key, item.Attempts, item.Error?.Type, item.Error?.Message, ShortInput(item.Input));
+
+    /// <summary>How a failed item's message names its input when it has no key: a plain value as PowerShell prints it, else the type.</summary>
+    private static string? ShortInput(object? input) => (input is PSObject wrapped ? wrapped.BaseObject : input) switch
+    {
+        null => null,
+        string or char or bool or Guid or DateTime or DateTimeOffset or TimeSpan or Enum => LanguagePrimitives.ConvertTo<string>(input),
+        var value when value.GetType().IsPrimitive || value is decimal => LanguagePrimitives.ConvertTo<string>(input),
+        PSCustomObject or System.Collections.IDictionary => null,
+        var value => value.ToString(),
+    };
 
     public static BatchWorkerState View(Workers.WorkerState state) => (BatchWorkerState)(int)state;
 
