@@ -1,5 +1,6 @@
 using System.Text;
 using BatchOps.PowerShell.HostTests.Support;
+using BatchOps.Testing;
 
 namespace BatchOps.PowerShell.HostTests;
 
@@ -15,10 +16,10 @@ public sealed class SecretsTests : IDisposable
     private const string Token = "tok-9f8e7d6c5b4a";
     private const string Vault = "Ss-Secret-123";
     private const string Nested = "Nested-Pw-456";
-    private const string ItemPassword = "Item-Pw-789";
+    internal const string ItemPassword = "Item-Pw-789";
     private static readonly string[] Secrets = [Password, Token, Vault, Nested, ItemPassword];
 
-    private const string Setup = $$"""
+    internal const string Setup = $$"""
         $cred = [pscredential]::new('admin', [System.Net.NetworkCredential]::new('', '{{Password}}').SecurePassword)
         $token = '{{Token}}'
         $vault = [System.Net.NetworkCredential]::new('', '{{Vault}}').SecurePassword
@@ -27,9 +28,9 @@ public sealed class SecretsTests : IDisposable
         """;
 
     /// <summary>What the script block reports: the lengths of what it received (never the values, which outputs would store).</summary>
-    private const string Block = "{ '{0} {1} {2} {3} {4} {5} {6}' -f $using:cred.UserName, ($using:cred).GetNetworkCredential().Password.Length, $using:token.Length, [pscredential]::new('x', $using:vault).GetNetworkCredential().Password.Length, ($using:config).Inner.GetNetworkCredential().Password.Length, $using:servers, $_ }";
+    internal const string Block = "{ '{0} {1} {2} {3} {4} {5} {6}' -f $using:cred.UserName, ($using:cred).GetNetworkCredential().Password.Length, $using:token.Length, [pscredential]::new('x', $using:vault).GetNetworkCredential().Password.Length, ($using:config).Inner.GetNetworkCredential().Password.Length, $using:servers, $_ }";
 
-    private const string Received = "admin 13 16 13 13 web01";
+    internal const string Received = "admin 13 16 13 13 web01";
 
     private readonly PsSession _session = new();
 
@@ -47,7 +48,7 @@ public sealed class SecretsTests : IDisposable
         }
     }
 
-    private static void AssertNoSecretIn(byte[] bytes, string where, params string[] except)
+    internal static void AssertNoSecretIn(byte[] bytes, string where, params string[] except)
     {
         foreach (var secret in Secrets.Except(except))
         {
@@ -58,7 +59,7 @@ public sealed class SecretsTests : IDisposable
         }
     }
 
-    private static string? OutputOf(System.Management.Automation.PSObject result) => result.Properties["Output"].Value?.ToString();
+    internal static string? OutputOf(System.Management.Automation.PSObject result) => result.Properties["Output"].Value?.ToString();
 
     private static byte[] FolderBytes(string folder)
     {
@@ -144,5 +145,45 @@ public sealed class SecretsTests : IDisposable
         var stored = Encoding.UTF8.GetString(FolderBytes(_session.Store));
         Assert.Contains("X-Api-Key", stored, StringComparison.Ordinal);
         AssertNoSecretIn(FolderBytes(_session.Store), "the store folder");
+    }
+}
+
+/// <summary>The same credentials through a PostgreSQL store: no form of any secret in any of its tables.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class SecretsPostgresTests(PostgresServer server) : IDisposable
+{
+    private readonly PsSession _session = new();
+
+    public void Dispose() => _session.Dispose();
+
+    [Fact]
+    public async Task Credentials_ReachTheRun_AndNoTableOfTheSharedStoreHoldsAnyFormOfThem()
+    {
+        var database = await server.CreateDatabaseAsync();
+        _session.Runspace.SessionStateProxy.SetVariable("Shared", database);
+
+        var run = _session.Run($$"""
+            {{SecretsTests.Setup}}
+            1..3 | Invoke-BatchJob {{SecretsTests.Block}} -Name pg-secrets -Store $Shared -ThrottleLimit 1
+            $items = 1..2 | ForEach-Object { [pscustomobject]@{ N = $_; Cred = [pscredential]::new("u$_", [System.Net.NetworkCredential]::new('', '{{SecretsTests.ItemPassword}}').SecurePassword) } }
+            $items | Invoke-BatchJob { $_.N } -Name pg-item-secrets -Store $Shared
+            """).ThrowIfFailed();
+
+        Assert.Equal($"{SecretsTests.Received} 1", SecretsTests.OutputOf(run.Output[0]));
+        await using var connection = new Npgsql.NpgsqlConnection(database);
+        await connection.OpenAsync();
+        var dump = new System.Text.StringBuilder();
+        foreach (var table in new[] { "jobs", "items", "item_blocks", "item_history", "job_chunks", "workers" })
+        {
+            await using var exists = new Npgsql.NpgsqlCommand($"SELECT to_regclass('batchops.{table}') IS NOT NULL", connection);
+            if (await exists.ExecuteScalarAsync() is true)
+            {
+                await using var read = new Npgsql.NpgsqlCommand($"SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM batchops.{table} t", connection);
+                dump.Append(await read.ExecuteScalarAsync());
+            }
+        }
+
+        Assert.Contains("pg-secrets", dump.ToString(), StringComparison.Ordinal);
+        SecretsTests.AssertNoSecretIn(Encoding.UTF8.GetBytes(dump.ToString()), "the PostgreSQL store's tables");
     }
 }

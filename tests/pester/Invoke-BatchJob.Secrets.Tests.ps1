@@ -43,6 +43,18 @@ Describe 'Invoke-BatchJob with credentials' {
         }
     }
 
+    It 'asks another process for the values, and runs with -UsingValue there' {
+        $null = 1..2 | New-BatchJob { ($using:token).Length } -Name pester-other-process
+        # This PowerShell again, as a new process: pwsh itself, or dotnet with pwsh.dll when it runs as a .NET tool.
+        $exe = [Environment]::ProcessPath
+        [string[]] $first = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' } else { @() }
+        $import = "Import-Module '$(Join-Path $env:BATCHOPS_TEST_MODULE 'BatchOps.psd1')'"
+        $refused = & $exe @first -NoProfile -NonInteractive -Command "$import; try { Invoke-BatchJob -Id pester-other-process -ErrorAction Stop } catch { `$_.FullyQualifiedErrorId }"
+        $refused | Should -BeLike 'BatchOps.SecretsMissing*'
+        $ran = & $exe @first -NoProfile -NonInteractive -Command "$import; (Invoke-BatchJob -Id pester-other-process -ThrottleLimit 1 -UsingValue @{ token = '$tokenValue' }).Output"
+        $ran | Should -Be @('17', '17')
+    }
+
     It 'asks another session for the values, and runs with -UsingValue' {
         $null = 1..2 | New-BatchJob { ($using:token).Length } -Name pester-elsewhere
         $session = New-BatchSession
