@@ -336,4 +336,22 @@ public sealed class InvokeBatchJobTests : IDisposable
         Assert.DoesNotContain("4611686018427387903", show, StringComparison.Ordinal);
         Assert.Contains("\"total\": 5", show, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void UseCallerRunspace_AtAnyThrottle_RunsStagesAndUndoInTheCallersRunspace_OneAtATime()
+    {
+        var run = _session.Run("""
+            $callerOnly = 'seen'
+            $undone = [System.Collections.Generic.List[object]]::new()
+            $staged = Invoke-BatchJob -Stage @{ Name = 'a'; InputObject = 1..3; ScriptBlock = { "$callerOnly a$_" } }, @{ Name = 'b'; DependsOn = 'a'; InputObject = 4..5; ScriptBlock = { "$callerOnly b$_" } } -UseCallerRunspace -ThrottleLimit 4 -Verbose 4>&1
+            ($staged | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like '*-ThrottleLimit 4 is ignored*' }).Count -ge 1
+            ($staged | Where-Object Output | ForEach-Object Output) -join ','
+            $null = 1..3 | Invoke-BatchJob { if ($_ -eq 3) { throw 'three' }; $_ } -UndoScriptBlock { $undone.Add($_) } -OnFailure Rollback -UseCallerRunspace -ThrottleLimit 8 -Name undone-here -ErrorAction SilentlyContinue
+            ($undone | Sort-Object) -join ','
+            (Get-BatchJob -Name undone-here).Status.ToString()
+            """);
+
+        Assert.Null(run.Terminating);
+        Assert.Equal(["True", "seen a1,seen a2,seen a3,seen b4,seen b5", "1,2", "RolledBack"], run.Output.Select(o => o.ToString()));
+    }
 }

@@ -76,11 +76,13 @@ if (-not $env:BATCHOPS_TEST_POSTGRES) {
     if ($cluster) { $env:BATCHOPS_TEST_POSTGRES = "Host=$($cluster.Folder);Username=batchops;Database=pester" }
 }
 
+# The suite, and the example runbooks' own tests (examples/runbooks), which show how runbooks are tested.
+$runbooks = Join-Path $PSScriptRoot '../../examples/runbooks'
 $passed = 0; $failed = 0; $skipped = 0
 try {
     for ($i = 0; $i -lt $PesterVersion.Count; $i++) {
         Write-Host "== Pester $($PesterVersion[$i])"
-        $lines = & $self @selfArgs -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot 'Run-Pester.ps1') -PesterPath $pesterPaths[$i] -ModulePath $ModulePath 2>&1 |
+        $lines = & $self @selfArgs -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot 'Run-Pester.ps1') -PesterPath $pesterPaths[$i] -ModulePath $ModulePath -TestPath ($PSScriptRoot, $runbooks -join [IO.Path]::PathSeparator) 2>&1 |
             ForEach-Object { Write-Host $_; $_ }
         $counts = @($lines | Where-Object { "$_" -match '^PESTER (\d+) (\d+) (\d+)$' }) | Select-Object -Last 1
         if (-not $counts) {

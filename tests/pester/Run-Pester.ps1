@@ -13,6 +13,7 @@ param(
     [Parameter(Mandatory)]
     [string] $ModulePath,
 
+    # Folders or files, separated by the platform's path separator (: or ;).
     [string] $TestPath = $PSScriptRoot
 )
 
@@ -20,7 +21,7 @@ $ErrorActionPreference = 'Stop'
 Import-Module $PesterPath
 $env:BATCHOPS_TEST_MODULE = (Resolve-Path -LiteralPath $ModulePath).Path
 $configuration = New-PesterConfiguration
-$configuration.Run.Path = $TestPath
+$configuration.Run.Path = [string[]]($TestPath -split [regex]::Escape([IO.Path]::PathSeparator))
 $configuration.Run.PassThru = $true
 $configuration.Output.Verbosity = 'Detailed'
 $result = Invoke-Pester -Configuration $configuration

@@ -159,6 +159,27 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>
+    /// -UseCallerRunspace (also from $PSDefaultParameterValues, as a Pester test sets it): the run's script
+    /// blocks run in this session's runspace, one item at a time on the pipeline thread, so Pester mocks reach
+    /// them whatever -ThrottleLimit the script passed. Returns <paramref name="overrides"/> with ThrottleLimit 1
+    /// then, and says so in a verbose line when the throttle asked for was higher.
+    /// </summary>
+    internal Engine.Jobs.JobSettings InCallerRunspace(int throttle, bool useCallerRunspace, Engine.Jobs.JobSettings overrides)
+    {
+        if (!useCallerRunspace)
+        {
+            return overrides;
+        }
+
+        if (throttle > 1)
+        {
+            WriteVerbose($"-UseCallerRunspace: items run one at a time in this session's runspace; -ThrottleLimit {throttle} is ignored.");
+        }
+
+        return overrides with { ThrottleLimit = 1 };
+    }
+
     /// <summary>-UsingValue of the cmdlets that run stored jobs: secret $using: values passed again (they are never stored).</summary>
     internal virtual System.Collections.IDictionary? GivenUsingValues => null;
 

@@ -111,11 +111,12 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         if (definition.Undo is not null)
         {
             // The undo block gets workers of its own only if the job is rolled back.
-            var plan = new ScriptPlan(runnable, null, session.Pump, StreamPreferences(), () => session.JobId);
+            var plan = new ScriptPlan(runnable, null, session.Pump, StreamPreferences(), () => session.JobId, UseCallerRunspace);
             operation = operation.WithUndo(plan);
         }
 
-        session.Start(operation, definition.Name, RunKind.Resume, null, (request, ct) => runner.RunNewAsync(definition, input.Items, request with { InputCutShort = () => !_inputEnded }, KeyFor, ct));
+        var oneAtATime = UseCallerRunspace ? new JobSettings { ThrottleLimit = 1 } : null;
+        session.Start(operation, definition.Name, RunKind.Resume, null, (request, ct) => runner.RunNewAsync(definition, input.Items, request with { InputCutShort = () => !_inputEnded, SettingsOverride = oneAtATime }, KeyFor, ct));
     }
 
     /// <summary>-Stage: the stages' items are stored first (they are given whole, not piped), then the job runs from the store.</summary>
@@ -147,7 +148,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
             return;
         }
 
-        RunStoredJob(this, job, RunKind.Resume, null, ExplicitSettings, useCallerRunspace: false);
+        RunStoredJob(this, job, RunKind.Resume, null, ExplicitSettings, UseCallerRunspace);
     }
 
     protected override void ProcessRecord()
@@ -228,6 +229,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
     /// <summary>Runs a stored script-block job (resume or retry) from any BatchOps cmdlet, draining on its pipeline thread.</summary>
     internal static void RunStoredJob(BatchCmdlet cmdlet, JobRecord job, RunKind kind, IReadOnlyCollection<long>? indexes, JobSettings overrides, bool useCallerRunspace, string? stage = null, bool undo = false)
     {
+        overrides = cmdlet.InCallerRunspace(overrides.Over(job.Settings).ToOptions().ThrottleLimit, useCallerRunspace, overrides);
         var options = overrides.Over(job.Settings).ToOptions();
         using var session = cmdlet.ActiveRun = new JobRunSession();
         if (cmdlet.OpenStoredOperation(job, session, options.ThrottleLimit, useCallerRunspace, overrides) is not { } operation)
@@ -282,13 +284,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
 
     private ScriptWorkerPool OpenPool(ScriptOperationSpec spec, int throttle, JobRunSession session)
     {
-        if (UseCallerRunspace && throttle != 1)
-        {
-            ThrowTerminatingError(new ErrorRecord(
-                new ArgumentException("-UseCallerRunspace runs items one at a time on this session's thread; use it with -ThrottleLimit 1."),
-                ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, throttle));
-        }
-
+        _ = InCallerRunspace(throttle, UseCallerRunspace, new JobSettings());
         return UseCallerRunspace ? ScriptWorkerPool.ForCallerRunspace(spec, session.Pump) : ScriptWorkerPool.Open(spec, throttle, session.Pump, StreamPreferences());
     }
 

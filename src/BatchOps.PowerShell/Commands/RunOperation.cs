@@ -32,7 +32,7 @@ internal sealed record RunOperation(
 
     /// <summary>
     /// The operation of a stored job for a resume or retry: a script block on worker runspaces (or the
-    /// caller's, with <paramref name="useCallerRunspace"/> and throttle 1) or a sql table. Throws
+    /// caller's, with <paramref name="useCallerRunspace"/>: the caller runs the job at throttle 1) or a sql table. Throws
     /// <see cref="InvalidOperationException"/> for kinds only <c>batchops</c> runs, and
     /// <see cref="SqlSpecException"/> when the table or its connection no longer fit.
     /// </summary>
@@ -47,7 +47,7 @@ internal sealed record RunOperation(
             return SqlRun.FromJob(job).ToRunOperation(jobId);
         }
 
-        var plan = new ScriptPlan(job, overrides, pump, preferences, jobId);
+        var plan = new ScriptPlan(job, overrides, pump, preferences, jobId, useCallerRunspace);
         if (job.Stages is not null)
         {
             // Every stage opens its own workers when it starts; none run in the caller's runspace.
@@ -55,7 +55,7 @@ internal sealed record RunOperation(
         }
 
         var spec = JobRunSession.SpecOf(job);
-        var pool = useCallerRunspace && throttle == 1 ? ScriptWorkerPool.ForCallerRunspace(spec, pump) : ScriptWorkerPool.Open(spec, throttle, pump, preferences);
+        var pool = useCallerRunspace ? ScriptWorkerPool.ForCallerRunspace(spec, pump) : ScriptWorkerPool.Open(spec, throttle, pump, preferences);
         return new RunOperation(pool.ToOperation(jobId), CliXmlCodec.Instance, CliXmlCodec.Instance, new AllOf(pool, plan)) { Undo = plan.Undo };
     }
 

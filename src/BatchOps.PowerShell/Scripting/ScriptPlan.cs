@@ -10,8 +10,10 @@ namespace BatchOps.PowerShell.Scripting;
 /// The script blocks of a stored job beyond its one forward block: each stage's block (-Stage) and each undo
 /// block (-UndoScriptBlock), every one on a worker pool of its own, opened the first time the run needs it
 /// (a rollback that never happens opens no undo runspaces) with its stage's throttle, and closed with the run.
+/// With <paramref name="callerRunspace"/> every block runs in the caller's runspace instead, one item at a
+/// time on the pipeline thread (-UseCallerRunspace: Pester mocks reach them).
 /// </summary>
-internal sealed class ScriptPlan(JobRecord job, JobSettings? overrides, PipelinePump pump, IReadOnlyDictionary<string, object> preferences, Func<string> jobId) : IDisposable
+internal sealed class ScriptPlan(JobRecord job, JobSettings? overrides, PipelinePump pump, IReadOnlyDictionary<string, object> preferences, Func<string> jobId, bool callerRunspace = false) : IDisposable
 {
     private readonly object _lock = new();
     private readonly Dictionary<(string Stage, bool Undo), ScriptWorkerPool> _pools = [];
@@ -43,7 +45,7 @@ internal sealed class ScriptPlan(JobRecord job, JobSettings? overrides, Pipeline
                 }
 
                 var throttle = (overrides?.Over(settings) ?? settings).ToOptions().ThrottleLimit;
-                _pools[(stage.Name, undo)] = pool = ScriptWorkerPool.Open(spec, throttle, pump, preferences);
+                _pools[(stage.Name, undo)] = pool = callerRunspace ? ScriptWorkerPool.ForCallerRunspace(spec, pump) : ScriptWorkerPool.Open(spec, throttle, pump, preferences);
             }
 
             return pool;
