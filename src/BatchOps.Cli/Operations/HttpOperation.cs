@@ -193,29 +193,14 @@ public sealed partial class HttpOperation : CompiledOperation
         }
 
         var code = (int)response.StatusCode;
-        var retryable = code is 408 or 429 or >= 500;
         var excerpt = body.Length > BodyExcerpt ? body[..BodyExcerpt] : body;
         throw new BatchOperationException(
             $"{_method} {request.RequestUri} answered {code} {response.ReasonPhrase}.",
-            isRetryable: retryable,
-            retryAfter: retryable ? RetryAfter(response.Headers.RetryAfter) : null,
-            detail: excerpt.Length == 0 ? null : excerpt);
-    }
-
-    /// <summary>Reads Retry-After as seconds or as a date; null when absent or already past.</summary>
-    internal static TimeSpan? RetryAfter(RetryConditionHeaderValue? header)
-    {
-        if (header?.Delta is { } delta)
+            isRetryable: HttpFailure.IsRetryable(code),
+            retryAfter: HttpFailure.RetryAfterOf(response, DateTimeOffset.UtcNow),
+            detail: excerpt.Length == 0 ? null : excerpt)
         {
-            return delta;
-        }
-
-        if (header?.Date is { } date)
-        {
-            var wait = date - DateTimeOffset.UtcNow;
-            return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
-        }
-
-        return null;
+            ErrorType = HttpFailure.ErrorType,
+        };
     }
 }

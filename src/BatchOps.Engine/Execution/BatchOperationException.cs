@@ -6,7 +6,7 @@ namespace BatchOps.Engine.Execution;
 /// Thrown by an operation to say exactly how the engine should treat a failure: whether it is worth
 /// retrying, and how long the remote side asked us to wait (an HTTP Retry-After header).
 /// </summary>
-public class BatchOperationException : Exception, IErrorDetail
+public class BatchOperationException : Exception, IErrorDetail, IFailureHints
 {
     /// <summary>Creates a retryable error without a detail.</summary>
     public BatchOperationException()

@@ -40,7 +40,7 @@ internal static class ResiliencePipelineFactory
                 UseJitter = options.UseJitter,
                 ShouldHandle = args => new ValueTask<bool>(args.Outcome.Exception is { } error && shouldRetry(error)),
                 DelayGenerator = args => new ValueTask<TimeSpan?>(
-                    args.Outcome.Exception is BatchOperationException { RetryAfter: { } hint } ? hint : null),
+                    args.Outcome.Exception is IFailureHints { RetryAfter: { } hint } ? hint : null),
                 OnRetry = args =>
                 {
                     var index = args.Context.Properties.GetValue(ItemIndex, -1);

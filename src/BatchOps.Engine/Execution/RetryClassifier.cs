@@ -16,7 +16,7 @@ public static class RetryClassifier
         ArgumentNullException.ThrowIfNull(exception);
         return exception switch
         {
-            BatchOperationException op => op.IsRetryable,
+            IFailureHints hints => hints.IsRetryable,
             TimeoutRejectedException or TimeoutException => true,
             ArgumentException or FormatException or InvalidCastException or NotSupportedException
                 or NotImplementedException or UnauthorizedAccessException or SecurityException => false,

@@ -43,7 +43,7 @@ public sealed class ItemError
     {
         ArgumentNullException.ThrowIfNull(exception);
         var detail = exception is IErrorDetail withDetail ? withDetail.Detail : exception.StackTrace;
-        var type = exception is BatchOperationException { ErrorType: { } named } ? named : exception.GetType().FullName ?? exception.GetType().Name;
+        var type = exception is IFailureHints { ErrorType: { } named } ? named : exception.GetType().FullName ?? exception.GetType().Name;
         return new ItemError(type, exception.Message, detail, isRetryable)
         {
             Exception = exception,
