@@ -86,7 +86,7 @@ public sealed partial class ExecOperation : CompiledOperation
             lines.Add($"in {cwd}");
         }
 
-        lines.AddRange(_env.Select(e => $"env {e.Name}={(Secrets.IsSecret(e.Name) ? Secrets.Mask : e.Value.Render(item, at))}"));
+        lines.AddRange(_env.Select(e => $"env {e.Name}={(Engine.Jobs.SecretNames.IsSecret(e.Name) ? Secrets.Mask : e.Value.Render(item, at))}"));
         return lines;
     }
 

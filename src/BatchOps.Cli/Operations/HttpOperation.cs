@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using BatchOps.Cli.Spec;
@@ -129,7 +128,7 @@ public sealed partial class HttpOperation : CompiledOperation
     {
         var context = at;
         var lines = new List<string> { $"{_method} {Shown(() => RenderUrl(item, context))}" };
-        lines.AddRange(_headers.Select(h => $"{h.Name}: {(Secrets.IsSecret(h.Name) ? Secrets.Mask : Shown(() => CheckedHeaderValue(h.Name, h.Value, item, context)))}"));
+        lines.AddRange(_headers.Select(h => $"{h.Name}: {(Engine.Jobs.SecretNames.IsSecret(h.Name) ? Secrets.Mask : Shown(() => CheckedHeaderValue(h.Name, h.Value, item, context)))}"));
         if (_idempotencyHeader is not null)
         {
             lines.Add($"{_idempotencyHeader}: {context.IdempotencyKey}");

@@ -24,7 +24,7 @@ public static partial class ScriptSecrets
     public static string Redact(string cliXml)
     {
         ArgumentNullException.ThrowIfNull(cliXml);
-        return HoldsSecureString(cliXml) ? SecureStringElement().Replace(cliXml, "<S$1>&lt;secret&gt;</S>") : cliXml;
+        return HoldsSecureString(cliXml) ? SecureStringElement().Replace(cliXml, $"<S$1>{System.Security.SecurityElement.Escape(Marker)}</S>") : cliXml;
     }
 
     /// <summary>

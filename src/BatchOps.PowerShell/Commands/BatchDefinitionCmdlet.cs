@@ -143,7 +143,7 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
 
         if (SecretVault.HasSecrets(definition))
         {
-            var names = string.Join(", ", SecretVault.SecretNames(definition).Select(n => "$using:" + n));
+            var names = string.Join(", ", SecretVault.SecretVariables(definition).Select(n => "$using:" + n));
             var problem = $"-Queue: the job has secret values ({(names.Length == 0 ? "-ArgumentList" : names)}) that are never stored, so workers on other hosts could not get them. Read the secret inside the script block on the worker instead (Get-Secret from Microsoft.PowerShell.SecretManagement, or an environment variable the worker's service sets).";
             ThrowTerminatingError(new ErrorRecord(new ArgumentException(problem), ErrorRecordInfo.SecretNotQueueableId, ErrorCategory.InvalidArgument, names));
         }

@@ -36,7 +36,7 @@ internal static class SecretVault
         Specs(definition.OperationKind, definition.Operation, definition.Undo, definition.Stages).Any(s => s.HasSecrets);
 
     /// <summary>The names of the secret $using: variables of a job's definition, for messages.</summary>
-    public static IEnumerable<string> SecretNames(JobDefinition definition) =>
+    public static IEnumerable<string> SecretVariables(JobDefinition definition) =>
         Specs(definition.OperationKind, definition.Operation, definition.Undo, definition.Stages).SelectMany(s => s.SecretUsings).Distinct(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
