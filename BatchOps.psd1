@@ -31,6 +31,7 @@
     AliasesToExport      = @()
     VariablesToExport    = @()
     FormatsToProcess     = @('BatchOps.format.ps1xml')
+    TypesToProcess       = @('BatchOps.types.ps1xml')
     PrivateData          = @{
         PSData = @{
             Tags         = @('batch', 'parallel', 'bulk', 'retry', 'sql', 'postgresql', 'sqlite', 'throttle', 'resume', 'durable', 'jobs', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')

@@ -107,10 +107,33 @@ public sealed class AsJobTests : IDisposable
     }
 
     [Fact]
-    public void AsJob_WithUseCallerRunspace_IsRejected()
+    public void AsJob_UnderUseCallerRunspaceDefault_RunsNowInTheCallersRunspace_AndReturnsTheFinishedJob()
     {
-        var run = _session.Run("1 | Invoke-BatchJob { $_ } -AsJob -UseCallerRunspace -ThrottleLimit 1");
+        // As a Pester test sets it: the runbook's own -AsJob and -ThrottleLimit stay as they are.
+        var run = _session.Run("""
+            $calls = [Collections.Generic.List[object]]::new()
+            function Set-Thing($Name) { $calls.Add($Name); if ($Name -eq 3) { throw 'three' }; "set $Name" }
+            $PSDefaultParameterValues['*-Batch*:UseCallerRunspace'] = $true
+            $job = 1..5 | Invoke-BatchJob { Set-Thing $_ } -AsJob -ThrottleLimit 8 -Name here -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.Job] }
+            $job.State.ToString()
+            $calls -join ','
+            $results = Receive-Job $job -Wait -ErrorAction SilentlyContinue -ErrorVariable failed
+            ($results | Sort-Object Index).Output -join ','
+            $failed.Count
+            (Get-BatchJob -Name here).Status.ToString()
+            $calls.Clear()
+            $retry = Restart-BatchFailed -Id here -AsJob -Confirm:$false
+            "$($retry.State) $($calls -join ',')"
+            """).ThrowIfFailed();
 
-        Assert.Equal("BatchOps.InvalidSetting,BatchOps.PowerShell.Commands.InvokeBatchJobCommand", Assert.Single(run.Errors).FullyQualifiedErrorId);
+        Assert.Equal(["Completed", "1,2,3,4,5", "set 1,set 2,,set 4,set 5", "1", "CompletedWithErrors", "Completed 3"], run.Output.Select(o => o.ToString()));
+    }
+
+    [Fact]
+    public void AsJob_UnderUseCallerRunspace_SaysTheJobRunsNow()
+    {
+        var run = _session.Run("$null = 1 | Invoke-BatchJob { $_ } -AsJob -UseCallerRunspace -Verbose").ThrowIfFailed();
+
+        Assert.Contains(run.Verbose, v => v.StartsWith("-UseCallerRunspace: -AsJob runs the job now", StringComparison.Ordinal));
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using BatchOps.PowerShell.HostTests.Support;
 using BatchOps.Testing;
 
@@ -186,6 +187,12 @@ public sealed class WorkerTests(PostgresServer server) : IDisposable
                 """).ThrowIfFailed();
             Assert.Equal(["ps-worker", "0"], idle.Output.Select(o => o?.ToString()));
 
+            // Its table view, as the real formatting engine draws it in a 120-column console.
+            var table = string.Concat(submitter.Run("Get-BatchWorker ps-worker | Format-Table | Out-String -Width 120").ThrowIfFailed().Output)
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Assert.Equal(["Name", "ComputerName", "ProcessId", "State", "Held", "Recorded", "LastSeen", "Jobs"], table[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Matches($@"^ps-worker\s+{Regex.Escape(Environment.MachineName)}\s+{Environment.ProcessId}\s+Idle\s+0\s+\d+\s+\S+", table[2]);
+
             var missing = submitter.Run("Get-BatchWorker -Name nobody");
             Assert.Empty(missing.Output);
             var error = Assert.Single(missing.Errors);
@@ -278,6 +285,28 @@ public sealed class WorkerTests(PostgresServer server) : IDisposable
         Assert.Equal("BatchOps.StoreError,BatchOps.PowerShell.Commands.GetBatchWorkerCommand", refused.FullyQualifiedErrorId);
         Assert.Contains("has no workers", refused.Exception.Message, StringComparison.Ordinal);
         Assert.Contains("postgresql://", refused.Exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartBatchWorker_UseCallerRunspace_RunsQueuedItemsInTheCallersRunspace_OneAtATime()
+    {
+        using var session = new PsSession(await server.CreateDatabaseAsync());
+
+        var run = session.Run("""
+            $calls = [Collections.Concurrent.ConcurrentQueue[object]]::new()
+            function Set-Thing($Name) { $calls.Enqueue("$Name@$([Threading.Thread]::CurrentThread.ManagedThreadId)"); "set $Name" }
+            $null = 1..30 | New-BatchJob { Set-Thing $_ } -Name queued-here -Queue -ThrottleLimit 8 -ChunkSize 5
+            $PSDefaultParameterValues['*-Batch*:UseCallerRunspace'] = $true
+            $said = Start-BatchWorker -ExitWhenIdle -Concurrency 4 -Verbose 4>&1 | Where-Object { "$_" -like '-UseCallerRunspace*' }
+            @($said).Count
+            @($calls | ForEach-Object { $_.Split('@')[1] } | Sort-Object -Unique).Count
+            @($calls | ForEach-Object { [int]$_.Split('@')[0] } | Sort-Object -Unique).Count
+            $job = Get-BatchJob -Name queued-here
+            "$($job.Status) $($job.Succeeded)"
+            (Get-BatchItem -Id queued-here -Index 29).Output
+            """, limit: TimeSpan.FromSeconds(90)).ThrowIfFailed();
+
+        Assert.Equal(["1", "1", "30", "Completed 30", "set 30"], run.Output.Select(o => o?.ToString()));
     }
 
     [Fact]

@@ -74,6 +74,21 @@ Describe 'Invoke-BatchJob' {
         $results.Output | Should -Be @('visible 1', 'visible 2', 'visible 3')
     }
 
+    It 'lets mocks reach an -AsJob run when UseCallerRunspace comes from $PSDefaultParameterValues' {
+        function Set-Thing { param($Name) "real $Name" }
+        Mock Set-Thing { "mocked $Name" }
+        $PSDefaultParameterValues['*-Batch*:UseCallerRunspace'] = $true
+        try {
+            $job = 1..4 | Invoke-BatchJob { Set-Thing -Name $_ } -AsJob -ThrottleLimit 16
+            $results = $job | Wait-Job | Receive-Job
+        }
+        finally {
+            $PSDefaultParameterValues.Remove('*-Batch*:UseCallerRunspace')
+        }
+        ($results | Sort-Object Index).Output | Should -Be @('mocked 1', 'mocked 2', 'mocked 3', 'mocked 4')
+        Should -Invoke Set-Thing -Times 4 -Exactly
+    }
+
     It 'stops after the first failure with -StopOnError and reports the stop' {
         $results = 1..100 | Invoke-BatchJob { if ($_ -eq 5) { throw 'five' } $_ } -ThrottleLimit 1 -ChunkSize 10 -StopOnError -ErrorVariable failures -ErrorAction SilentlyContinue
         ($failures | Where-Object FullyQualifiedErrorId -Like 'BatchOps.JobFailed,*') | Should -Not -BeNullOrEmpty

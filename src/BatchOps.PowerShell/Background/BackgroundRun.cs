@@ -9,7 +9,10 @@ namespace BatchOps.PowerShell.Background;
 
 /// <summary>
 /// Runs a stored script-block job (resume or retry) on a thread of its own for a <see cref="BatchBackgroundJob"/>:
-/// its own store connection, worker runspaces and pump, drained into the job's streams.
+/// its own store connection, worker runspaces and pump, drained into the job's streams. With
+/// <paramref name="inCallerRunspace"/> (-AsJob under -UseCallerRunspace, as a Pester test sets it) it runs at once
+/// on the starting pipeline thread instead, one item at a time in the caller's runspace, so mocks reach the
+/// script blocks; the job is finished when it is output.
 /// </summary>
 internal sealed class BackgroundRun(
     StoreTarget target,
@@ -18,15 +21,24 @@ internal sealed class BackgroundRun(
     IReadOnlyCollection<long>? indexes,
     JobSettings overrides,
     IReadOnlyDictionary<string, object> preferences,
-    JobRecord withSecrets) : IBackgroundRun
+    JobRecord withSecrets,
+    bool inCallerRunspace = false) : IBackgroundRun
 {
     private readonly object _lock = new();
     private JobRunSession? _session;
     private bool _stopRequested;
     private bool _forceRequested;
 
-    public void Start(BatchBackgroundJob job) =>
+    public void Start(BatchBackgroundJob job)
+    {
+        if (inCallerRunspace)
+        {
+            Run(job);
+            return;
+        }
+
         new Thread(() => Run(job)) { IsBackground = true, Name = $"BatchOps job {jobId}" }.Start();
+    }
 
     public void Stop(bool force)
     {
@@ -52,7 +64,7 @@ internal sealed class BackgroundRun(
             using var session = new JobRunSession();
             // The definitions as the starting session filled them in with its secret values (never stored).
             var runnable = record with { Operation = withSecrets.Operation, Undo = withSecrets.Undo, Stages = withSecrets.Stages };
-            var operation = RunOperation.ForStoredJob(runnable, session, options.ThrottleLimit, useCallerRunspace: false, preferences);
+            var operation = RunOperation.ForStoredJob(runnable, session, options.ThrottleLimit, inCallerRunspace, preferences);
             var runner = new JobRunner(store, StoreLocation.LogFolder(target.Folder));
             session.Start(operation, record.Name, kind, indexes, (request, ct) => runner.RunAsync(record.Id, request with { SettingsOverride = overrides }, ct));
             lock (_lock)

@@ -28,6 +28,9 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
     /// <summary>The run this command is draining, if any; Ctrl+C (StopProcessing) cancels it.</summary>
     internal JobRunSession? ActiveRun { get; set; }
 
+    /// <summary>An -AsJob run going on in the caller's runspace (-UseCallerRunspace); Ctrl+C stops it.</summary>
+    private Background.IBackgroundRun? _foreground;
+
     /// <summary>The store, opened on first use; a store that cannot be used ends the command.</summary>
     internal IJobStore JobStore
     {
@@ -87,19 +90,36 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
 
     /// <summary>
     /// -AsJob: runs a stored script-block job in the background as a PowerShell job (Get-Job, Receive-Job,
-    /// Stop-Job …) and outputs it. Each job gets its own store connection and worker runspaces.
+    /// Stop-Job …) and outputs it. Each job gets its own store connection and worker runspaces. Under
+    /// -UseCallerRunspace the job runs now, in this session's runspace one item at a time, and is output
+    /// finished: a runbook's Wait-Job and Receive-Job work unchanged, and Pester mocks reach its script blocks.
     /// </summary>
-    internal void StartBackgroundJob(JobRecord job, Engine.Jobs.RunKind kind, IReadOnlyCollection<long>? indexes, Engine.Jobs.JobSettings overrides)
+    internal void StartBackgroundJob(JobRecord job, Engine.Jobs.RunKind kind, IReadOnlyCollection<long>? indexes, Engine.Jobs.JobSettings overrides, bool useCallerRunspace = false)
     {
         if (!CanRun(job))
         {
             return;
         }
 
-        var run = new BackgroundRun(Target, job.Id, kind, indexes, overrides, StreamPreferences(), Runnable(job));
+        if (useCallerRunspace)
+        {
+            WriteVerbose("-UseCallerRunspace: -AsJob runs the job now in this session's runspace and outputs it finished; Receive-Job has its results.");
+            overrides = InCallerRunspace(overrides.Over(job.Settings).ToOptions().ThrottleLimit, useCallerRunspace, overrides);
+        }
+
+        var run = new BackgroundRun(Target, job.Id, kind, indexes, overrides, StreamPreferences(), Runnable(job), useCallerRunspace);
         var background = new BatchBackgroundJob($"{MyInvocation.MyCommand.Name} -Id {job.Id}", job.Name, job.Id, run);
         JobRepository.Add(background);
-        background.StartJob();
+        _foreground = useCallerRunspace ? run : null;
+        try
+        {
+            background.StartJob();
+        }
+        finally
+        {
+            _foreground = null;
+        }
+
         WriteObject(background);
     }
 
@@ -207,7 +227,11 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>Ctrl+C: cancels the active run (running attempts too); the job stays resumable.</summary>
-    protected override void StopProcessing() => ActiveRun?.Cancel(CloseInput);
+    protected override void StopProcessing()
+    {
+        ActiveRun?.Cancel(CloseInput);
+        _foreground?.Stop(force: false);
+    }
 
     /// <summary>Ends the input of the active run (Ctrl+C); commands that stream input override it.</summary>
     internal virtual void CloseInput()

@@ -54,13 +54,6 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
 
     protected override void BeginProcessing()
     {
-        if (AsJob && UseCallerRunspace)
-        {
-            ThrowTerminatingError(new ErrorRecord(
-                new ArgumentException("-AsJob runs the job in the background, where this session's runspace is not available; use one of -AsJob or -UseCallerRunspace."),
-                ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, null));
-        }
-
         if (ParameterSetName == IdSet)
         {
             return;
@@ -69,7 +62,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         if (Queue && (AsJob || UseCallerRunspace))
         {
             ThrowTerminatingError(new ErrorRecord(
-                new ArgumentException("-Queue hands the job to workers and returns at once; it cannot be combined with -AsJob or -UseCallerRunspace."),
+                new ArgumentException("-Queue hands the job to workers and returns at once; it cannot be combined with -AsJob or -UseCallerRunspace (a worker started with Start-BatchWorker -UseCallerRunspace runs queued jobs in its own session)."),
                 ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, null));
         }
 
@@ -144,7 +137,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
 
         if (AsJob)
         {
-            StartBackgroundJob(job, RunKind.Resume, null, ExplicitSettings);
+            StartBackgroundJob(job, RunKind.Resume, null, ExplicitSettings, UseCallerRunspace);
             return;
         }
 
@@ -196,7 +189,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
                 return;
             }
 
-            StartBackgroundJob(job, RunKind.Resume, null, ExplicitSettings);
+            StartBackgroundJob(job, RunKind.Resume, null, ExplicitSettings, UseCallerRunspace);
             return;
         }
 
@@ -219,7 +212,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
 
         if (AsJob)
         {
-            StartBackgroundJob(job, RunKind.Resume, null, ExplicitSettings);
+            StartBackgroundJob(job, RunKind.Resume, null, ExplicitSettings, UseCallerRunspace);
             return;
         }
 

@@ -81,7 +81,7 @@ public sealed class RestartBatchFailedCommand : JobIdCmdlet
             {
                 if (AsJob)
                 {
-                    StartBackgroundJob(job, RunKind.RetryFailed, indexes, BoundSettings.From(BoundValues()));
+                    StartBackgroundJob(job, RunKind.RetryFailed, indexes, BoundSettings.From(BoundValues()), UseCallerRunspace);
                 }
                 else
                 {

@@ -48,12 +48,20 @@ public sealed class StartBatchWorkerCommand : BatchCmdlet
     [Parameter]
     public SwitchParameter ExitWhenIdle { get; set; }
 
+    /// <summary>
+    /// Runs the claimed jobs' script blocks in this session's runspace, one item at a time (for Pester: mocks
+    /// reach them). -Concurrency is then 1 and the jobs' -ThrottleLimit is ignored. Also honoured from
+    /// $PSDefaultParameterValues.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter UseCallerRunspace { get; set; }
+
     protected override void EndProcessing()
     {
         var options = new WorkerOptions
         {
             Name = Name,
-            Concurrency = Concurrency,
+            Concurrency = UseCallerRunspace ? 1 : Concurrency,
             Kinds = Kind,
             Lease = Lease,
             ExitWhenIdle = ExitWhenIdle,
@@ -68,6 +76,11 @@ public sealed class StartBatchWorkerCommand : BatchCmdlet
             ThrowTerminatingError(new ErrorRecord(error, ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, Lease));
         }
 
+        if (UseCallerRunspace)
+        {
+            WriteVerbose($"-UseCallerRunspace: the worker runs one chunk at a time, its items one at a time in this session's runspace; -Concurrency {Concurrency} and the jobs' -ThrottleLimit are ignored.");
+        }
+
         var store = JobStore;
         var pump = new PipelinePump();
         var preferences = StreamPreferences();
@@ -75,7 +88,7 @@ public sealed class StartBatchWorkerCommand : BatchCmdlet
         QueuedJobHandler HandlerFor(JobRecord job) => operations.GetOrAdd(job.Id, _ => new(() =>
         {
             // One worker pool per job (per stage of a staged job), opened at its first chunk and kept for the next ones.
-            var operation = RunOperation.ForStoredJob(job, pump, () => job.Id, job.Settings.ToOptions().ThrottleLimit, useCallerRunspace: false, preferences);
+            var operation = RunOperation.ForStoredJob(job, pump, () => job.Id, job.Settings.ToOptions().ThrottleLimit, UseCallerRunspace, preferences);
             var handler = QueuedJobHandler.Create(new JobRunRequest<object?, object?>
             {
                 Operation = operation.Operation,

@@ -4,8 +4,8 @@ namespace BatchOps.PowerShell.HostTests.Support;
 
 /// <summary>
 /// Packages the module once per test run into its own folder (laid out exactly like out/BatchOps: the
-/// same packager) and makes the stand-in cmdlets of this assembly discoverable by every runspace, worker
-/// runspaces included. Shared by every test class, so classes still run in parallel.
+/// same packager). Shared by every test class, so classes still run in parallel. The engine is
+/// Microsoft.PowerShell.SDK: the built-in modules (Utility, Management) load from $PSHOME as in pwsh.
 /// </summary>
 public sealed class ModuleFixture
 {
@@ -16,7 +16,6 @@ public sealed class ModuleFixture
         Root = ModulePackager.FindRepositoryRoot(AppContext.BaseDirectory);
         var output = Path.Combine(Root, "out", "host-tests", "BatchOps");
         ModuleFolder = new ModulePackager(Root, "Release", output).Package(new StringWriter());
-        StandIns.Publish();
     }
 
     public static ModuleFixture Instance => Shared.Value;
