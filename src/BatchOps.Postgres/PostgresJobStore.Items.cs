@@ -163,6 +163,7 @@ public sealed partial class PostgresJobStore
     {
         // Sorted by index: concurrent checkpoints of one job lock rows in the same order.
         var sorted = outcomes.OrderBy(o => o.Index).ToArray();
+        AddRetries(batch, jobId, sorted);
         if (asBlock && IsBlock(sorted))
         {
             AddSucceedBlock(batch, jobId, sorted);
@@ -177,6 +178,49 @@ public sealed partial class PostgresJobStore
         BindOutcomes(update.Parameters, jobId, sorted, withOutput: true);
         batch.BatchCommands.Add(update);
     }
+
+    /// <summary>The retried attempts of the outcomes that have any, in the checkpoint's batch (one transaction), under the job's current run.</summary>
+    private static void AddRetries(NpgsqlBatch batch, string jobId, ItemOutcome[] outcomes)
+    {
+        var retries = outcomes.SelectMany(o => (o.Retries ?? []).Select(r => (o.Index, Retry: r))).ToArray();
+        if (retries.Length == 0)
+        {
+            return;
+        }
+
+        var insert = new NpgsqlBatchCommand(
+            "INSERT INTO batchops.item_retries (job_id, idx, run, attempt, error_type, status_code, message, delay_ms, at) " +
+            "SELECT $1, r.idx, j.run_count, r.attempt, r.error_type, r.status_code, r.message, r.delay_ms, r.at " +
+            "FROM batchops.jobs j, unnest($2::bigint[], $3::int[], $4::text[], $5::int[], $6::text[], $7::float8[], $8::timestamptz[]) " +
+            "AS r(idx, attempt, error_type, status_code, message, delay_ms, at) WHERE j.id = $1");
+        insert.Parameters.Add(new() { Value = jobId });
+        insert.Parameters.Add(new() { Value = retries.Select(r => r.Index).ToArray() });
+        insert.Parameters.Add(new() { Value = retries.Select(r => r.Retry.Attempt).ToArray() });
+        insert.Parameters.Add(new() { Value = retries.Select(r => r.Retry.ErrorType).ToArray() });
+        insert.Parameters.Add(new() { Value = retries.Select(r => r.Retry.StatusCode).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        insert.Parameters.Add(new() { Value = retries.Select(r => r.Retry.Message).ToArray() });
+        insert.Parameters.Add(new() { Value = retries.Select(r => r.Retry.Delay.TotalMilliseconds).ToArray() });
+        insert.Parameters.Add(new() { Value = retries.Select(r => r.Retry.At.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        batch.BatchCommands.Add(insert);
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<ItemRetry>> GetItemRetriesAsync(string jobId, long index, CancellationToken cancellationToken = default) =>
+        GuardAsync(async () =>
+        {
+            await using var command = _source.CreateCommand(
+                "SELECT run, attempt, error_type, status_code, message, delay_ms, at FROM batchops.item_retries WHERE job_id = $1 AND idx = $2 ORDER BY id");
+            command.Parameters.Add(new() { Value = jobId });
+            command.Parameters.Add(new() { Value = index });
+            await using var r = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var retries = new List<ItemRetry>();
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                retries.Add(new ItemRetry(r.GetInt32(0), r.GetInt32(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetInt32(3), r.GetString(4), TimeSpan.FromMilliseconds(r.GetDouble(5)), Time(r, 6)!.Value));
+            }
+
+            return (IReadOnlyList<ItemRetry>)retries;
+        });
 
     /// <inheritdoc/>
     public Task RecordCompensationsAsync(string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken = default)

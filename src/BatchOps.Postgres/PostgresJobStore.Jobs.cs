@@ -280,7 +280,7 @@ public sealed partial class PostgresJobStore
             await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await ExecuteAsync(connection, transaction, [jobId], cancellationToken,
-                "DELETE FROM batchops.item_history WHERE job_id = $1", "DELETE FROM batchops.items WHERE job_id = $1", "DELETE FROM batchops.item_blocks WHERE job_id = $1", "DELETE FROM batchops.job_chunks WHERE job_id = $1", "DELETE FROM batchops.waiting_chunks WHERE job_id = $1",
+                "DELETE FROM batchops.item_history WHERE job_id = $1", "DELETE FROM batchops.item_retries WHERE job_id = $1", "DELETE FROM batchops.items WHERE job_id = $1", "DELETE FROM batchops.item_blocks WHERE job_id = $1", "DELETE FROM batchops.job_chunks WHERE job_id = $1", "DELETE FROM batchops.waiting_chunks WHERE job_id = $1",
                 "DELETE FROM batchops.job_rates WHERE job_id = $1", "DELETE FROM batchops.job_counts WHERE job_id = $1").ConfigureAwait(false);
             await using var remove = new NpgsqlCommand("DELETE FROM batchops.jobs WHERE id = $1", connection, transaction);
             remove.Parameters.Add(new() { Value = jobId });

@@ -270,5 +270,22 @@ internal static class PostgresSchema
         -- Whether a job's streamed input had not ended when its run last stopped (JobRecord.InputIncomplete).
         ALTER TABLE batchops.jobs ADD COLUMN input_open boolean NOT NULL DEFAULT false;
         """,
+        """
+        -- The failed attempts that were tried again (Get-BatchItem -History): why, the HTTP status, and the wait
+        -- honoured before the next attempt. Rows only for retried attempts, written with the item's outcome.
+        CREATE TABLE batchops.item_retries (
+            id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            job_id      text NOT NULL,
+            idx         bigint NOT NULL,
+            run         integer NOT NULL,
+            attempt     integer NOT NULL,
+            error_type  text NOT NULL,
+            status_code integer,
+            message     text NOT NULL,
+            delay_ms    double precision NOT NULL,
+            at          timestamptz NOT NULL
+        );
+        CREATE INDEX item_retries_by_item ON batchops.item_retries (job_id, idx);
+        """,
     ];
 }

@@ -53,6 +53,26 @@ public class HttpOperationTests : IDisposable
     }
 
     [Fact]
+    public async Task Http_RetrySettings_AreTheCmdletsOnes_NoRetryOnAndMaxRetryDelay()
+    {
+        // The same names and meaning as -NoRetryOn and -MaxRetryDelay: a 500 named HttpStatus is not retried.
+        var (never, neverItems) = await RunAsync("flaky", new { retryCount = 3, retryDelayMs = 50, noRetryOn = new[] { "HttpStatus" } });
+        Assert.Equal(1, never.ExitCode);
+        Assert.Equal(1, _server.Hits["/flaky/1"]);
+        Assert.Equal("HttpStatus", neverItems[1].GetProperty("error").GetProperty("type").GetString());
+
+        // A Retry-After of 1 s is cut to maxRetryDelayMs.
+        using var store = Engine.Store.SqliteJobStore.Open(Store);
+        var (capped, _) = await RunAsync("limited", new { retryCount = 2, maxRetryDelayMs = 200, throttleLimit = 4 });
+        Assert.True(capped.ExitCode == 0, capped.ToString());
+        var times = _server.Times["/limited/2"];
+        Assert.True(times[1] - times[0] < TimeSpan.FromSeconds(0.9), $"Retried after {times[1] - times[0]}; maxRetryDelayMs was 200.");
+        var job = (await store.FindJobsAsync(new Engine.Store.JobQuery { Name = "http" })).OrderBy(j => j.CreatedAt).Last();
+        var retry = Assert.Single(await store.GetItemRetriesAsync(job.Id, 2));
+        Assert.Equal((429, TimeSpan.FromMilliseconds(200)), (retry.StatusCode, retry.Delay));
+    }
+
+    [Fact]
     public async Task Http_500_IsRetried()
     {
         var (run, items) = await RunAsync("flaky");

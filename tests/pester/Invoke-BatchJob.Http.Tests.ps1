@@ -20,16 +20,22 @@ BeforeAll {
             $path = $context.Request.Url.AbsolutePath
             $times = $Hits.GetOrAdd($path, [System.Collections.Concurrent.ConcurrentQueue[datetime]]::new())
             $times.Enqueue([datetime]::UtcNow)
+            $first = $times.Count -eq 1
+            $id = [int]($path -replace '^/fleet/(\d+)$', '$1' -replace '^/.*', '-1')
             $status = switch -Wildcard ($path) {
                 '*/404' { 404 }
-                '*/429' { if ($times.Count -eq 1) { 429 } else { 200 } }
-                '*/500' { if ($times.Count -eq 1) { 500 } else { 200 } }
+                '*/429' { if ($first) { 429 } else { 200 } }
+                '*/500' { if ($first) { 500 } else { 200 } }
+                '*/date' { if ($first) { 503 } else { 200 } }
+                '/fleet/*' { if ($id -eq 42) { 404 } elseif ($id % 10 -eq 0 -and $first) { 429 } elseif ($id % 7 -eq 0 -and $first) { 500 } else { 200 } }
                 default { 200 }
             }
             $context.Response.StatusCode = $status
             if ($status -eq 429) { $context.Response.AddHeader('Retry-After', '1') }
+            if ($status -eq 503) { $context.Response.AddHeader('Retry-After', [datetime]::UtcNow.AddSeconds(2).ToString('R')) }
             $context.Response.ContentType = 'application/json'
-            $bytes = [Text.Encoding]::UTF8.GetBytes("{`"status`":$status}")
+            $busy = if ($path -like '*/busy' -and $first) { 'true' } else { 'false' }
+            $bytes = [Text.Encoding]::UTF8.GetBytes("{`"status`":$status,`"busy`":$busy}")
             $context.Response.OutputStream.Write($bytes, 0, $bytes.Length)
             $context.Response.Close()
         }
@@ -69,5 +75,59 @@ Describe 'Invoke-BatchJob with Invoke-RestMethod' {
         $byInput['500'].Status | Should -Be 'Succeeded'
         $byInput['500'].Attempts | Should -Be 2
         $byInput['ok'].Attempts | Should -Be 1
+    }
+
+    It 'lists each retried attempt with its status and the wait honoured in Get-BatchItem -History' {
+        $retry = Get-BatchItem -Id rest -Index $byInput['429'].Index -History | Where-Object { $_ -is [BatchOps.BatchItemRetry] }
+        $retry.StatusCode | Should -Be 429
+        $retry.ErrorType | Should -Be 'HttpStatus'
+        $retry.Delay | Should -Be ([timespan]::FromSeconds(1))
+    }
+}
+
+Describe 'Retries of REST calls' {
+    It 'honours a Retry-After given as an HTTP date' {
+        $result = 'date' | Invoke-BatchJob { Invoke-RestMethod "http://127.0.0.1:$using:port/items/$_" } -RetryCount 2 -RetryDelay 0.05
+        $result.Attempts | Should -Be 2
+        $times = $hits['/items/date'].ToArray()
+        ($times[1] - $times[0]).TotalSeconds | Should -BeGreaterOrEqual 0.9
+    }
+
+    It 'retries a refused connection' {
+        $probe = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $probe.Start(); $closed = $probe.LocalEndpoint.Port; $probe.Stop()
+        $result = 'x' | Invoke-BatchJob { Invoke-RestMethod "http://127.0.0.1:$using:closed/" -TimeoutSec 5 } -RetryCount 2 -RetryDelay 0.05 -ErrorAction SilentlyContinue
+        $result.Attempts | Should -Be 3
+    }
+
+    It 'narrows retries to the types -RetryOn names, and widens them with a script block' {
+        $before = $hits['/items/404'].Count
+        $narrow = 'n500' | Invoke-BatchJob { Invoke-RestMethod "http://127.0.0.1:$using:port/items/$_/500" } -RetryCount 3 -RetryDelay 0.05 -RetryOn 'System.TimeoutException' -ErrorAction SilentlyContinue
+        $narrow.Attempts | Should -Be 1
+        $wide = '404' | Invoke-BatchJob { Invoke-RestMethod "http://127.0.0.1:$using:port/items/$_" } -RetryCount 2 -RetryDelay 0.05 -RetryOn { $_.Exception.Response.StatusCode -eq 404 } -ErrorAction SilentlyContinue
+        $wide.Attempts | Should -Be 3
+        $hits['/items/404'].Count - $before | Should -Be 3
+    }
+
+    It 'waits what a script asks for with [BatchOps.RetryAfter]' {
+        $result = 'busy' | Invoke-BatchJob {
+            if ((Invoke-RestMethod "http://127.0.0.1:$using:port/items/$_").busy) { throw [BatchOps.RetryAfter]::new(0.5, 'busy') }
+            'done'
+        } -RetryCount 2
+        $result.Output | Should -Be 'done'
+        $times = $hits['/items/busy'].ToArray()
+        ($times[1] - $times[0]).TotalSeconds | Should -BeGreaterOrEqual 0.45
+    }
+
+    It 'sends the 404 once and waits the second a 429 asked for, in a fleet run at -RateLimit 50' {
+        $results = 1..200 | Invoke-BatchJob { Invoke-RestMethod "http://127.0.0.1:$using:port/fleet/$_" -Method Post } -ThrottleLimit 16 -RateLimit 50 -RetryCount 3 -ErrorAction SilentlyContinue
+        @($results | Where-Object Status -eq 'Succeeded').Count | Should -Be 199
+        $hits['/fleet/42'].Count | Should -Be 1
+        foreach ($id in 10, 20, 100, 200) {
+            $times = $hits["/fleet/$id"].ToArray()
+            $times.Count | Should -Be 2
+            ($times[1] - $times[0]).TotalSeconds | Should -BeGreaterOrEqual 0.95
+        }
+        $hits['/fleet/7'].Count | Should -Be 2
     }
 }

@@ -200,6 +200,7 @@ public sealed partial class HttpOperation : CompiledOperation
             detail: excerpt.Length == 0 ? null : excerpt)
         {
             ErrorType = HttpFailure.ErrorType,
+            StatusCode = code,
         };
     }
 }

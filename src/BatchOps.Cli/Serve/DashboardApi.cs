@@ -207,10 +207,12 @@ public static class DashboardApi
             }
 
             var history = await store.GetItemHistoryAsync(id, at, cancel).ConfigureAwait(false);
+            var retries = await store.GetItemRetriesAsync(id, at, cancel).ConfigureAwait(false);
             return Results.Ok(new
             {
                 index = at,
                 runs = history.Select(h => new { run = h.Run, status = h.Status, attempts = h.Attempts, error = h.Error is { } e ? new { type = e.Type, message = e.Message } : null, endedAt = h.EndedAt }),
+                retries = retries.Select(r => new { run = r.Run, attempt = r.Attempt, errorType = r.ErrorType, statusCode = r.StatusCode, message = r.Message, delayMs = r.Delay.TotalMilliseconds, at = r.At }),
             });
         });
 

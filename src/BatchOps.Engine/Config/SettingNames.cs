@@ -7,7 +7,7 @@ public static class SettingNames
 {
     /// <summary>The JSON names of every job setting.</summary>
     public const string Valid =
-        "chunkSize, throttleLimit, retryCount, retryDelayMs, timeoutSeconds, jobTimeoutSeconds, rateLimit, stopOnError, maxErrors, preserveOrder, onFailure (continue or rollback)";
+        "chunkSize, throttleLimit, retryCount, retryDelayMs, maxRetryDelayMs, retryOn, noRetryOn, timeoutSeconds, jobTimeoutSeconds, rateLimit, stopOnError, maxErrors, preserveOrder, onFailure (continue or rollback)";
 
     private static readonly Dictionary<string, string> JsonNames = new(StringComparer.Ordinal)
     {
@@ -15,6 +15,7 @@ public static class SettingNames
         ["ThrottleLimit"] = "throttleLimit",
         ["RetryCount"] = "retryCount",
         ["RetryDelay"] = "retryDelayMs",
+        ["MaxRetryDelay"] = "maxRetryDelayMs",
         ["Timeout"] = "timeoutSeconds",
         ["JobTimeout"] = "jobTimeoutSeconds",
         ["RateLimit"] = "rateLimit",

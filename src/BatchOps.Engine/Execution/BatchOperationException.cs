@@ -50,6 +50,9 @@ public class BatchOperationException : Exception, IErrorDetail, IFailureHints
     /// </summary>
     public string? ErrorType { get; init; }
 
+    /// <summary>The HTTP status of the answer this error reports, if it reports one (kept in the item's retry history).</summary>
+    public int? StatusCode { get; init; }
+
     /// <summary>Wait requested by the remote side before retrying; overrides the computed backoff.</summary>
     public TimeSpan? RetryAfter { get; }
 

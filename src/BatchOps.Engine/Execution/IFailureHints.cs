@@ -16,4 +16,7 @@ public interface IFailureHints
 
     /// <summary>The kind of failure to record as the item's error type (for example HttpStatus); null records the exception's type.</summary>
     string? ErrorType { get; }
+
+    /// <summary>The HTTP status the other side answered, when the failure was an HTTP answer; null otherwise.</summary>
+    int? StatusCode { get; }
 }

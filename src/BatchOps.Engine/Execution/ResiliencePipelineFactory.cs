@@ -40,13 +40,16 @@ internal static class ResiliencePipelineFactory
                 UseJitter = options.UseJitter,
                 ShouldHandle = args => new ValueTask<bool>(args.Outcome.Exception is { } error && shouldRetry(error)),
                 DelayGenerator = args => new ValueTask<TimeSpan?>(
-                    args.Outcome.Exception is IFailureHints { RetryAfter: { } hint } ? hint : null),
+                    args.Outcome.Exception is IFailureHints { RetryAfter: { } hint } ? Honoured(hint, options) : null),
                 OnRetry = args =>
                 {
                     var index = args.Context.Properties.GetValue(ItemIndex, -1);
                     var count = args.Context.Properties.GetValue(ItemCount, 1);
                     var error = ItemError.FromException(args.Outcome.Exception!, isRetryable: true);
-                    onRetry(new RetryNotice(index, count, args.AttemptNumber + 1, args.RetryDelay, error));
+                    onRetry(new RetryNotice(index, count, args.AttemptNumber + 1, args.RetryDelay, error, (args.Outcome.Exception as IFailureHints)?.StatusCode)
+                    {
+                        At = options.TimeProvider.GetUtcNow(),
+                    });
                     return default;
                 },
             });
@@ -58,5 +61,16 @@ internal static class ResiliencePipelineFactory
         }
 
         return builder.Build();
+    }
+
+    /// <summary>
+    /// The wait a Retry-After asked for, as far as the job allows: never longer than MaxRetryDelay, nor than
+    /// the whole job may take (a server asking for an hour does not hold a job that has ten minutes).
+    /// </summary>
+    internal static TimeSpan Honoured(TimeSpan asked, BatchOptions options)
+    {
+        var wait = asked < TimeSpan.Zero ? TimeSpan.Zero : asked;
+        wait = wait > options.MaxRetryDelay ? options.MaxRetryDelay : wait;
+        return options.JobTimeout is { } job && wait > job ? job : wait;
     }
 }

@@ -8,4 +8,9 @@ namespace BatchOps.Engine.Execution;
 /// <param name="Attempt">The attempt that just failed, starting at 1.</param>
 /// <param name="Delay">How long the engine waits before the next attempt.</param>
 /// <param name="Error">Why the attempt failed.</param>
-public sealed record RetryNotice(long Index, int Count, int Attempt, TimeSpan Delay, ItemError Error);
+/// <param name="StatusCode">The HTTP status the attempt was answered with, when it was an HTTP answer.</param>
+public sealed record RetryNotice(long Index, int Count, int Attempt, TimeSpan Delay, ItemError Error, int? StatusCode = null)
+{
+    /// <summary>When the attempt failed (the run's clock).</summary>
+    public DateTimeOffset At { get; init; }
+}

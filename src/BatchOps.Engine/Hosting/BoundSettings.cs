@@ -10,22 +10,24 @@ public static class BoundSettings
 {
     /// <summary>Names of the cmdlet parameters that are job settings.</summary>
     public static readonly string[] ParameterNames =
-        ["ThrottleLimit", "ChunkSize", "RetryCount", "RetryDelay", "TimeoutSeconds", "JobTimeoutSeconds", "RateLimit", "StopOnError", "MaxErrors", "PreserveOrder"];
+        ["ThrottleLimit", "ChunkSize", "RetryCount", "RetryDelay", "MaxRetryDelay", "TimeoutSeconds", "JobTimeoutSeconds", "RateLimit", "StopOnError", "MaxErrors", "PreserveOrder"];
 
-    /// <summary>Reads the bound values: TimeoutSeconds and JobTimeoutSeconds are in seconds, RetryDelay in seconds or a TimeSpan.</summary>
+    /// <summary>Reads the bound values: TimeoutSeconds and JobTimeoutSeconds are in seconds, RetryDelay and MaxRetryDelay in seconds or a TimeSpan.</summary>
     public static JobSettings From(IReadOnlyDictionary<string, object?> bound)
     {
         ArgumentNullException.ThrowIfNull(bound);
         int? Int(string name) => bound.TryGetValue(name, out var v) && v is not null ? Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture) : null;
         double? Double(string name) => bound.TryGetValue(name, out var v) && v is not null ? Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture) : null;
         bool? Bool(string name) => bound.TryGetValue(name, out var v) && v is bool b ? b : null;
-        var delay = bound.TryGetValue("RetryDelay", out var d) && d is TimeSpan span ? span.TotalSeconds : Double("RetryDelay");
+        double? Seconds(string name) => bound.TryGetValue(name, out var v) && v is TimeSpan span ? span.TotalSeconds : Double(name);
+        static int? Milliseconds(double? seconds) => seconds is { } s ? (int)Math.Clamp(Math.Round(s * 1000), int.MinValue, int.MaxValue) : null;
         return new JobSettings
         {
             ThrottleLimit = Int("ThrottleLimit"),
             ChunkSize = Int("ChunkSize"),
             RetryCount = Int("RetryCount"),
-            RetryDelayMs = delay is { } seconds ? (int)Math.Clamp(Math.Round(seconds * 1000), int.MinValue, int.MaxValue) : null,
+            RetryDelayMs = Milliseconds(Seconds("RetryDelay")),
+            MaxRetryDelayMs = Milliseconds(Seconds("MaxRetryDelay")),
             TimeoutSeconds = Double("TimeoutSeconds"),
             JobTimeoutSeconds = Double("JobTimeoutSeconds"),
             RateLimit = Double("RateLimit"),

@@ -42,4 +42,13 @@ public sealed record ScriptOperationSpec
 
     /// <summary>Functions defined in every worker runspace: name → body.</summary>
     public Dictionary<string, string> Functions { get; init; } = [];
+
+    /// <summary>
+    /// -RetryOn as a script block: run in the runspace that ran the failed item, with the error record as $_;
+    /// its truth decides whether the item is tried again.
+    /// </summary>
+    public string? RetryOnScript { get; init; }
+
+    /// <summary>-NoRetryOn as a script block: true means the error is not retried, whatever else says.</summary>
+    public string? NoRetryOnScript { get; init; }
 }

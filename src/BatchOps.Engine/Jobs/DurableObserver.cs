@@ -19,6 +19,8 @@ internal sealed class DurableObserver<TIn, TOut>(
     IPayloadCodec<TIn> inputCodec,
     RangeDocuments? documents = null) : BatchObserver<TIn, TOut>
 {
+    private readonly RetryLog _retries = new();
+
     public override async ValueTask OnChunkStartingAsync(long chunk, IReadOnlyList<BatchItem<TIn>> items)
     {
         if (recordItems)
@@ -50,15 +52,7 @@ internal sealed class DurableObserver<TIn, TOut>(
 
     public override async ValueTask OnChunkCompletedAsync(long chunk, IReadOnlyList<ItemResult<TIn, TOut>> results)
     {
-        var outcomes = new ItemOutcome[results.Count];
-        for (var i = 0; i < outcomes.Length; i++)
-        {
-            var r = results[i];
-            var output = r.Status == ItemStatus.Succeeded && r.Output is not null ? outputCodec.Serialize(r.Output) : null;
-            outcomes[i] = new ItemOutcome(r.Index, r.Status, r.Attempts, output, r.Error, r.StartedAt, r.EndedAt, r.Duration);
-        }
-
-        await store.CheckpointAsync(jobId, outcomes).ConfigureAwait(false);
+        await store.CheckpointAsync(jobId, _retries.Outcomes(results, outputCodec)).ConfigureAwait(false);
         if (inner is not null)
         {
             await inner.OnChunkCompletedAsync(chunk, results).ConfigureAwait(false);
@@ -68,7 +62,11 @@ internal sealed class DurableObserver<TIn, TOut>(
         documents?.Release(results);
     }
 
-    public override void OnRetry(RetryNotice notice) => inner?.OnRetry(notice);
+    public override void OnRetry(RetryNotice notice)
+    {
+        _retries.Add(notice);
+        inner?.OnRetry(notice);
+    }
 
     public override void OnProgress(ProgressSnapshot snapshot) => inner?.OnProgress(snapshot);
 }

@@ -21,6 +21,15 @@ public sealed record JobSettings
     /// <summary>See <see cref="BatchOptions.RetryDelay"/>, in milliseconds.</summary>
     public int? RetryDelayMs { get; init; }
 
+    /// <summary>See <see cref="BatchOptions.MaxRetryDelay"/>, in milliseconds: the longest wait between attempts, a Retry-After included.</summary>
+    public int? MaxRetryDelayMs { get; init; }
+
+    /// <summary>Error types that are retried, and only those (see <see cref="RetryRules"/>).</summary>
+    public string[]? RetryOn { get; init; }
+
+    /// <summary>Error types that are never retried (see <see cref="RetryRules"/>).</summary>
+    public string[]? NoRetryOn { get; init; }
+
     /// <summary>See <see cref="BatchOptions.Timeout"/>, in seconds (fractions allowed).</summary>
     public double? TimeoutSeconds { get; init; }
 
@@ -49,6 +58,9 @@ public sealed record JobSettings
         ThrottleLimit = ThrottleLimit ?? lower.ThrottleLimit,
         RetryCount = RetryCount ?? lower.RetryCount,
         RetryDelayMs = RetryDelayMs ?? lower.RetryDelayMs,
+        MaxRetryDelayMs = MaxRetryDelayMs ?? lower.MaxRetryDelayMs,
+        RetryOn = RetryOn ?? lower.RetryOn,
+        NoRetryOn = NoRetryOn ?? lower.NoRetryOn,
         TimeoutSeconds = TimeoutSeconds ?? lower.TimeoutSeconds,
         JobTimeoutSeconds = JobTimeoutSeconds ?? lower.JobTimeoutSeconds,
         RateLimit = RateLimit ?? lower.RateLimit,
@@ -66,6 +78,8 @@ public sealed record JobSettings
         if (ThrottleLimit is { } throttle) options.ThrottleLimit = throttle;
         if (RetryCount is { } retries) options.RetryCount = retries;
         if (RetryDelayMs is { } delay) options.RetryDelay = TimeSpan.FromMilliseconds(delay);
+        if (MaxRetryDelayMs is { } maxDelay) options.MaxRetryDelay = TimeSpan.FromMilliseconds(maxDelay);
+        if (RetryRules.Classifier(RetryOn, NoRetryOn) is { } rules) options.IsRetryable = rules;
         if (TimeoutSeconds is { } timeout) options.Timeout = SecondsOrInvalid(timeout);
         if (JobTimeoutSeconds is { } jobTimeout) options.JobTimeout = SecondsOrInvalid(jobTimeout);
         if (RateLimit is { } rate) options.RateLimit = rate;
@@ -92,6 +106,9 @@ public sealed record JobSettings
         Add("throttleLimit", ThrottleLimit);
         Add("retryCount", RetryCount);
         Add("retryDelayMs", RetryDelayMs);
+        Add("maxRetryDelayMs", MaxRetryDelayMs);
+        Add("retryOn", RetryOn is null ? null : string.Join('|', RetryOn));
+        Add("noRetryOn", NoRetryOn is null ? null : string.Join('|', NoRetryOn));
         Add("timeoutSeconds", TimeoutSeconds);
         Add("jobTimeoutSeconds", JobTimeoutSeconds);
         Add("rateLimit", RateLimit);

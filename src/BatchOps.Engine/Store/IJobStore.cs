@@ -86,6 +86,9 @@ public interface IJobStore : IDisposable
     /// <summary>Earlier outcomes of one item, oldest first.</summary>
     Task<IReadOnlyList<ItemHistoryEntry>> GetItemHistoryAsync(string jobId, long index, CancellationToken cancellationToken = default);
 
+    /// <summary>The failed attempts of one item that were tried again (every run), oldest first; written with the item's outcome.</summary>
+    Task<IReadOnlyList<ItemRetry>> GetItemRetriesAsync(string jobId, long index, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Takes the job's lease unless a live owner holds it; on success the job is Running, its run count
     /// grows by one and any old stop request is cleared.

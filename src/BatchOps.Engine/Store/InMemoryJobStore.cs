@@ -14,6 +14,7 @@ public sealed class InMemoryJobStore(TimeProvider? time = null) : IJobStore
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly object _lock = new();
     private readonly Dictionary<string, JobRecord> _jobs = [];
+    private readonly Dictionary<(string, long), List<ItemRetry>> _retries = [];
     private readonly Dictionary<string, SortedDictionary<long, StoredItem>> _items = [];
     private readonly Dictionary<(string, long), List<ItemHistoryEntry>> _history = [];
     private long _sequence;
@@ -77,6 +78,17 @@ public sealed class InMemoryJobStore(TimeProvider? time = null) : IJobStore
                         EndedAt = o.EndedAt,
                         Duration = o.Duration,
                     };
+                }
+
+                if (o.Retries is { Count: > 0 } retries)
+                {
+                    var run = JobOf(jobId).RunCount;
+                    if (!_retries.TryGetValue((jobId, o.Index), out var kept))
+                    {
+                        _retries[(jobId, o.Index)] = kept = [];
+                    }
+
+                    kept.AddRange(retries.Select(r => r with { Run = run }));
                 }
             }
         }
@@ -178,6 +190,15 @@ public sealed class InMemoryJobStore(TimeProvider? time = null) : IJobStore
         lock (_lock)
         {
             return Task.FromResult<IReadOnlyList<ItemHistoryEntry>>(_history.TryGetValue((jobId, index), out var h) ? h.ToList() : []);
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<ItemRetry>> GetItemRetriesAsync(string jobId, long index, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult<IReadOnlyList<ItemRetry>>(_retries.TryGetValue((jobId, index), out var r) ? r.ToList() : []);
         }
     }
 
@@ -302,6 +323,11 @@ public sealed class InMemoryJobStore(TimeProvider? time = null) : IJobStore
             foreach (var key in _history.Keys.Where(k => k.Item1 == jobId).ToList())
             {
                 _history.Remove(key);
+            }
+
+            foreach (var key in _retries.Keys.Where(k => k.Item1 == jobId).ToList())
+            {
+                _retries.Remove(key);
             }
 
             return Task.FromResult(_jobs.Remove(jobId));

@@ -11,4 +11,8 @@ public sealed record ItemOutcome(
     ItemError? Error,
     DateTimeOffset? StartedAt,
     DateTimeOffset EndedAt,
-    TimeSpan Duration);
+    TimeSpan Duration)
+{
+    /// <summary>The attempts of this run that failed and were tried again, in order (none for most items).</summary>
+    public IReadOnlyList<ItemRetry>? Retries { get; init; }
+}

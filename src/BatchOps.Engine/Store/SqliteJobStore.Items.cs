@@ -152,10 +152,72 @@ public sealed partial class SqliteJobStore
                 checkpoint.Execute();
             }
 
+            WriteRetries(writer.Connection, transaction, jobId, outcomes);
             transaction.Commit();
             return outcomes.Count;
         }));
     }
+
+    /// <summary>The retried attempts of the outcomes that have any, in the checkpoint's transaction, under the job's current run.</summary>
+    private static void WriteRetries(SqliteConnection connection, SqliteTransaction transaction, string jobId, IReadOnlyList<ItemOutcome> outcomes)
+    {
+        SqliteCommand? insert = null;
+        try
+        {
+            foreach (var outcome in outcomes)
+            {
+                foreach (var retry in outcome.Retries ?? [])
+                {
+                    if (insert is null)
+                    {
+                        insert = connection.CreateCommand();
+                        insert.Transaction = transaction;
+                        insert.CommandText =
+                            "INSERT INTO item_retries (job_id, idx, run, attempt, error_type, status_code, message, delay_ms, at) " +
+                            "SELECT $job, $idx, run_count, $attempt, $type, $status, $message, $delay, $at FROM jobs WHERE id = $job";
+                        insert.Parameters.AddWithValue("$job", jobId);
+                        foreach (var (name, type) in new[] { ("$idx", SqliteType.Integer), ("$attempt", SqliteType.Integer), ("$type", SqliteType.Text), ("$status", SqliteType.Integer), ("$message", SqliteType.Text), ("$delay", SqliteType.Real), ("$at", SqliteType.Integer) })
+                        {
+                            insert.Parameters.Add(name, type);
+                        }
+                    }
+
+                    insert.Parameters["$idx"].Value = outcome.Index;
+                    insert.Parameters["$attempt"].Value = retry.Attempt;
+                    insert.Parameters["$type"].Value = retry.ErrorType;
+                    insert.Parameters["$status"].Value = (object?)retry.StatusCode ?? DBNull.Value;
+                    insert.Parameters["$message"].Value = retry.Message;
+                    insert.Parameters["$delay"].Value = retry.Delay.TotalMilliseconds;
+                    insert.Parameters["$at"].Value = ToMs(retry.At);
+                    insert.ExecuteNonQuery();
+                }
+            }
+        }
+        finally
+        {
+            insert?.Dispose();
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<ItemRetry>> GetItemRetriesAsync(string jobId, long index, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Guard(() =>
+        {
+            using var connection = Connect();
+            using var command = connection.CreateCommand();
+            command.CommandText =
+                "SELECT run, attempt, error_type, status_code, message, delay_ms, at FROM item_retries WHERE job_id = $job AND idx = $idx ORDER BY run, attempt";
+            command.Parameters.AddWithValue("$job", jobId);
+            command.Parameters.AddWithValue("$idx", index);
+            using var r = command.ExecuteReader();
+            var retries = new List<ItemRetry>();
+            while (r.Read())
+            {
+                retries.Add(new ItemRetry(r.GetInt32(0), r.GetInt32(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetInt32(3), r.GetString(4), TimeSpan.FromMilliseconds(r.GetDouble(5)), FromMs(r.GetInt64(6))));
+            }
+
+            return (IReadOnlyList<ItemRetry>)retries;
+        }));
 
     /// <inheritdoc/>
     public Task RecordCompensationsAsync(string jobId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken = default)

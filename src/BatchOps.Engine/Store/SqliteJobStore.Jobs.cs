@@ -277,7 +277,7 @@ public sealed partial class SqliteJobStore
             command.Transaction = transaction;
             command.Parameters.AddWithValue("$id", jobId);
             command.CommandText =
-                "DELETE FROM item_history WHERE job_id = $id; DELETE FROM items WHERE job_id = $id; DELETE FROM item_blocks WHERE job_id = $id; " +
+                "DELETE FROM item_history WHERE job_id = $id; DELETE FROM item_retries WHERE job_id = $id; DELETE FROM items WHERE job_id = $id; DELETE FROM item_blocks WHERE job_id = $id; " +
                 "DELETE FROM job_counts WHERE job_id = $id;";
             command.ExecuteNonQuery();
             command.CommandText = "DELETE FROM jobs WHERE id = $id";

@@ -143,5 +143,21 @@ internal static class SqliteSchema
         -- Whether a job's streamed input had not ended when its run last stopped (JobRecord.InputIncomplete).
         ALTER TABLE jobs ADD COLUMN input_open INTEGER NOT NULL DEFAULT 0;
         """,
+        """
+        -- The failed attempts that were tried again (Get-BatchItem -History): why, the HTTP status, and the wait
+        -- honoured before the next attempt. Rows only for retried attempts, written with the item's outcome.
+        CREATE TABLE item_retries (
+            job_id      TEXT NOT NULL,
+            idx         INTEGER NOT NULL,
+            run         INTEGER NOT NULL,
+            attempt     INTEGER NOT NULL,
+            error_type  TEXT NOT NULL,
+            status_code INTEGER,
+            message     TEXT NOT NULL,
+            delay_ms    REAL NOT NULL,
+            at          INTEGER NOT NULL
+        );
+        CREATE INDEX item_retries_by_item ON item_retries (job_id, idx);
+        """,
     ];
 }

@@ -75,6 +75,8 @@ public abstract class QueuedJobHandler
         private sealed class Recorder(JobRunRequest<TIn, TOut> request, Func<IReadOnlyList<ItemOutcome>, ValueTask> record, Action<long, string?, ItemError> onFailure)
             : BatchObserver<TIn, TOut>
         {
+            private readonly RetryLog _retries = new();
+
             public override void OnItemCompleted(ItemResult<TIn, TOut> result)
             {
                 if (result.Status == ItemStatus.Failed && result.Error is not null)
@@ -87,18 +89,14 @@ public abstract class QueuedJobHandler
 
             public override async ValueTask OnChunkCompletedAsync(long chunk, IReadOnlyList<ItemResult<TIn, TOut>> results)
             {
-                var outcomes = new ItemOutcome[results.Count];
-                for (var i = 0; i < outcomes.Length; i++)
-                {
-                    var r = results[i];
-                    var output = r.Status == ItemStatus.Succeeded && r.Output is not null ? request.OutputCodec.Serialize(r.Output) : null;
-                    outcomes[i] = new ItemOutcome(r.Index, r.Status, r.Attempts, output, r.Error, r.StartedAt, r.EndedAt, r.Duration);
-                }
-
-                await record(outcomes).ConfigureAwait(false);
+                await record(_retries.Outcomes(results, request.OutputCodec)).ConfigureAwait(false);
             }
 
-            public override void OnRetry(RetryNotice notice) => request.Observer?.OnRetry(notice);
+            public override void OnRetry(RetryNotice notice)
+            {
+                _retries.Add(notice);
+                request.Observer?.OnRetry(notice);
+            }
         }
     }
 }

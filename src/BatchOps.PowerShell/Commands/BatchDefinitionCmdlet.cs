@@ -127,6 +127,54 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
     [ValidateNotNullOrEmpty]
     public string[]? SecretVariable { get; set; }
 
+    /// <summary>
+    /// <para type="description">Which failures are tried again (within -RetryCount), instead of the default rule: a script block that gets the
+    /// error record as $_ and returns $true to retry, run in the runspace that ran the item; or error type names (an exception's full or
+    /// short name, or a recorded error type such as HttpStatus or RetryAfter), and then only failures of those types are retried.</para>
+    /// </summary>
+    [Parameter(ParameterSetName = ScriptSet)]
+    [Parameter(ParameterSetName = ChunkSet)]
+    [Parameter(ParameterSetName = StageSet)]
+    [ValidateNotNullOrEmpty]
+    public object[]? RetryOn { get; set; }
+
+    /// <summary>
+    /// <para type="description">Failures that are never tried again, whatever else says: a script block that gets the error record as $_ and
+    /// returns $true for no retry, or error type names. Wins over -RetryOn.</para>
+    /// </summary>
+    [Parameter(ParameterSetName = ScriptSet)]
+    [Parameter(ParameterSetName = ChunkSet)]
+    [Parameter(ParameterSetName = StageSet)]
+    [ValidateNotNullOrEmpty]
+    public object[]? NoRetryOn { get; set; }
+
+    internal override string[]? RetryOnNames => RetryRule(RetryOn, nameof(RetryOn)).Names;
+
+    internal override string[]? NoRetryOnNames => RetryRule(NoRetryOn, nameof(NoRetryOn)).Names;
+
+    /// <summary>-RetryOn / -NoRetryOn: one script block (kept with every script block of the job) or error type names (kept in its settings).</summary>
+    private (string[]? Names, string? Script) RetryRule(object[]? values, string parameter)
+    {
+        if (values is null)
+        {
+            return (null, null);
+        }
+
+        var given = values.Select(v => v is PSObject wrapped ? wrapped.BaseObject : v).ToArray();
+        if (given is [ScriptBlock block])
+        {
+            return (null, block.ToString());
+        }
+
+        if (given.All(v => v is string { Length: > 0 } or Type))
+        {
+            return ([.. given.Select(v => v is Type type ? type.FullName ?? type.Name : ((string)v!).Trim())], null);
+        }
+
+        Fail($"-{parameter} takes one script block (it gets the error record as $_ and returns $true or $false) or error type names such as 'System.TimeoutException' or 'HttpStatus'; it was given {string.Join(", ", given.Select(v => v?.GetType().Name ?? "$null"))}.");
+        return (null, null);
+    }
+
     internal string JobName => Name ??= $"batch-{DateTime.Now:yyyyMMdd-HHmmss}";
 
     /// <summary>
@@ -329,6 +377,8 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
             SecretsId = secret.Count > 0 || secretArguments ? SecretVault.Keep(secret, secretArguments ? argumentXml : null) : null,
             ImportModule = modules ?? [],
             Functions = new Dictionary<string, string>(functions, StringComparer.OrdinalIgnoreCase),
+            RetryOnScript = RetryRule(RetryOn, nameof(RetryOn)).Script,
+            NoRetryOnScript = RetryRule(NoRetryOn, nameof(NoRetryOn)).Script,
         };
         return JsonSerializer.Serialize(spec, StoreJson.Options);
     }

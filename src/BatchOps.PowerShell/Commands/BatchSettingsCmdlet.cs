@@ -20,6 +20,11 @@ public abstract class BatchSettingsCmdlet : BatchCmdlet
     [SecondsOrTimeSpan]
     public TimeSpan RetryDelay { get; set; }
 
+    /// <summary>Longest wait between two attempts, a server's Retry-After included: seconds or a TimeSpan. The default is 60 seconds.</summary>
+    [Parameter]
+    [SecondsOrTimeSpan]
+    public TimeSpan MaxRetryDelay { get; set; }
+
     /// <summary>Time one attempt may take, in seconds.</summary>
     [Parameter] public double TimeoutSeconds { get; set; }
 
@@ -36,7 +41,13 @@ public abstract class BatchSettingsCmdlet : BatchCmdlet
     [Parameter] public SwitchParameter PreserveOrder { get; set; }
 
     /// <summary>Settings passed on this command line only, for the settings-file precedence.</summary>
-    internal JobSettings ExplicitSettings => BoundSettings.From(BoundValues());
+    internal JobSettings ExplicitSettings => BoundSettings.From(BoundValues()) with { RetryOn = RetryOnNames, NoRetryOn = NoRetryOnNames };
+
+    /// <summary>-RetryOn error type names, on the commands that define a job.</summary>
+    internal virtual string[]? RetryOnNames => null;
+
+    /// <summary>-NoRetryOn error type names, on the commands that define a job.</summary>
+    internal virtual string[]? NoRetryOnNames => null;
 
     /// <summary>
     /// The settings of a new job: this command line, then the settings file's section for the job and its

@@ -10,7 +10,7 @@ namespace BatchOps.PowerShell.Commands;
 /// <para type="synopsis">Gets the items of a stored job with their status, attempts, output and error.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "BatchItem")]
-[OutputType(typeof(BatchItemResult), typeof(BatchItemHistory))]
+[OutputType(typeof(BatchItemResult), typeof(BatchItemHistory), typeof(BatchItemRetry))]
 public sealed class GetBatchItemCommand : JobIdCmdlet
 {
     /// <summary>Only items in these statuses.</summary>
@@ -66,6 +66,11 @@ public sealed class GetBatchItemCommand : JobIdCmdlet
                     foreach (var entry in JobStore.GetItemHistoryAsync(job.Id, item.Index).GetAwaiter().GetResult())
                     {
                         WriteObject(OutputViews.View(job.Id, item.Index, entry));
+                    }
+
+                    foreach (var retry in JobStore.GetItemRetriesAsync(job.Id, item.Index).GetAwaiter().GetResult())
+                    {
+                        WriteObject(OutputViews.View(job.Id, item.Index, item.Key, retry));
                     }
                 }
             }

@@ -20,6 +20,15 @@ public sealed class BatchJobSettings
     /// <summary>Base delay before the first retry.</summary>
     public TimeSpan? RetryDelay { get; init; }
 
+    /// <summary>Longest wait between two attempts, a Retry-After included.</summary>
+    public TimeSpan? MaxRetryDelay { get; init; }
+
+    /// <summary>Error types that are retried, and only those (-RetryOn given as names).</summary>
+    public string[]? RetryOn { get; init; }
+
+    /// <summary>Error types that are never retried (-NoRetryOn given as names).</summary>
+    public string[]? NoRetryOn { get; init; }
+
     /// <summary>Time one attempt may take, in seconds.</summary>
     public double? TimeoutSeconds { get; init; }
 
@@ -44,7 +53,9 @@ public sealed class BatchJobSettings
         var set = new[]
         {
             (nameof(ChunkSize), (object?)ChunkSize), (nameof(ThrottleLimit), ThrottleLimit), (nameof(RetryCount), RetryCount),
-            (nameof(RetryDelay), RetryDelay), (nameof(TimeoutSeconds), TimeoutSeconds), (nameof(JobTimeoutSeconds), JobTimeoutSeconds),
+            (nameof(RetryDelay), RetryDelay), (nameof(MaxRetryDelay), MaxRetryDelay),
+            (nameof(RetryOn), RetryOn is null ? null : string.Join('|', RetryOn)), (nameof(NoRetryOn), NoRetryOn is null ? null : string.Join('|', NoRetryOn)),
+            (nameof(TimeoutSeconds), TimeoutSeconds), (nameof(JobTimeoutSeconds), JobTimeoutSeconds),
             (nameof(RateLimit), RateLimit), (nameof(StopOnError), StopOnError), (nameof(MaxErrors), MaxErrors), (nameof(PreserveOrder), PreserveOrder),
         }.Where(p => p.Item2 is not null).Select(p => $"{p.Item1}={p.Item2}").ToList();
         return set.Count == 0 ? "defaults" : string.Join(", ", set);

@@ -61,6 +61,20 @@ internal static class OutputViews
         Error = View(item.Error),
     };
 
+    public static BatchItemRetry View(string jobId, long index, string? key, ItemRetry retry) => new()
+    {
+        JobId = jobId,
+        Index = index,
+        Key = key,
+        Run = retry.Run,
+        Attempt = retry.Attempt,
+        ErrorType = retry.ErrorType,
+        StatusCode = retry.StatusCode,
+        Message = retry.Message,
+        Delay = retry.Delay,
+        At = retry.At,
+    };
+
     public static BatchItemHistory View(string jobId, long index, ItemHistoryEntry entry) => new()
     {
         JobId = jobId,
@@ -78,6 +92,9 @@ internal static class OutputViews
         ThrottleLimit = settings.ThrottleLimit,
         RetryCount = settings.RetryCount,
         RetryDelay = settings.RetryDelayMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
+        MaxRetryDelay = settings.MaxRetryDelayMs is { } maxMs ? TimeSpan.FromMilliseconds(maxMs) : null,
+        RetryOn = settings.RetryOn,
+        NoRetryOn = settings.NoRetryOn,
         TimeoutSeconds = settings.TimeoutSeconds,
         JobTimeoutSeconds = settings.JobTimeoutSeconds,
         RateLimit = settings.RateLimit,

@@ -77,16 +77,20 @@ internal sealed class ScriptWork
         }
     }
 
-    /// <summary>Called by the driver with the error that ended the invocation.</summary>
-    internal void Fail(ErrorRecord error)
+    /// <summary>
+    /// Called by the driver with the error that ended the invocation, on the thread of the runspace that ran it
+    /// (where the job's -RetryOn / -NoRetryOn blocks are asked).
+    /// </summary>
+    internal void Fail(ErrorRecord error, RetryPredicates? predicates)
     {
+        var failure = RetryPredicates.Failure(predicates, ScriptError(error));
         Worker?.Finished(this);
         if (Interlocked.Exchange(ref _state, 2) == 1)
         {
             _cancellation.Unregister();
             using (ScriptWorker.HandBackTo(Worker))
             {
-                _done.TrySetException(new ScriptItemException(ScriptError(error)));
+                _done.TrySetException(failure);
             }
         }
     }

@@ -43,12 +43,15 @@ public sealed class ScriptWorker : IDisposable
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _disposed;
 
-    internal ScriptWorker(Runspace runspace, WorkQueue queue, string script, PipelinePump pump)
+    private readonly RetryPredicates? _retry;
+
+    internal ScriptWorker(Runspace runspace, WorkQueue queue, string script, PipelinePump pump, RetryPredicates? retry)
     {
         _runspace = runspace;
         _queue = queue;
         _script = script;
         _pump = pump;
+        _retry = retry;
     }
 
     /// <summary>Completes when the driver has ended for good (the pool closed): its runspace is free again.</summary>
@@ -103,7 +106,7 @@ public sealed class ScriptWorker : IDisposable
             }
             catch (RuntimeException error)
             {
-                work.Fail(error.ErrorRecord);
+                work.Fail(error.ErrorRecord, _retry);
                 continue;
             }
             catch (FlowControlException)

@@ -23,6 +23,7 @@ internal sealed class ScriptWorkerPool : IDisposable
     private readonly List<PSVariable> _callerVariables = [];
 
     private readonly bool _wantsContext;
+    private readonly RetryPredicates? _retry;
 
     /// <summary>Attempts so far per item (or chunk, by its first index) in this run; an item's entry goes when it succeeds.</summary>
     private readonly ConcurrentDictionary<long, int> _attempts = new();
@@ -37,6 +38,7 @@ internal sealed class ScriptWorkerPool : IDisposable
         _argumentList = argumentList;
         _pump = pump;
         _callerBlock = callerBlock;
+        _retry = RetryPredicates.Of(spec);
     }
 
     public ScriptOperationSpec Spec { get; }
@@ -67,7 +69,7 @@ internal sealed class ScriptWorkerPool : IDisposable
             }
 
             pool._runspaces.Add(runspace);
-            var worker = new ScriptWorker(runspace, pool._queue, spec.Script, pump);
+            var worker = new ScriptWorker(runspace, pool._queue, spec.Script, pump, pool._retry);
             pool._workers.Add(worker);
             worker.Start();
         }
@@ -201,7 +203,7 @@ internal sealed class ScriptWorkerPool : IDisposable
         }
         catch (RuntimeException error)
         {
-            work.Fail(error.ErrorRecord);
+            work.Fail(error.ErrorRecord, _retry);
         }
     }
 

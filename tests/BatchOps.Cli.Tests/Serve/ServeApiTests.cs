@@ -147,16 +147,23 @@ public sealed class ServeApiTests : IAsyncLifetime
         Assert.Equal([7, 47, 87], failed.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("index").GetInt32()));
         Assert.Equal("row 47 is bad", failed.GetProperty("items")[1].GetProperty("error").GetProperty("message").GetString());
 
+        var busy = 0;
         await new JobRunner(_store).RunAsync(_mixed.Id, new JobRunRequest<string?, string?>
         {
-            Operation = BatchOperation<string?, string?>.PerItem((_, _) => ValueTask.FromResult<string?>("fixed")),
+            // Item 47's first attempt of this run is answered 503 and tried again after the 20 ms asked for.
+            Operation = BatchOperation<string?, string?>.PerItem((item, _) => item.Index == 47 && Interlocked.Increment(ref busy) == 1
+                ? throw new BatchOperationException("answered 503", isRetryable: true, retryAfter: TimeSpan.FromMilliseconds(20)) { ErrorType = "HttpStatus", StatusCode = 503 }
+                : ValueTask.FromResult<string?>("fixed")),
             InputCodec = TextPayloadCodec.Instance,
             OutputCodec = TextPayloadCodec.Instance,
             Kind = RunKind.RetryFailed,
+            SettingsOverride = new JobSettings { RetryCount = 1 },
         }, ct);
         var history = await JsonAsync(await client.GetAsync($"/api/jobs/{_mixed.Id}/items/47/history", ct));
         var run = Assert.Single(history.GetProperty("runs").EnumerateArray());
         Assert.Equal(("Failed", "row 47 is bad"), (run.GetProperty("status").GetString(), run.GetProperty("error").GetProperty("message").GetString()));
+        var retry = Assert.Single(history.GetProperty("retries").EnumerateArray());
+        Assert.Equal((1, 503, "HttpStatus", 20.0), (retry.GetProperty("attempt").GetInt32(), retry.GetProperty("statusCode").GetInt32(), retry.GetProperty("errorType").GetString(), retry.GetProperty("delayMs").GetDouble()));
 
         Assert.Equal("status", (await ProblemAsync(await client.GetAsync($"/api/jobs/{_mixed.Id}/items?status=Broken", ct), HttpStatusCode.BadRequest)).GetProperty("field").GetString());
         Assert.Equal("index", (await ProblemAsync(await client.GetAsync($"/api/jobs/{_mixed.Id}/items/x/history", ct), HttpStatusCode.BadRequest)).GetProperty("field").GetString());

@@ -47,5 +47,7 @@ public class HttpFailureTests
         public TimeSpan? RetryAfter => null;
 
         public string? ErrorType { get; } = errorType;
+
+        public int? StatusCode => null;
     }
 }

@@ -19,7 +19,7 @@ public class PostgresJobStoreTests(PostgresServer server) : JobStoreContractTest
     protected override IJobStore OpenSecond() => PostgresJobStore.Open(_database);
 
     protected override async Task RewindBeforeSecretsScrubAsync() =>
-        await ScalarAsync("ALTER TABLE batchops.jobs DROP COLUMN input_open; UPDATE batchops.meta SET value = '6' WHERE key = 'schema_version'; SELECT 1");
+        await ScalarAsync("DROP TABLE batchops.item_retries; ALTER TABLE batchops.jobs DROP COLUMN input_open; UPDATE batchops.meta SET value = '6' WHERE key = 'schema_version'; SELECT 1");
 
     /// <summary>What a dump of the store's tables holds: every job row's text.</summary>
     protected override async Task<byte[]> StoredBytesAsync() =>

@@ -186,8 +186,32 @@ public class SqliteJobStoreTests : JobStoreContractTests, IDisposable
 
     private const string DropSchema5 = DropSchema7 + "ALTER TABLE jobs DROP COLUMN stages; ALTER TABLE jobs DROP COLUMN undo; ALTER TABLE jobs DROP COLUMN rolling_back; ";
 
-    /// <summary>What schema 7 added (input_open), for tests that take a store back to an older schema.</summary>
-    private const string DropSchema7 = "ALTER TABLE jobs DROP COLUMN input_open; ";
+    /// <summary>What schemas 7 and 8 added (input_open, item_retries), for tests that take a store back to an older schema.</summary>
+    private const string DropSchema7 = "DROP TABLE item_retries; ALTER TABLE jobs DROP COLUMN input_open; ";
+
+    [Fact]
+    public async Task Open_StoreOfSchema7_KeepsItsItems_AndRecordsRetriesFromThenOn()
+    {
+        string id;
+        using (var store = CreateSut())
+        {
+            var job = NewJob();
+            id = job.Id;
+            await store.CreateJobAsync(job);
+            await store.AddItemsAsync(job.Id, [new StoredItem { Index = 0, Input = "x" }, new StoredItem { Index = 1, Input = "y" }]);
+            await store.CheckpointAsync(job.Id, [new ItemOutcome(0, ItemStatus.Succeeded, 1, "done", null, null, DateTimeOffset.UnixEpoch, TimeSpan.FromMilliseconds(3))]);
+        }
+
+        SqliteConnection.ClearAllPools();
+        StoreScalar("DROP TABLE item_retries; PRAGMA user_version = 7; SELECT 0;");
+
+        using var reopened = CreateSut();
+        Assert.Equal("done", (await reopened.GetItemsAsync(id, ItemQuery.All).ToListAsync())[0].Output);
+        var retry = new ItemRetry(0, 1, "HttpStatus", 429, "answered 429", TimeSpan.FromSeconds(1), DateTimeOffset.UnixEpoch);
+        await reopened.CheckpointAsync(id, [new ItemOutcome(1, ItemStatus.Succeeded, 2, "ok", null, null, DateTimeOffset.UnixEpoch, TimeSpan.FromSeconds(1)) { Retries = [retry] }]);
+        Assert.Equal(retry, Assert.Single(await reopened.GetItemRetriesAsync(id, 1)));
+        Assert.Equal((long)SqliteJobStore.SchemaVersion, StoreScalar("PRAGMA user_version"));
+    }
 
     [Fact]
     public async Task Open_StoreOfSchema4_MigratesToStagesAndRollback()
