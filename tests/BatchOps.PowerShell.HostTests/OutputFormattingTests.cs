@@ -18,10 +18,13 @@ public sealed class OutputFormattingTests : IDisposable
 
     public void Dispose() => _session.Dispose();
 
-    /// <summary>Renders what <paramref name="script"/> outputs as the host would at <paramref name="width"/> columns.</summary>
+    /// <summary>
+    /// Renders what <paramref name="script"/> outputs as the host would at <paramref name="width"/> columns, under
+    /// strict mode as Pester and many profiles set it (a view reading a property a type lacks shows nothing there).
+    /// </summary>
     private string[] Rendered(string script, int width = 120)
     {
-        var text = string.Concat(_session.Run($"{script} | Out-String -Width {width}").ThrowIfFailed().Output.Select(o => o?.ToString()));
+        var text = string.Concat(_session.Run($"& {{ Set-StrictMode -Version Latest; {script} | Out-String -Width {width} }}").ThrowIfFailed().Output.Select(o => o?.ToString()));
         return [.. text.Split('\n').Select(line => line.TrimEnd('\r')).Where(line => line.Trim().Length > 0)];
     }
 
