@@ -1,6 +1,6 @@
 using System.CommandLine;
 using BatchOps.Cli.Commands;
-using BatchOps.Cli.Spec;
+using BatchOps.Operations.Spec;
 using BatchOps.Engine.Store;
 
 namespace BatchOps.Cli;

@@ -33,7 +33,7 @@ public sealed class CliSession : IDisposable
     public TextWriter Error { get; }
 
     /// <summary>Prints the spec's warnings (a placeholder in shell code…) to stderr, each on a line of its own.</summary>
-    public void WarnAbout(Spec.LoadedJob loaded)
+    public void WarnAbout(BatchOps.Operations.Spec.LoadedJob loaded)
     {
         foreach (var warning in loaded.Warnings)
         {

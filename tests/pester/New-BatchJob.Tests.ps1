@@ -27,4 +27,15 @@ Describe 'New-BatchJob' {
     It 'rejects an unknown -Function with <ErrorId>' -ForEach @(@{ ErrorId = 'BatchOps.FunctionNotFound,BatchOps.PowerShell.Commands.NewBatchJobCommand' }) {
         { 1 | New-BatchJob { $_ } -Function Get-NoSuchThing } | Should -Throw -ErrorId $ErrorId
     }
+
+    It 'checks piped objects against -ItemSchema: Reject creates nothing, Fail records the misses' {
+        $schema = @{ type = 'object'; required = @('sku'); properties = @{ price = @{ type = 'number'; minimum = 0.01 } } }
+        $items = [pscustomobject]@{ sku = 'a'; price = 2 }, [pscustomobject]@{ sku = 'b'; price = 0 }
+        { $items | New-BatchJob { $_.sku } -ItemSchema $schema -Name rejected } | Should -Throw -ExpectedMessage '*item 1: /price: must be >= 0.01*'
+        Get-BatchJob -Name rejected | Should -BeNullOrEmpty
+        $job = $items | New-BatchJob { $_.sku } -ItemSchema $schema -InvalidItems Fail -Name partly -ErrorVariable misses -ErrorAction SilentlyContinue
+        $job.Failed | Should -Be 1
+        $misses[0].FullyQualifiedErrorId | Should -BeLike 'BatchOps.InvalidItem,*'
+        (Get-BatchItem -Id $job.Id -Index 1).Error.Type | Should -Be 'ValidationError'
+    }
 }

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using BatchOps.Cli.Spec;
+using BatchOps.Operations.Spec;
 using BatchOps.Cli.Output;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using BatchOps.Cli.Spec;
+using BatchOps.Operations.Spec;
 
 namespace BatchOps.Cli.Commands;
 

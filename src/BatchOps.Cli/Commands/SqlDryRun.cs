@@ -1,6 +1,6 @@
 using System.Text.Json;
-using BatchOps.Cli.Operations;
-using BatchOps.Cli.Spec;
+using BatchOps.Operations;
+using BatchOps.Operations.Spec;
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
 using BatchOps.Sql;

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using BatchOps.Cli.Spec;
+using BatchOps.Operations.Spec;
 using BatchOps.Engine.Store;
 using BatchOps.Engine.Workers;
 

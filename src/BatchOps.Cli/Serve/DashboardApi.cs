@@ -1,5 +1,5 @@
 using System.Text.Json;
-using BatchOps.Cli.Spec;
+using BatchOps.Operations.Spec;
 using BatchOps.Engine.Config;
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;

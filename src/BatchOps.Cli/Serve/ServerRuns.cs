@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using BatchOps.Cli.Operations;
-using BatchOps.Cli.Spec;
+using BatchOps.Operations;
+using BatchOps.Operations.Spec;
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;

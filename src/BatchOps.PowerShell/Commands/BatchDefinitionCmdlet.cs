@@ -175,6 +175,77 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
         return (null, null);
     }
 
+    /// <summary>
+    /// <para type="description">A JSON Schema every piped item must match, checked before the job is created, with the messages of a spec's
+    /// "itemSchema" ("item 17: /price: must be &gt;= 0.01"): a hashtable, a JSON string, or the path of a schema file. Items are checked as
+    /// ConvertTo-Json would write them (objects by their properties). With it, items are stored first and run once the input has ended.</para>
+    /// </summary>
+    [Parameter(ParameterSetName = ScriptSet)]
+    [Parameter(ParameterSetName = ChunkSet)]
+    [ValidateNotNull]
+    public object? ItemSchema { get; set; }
+
+    /// <summary>
+    /// <para type="description">What -ItemSchema does with items that miss it: Reject (the default) creates nothing and lists the violations;
+    /// Fail records those items Failed (error type ValidationError, never run) and runs the rest.</para>
+    /// </summary>
+    [Parameter(ParameterSetName = ScriptSet)]
+    [Parameter(ParameterSetName = ChunkSet)]
+    [ValidateSet("Reject", "Fail")]
+    public string InvalidItems { get; set; } = "Reject";
+
+    /// <summary>The item checks of -ItemSchema, once <see cref="OpenItemChecks"/> has loaded the schema.</summary>
+    internal ItemChecks? Checks { get; private set; }
+
+    /// <summary>Loads -ItemSchema, ending the command with what is wrong with it.</summary>
+    internal void OpenItemChecks()
+    {
+        if (ItemSchema is null)
+        {
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(InvalidItems)))
+            {
+                Fail("-InvalidItems says what to do with items that miss -ItemSchema; give -ItemSchema too.");
+            }
+
+            return;
+        }
+
+        try
+        {
+            Checks = ItemChecks.Load(ItemSchema, SessionState.Path.CurrentFileSystemLocation.ProviderPath, InvalidItems.Equals("Fail", StringComparison.OrdinalIgnoreCase));
+        }
+        catch (Operations.Spec.JobSpecException error)
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException(error.Message, error), "BatchOps.InvalidItemSchema", ErrorCategory.InvalidArgument, ItemSchema));
+        }
+    }
+
+    /// <summary>Checks one piped item against -ItemSchema (when given).</summary>
+    internal void CheckItem(object? input, long index) => Checks?.Check(input, index);
+
+    /// <summary>
+    /// Once the input has ended: with -InvalidItems Reject and an item that missed the schema, removes what the
+    /// creation stored and ends the command listing the violations; with Fail, writes an error per failed item.
+    /// </summary>
+    internal void SettleItemChecks(StreamingJobCreation creation)
+    {
+        if (Checks is null)
+        {
+            return;
+        }
+
+        if (Checks.Rejection() is { } rejected)
+        {
+            creation.Cancel();
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException(rejected), "BatchOps.ItemsRejected", ErrorCategory.InvalidData, null));
+        }
+
+        foreach (var failure in Checks.Failures)
+        {
+            WriteError(new ErrorRecord(new ArgumentException(failure), "BatchOps.InvalidItem", ErrorCategory.InvalidData, failure));
+        }
+    }
+
     internal string JobName => Name ??= $"batch-{DateTime.Now:yyyyMMdd-HHmmss}";
 
     /// <summary>

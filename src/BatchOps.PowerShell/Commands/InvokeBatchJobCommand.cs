@@ -78,17 +78,19 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
             CheckQueueable(definition);
         }
 
+        OpenItemChecks();
         _whatIf = !ShouldProcess($"new job '{definition.Name}'", Queue ? "Create the batch job and queue it for workers" : AsJob ? "Create the batch job and run it in the background" : "Create and run the batch job");
         if (_whatIf)
         {
             return;
         }
 
-        if (AsJob || Queue)
+        if (AsJob || Queue || Checks is not null)
         {
             // In the background the items are stored first, then run from the store, so the job returns
-            // as soon as the input has ended, whatever its size.
-            _creation = new StreamingJobCreation(new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder)), definition);
+            // as soon as the input has ended, whatever its size. With -ItemSchema too: nothing runs before
+            // every item has been checked.
+            _creation = new StreamingJobCreation(new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder)), definition, Checks?.Failed);
             return;
         }
 
@@ -166,6 +168,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
 
         if (_creation is not null)
         {
+            CheckItem(InputObject, index);
             OrStoreError(() => _creation.Add(new KeyedInput(InputObject, KeyOf(InputObject))));
             return;
         }
@@ -182,6 +185,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
     {
         if (_creation is not null)
         {
+            SettleItemChecks(_creation);
             var job = OrStoreError(_creation.Complete);
             if (Queue)
             {
@@ -189,7 +193,13 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
                 return;
             }
 
-            StartBackgroundJob(job, RunKind.Resume, null, ExplicitSettings, UseCallerRunspace);
+            if (AsJob)
+            {
+                StartBackgroundJob(job, RunKind.Resume, null, ExplicitSettings, UseCallerRunspace);
+                return;
+            }
+
+            RunStoredJob(this, job, RunKind.Resume, null, ExplicitSettings, UseCallerRunspace);
             return;
         }
 

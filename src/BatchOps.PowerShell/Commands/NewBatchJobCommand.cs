@@ -14,6 +14,7 @@ namespace BatchOps.PowerShell.Commands;
 public sealed class NewBatchJobCommand : BatchDefinitionCmdlet
 {
     private StreamingJobCreation? _creation;
+    private long _offered;
 
     protected override void BeginProcessing()
     {
@@ -41,9 +42,10 @@ public sealed class NewBatchJobCommand : BatchDefinitionCmdlet
             CheckQueueable(definition);
         }
 
+        OpenItemChecks();
         if (ShouldProcess($"new job '{definition.Name}'", Queue ? "Create the batch job and queue it for workers" : "Create the batch job"))
         {
-            _creation = new StreamingJobCreation(new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder)), definition);
+            _creation = new StreamingJobCreation(new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder)), definition, Checks?.Failed);
         }
     }
 
@@ -51,6 +53,7 @@ public sealed class NewBatchJobCommand : BatchDefinitionCmdlet
     {
         if (_creation is not null)
         {
+            CheckItem(InputObject, _offered++);
             OrStoreError(() => _creation.Add(new KeyedInput(InputObject, KeyOf(InputObject))));
         }
     }
@@ -59,6 +62,7 @@ public sealed class NewBatchJobCommand : BatchDefinitionCmdlet
     {
         if (_creation is not null)
         {
+            SettleItemChecks(_creation);
             var job = OrStoreError(_creation.Complete);
             WriteObject(Queue ? QueueStoredJob(job) : OutputViews.View(job, JobStore.Location));
         }

@@ -15,11 +15,14 @@ internal sealed class StreamingJobCreation : IDisposable
     private readonly CancellationTokenSource _cancel = new();
     private readonly Task<JobRecord> _creating;
 
-    public StreamingJobCreation(JobRunner runner, JobDefinition definition)
+    /// <param name="runner">Creates the job.</param>
+    /// <param name="definition">The job to create.</param>
+    /// <param name="initialOutcomes">Items recorded Failed at creation (-InvalidItems Fail): read once the input has ended, so it may fill while items arrive.</param>
+    public StreamingJobCreation(JobRunner runner, JobDefinition definition, IReadOnlyList<ItemOutcome>? initialOutcomes = null)
     {
         var items = _items;
         var cancel = _cancel.Token;
-        _creating = Task.Run(() => runner.CreateAsync(definition, items.GetConsumingEnumerable(cancel), KeyedInput.Codec, CliXmlCodec.Instance.Format, item => item.Key, cancel));
+        _creating = Task.Run(() => runner.CreateAsync(definition, items.GetConsumingEnumerable(cancel), KeyedInput.Codec, CliXmlCodec.Instance.Format, item => item.Key, cancel, initialOutcomes));
     }
 
     /// <summary>Hands one item over; throws the store's error if the writer stopped.</summary>

@@ -15,7 +15,7 @@ namespace BatchOps.PowerShell.Loading;
 public sealed class ModuleLoadContext : AssemblyLoadContext
 {
     /// <summary>Assemblies the default context asks this context for (the ones the cmdlets reference directly).</summary>
-    public static readonly string[] SharedAssemblies = ["BatchOps.Engine", "BatchOps.Sql", "BatchOps.Postgres"];
+    public static readonly string[] SharedAssemblies = ["BatchOps.Engine", "BatchOps.Sql", "BatchOps.Postgres", "BatchOps.Operations"];
 
     private static readonly object InstallLock = new();
     private static ModuleLoadContext? s_installed;

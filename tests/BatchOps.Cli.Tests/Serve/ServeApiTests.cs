@@ -449,7 +449,7 @@ public sealed class ServeApiTests : IAsyncLifetime
         var ct = CancellationToken.None;
         using var client = await ServeAsync();
         var spec = """{ "name": "later", "items": [1, 2, 3, 4], "operation": { "kind": "exec", "command": "echo", "args": ["{item}"] } }""";
-        var loaded = BatchOps.Cli.Spec.JobSpecLoader.Load(spec, "spec", _folder.Path, BatchOps.Engine.Config.SettingsFile.Empty);
+        var loaded = BatchOps.Operations.Spec.JobSpecLoader.Load(spec, "spec", _folder.Path, BatchOps.Engine.Config.SettingsFile.Empty);
         var job = await new JobRunner(_store).CreateAsync(loaded.Definition, loaded.Items, JsonPayloadCodec.Instance, TextPayloadCodec.Instance.Format);
 
         await JsonAsync(await client.PostAsync($"/api/jobs/{job.Id}/resume", null, ct), HttpStatusCode.Accepted);

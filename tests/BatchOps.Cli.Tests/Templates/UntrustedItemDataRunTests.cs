@@ -1,6 +1,7 @@
 using System.Text.Json;
-using BatchOps.Cli.Operations;
+using BatchOps.Operations;
 using BatchOps.Cli.Tests.Support;
+using BatchOps.Testing;
 using BatchOps.Engine.Tests.Support;
 
 namespace BatchOps.Cli.Tests.Templates;

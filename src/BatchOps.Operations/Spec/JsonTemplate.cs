@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace BatchOps.Cli.Spec;
+namespace BatchOps.Operations.Spec;
 
 /// <summary>
 /// A JSON value whose string values may hold placeholders (an HTTP body). Only strings are templated, and

@@ -1,11 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using BatchOps.Cli.Operations;
+using BatchOps.Operations;
 using BatchOps.Engine.Config;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 
-namespace BatchOps.Cli.Spec;
+namespace BatchOps.Operations.Spec;
 
 /// <summary>
 /// Reads and checks a job spec file completely before anything runs: unknown fields, missing or

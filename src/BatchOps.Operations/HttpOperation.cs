@@ -1,11 +1,11 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using BatchOps.Cli.Spec;
+using BatchOps.Operations.Spec;
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Store;
 
-namespace BatchOps.Cli.Operations;
+namespace BatchOps.Operations;
 
 /// <summary>
 /// Sends one HTTP request per item. 2xx is success with the response body as the output; 408, 429 and

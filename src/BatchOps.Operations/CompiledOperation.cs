@@ -1,9 +1,9 @@
 using System.Text.Json;
-using BatchOps.Cli.Spec;
+using BatchOps.Operations.Spec;
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
 
-namespace BatchOps.Cli.Operations;
+namespace BatchOps.Operations;
 
 /// <summary>An operation of a spec, checked and with its templates compiled, ready to run per item.</summary>
 public abstract class CompiledOperation

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using BatchOps.Engine.Jobs;
 
-namespace BatchOps.Cli.Spec;
+namespace BatchOps.Operations.Spec;
 
 /// <summary>
 /// What a template knows of an item besides its fields: its index and, while a job runs, the job's id, the

@@ -1,4 +1,4 @@
-namespace BatchOps.Cli.Spec;
+namespace BatchOps.Operations.Spec;
 
 /// <summary>A job spec file is wrong; the message names the file, the field and the fix. Exit status 2.</summary>
 public sealed class JobSpecException : Exception

@@ -1,10 +1,10 @@
 using System.Text.Json;
-using BatchOps.Cli.Operations;
-using BatchOps.Cli.Spec;
+using BatchOps.Operations;
+using BatchOps.Operations.Spec;
 using FsCheck;
 using FsCheck.Fluent;
 
-namespace BatchOps.Cli.Tests.Templates;
+namespace BatchOps.Operations.Tests.Templates;
 
 /// <summary>How each context encodes a value, and the spec errors that keep item data out of structure.</summary>
 public sealed class TemplateEncodingTests

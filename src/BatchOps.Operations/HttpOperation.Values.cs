@@ -1,9 +1,9 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
-using BatchOps.Cli.Spec;
+using BatchOps.Operations.Spec;
 using BatchOps.Engine.Execution;
 
-namespace BatchOps.Cli.Operations;
+namespace BatchOps.Operations;
 
 /// <summary>Where item values meet the request: the url's path segments, a text body's encoding, header values.</summary>
 public sealed partial class HttpOperation

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace BatchOps.Cli.Spec;
+namespace BatchOps.Operations.Spec;
 
 /// <summary>
 /// The two RFC 6570 expansions a URL template uses. Simple expansion (<c>{x}</c>) is RFC 3986

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using BatchOps.Engine.Jobs;
 
-namespace BatchOps.Cli.Spec;
+namespace BatchOps.Operations.Spec;
 
 /// <summary>What a spec and each of its stages share: where the items are, how they are checked, what runs and what undoes it.</summary>
 public abstract class ItemsSpec

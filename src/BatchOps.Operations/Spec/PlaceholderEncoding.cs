@@ -1,4 +1,4 @@
-namespace BatchOps.Cli.Spec;
+namespace BatchOps.Operations.Spec;
 
 /// <summary>
 /// How a template encodes the item values it fills in, chosen by where the template stands: item data is

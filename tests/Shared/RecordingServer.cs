@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
-namespace BatchOps.Cli.Tests.Support;
+namespace BatchOps.Testing;
 
 /// <summary>
 /// A real Kestrel server on 127.0.0.1 that answers 200 to everything and keeps what it parsed from each

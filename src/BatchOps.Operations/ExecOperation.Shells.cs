@@ -1,6 +1,6 @@
-using BatchOps.Cli.Spec;
+using BatchOps.Operations.Spec;
 
-namespace BatchOps.Cli.Operations;
+namespace BatchOps.Operations;
 
 /// <summary>
 /// Exec passes every argument as one argv element and never runs a shell, so an item value stays one

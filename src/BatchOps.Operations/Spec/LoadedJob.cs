@@ -1,8 +1,8 @@
 using System.Text.Json;
-using BatchOps.Cli.Operations;
+using BatchOps.Operations;
 using BatchOps.Engine.Jobs;
 
-namespace BatchOps.Cli.Spec;
+namespace BatchOps.Operations.Spec;
 
 /// <summary>
 /// A checked spec: the job definition to store, its items (every one checked; an items file is read again,

@@ -1,9 +1,9 @@
 using System.Text.Json;
-using BatchOps.Cli.Spec;
+using BatchOps.Operations.Spec;
 using BatchOps.Engine.Execution;
 using BatchOps.Sql;
 
-namespace BatchOps.Cli.Operations;
+namespace BatchOps.Operations;
 
 /// <summary>
 /// The sql kind: writes each chunk of items to a table in one transaction (see BatchOps.Sql). The table is

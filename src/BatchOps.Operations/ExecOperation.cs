@@ -1,11 +1,11 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json;
-using BatchOps.Cli.Spec;
+using BatchOps.Operations.Spec;
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Store;
 
-namespace BatchOps.Cli.Operations;
+namespace BatchOps.Operations;
 
 /// <summary>
 /// Runs a process per item, without a shell. Exit code 0 is success with stdout as the output; any other

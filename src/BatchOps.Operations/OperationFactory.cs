@@ -1,9 +1,9 @@
 using System.Text.Json;
-using BatchOps.Cli.Spec;
+using BatchOps.Operations.Spec;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 
-namespace BatchOps.Cli.Operations;
+namespace BatchOps.Operations;
 
 /// <summary>Builds the built-in operation kinds from a spec, and again from a stored job.</summary>
 public static class OperationFactory

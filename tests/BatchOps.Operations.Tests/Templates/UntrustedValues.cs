@@ -2,7 +2,7 @@ using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
 
-namespace BatchOps.Cli.Tests.Templates;
+namespace BatchOps.Operations.Tests.Templates;
 
 /// <summary>
 /// Generated item values for the template properties: any Unicode scalar values (non-BMP included), weighted

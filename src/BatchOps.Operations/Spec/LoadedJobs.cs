@@ -1,9 +1,9 @@
 using System.Text.Json;
-using BatchOps.Cli.Operations;
+using BatchOps.Operations;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 
-namespace BatchOps.Cli.Spec;
+namespace BatchOps.Operations.Spec;
 
 /// <summary>
 /// What every front end of batchops (run, the server's posted specs) does with a checked spec: create the

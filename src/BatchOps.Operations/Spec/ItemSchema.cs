@@ -4,7 +4,7 @@ using System.Text.Json;
 using NJsonSchema;
 using NJsonSchema.Validation;
 
-namespace BatchOps.Cli.Spec;
+namespace BatchOps.Operations.Spec;
 
 /// <summary>
 /// A spec's "itemSchema": a JSON Schema (checked by NJsonSchema) that every item must match before anything

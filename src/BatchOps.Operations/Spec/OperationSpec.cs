@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace BatchOps.Cli.Spec;
+namespace BatchOps.Operations.Spec;
 
 /// <summary>
 /// The operation of a spec: <c>exec</c> (command, args, workingDirectory, env) or <c>http</c>

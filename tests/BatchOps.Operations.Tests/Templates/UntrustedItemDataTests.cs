@@ -1,13 +1,13 @@
 using System.Text.Json;
-using BatchOps.Cli.Operations;
-using BatchOps.Cli.Spec;
-using BatchOps.Cli.Tests.Support;
+using BatchOps.Operations;
+using BatchOps.Operations.Spec;
+using BatchOps.Testing;
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
 using FsCheck;
 using FsCheck.Fluent;
 
-namespace BatchOps.Cli.Tests.Templates;
+namespace BatchOps.Operations.Tests.Templates;
 
 /// <summary>
 /// Item data is untrusted: whatever an item holds, what a real server parses back from the request is the
