@@ -31,11 +31,13 @@ public sealed class AsJobTests : IDisposable
             ($all | Sort-Object Index).Output -join ','
             $job.State.ToString()
             (Get-BatchJob -Id $job.BatchJobId).Status.ToString()
+            # PowerShell's job table, as Get-Job draws it: the job's name, type and state.
+            ($job | Format-Table | Out-String -Width 200).Split("`n")[3] -match "^$($job.Id)\s+background\s+BatchOpsJob\s+Completed\s"
             Remove-Job $job
             @(Get-Job | Where-Object Id -eq $job.Id).Count
             """).ThrowIfFailed();
 
-        Assert.Equal(["40", string.Join(',', Enumerable.Range(1, 40).Select(i => i * 2)), "Completed", "Completed", "0"], received.Output.Select(o => o.ToString()));
+        Assert.Equal(["40", string.Join(',', Enumerable.Range(1, 40).Select(i => i * 2)), "Completed", "Completed", "True", "0"], received.Output.Select(o => o.ToString()));
     }
 
     [Fact]

@@ -50,6 +50,11 @@ public sealed class DashboardTests : IDisposable
         Assert.True(dashboard.TokenRequired);
         Assert.False(dashboard.ReadOnly);
         var token = _session.Run("$input | ForEach-Object { [System.Net.NetworkCredential]::new('', $_.Token).Password }", [run.Output[0]]).ThrowIfFailed();
+
+        // Its default view lists what a user needs, the token only as a SecureString.
+        var listed = string.Concat(_session.Run("$input | Out-String -Width 200", [run.Output[0]]).ThrowIfFailed().Output).Split('\n', StringSplitOptions.TrimEntries);
+        Assert.Equal(["Url", "Token", "ProcessId", "Store", "ReadOnly", "TokenRequired", "StartedAt"], listed.Where(l => l.Contains(" : ", StringComparison.Ordinal)).Select(l => l.Split(' ')[0]));
+        Assert.Contains("Token         : System.Security.SecureString", listed);
         Assert.EndsWith($"?token={Assert.Single(token.Output).BaseObject}", dashboard.Url, StringComparison.Ordinal);
 
         // A token by default: the API refuses a request without it; the URL as returned opens the page, which

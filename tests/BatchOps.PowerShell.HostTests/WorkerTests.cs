@@ -176,7 +176,7 @@ public sealed class WorkerTests(PostgresServer server) : IDisposable
                 }
                 """).ThrowIfFailed()).Output.Count == 3, TimeSpan.FromSeconds(60), "the worker to be listed Busy");
             Assert.Equal(
-                ["BatchOps.BatchWorker", $"Busy {Environment.ProcessId} {Environment.MachineName} 2 scriptblock,sql 1", "slow"],
+                ["BatchOps.BatchWorker", $"Busy {Environment.ProcessId} {Environment.MachineName} 2 scriptblock,sql,exec,http 1", "slow"],
                 listed!.Output.Select(o => o?.ToString()));
 
             // Once the job has ended the worker holds nothing: Idle, and only Idle.
@@ -307,6 +307,41 @@ public sealed class WorkerTests(PostgresServer server) : IDisposable
             """, limit: TimeSpan.FromSeconds(90)).ThrowIfFailed();
 
         Assert.Equal(["1", "1", "30", "Completed 30", "set 30"], run.Output.Select(o => o?.ToString()));
+    }
+
+    [Fact]
+    public async Task StartBatchWorker_RunsExecAndHttpJobsSubmittedFromSpecs()
+    {
+        using var session = new PsSession(await server.CreateDatabaseAsync());
+        using var api = new LoopbackServer((path, _) => new Reply(path.EndsWith("/3", StringComparison.Ordinal) ? 404 : 200, $"answer {path}"));
+        var folder = Directory.CreateTempSubdirectory("batchops-specs-").FullName;
+        var exec = Path.Combine(folder, "exec.json");
+        var http = Path.Combine(folder, "http.json");
+        File.WriteAllText(exec, """
+            { "name": "spec-exec", "items": [ { "n": 1 }, { "n": 2 }, { "n": 3 } ],
+              "operation": { "kind": "exec", "command": "sh", "args": ["-c", "echo exec $0", "{n}"] } }
+            """);
+        File.WriteAllText(http, $$"""
+            { "name": "spec-http", "items": [ { "n": 1 }, { "n": 2 }, { "n": 3 } ],
+              "operation": { "kind": "http", "method": "POST", "url": "{{api.Url}}/items/{n}" },
+              "settings": { "retryCount": 2, "retryDelayMs": 10 } }
+            """);
+        Assert.Contains("Queued", session.Batchops("submit", exec), StringComparison.Ordinal);
+        Assert.Contains("Queued", session.Batchops("submit", http), StringComparison.Ordinal);
+
+        var run = session.Run("""
+            Start-BatchWorker -ExitWhenIdle
+            foreach ($name in 'spec-exec', 'spec-http') {
+                $job = Get-BatchJob -Name $name
+                "$($job.Status) $($job.Succeeded) $($job.Failed)"
+                (Get-BatchItem -Id $job.Id | Sort-Object Index | ForEach-Object { if ($_.Error) { $_.Error.Type } else { "$($_.Output)".Trim() } }) -join ','
+            }
+            """, limit: TimeSpan.FromSeconds(90)).ThrowIfFailed();
+
+        Assert.Equal(
+            ["Completed 3 0", "exec 1,exec 2,exec 3", "CompletedWithErrors 2 1", "answer /items/1,answer /items/2,HttpStatus"],
+            run.Output.Select(o => o.ToString()));
+        Assert.Single(api.Hits("/items/3"));
     }
 
     [Fact]

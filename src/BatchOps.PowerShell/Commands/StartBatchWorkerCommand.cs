@@ -24,10 +24,13 @@ public sealed class StartBatchWorkerCommand : BatchCmdlet
     [ValidateRange(1, 256)]
     public int Concurrency { get; set; } = 1;
 
-    /// <summary>Operation kinds to run: scriptblock (New-BatchJob / Invoke-BatchJob -Queue) and sql (Write-BatchTable jobs).</summary>
+    /// <summary>
+    /// Operation kinds to run: scriptblock (New-BatchJob / Invoke-BatchJob -Queue), sql (Write-BatchTable and spec jobs), and exec and
+    /// http (jobs submitted from specs with batchops submit). All of them by default.
+    /// </summary>
     [Parameter]
-    [ValidateSet(ScriptOperationSpec.Kind, SqlOperation.Kind)]
-    public string[] Kind { get; set; } = [ScriptOperationSpec.Kind, SqlOperation.Kind];
+    [ValidateSet(ScriptOperationSpec.Kind, SqlOperation.Kind, "exec", "http")]
+    public string[] Kind { get; set; } = [ScriptOperationSpec.Kind, SqlOperation.Kind, "exec", "http"];
 
     /// <summary>The worker's name in claims and logs; the default is host:pid.</summary>
     [Parameter]
@@ -85,7 +88,10 @@ public sealed class StartBatchWorkerCommand : BatchCmdlet
         var pump = new PipelinePump();
         var preferences = StreamPreferences();
         var operations = new ConcurrentDictionary<string, Lazy<(RunOperation Operation, QueuedJobHandler Handler)>>();
-        QueuedJobHandler HandlerFor(JobRecord job) => operations.GetOrAdd(job.Id, _ => new(() =>
+        var specJobs = new ConcurrentDictionary<string, Lazy<QueuedJobHandler>>();
+        QueuedJobHandler HandlerFor(JobRecord job) => IsSpecJob(job)
+            ? specJobs.GetOrAdd(job.Id, _ => new(() => QueuedJobHandler.Create(Operations.Spec.LoadedJobs.Request(job)))).Value
+            : operations.GetOrAdd(job.Id, _ => new(() =>
         {
             // One worker pool per job (per stage of a staged job), opened at its first chunk and kept for the next ones.
             var operation = RunOperation.ForStoredJob(job, pump, () => job.Id, job.Settings.ToOptions().ThrottleLimit, UseCallerRunspace, preferences);
@@ -141,6 +147,14 @@ public sealed class StartBatchWorkerCommand : BatchCmdlet
             }
         }
     }
+
+    /// <summary>
+    /// A job made from a spec (batchops submit): exec or http, or stages that are none of them script blocks. It runs
+    /// through the same operations library as batchops worker; script-block and Write-BatchTable jobs run as before.
+    /// </summary>
+    private static bool IsSpecJob(JobRecord job) => job.Stages is null
+        ? job.OperationKind is "exec" or "http"
+        : job.Stages.All(s => s.OperationKind != ScriptOperationSpec.Kind);
 
     protected override void StopProcessing()
     {
