@@ -93,7 +93,7 @@ internal sealed class BackgroundRun(
                 job.Ended(result.Run.StopReason == StopReason.Cancelled ? JobState.Stopped : JobState.Completed, summary);
             }
         }
-        catch (Exception error) when (error is StoreException or InvalidOperationException or ArgumentException or IOException or BatchOps.Sql.SqlSpecException)
+        catch (Exception error) when (error is StoreException or InvalidOperationException or ArgumentException or IOException or BatchOps.Sql.SqlSpecException or Operations.Spec.JobSpecException)
         {
             streams.Error(new ErrorRecord(error, error switch
             {

@@ -177,6 +177,12 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
             WriteError(new ErrorRecord(error, ErrorRecordInfo.InvalidSqlTargetId, ErrorCategory.InvalidArgument, job.Id));
             return null;
         }
+        catch (Operations.Spec.JobSpecException error)
+        {
+            // A spec job whose stored definition no longer compiles (a template, a missing env: value).
+            WriteError(new ErrorRecord(error, "BatchOps.InvalidSpec", ErrorCategory.InvalidData, job.Id));
+            return null;
+        }
     }
 
     /// <summary>

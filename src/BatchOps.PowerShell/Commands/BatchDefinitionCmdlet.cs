@@ -15,6 +15,98 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
     internal const string ScriptSet = "ScriptBlock";
     internal const string ChunkSet = "ChunkScriptBlock";
     internal const string StageSet = "Stage";
+    internal const string SpecPathSet = "SpecPath";
+    internal const string SpecSet = "Spec";
+
+    /// <summary>
+    /// <para type="description">A JSON spec file, as batchops run takes it (examples/provision.json): items, operation (exec, http or sql),
+    /// stages, undo, itemSchema, settings. The job is created with every check of the spec and run here with the same results,
+    /// progress and error records as a script-block job.</para>
+    /// </summary>
+    [Parameter(ParameterSetName = SpecPathSet, Mandatory = true, HelpMessage = "The path of a JSON spec file.")]
+    [ValidateNotNullOrEmpty]
+    public string? SpecPath { get; set; }
+
+    /// <summary>
+    /// <para type="description">A spec given as a hashtable or an object (ConvertFrom-Json's), in the shape of a spec file; paths in it are
+    /// relative to the current folder.</para>
+    /// </summary>
+    [Parameter(ParameterSetName = SpecSet, Mandatory = true, HelpMessage = "A spec: a hashtable or an object in the shape of a spec file.")]
+    [ValidateNotNull]
+    public object? Spec { get; set; }
+
+    /// <summary>-SpecPath or -Spec, loaded and checked (the spec's own errors end the command, naming the field and the fix).</summary>
+    internal Operations.Spec.LoadedJob LoadSpec()
+    {
+        var settings = Engine.Config.SettingsFile.Load(Engine.Config.SettingsFile.DefaultPath(StoreFolder));
+        try
+        {
+            if (SpecPath is not null)
+            {
+                var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(SpecPath);
+                if (!File.Exists(path))
+                {
+                    throw new Operations.Spec.JobSpecException($"The spec file '{path}' does not exist.");
+                }
+
+                return Operations.Spec.JobSpecLoader.Load(path, settings);
+            }
+
+            var json = PSJson.ToElement(Spec).GetRawText();
+            return Operations.Spec.JobSpecLoader.Load(json, "-Spec", SessionState.Path.CurrentFileSystemLocation.ProviderPath, settings);
+        }
+        catch (Operations.Spec.JobSpecException error)
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException(error.Message, error), "BatchOps.InvalidSpec", ErrorCategory.InvalidData, (object?)SpecPath ?? Spec));
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates the job of a loaded spec (its warnings as warnings, the items that missed its itemSchema as
+    /// errors), or under -WhatIf says what it would do: the plan and the first items' rendered commands or
+    /// requests, secrets masked, as the spec's dry run shows them. Null when nothing was created.
+    /// </summary>
+    internal JobRecord? CreateFromSpec(Operations.Spec.LoadedJob loaded, string action)
+    {
+        foreach (var warning in loaded.Warnings)
+        {
+            WriteWarning(warning);
+        }
+
+        if (Queue)
+        {
+            CheckQueueable(loaded.Definition);
+        }
+
+        var count = loaded.Stages?.Sum(s => s.Items.Count) ?? loaded.Items.Count;
+        if (!ShouldProcess($"new job '{loaded.Definition.Name}' from a spec: {loaded.Operation.Kind}, {(loaded.Stages is { } stages ? $"{stages.Count} stage(s), " : string.Empty)}{count} item(s)", action))
+        {
+            if (MyInvocation.BoundParameters.ContainsKey("WhatIf"))
+            {
+                var index = 0L;
+                foreach (var item in loaded.Items.Take(5))
+                {
+                    foreach (var line in loaded.Operation.Render(item, index) ?? [])
+                    {
+                        ShouldProcess($"item {index}: {line}", $"Run ({loaded.Operation.Kind})");
+                    }
+
+                    index++;
+                }
+            }
+
+            return null;
+        }
+
+        var job = OrStoreError(() => Operations.Spec.LoadedJobs.CreateAsync(new JobRunner(JobStore, StoreLocation.LogFolder(StoreFolder)), loaded, CancellationToken.None).GetAwaiter().GetResult());
+        foreach (var invalid in loaded.Invalid)
+        {
+            WriteError(new ErrorRecord(new ArgumentException($"item {invalid.Index}: {invalid.Message}"), "BatchOps.InvalidItem", ErrorCategory.InvalidData, invalid.Index));
+        }
+
+        return job;
+    }
 
     /// <summary>The items: pipe them in.</summary>
     [Parameter(ParameterSetName = ScriptSet, ValueFromPipeline = true)]
@@ -105,6 +197,8 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
     [Parameter(ParameterSetName = ScriptSet)]
     [Parameter(ParameterSetName = ChunkSet)]
     [Parameter(ParameterSetName = StageSet)]
+    [Parameter(ParameterSetName = SpecPathSet)]
+    [Parameter(ParameterSetName = SpecSet)]
     public SwitchParameter Queue { get; set; }
 
     /// <summary>

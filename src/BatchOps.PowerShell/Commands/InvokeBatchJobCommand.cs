@@ -59,6 +59,12 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
             return;
         }
 
+        if (ParameterSetName is SpecPathSet or SpecSet)
+        {
+            RunSpec();
+            return;
+        }
+
         if (Queue && (AsJob || UseCallerRunspace))
         {
             ThrowTerminatingError(new ErrorRecord(
@@ -114,6 +120,34 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
         session.Start(operation, definition.Name, RunKind.Resume, null, (request, ct) => runner.RunNewAsync(definition, input.Items, request with { InputCutShort = () => !_inputEnded, SettingsOverride = oneAtATime }, KeyFor, ct));
     }
 
+    /// <summary>-SpecPath / -Spec: the spec's job is created with every check of the spec, then run here (or queued, or run as a PowerShell job).</summary>
+    private void RunSpec()
+    {
+        if (UseCallerRunspace)
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-UseCallerRunspace runs script blocks; a spec's exec, http and sql operations run in this process without runspaces, so leave it out."), ErrorRecordInfo.InvalidSettingId, ErrorCategory.InvalidArgument, null));
+        }
+
+        var loaded = LoadSpec();
+        if (CreateFromSpec(loaded, Queue ? "Create the batch job and queue it for workers" : AsJob ? "Create the batch job and run it in the background" : "Create and run the batch job") is not { } job)
+        {
+            return;
+        }
+
+        if (Queue)
+        {
+            WriteObject(QueueStoredJob(job));
+        }
+        else if (AsJob)
+        {
+            StartBackgroundJob(job, RunKind.Resume, null, ExplicitSettings);
+        }
+        else
+        {
+            RunStoredJob(this, job, RunKind.Resume, null, ExplicitSettings, useCallerRunspace: false);
+        }
+    }
+
     /// <summary>-Stage: the stages' items are stored first (they are given whole, not piped), then the job runs from the store.</summary>
     private void RunStaged()
     {
@@ -148,7 +182,7 @@ public sealed class InvokeBatchJobCommand : BatchDefinitionCmdlet
 
     protected override void ProcessRecord()
     {
-        if (ParameterSetName == StageSet)
+        if (ParameterSetName is StageSet or SpecPathSet or SpecSet)
         {
             return;
         }

@@ -18,6 +18,16 @@ public sealed class NewBatchJobCommand : BatchDefinitionCmdlet
 
     protected override void BeginProcessing()
     {
+        if (ParameterSetName is SpecPathSet or SpecSet)
+        {
+            if (CreateFromSpec(LoadSpec(), Queue ? "Create the batch job and queue it for workers" : "Create the batch job") is { } created)
+            {
+                WriteObject(Queue ? QueueStoredJob(created) : OutputViews.View(created, JobStore.Location));
+            }
+
+            return;
+        }
+
         if (ParameterSetName == StageSet)
         {
             var (staged, items) = BuildStagedDefinition();

@@ -47,6 +47,11 @@ internal sealed record RunOperation(
             return SqlRun.FromJob(job).ToRunOperation(jobId);
         }
 
+        if (SpecRun.IsSpecJob(job))
+        {
+            return SpecRun.FromJob(job);
+        }
+
         var plan = new ScriptPlan(job, overrides, pump, preferences, jobId, useCallerRunspace);
         if (job.Stages is not null)
         {
@@ -75,5 +80,5 @@ internal sealed record RunOperation(
     public RunOperation WithUndo(ScriptPlan plan) => this with { Undo = plan.Undo, Resources = new AllOf(Resources, plan) };
 
     /// <summary>Whether the module can run a stored job of this kind.</summary>
-    public static bool CanRun(JobRecord job) => job.OperationKind is ScriptOperationSpec.Kind or SqlOperation.Kind || job.Stages?.All(s => s.OperationKind == ScriptOperationSpec.Kind) == true;
+    public static bool CanRun(JobRecord job) => job.OperationKind is ScriptOperationSpec.Kind or SqlOperation.Kind || job.Stages?.All(s => s.OperationKind == ScriptOperationSpec.Kind) == true || SpecRun.IsSpecJob(job);
 }

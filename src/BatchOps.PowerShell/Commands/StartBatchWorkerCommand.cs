@@ -88,10 +88,7 @@ public sealed class StartBatchWorkerCommand : BatchCmdlet
         var pump = new PipelinePump();
         var preferences = StreamPreferences();
         var operations = new ConcurrentDictionary<string, Lazy<(RunOperation Operation, QueuedJobHandler Handler)>>();
-        var specJobs = new ConcurrentDictionary<string, Lazy<QueuedJobHandler>>();
-        QueuedJobHandler HandlerFor(JobRecord job) => IsSpecJob(job)
-            ? specJobs.GetOrAdd(job.Id, _ => new(() => QueuedJobHandler.Create(Operations.Spec.LoadedJobs.Request(job)))).Value
-            : operations.GetOrAdd(job.Id, _ => new(() =>
+        QueuedJobHandler HandlerFor(JobRecord job) => operations.GetOrAdd(job.Id, _ => new(() =>
         {
             // One worker pool per job (per stage of a staged job), opened at its first chunk and kept for the next ones.
             var operation = RunOperation.ForStoredJob(job, pump, () => job.Id, job.Settings.ToOptions().ThrottleLimit, UseCallerRunspace, preferences);
@@ -147,14 +144,6 @@ public sealed class StartBatchWorkerCommand : BatchCmdlet
             }
         }
     }
-
-    /// <summary>
-    /// A job made from a spec (batchops submit): exec or http, or stages that are none of them script blocks. It runs
-    /// through the same operations library as batchops worker; script-block and Write-BatchTable jobs run as before.
-    /// </summary>
-    private static bool IsSpecJob(JobRecord job) => job.Stages is null
-        ? job.OperationKind is "exec" or "http"
-        : job.Stages.All(s => s.OperationKind != ScriptOperationSpec.Kind);
 
     protected override void StopProcessing()
     {

@@ -1,0 +1,66 @@
+using System.Text.Json;
+using BatchOps.Engine.Execution;
+using BatchOps.Engine.Hosting;
+using BatchOps.Engine.Jobs;
+using BatchOps.Engine.Store;
+using BatchOps.Operations.Spec;
+
+namespace BatchOps.PowerShell.Commands;
+
+/// <summary>
+/// A job made from a spec (exec, http or sql, or stages that are none of them script blocks) run by the module:
+/// the operations library's request (the one batchops runs), its JSON items and text outputs carried through
+/// the module's object-typed run. Results show the item as its JSON text, as Get-BatchItem does.
+/// </summary>
+internal static class SpecRun
+{
+    /// <summary>Whether <paramref name="job"/> was made from a spec and runs through the operations library.</summary>
+    public static bool IsSpecJob(JobRecord job) => job.Stages is null
+        ? job.OperationKind is "exec" or "http"
+        : job.Stages.All(s => s.OperationKind != ScriptOperationSpec.Kind);
+
+    /// <summary>The run of a stored spec job; throws <see cref="JobSpecException"/> when its definitions no longer compile.</summary>
+    public static RunOperation FromJob(JobRecord job)
+    {
+        var request = LoadedJobs.Request(job);
+        return new RunOperation(request.Operation is { } forward ? Boxed(forward) : null, Codec.Input, Codec.Output, Nothing.Instance)
+        {
+            StageOperation = request.StageOperation is { } stages ? stage => Boxed(stages(stage)) : null,
+            Undo = request.Undo is { } undo ? stage => BoxedUndo(undo(stage)) : null,
+            InputView = static input => input is JsonElement json ? json.GetRawText() : input,
+        };
+    }
+
+    private static BatchOperation<object?, object?> Boxed(BatchOperation<JsonElement, string?> operation) => operation.PerChunkOperation is { } chunk
+        ? BatchOperation<object?, object?>.PerChunk(async (items, ct) =>
+            (await chunk([.. items.Select(i => new BatchItem<JsonElement>(i.Index, (JsonElement)i.Value!, i.Key))], ct).ConfigureAwait(false))?.Cast<object?>().ToArray())
+        : BatchOperation<object?, object?>.PerItem(async (item, ct) =>
+            await operation.PerItemOperation!(new BatchItem<JsonElement>(item.Index, (JsonElement)item.Value!, item.Key), ct).ConfigureAwait(false));
+
+    private static BatchOperation<Compensation<object?, object?>, object?> BoxedUndo(BatchOperation<Compensation<JsonElement, string?>, string?> undo) =>
+        BatchOperation<Compensation<object?, object?>, object?>.PerItem(async (item, ct) =>
+            await undo.PerItemOperation!(new BatchItem<Compensation<JsonElement, string?>>(item.Index, new Compensation<JsonElement, string?>((JsonElement)item.Value.Input!, (string?)item.Value.Output), item.Key), ct).ConfigureAwait(false));
+
+    /// <summary>The stored JSON items and text outputs, as the module's run carries them (boxed).</summary>
+    private sealed class Codec(Func<object?, string> serialize, Func<string, object?> deserialize, string format) : IPayloadCodec<object?>
+    {
+        public static readonly Codec Input = new(v => JsonPayloadCodec.Instance.Serialize((JsonElement)v!), p => JsonPayloadCodec.Instance.Deserialize(p), JsonPayloadCodec.Instance.Format);
+
+        public static readonly Codec Output = new(v => TextPayloadCodec.Instance.Serialize((string?)v), p => TextPayloadCodec.Instance.Deserialize(p), TextPayloadCodec.Instance.Format);
+
+        public string Format => format;
+
+        public string Serialize(object? value) => serialize(value);
+
+        public object? Deserialize(string payload) => deserialize(payload);
+    }
+
+    private sealed class Nothing : IDisposable
+    {
+        public static readonly Nothing Instance = new();
+
+        public void Dispose()
+        {
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using BatchOps.PowerShell.HostTests.Support;
+
+namespace BatchOps.PowerShell.HostTests;
+
+/// <summary>
+/// PowerShell runs specs: Invoke-BatchJob and New-BatchJob with -SpecPath or -Spec, through the operations library
+/// batchops uses, with the module's results, error records and -WhatIf.
+/// </summary>
+public sealed class SpecTests : IDisposable
+{
+    private readonly PsSession _session = new();
+    private readonly string _folder = Directory.CreateTempSubdirectory("batchops-spec-").FullName;
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private string Write(string name, string json)
+    {
+        var path = Path.Combine(_folder, name);
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    [Fact]
+    public void InvokeBatchJob_SpecPath_RunsAnExecSpec_WithResultsAndErrorRecords()
+    {
+        var spec = Write("hosts.json", """
+            { "name": "hosts", "key": "{host}",
+              "items": [ { "host": "web01", "port": 80 }, { "host": "web02", "port": 9443 }, { "host": "db01", "port": 5432 } ],
+              "operation": { "kind": "exec", "command": "sh", "args": ["-c", "test $1 -lt 9000 || (echo refused >&2; exit 3) && echo checked $0:$1", "{host}", "{port}"] },
+              "settings": { "throttleLimit": 2 } }
+            """);
+        _session.Runspace.SessionStateProxy.SetVariable("spec", spec);
+
+        var run = _session.Run("""
+            $results = Invoke-BatchJob -SpecPath $spec -ErrorVariable failed -ErrorAction SilentlyContinue
+            $results | Sort-Object Index | ForEach-Object { "$($_.Key) $($_.Status) $("$($_.Output)".Trim())" }
+            $failed.Count
+            $failed[0].FullyQualifiedErrorId
+            $job = Get-BatchJob -Name hosts
+            "$($job.Status) $($job.OperationKind)"
+            (Invoke-BatchJob -Id hosts).Count
+            """).ThrowIfFailed();
+
+        Assert.Equal(
+            ["web01 Succeeded checked web01:80", "web02 Failed ", "db01 Succeeded checked db01:5432", "1", "BatchOps.ItemFailed,BatchOps.PowerShell.Commands.InvokeBatchJobCommand", "CompletedWithErrors exec", "0"],
+            run.Output.Select(o => o.ToString()));
+    }
+
+    [Fact]
+    public void InvokeBatchJob_Spec_AsAHashtable_RunsAnHttpSpecAgainstTheLoopbackServer()
+    {
+        using var api = new LoopbackServer((path, count) => path == "/items/2" && count == 1 ? new Reply(503, "{}", ("Retry-After", "0")) : new Reply(200, $"ok {path}"));
+        _session.Runspace.SessionStateProxy.SetVariable("api", api.Url);
+
+        var run = _session.Run("""
+            $spec = @{ name = 'calls'; items = @(@{ n = 1 }, @{ n = 2 }); operation = @{ kind = 'http'; method = 'POST'; url = "$api/items/{n}" }; settings = @{ retryCount = 2; retryDelayMs = 10 } }
+            (Invoke-BatchJob -Spec $spec | Sort-Object Index | ForEach-Object { "$($_.Output) $($_.Attempts)" }) -join ','
+            (Get-BatchItem -Id calls -Index 1 -History | Where-Object { $_ -is [BatchOps.BatchItemRetry] }).StatusCode
+            """).ThrowIfFailed();
+
+        Assert.Equal(["ok /items/1 1,ok /items/2 2", "503"], run.Output.Select(o => o.ToString()));
+        Assert.Equal(2, api.Hits("/items/2").Count);
+    }
+
+    [Fact]
+    public void WhatIf_ShowsThePlanAndTheRenderedCommands_AndCreatesNothing()
+    {
+        var spec = Write("dry.json", """
+            { "name": "dry", "items": [ { "host": "web01" }, { "host": "web02" } ],
+              "operation": { "kind": "exec", "command": "ping", "args": ["-c", "1", "{host}"] } }
+            """);
+        var host = new RecordingHost();
+        using var session = new PsSession(_session.Store, host: host);
+        session.Runspace.SessionStateProxy.SetVariable("spec", spec);
+
+        var run = session.Run("Invoke-BatchJob -SpecPath $spec -WhatIf; @(Get-BatchJob -Name dry).Count").ThrowIfFailed();
+
+        Assert.Equal("0", run.Output.Single().ToString());
+        var whatIf = host.Lines.Where(l => l.StartsWith("What if:", StringComparison.Ordinal)).ToArray();
+        Assert.True(whatIf.Length == 3, string.Join("\n", host.Lines));
+        Assert.Contains("new job 'dry' from a spec: exec, 2 item(s)", whatIf[0], StringComparison.Ordinal);
+        Assert.Contains("item 0: ping -c 1 web01", whatIf[1], StringComparison.Ordinal);
+        Assert.Contains("item 1: ping -c 1 web02", whatIf[2], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ABadSpec_EndsTheCommandNamingTheField_AndNewBatchJobCreatesAndQueuesNothing()
+    {
+        var bad = Write("bad.json", """{ "name": "bad", "items": [1], "operation": { "kind": "exec" } }""");
+        _session.Runspace.SessionStateProxy.SetVariable("bad", bad);
+
+        var run = _session.Run("""
+            Invoke-BatchJob -SpecPath $bad
+            New-BatchJob -SpecPath (Join-Path $Store 'nowhere.json')
+            $created = New-BatchJob -Spec @{ name = 'later'; items = @(1, 2); operation = @{ kind = 'exec'; command = 'true' } }
+            "$($created.Status) $($created.Total)"
+            @(Get-BatchJob -Name bad).Count
+            """);
+
+        Assert.Equal(2, run.Errors.Count);
+        Assert.All(run.Errors, e => Assert.StartsWith("BatchOps.InvalidSpec,", e.FullyQualifiedErrorId, StringComparison.Ordinal));
+        Assert.Contains("command", run.Errors[0].Exception.Message, StringComparison.Ordinal);
+        Assert.Contains("does not exist", run.Errors[1].Exception.Message, StringComparison.Ordinal);
+        Assert.Equal(["Pending 2", "0"], run.Output.Select(o => o.ToString()));
+    }
+}
