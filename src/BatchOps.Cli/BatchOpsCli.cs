@@ -47,7 +47,7 @@ public static class BatchOpsCli
         }
         catch (Exception failure) when (failure is JobSpecException or StoreException or FormatException or ArgumentOutOfRangeException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
         {
-            error.WriteLine($"batchops: {Output.TerminalText.Escape(failure.Message)}");
+            error.WriteLine($"batchops: {BatchOps.Operations.TerminalText.Escape(failure.Message)}");
             return ExitCodes.Usage;
         }
         catch (OperationCanceledException) when (interrupt.IsCancellationRequested)

@@ -37,7 +37,7 @@ public sealed class CliSession : IDisposable
     {
         foreach (var warning in loaded.Warnings)
         {
-            Error.WriteLine($"warning: {Output.TerminalText.Escape(warning)}");
+            Error.WriteLine($"warning: {BatchOps.Operations.TerminalText.Escape(warning)}");
         }
     }
 

@@ -1,3 +1,4 @@
+using BatchOps.Operations;
 using BatchOps.Cli.Output;
 using BatchOps.Cli.Tests.Support;
 using BatchOps.Engine.Tests.Support;

@@ -108,4 +108,17 @@ public sealed class OutputFormattingTests : IDisposable
         Assert.Equal("1", lines[2]);
         Assert.Matches(@"^1\s+Failed\s+1\s+\d+ ms disk full on 2$", lines[3]);
     }
+
+    [Fact]
+    public void WhatItemsReturn_ShowsEscaped_SoItCannotActOnTheTerminal()
+    {
+        var lines = Rendered("""
+            'a', 'b' | Invoke-BatchJob { if ($_ -eq 'b') { throw "`e[31mred`u{202E}txt" }; "`e[2Jcleared`e]0;owned`a" } -KeyProperty Length -Name esc -ErrorAction SilentlyContinue | Sort-Object Index | Format-Table
+            """);
+
+        Assert.DoesNotContain(lines, l => l.Any(c => c is '\x1b' or '\a' or '\u202E'));
+        Assert.EndsWith(@"\e[2Jcleared\e]0;owned\x07", lines[2], StringComparison.Ordinal);
+        Assert.EndsWith(@"\e[31mred\u202Etxt", lines[3], StringComparison.Ordinal);
+    }
 }
+

@@ -60,7 +60,7 @@ internal static class JobExecution
 
         if (job.Message is not null)
         {
-            session.Out.WriteLine($"  {Output.TerminalText.Escape(job.Message)}");
+            session.Out.WriteLine($"  {BatchOps.Operations.TerminalText.Escape(job.Message)}");
         }
 
         if (job.RollingBack)

@@ -31,10 +31,10 @@ internal static class PlanDryRun
         foreach (var item in loaded.Items.Take(Shown))
         {
             var key = loaded.KeySelector?.Invoke(item);
-            output.WriteLine(key is null ? $"item {index}:" : $"item {index} ({Output.TerminalText.Escape(key)}):");
+            output.WriteLine(key is null ? $"item {index}:" : $"item {index} ({BatchOps.Operations.TerminalText.Escape(key)}):");
             foreach (var line in loaded.Operation.Render(item, index) ?? [])
             {
-                output.WriteLine($"  {Output.TerminalText.Escape(line)}");
+                output.WriteLine($"  {BatchOps.Operations.TerminalText.Escape(line)}");
             }
 
             index++;
@@ -67,11 +67,11 @@ internal static class PlanDryRun
             foreach (var item in loadedStage.Items.Take(Shown))
             {
                 var key = loadedStage.KeySelector?.Invoke(item);
-                output.WriteLine(key is null ? $"   item {index}:" : $"   item {index} ({Output.TerminalText.Escape(key)}):");
+                output.WriteLine(key is null ? $"   item {index}:" : $"   item {index} ({BatchOps.Operations.TerminalText.Escape(key)}):");
                 var lines = loadedStage.Operation.Render(item, new ItemContext(index, Stage: stage.Name, Key: key));
                 foreach (var line in lines ?? ["(sql: the rows are checked against the database when the stage runs)"])
                 {
-                    output.WriteLine($"     {Output.TerminalText.Escape(line)}");
+                    output.WriteLine($"     {BatchOps.Operations.TerminalText.Escape(line)}");
                 }
 
                 index++;

@@ -1,3 +1,4 @@
+using BatchOps.Operations;
 using System.Globalization;
 using System.Text.Json;
 using BatchOps.Engine.Jobs;

@@ -1,3 +1,4 @@
+using BatchOps.Operations;
 using System.Text.Json;
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;

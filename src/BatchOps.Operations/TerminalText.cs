@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace BatchOps.Cli.Output;
+namespace BatchOps.Operations;
 
 /// <summary>
 /// Text from items (outputs, errors, keys, rendered requests) made safe to print on a terminal: control
