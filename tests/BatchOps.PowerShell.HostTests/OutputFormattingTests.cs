@@ -120,5 +120,19 @@ public sealed class OutputFormattingTests : IDisposable
         Assert.EndsWith(@"\e[2Jcleared\e]0;owned\x07", lines[2], StringComparison.Ordinal);
         Assert.EndsWith(@"\e[31mred\u202Etxt", lines[3], StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void AFailedItemsErrorRecord_ShowsItsMessageEscaped_AndKeepsTheExactTextInItsException()
+    {
+        var lines = _session.Run("""
+            $null = 'b' | Invoke-BatchJob { throw "`e[31mred" } -Name esc-error -ErrorVariable failed -ErrorAction SilentlyContinue
+            $failed[0].ErrorDetails.Message
+            $failed[0].Exception.Message.Contains([char]27)
+            ($failed[0] | Out-String -Width 200).Contains([char]27)
+            """).ThrowIfFailed().Output.Select(o => o.ToString()).ToArray();
+
+        Assert.EndsWith(@"failed after 1 attempt(s): \e[31mred", lines[0], StringComparison.Ordinal);
+        Assert.Equal(["True", "False"], lines[1..]);
+    }
 }
 

@@ -65,9 +65,11 @@ internal static class RunRecords
     {
         var info = OutputViews.ErrorOf(item);
         var exception = item.Error?.Exception ?? new InvalidOperationException(info.Message);
+        // The error view prints ErrorDetails: escaped, so an item's error cannot act on the terminal; the
+        // exception keeps the exact text.
         return new ErrorRecord(exception, info.ErrorId, Enum.Parse<ErrorCategory>(info.Category), item)
         {
-            ErrorDetails = new ErrorDetails(info.Message),
+            ErrorDetails = new ErrorDetails(Operations.TerminalText.Escape(info.Message)),
         };
     }
 
