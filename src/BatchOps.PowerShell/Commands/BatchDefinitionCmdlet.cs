@@ -79,23 +79,20 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
             CheckQueueable(loaded.Definition);
         }
 
+        if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf) && whatIf is SwitchParameter { IsPresent: true })
+        {
+            // The spec's dry run, line by line ("What if: …"), as batchops run --dry-run prints it.
+            foreach (var line in Operations.Spec.DryRunPlan.Lines(loaded))
+            {
+                ShouldProcess(line, null, null);
+            }
+
+            return null;
+        }
+
         var count = loaded.Stages?.Sum(s => s.Items.Count) ?? loaded.Items.Count;
         if (!ShouldProcess($"new job '{loaded.Definition.Name}' from a spec: {loaded.Operation.Kind}, {(loaded.Stages is { } stages ? $"{stages.Count} stage(s), " : string.Empty)}{count} item(s)", action))
         {
-            if (MyInvocation.BoundParameters.ContainsKey("WhatIf"))
-            {
-                var index = 0L;
-                foreach (var item in loaded.Items.Take(5))
-                {
-                    foreach (var line in loaded.Operation.Render(item, index) ?? [])
-                    {
-                        ShouldProcess($"item {index}: {line}", $"Run ({loaded.Operation.Kind})");
-                    }
-
-                    index++;
-                }
-            }
-
             return null;
         }
 
