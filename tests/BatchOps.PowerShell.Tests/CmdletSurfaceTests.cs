@@ -144,7 +144,8 @@ public partial class CmdletSurfaceTests(PackagedModuleFixture module)
         var id = invoke.Parameters.Single(p => p.Name == "Id");
         Assert.True(id.Sets.Single().FromPipelineByPropertyName);
         Assert.Equal(["BatchOps.BatchBackgroundJob", "BatchOps.BatchItemResult"], invoke.OutputTypes.Order(StringComparer.Ordinal));
-        Assert.Equal(["ChunkScriptBlock", "Id", "ScriptBlock", "Stage"], invoke.ParameterSets.Order(StringComparer.Ordinal));
+        Assert.Equal(["ChunkScriptBlock", "Id", "ScriptBlock", "Spec", "SpecPath", "Stage"], invoke.ParameterSets.Order(StringComparer.Ordinal));
+        Assert.True(invoke.Parameters.Single(p => p.Name == "SpecPath").Sets.Single().Mandatory);
         Assert.True(invoke.Parameters.Single(p => p.Name == "Stage").Sets.Single().Mandatory);
     }
 

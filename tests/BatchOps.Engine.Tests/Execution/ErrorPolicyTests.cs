@@ -66,9 +66,11 @@ public class ErrorPolicyTests
             {
                 // Fails only once items 1-3 are running, then lets them finish.
                 await othersRunning.Task.WaitAsync(TimeSpan.FromSeconds(10));
+                // Long enough for the engine to record the failure and halt before the slots free up, on a
+                // loaded machine too (20 ms once let all 36 start while a build ran beside the tests).
                 _ = Task.Run(async () =>
                 {
-                    await Task.Delay(20);
+                    await Task.Delay(250);
                     release.TrySetResult();
                 });
                 throw new InvalidOperationException("first");
