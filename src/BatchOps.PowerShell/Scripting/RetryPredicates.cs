@@ -52,9 +52,19 @@ internal sealed class RetryPredicates
             var answer = ScriptBlock.Create(script).InvokeWithContext(null, [new PSVariable("_", error)], error);
             return (answer.Count > 0 && LanguagePrimitives.IsTrue(answer[^1]), null);
         }
+        catch (PipelineStoppedException)
+        {
+            // The worker's pipeline is being stopped (a timeout, a forced stop): the driver handles that.
+            throw;
+        }
         catch (RuntimeException failed)
         {
             return (false, $"{name} failed, so the item was not retried: {ScriptWork.ScriptError(failed.ErrorRecord)}");
+        }
+        catch (FlowControlException)
+        {
+            // break, continue or exit in the rule: it gave no answer.
+            return (false, $"{name} ended without an answer (break, continue or exit), so the item was not retried.");
         }
     }
 }
