@@ -23,7 +23,7 @@ internal static class SpecRun
     public static RunOperation FromJob(JobRecord job)
     {
         var request = LoadedJobs.Request(job);
-        return new RunOperation(request.Operation is { } forward ? Boxed(forward) : null, Codec.Input, Codec.Output, Nothing.Instance)
+        return new RunOperation(request.Operation is { } forward ? Boxed(forward) : null, JsonBoxing.Items, JsonBoxing.Outputs, Nothing.Instance)
         {
             StageOperation = request.StageOperation is { } stages ? stage => Boxed(stages(stage)) : null,
             Undo = request.Undo is { } undo ? stage => BoxedUndo(undo(stage)) : null,
@@ -32,28 +32,12 @@ internal static class SpecRun
     }
 
     private static BatchOperation<object?, object?> Boxed(BatchOperation<JsonElement, string?> operation) => operation.PerChunkOperation is { } chunk
-        ? BatchOperation<object?, object?>.PerChunk(async (items, ct) =>
-            (await chunk([.. items.Select(i => new BatchItem<JsonElement>(i.Index, (JsonElement)i.Value!, i.Key))], ct).ConfigureAwait(false))?.Cast<object?>().ToArray())
-        : BatchOperation<object?, object?>.PerItem(async (item, ct) =>
-            await operation.PerItemOperation!(new BatchItem<JsonElement>(item.Index, (JsonElement)item.Value!, item.Key), ct).ConfigureAwait(false));
+        ? BatchOperation<object?, object?>.PerChunk((items, ct) => JsonBoxing.RunChunkAsync(chunk, items, ct))
+        : BatchOperation<object?, object?>.PerItem(async (item, ct) => await operation.PerItemOperation!(JsonBoxing.Unbox(item), ct).ConfigureAwait(false));
 
     private static BatchOperation<Compensation<object?, object?>, object?> BoxedUndo(BatchOperation<Compensation<JsonElement, string?>, string?> undo) =>
         BatchOperation<Compensation<object?, object?>, object?>.PerItem(async (item, ct) =>
             await undo.PerItemOperation!(new BatchItem<Compensation<JsonElement, string?>>(item.Index, new Compensation<JsonElement, string?>((JsonElement)item.Value.Input!, (string?)item.Value.Output), item.Key), ct).ConfigureAwait(false));
-
-    /// <summary>The stored JSON items and text outputs, as the module's run carries them (boxed).</summary>
-    private sealed class Codec(Func<object?, string> serialize, Func<string, object?> deserialize, string format) : IPayloadCodec<object?>
-    {
-        public static readonly Codec Input = new(v => JsonPayloadCodec.Instance.Serialize((JsonElement)v!), p => JsonPayloadCodec.Instance.Deserialize(p), JsonPayloadCodec.Instance.Format);
-
-        public static readonly Codec Output = new(v => TextPayloadCodec.Instance.Serialize((string?)v), p => TextPayloadCodec.Instance.Deserialize(p), TextPayloadCodec.Instance.Format);
-
-        public string Format => format;
-
-        public string Serialize(object? value) => serialize(value);
-
-        public object? Deserialize(string payload) => deserialize(payload);
-    }
 
     private sealed class Nothing : IDisposable
     {

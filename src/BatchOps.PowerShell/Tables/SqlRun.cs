@@ -71,47 +71,13 @@ internal sealed class SqlRun : IDisposable
     public RunOperation ToRunOperation(Func<string> jobId)
     {
         ChunkOperation<JsonElement, string?>? chunk = null;
-        var operation = BatchOperation<object?, object?>.PerChunk(async (items, cancellationToken) =>
-        {
-            chunk ??= Operation.ToChunkOperation(jobId());
-            var rows = new BatchItem<JsonElement>[items.Count];
-            for (var i = 0; i < rows.Length; i++)
-            {
-                rows[i] = new BatchItem<JsonElement>(items[i].Index, (JsonElement)items[i].Value!, items[i].Key);
-            }
-
-            var outputs = await chunk(rows, cancellationToken).ConfigureAwait(false);
-            return outputs?.Cast<object?>().ToArray();
-        });
-        return new RunOperation(operation, RowCodec.Instance, TextCodec.Instance, this)
+        var operation = BatchOperation<object?, object?>.PerChunk((items, cancellationToken) =>
+            JsonBoxing.RunChunkAsync(chunk ??= Operation.ToChunkOperation(jobId()), items, cancellationToken));
+        return new RunOperation(operation, JsonBoxing.Items, JsonBoxing.Outputs, this)
         {
             InputView = input => input is not null && _piped.TryGetValue(input, out var piped) ? piped : input is JsonElement row ? JsonRows.ToObject(row) : input,
         };
     }
 
     public void Dispose() => Operation.DisposeAsync().AsTask().GetAwaiter().GetResult();
-
-    /// <summary>Rows as JSON, the format <c>batchops</c> stores.</summary>
-    private sealed class RowCodec : IPayloadCodec<object?>
-    {
-        public static RowCodec Instance { get; } = new();
-
-        public string Format => JsonPayloadCodec.Instance.Format;
-
-        public string Serialize(object? value) => JsonPayloadCodec.Instance.Serialize((JsonElement)value!);
-
-        public object? Deserialize(string payload) => JsonPayloadCodec.Instance.Deserialize(payload);
-    }
-
-    /// <summary>Outputs ("inserted", "updated" …) as text, the format <c>batchops</c> stores.</summary>
-    private sealed class TextCodec : IPayloadCodec<object?>
-    {
-        public static TextCodec Instance { get; } = new();
-
-        public string Format => TextPayloadCodec.Instance.Format;
-
-        public string Serialize(object? value) => TextPayloadCodec.Instance.Serialize(value as string);
-
-        public object? Deserialize(string payload) => TextPayloadCodec.Instance.Deserialize(payload);
-    }
 }
