@@ -47,8 +47,9 @@ public sealed partial class PostgresJobStore
         "  SELECT g.job_id, g.first_idx + u.n - 1, u.key, u.input, g.status, coalesce(u.attempts, 0), u.output, u.started_at, u.ended_at, u.duration_ms " +
         "  FROM gone g CROSS JOIN LATERAL unnest(g.keys, g.inputs, g.attempts, g.outputs, g.started_at, g.ended_at, g.duration_ms) " +
         "    WITH ORDINALITY AS u(key, input, attempts, output, started_at, ended_at, duration_ms, n) ORDER BY 2) " +
-        "INSERT INTO batchops.job_counts AS c (job_id, status, n) SELECT $1, status, -sum(last_idx - first_idx + 1) FROM gone GROUP BY status ORDER BY status " +
-        "ON CONFLICT (job_id, status) DO UPDATE SET n = c.n + excluded.n";
+        "INSERT INTO batchops.job_counts AS c (job_id, stage, status, n) " +
+        "SELECT $1, batchops.stage_of($1, first_idx), status, -sum(last_idx - first_idx + 1) FROM gone GROUP BY 2, 3 ORDER BY 2, 3 " +
+        "ON CONFLICT (job_id, stage, status) DO UPDATE SET n = c.n + excluded.n";
 
     /// <summary>SQLSTATE of <c>batchops.succeed_block</c> when a run's items were neither one Pending block nor all rows.</summary>
     private const string NotAllRows = "BOBLK";

@@ -62,9 +62,9 @@ public sealed partial class PostgresJobStore
                 "  INSERT INTO batchops.item_blocks (job_id, first_idx, last_idx, status, keys, inputs) " +
                 "  SELECT $1, min(u.idx), max(u.idx), 0, array_agg(u.key ORDER BY u.idx), array_agg(u.input ORDER BY u.idx) " +
                 "  FROM unnest($2::bigint[], $3::text[], $4::text[], $5::integer[]) AS u(idx, key, input, block) GROUP BY u.block ORDER BY 2 " +
-                "  RETURNING last_idx - first_idx + 1 AS n) " +
-                "INSERT INTO batchops.job_counts AS c (job_id, status, n) SELECT $1, 0, sum(n) FROM added " +
-                "ON CONFLICT (job_id, status) DO UPDATE SET n = c.n + excluded.n");
+                "  RETURNING first_idx, last_idx - first_idx + 1 AS n) " +
+                "INSERT INTO batchops.job_counts AS c (job_id, stage, status, n) SELECT $1, batchops.stage_of($1, first_idx), 0, sum(n) FROM added GROUP BY 2 ORDER BY 2 " +
+                "ON CONFLICT (job_id, stage, status) DO UPDATE SET n = c.n + excluded.n");
             var p = insert.Parameters;
             p.Add(new() { Value = jobId });
             p.Add(new() { Value = blocks.Select(i => i.Index).ToArray() });
@@ -167,16 +167,38 @@ public sealed partial class PostgresJobStore
         if (asBlock && IsBlock(sorted))
         {
             AddSucceedBlock(batch, jobId, sorted);
+        }
+        else
+        {
+            batch.BatchCommands.Add(Expand(jobId, sorted[0].Index, sorted[^1].Index));
+            var update = new NpgsqlBatchCommand(
+                "UPDATE batchops.items i SET status = o.status, attempts = o.attempts, output = o.output, error_type = o.error_type, error_message = o.error_message, " +
+                "error_detail = o.error_detail, error_retryable = o.error_retryable, started_at = o.started_at, ended_at = o.ended_at, duration_ms = o.duration_ms " +
+                $"FROM {OutcomeArrays} WHERE i.job_id = $1 AND i.idx BETWEEN $13 AND $14 AND i.idx = o.idx");
+            BindOutcomes(update.Parameters, jobId, sorted, withOutput: true);
+            batch.BatchCommands.Add(update);
+        }
+
+        AddStageTimes(batch, jobId, sorted);
+    }
+
+    /// <summary>Widens the times of the stages the outcomes ran in (after the counts, as every writer: a job's count rows, then its stage rows).</summary>
+    private static void AddStageTimes(NpgsqlBatch batch, string jobId, ItemOutcome[] outcomes)
+    {
+        if (StageWindow.Of(outcomes) is not { } window)
+        {
             return;
         }
 
-        batch.BatchCommands.Add(Expand(jobId, sorted[0].Index, sorted[^1].Index));
-        var update = new NpgsqlBatchCommand(
-            "UPDATE batchops.items i SET status = o.status, attempts = o.attempts, output = o.output, error_type = o.error_type, error_message = o.error_message, " +
-            "error_detail = o.error_detail, error_retryable = o.error_retryable, started_at = o.started_at, ended_at = o.ended_at, duration_ms = o.duration_ms " +
-            $"FROM {OutcomeArrays} WHERE i.job_id = $1 AND i.idx BETWEEN $13 AND $14 AND i.idx = o.idx");
-        BindOutcomes(update.Parameters, jobId, sorted, withOutput: true);
-        batch.BatchCommands.Add(update);
+        var times = new NpgsqlBatchCommand(
+            "UPDATE batchops.job_stages SET started_at = least(started_at, $4), ended_at = greatest(ended_at, $5) " +
+            "WHERE job_id = $1 AND first_idx <= $3 AND last_idx >= $2");
+        times.Parameters.Add(new() { Value = jobId });
+        times.Parameters.Add(new() { Value = window.FirstIndex });
+        times.Parameters.Add(new() { Value = window.LastIndex });
+        times.Parameters.Add(new() { Value = window.StartedAt.ToUniversalTime() });
+        times.Parameters.Add(new() { Value = window.EndedAt.ToUniversalTime() });
+        batch.BatchCommands.Add(times);
     }
 
     /// <summary>The retried attempts of the outcomes that have any, in the checkpoint's batch (one transaction), under the job's current run.</summary>

@@ -46,6 +46,15 @@ public sealed partial class PostgresJobStore
             p.Add(new() { Value = job.Lease is { } creator ? ToMs(creator.ProcessStartedAt) : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
             p.Add(new() { Value = job.Lease is { } beat ? beat.HeartbeatAt.ToUniversalTime() : DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
             p.Add(new() { Value = job.InputIncomplete });
+            if (job.Stages is not null)
+            {
+                // The stages' ranges, which counts are keyed by (schema 10), in the job's statement (one transaction).
+                command.CommandText = "WITH job AS (" + command.CommandText + " RETURNING id, stages) " +
+                    "INSERT INTO batchops.job_stages (job_id, stage, first_idx, last_idx) " +
+                    "SELECT job.id, s.ord - 1, coalesce((s.value ->> 'firstIndex')::bigint, 0), coalesce((s.value ->> 'firstIndex')::bigint, 0) + coalesce((s.value ->> 'count')::bigint, 0) - 1 " +
+                    "FROM job CROSS JOIN LATERAL jsonb_array_elements(job.stages::jsonb) WITH ORDINALITY AS s(value, ord)";
+            }
+
             try
             {
                 return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -281,13 +290,43 @@ public sealed partial class PostgresJobStore
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await ExecuteAsync(connection, transaction, [jobId], cancellationToken,
                 "DELETE FROM batchops.item_history WHERE job_id = $1", "DELETE FROM batchops.item_retries WHERE job_id = $1", "DELETE FROM batchops.items WHERE job_id = $1", "DELETE FROM batchops.item_blocks WHERE job_id = $1", "DELETE FROM batchops.job_chunks WHERE job_id = $1", "DELETE FROM batchops.waiting_chunks WHERE job_id = $1",
-                "DELETE FROM batchops.job_rates WHERE job_id = $1", "DELETE FROM batchops.job_counts WHERE job_id = $1").ConfigureAwait(false);
+                "DELETE FROM batchops.job_rates WHERE job_id = $1", "DELETE FROM batchops.job_counts WHERE job_id = $1", "DELETE FROM batchops.job_stages WHERE job_id = $1").ConfigureAwait(false);
             await using var remove = new NpgsqlCommand("DELETE FROM batchops.jobs WHERE id = $1", connection, transaction);
             remove.Parameters.Add(new() { Value = jobId });
             var removed = await remove.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return removed;
         });
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<StageTally>> GetStageTalliesAsync(JobRecord job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.Stages is null)
+        {
+            return Task.FromResult<IReadOnlyList<StageTally>>([]);
+        }
+
+        return GuardAsync<IReadOnlyList<StageTally>>(async () =>
+        {
+            // Counts kept by the triggers and times kept by checkpoints (schema 10): a few rows whatever the stages hold.
+            await using var command = _source.CreateCommand(
+                "SELECT s.stage, s.started_at, s.ended_at, c.status, c.n FROM batchops.job_stages s " +
+                "LEFT JOIN batchops.job_counts c ON c.job_id = s.job_id AND c.stage = s.stage WHERE s.job_id = $1 ORDER BY s.stage");
+            command.Parameters.Add(new() { Value = job.Id });
+            var tallies = new SortedDictionary<int, StageTally>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var stage = reader.GetInt32(0);
+                var tally = tallies.GetValueOrDefault(stage) ?? new StageTally(
+                    stage, new ItemCounts(), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2));
+                tallies[stage] = reader.IsDBNull(3) ? tally : tally with { Counts = tally.Counts.With((ItemStatus)reader.GetInt16(3), reader.GetInt64(4)) };
+            }
+
+            return [.. tallies.Values];
+        });
+    }
 
     /// <inheritdoc/>
     public async Task<StoreStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default) =>

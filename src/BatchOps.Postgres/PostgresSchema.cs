@@ -287,5 +287,110 @@ internal static class PostgresSchema
         );
         CREATE INDEX item_retries_by_item ON batchops.item_retries (job_id, idx);
         """,
+        """
+        -- Counts per stage (Get-BatchStatistics -Stage, batchops stats --job): a staged job's stages as index
+        -- ranges, and job_counts keyed by stage too, so a stage's counts are a lookup like a job's. A job
+        -- without stages counts everything under stage 0. A block counts under the stage of its first item
+        -- (blocks never cross a stage's end: creation and checkpoints cut them per stage). Count rows are
+        -- changed in (job, stage, status) order. started_at/ended_at: the first start and last end a
+        -- checkpoint recorded in the stage, for its rate (undo runs, statuses 6 and 7, leave them alone).
+        CREATE TABLE batchops.job_stages (
+            job_id          text NOT NULL,
+            stage           integer NOT NULL,
+            first_idx       bigint NOT NULL,
+            last_idx        bigint NOT NULL,
+            started_at      timestamptz,
+            ended_at        timestamptz,
+            PRIMARY KEY (job_id, stage)
+        );
+        INSERT INTO batchops.job_stages (job_id, stage, first_idx, last_idx)
+            SELECT j.id, s.ord - 1, coalesce((s.value ->> 'firstIndex')::bigint, 0),
+                   coalesce((s.value ->> 'firstIndex')::bigint, 0) + coalesce((s.value ->> 'count')::bigint, 0) - 1
+            FROM batchops.jobs j CROSS JOIN LATERAL jsonb_array_elements(j.stages::jsonb) WITH ORDINALITY AS s(value, ord)
+            WHERE j.stages IS NOT NULL;
+        UPDATE batchops.job_stages s SET
+            started_at = (SELECT min(t) FROM (SELECT started_at AS t FROM batchops.items i WHERE i.job_id = s.job_id AND i.idx BETWEEN s.first_idx AND s.last_idx AND i.status < 6
+                          UNION ALL SELECT unnest(b.started_at) FROM batchops.item_blocks b WHERE b.job_id = s.job_id AND b.first_idx BETWEEN s.first_idx AND s.last_idx) AS x),
+            ended_at = (SELECT max(t) FROM (SELECT ended_at AS t FROM batchops.items i WHERE i.job_id = s.job_id AND i.idx BETWEEN s.first_idx AND s.last_idx AND i.status < 6 AND i.started_at IS NOT NULL
+                        UNION ALL SELECT unnest(b.ended_at) FROM batchops.item_blocks b WHERE b.job_id = s.job_id AND b.first_idx BETWEEN s.first_idx AND s.last_idx) AS x);
+
+        CREATE FUNCTION batchops.stage_of(p_job text, p_idx bigint) RETURNS integer LANGUAGE sql STABLE AS $$
+            SELECT coalesce((SELECT stage FROM batchops.job_stages WHERE job_id = p_job AND p_idx BETWEEN first_idx AND last_idx), 0)
+        $$;
+
+        ALTER TABLE batchops.job_counts ADD COLUMN stage integer NOT NULL DEFAULT 0;
+        ALTER TABLE batchops.job_counts DROP CONSTRAINT job_counts_pkey;
+        DELETE FROM batchops.job_counts WHERE job_id IN (SELECT job_id FROM batchops.job_stages);
+        INSERT INTO batchops.job_counts (job_id, stage, status, n)
+            SELECT job_id, stage, status, sum(n) FROM (
+                SELECT i.job_id, batchops.stage_of(i.job_id, i.idx) AS stage, i.status, count(*) AS n FROM batchops.items i
+                    WHERE i.job_id IN (SELECT job_id FROM batchops.job_stages) GROUP BY 1, 2, 3
+                UNION ALL
+                SELECT b.job_id, batchops.stage_of(b.job_id, b.first_idx), b.status, sum(b.last_idx - b.first_idx + 1) FROM batchops.item_blocks b
+                    WHERE b.job_id IN (SELECT job_id FROM batchops.job_stages) GROUP BY 1, 2, 3) AS counted
+            GROUP BY job_id, stage, status;
+        ALTER TABLE batchops.job_counts ADD PRIMARY KEY (job_id, stage, status);
+
+        CREATE OR REPLACE FUNCTION batchops.count_items() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                INSERT INTO batchops.job_counts AS c (job_id, stage, status, n)
+                    SELECT r.job_id, coalesce(s.stage, 0), r.status, count(*) FROM new_rows r
+                        LEFT JOIN batchops.job_stages s ON s.job_id = r.job_id AND r.idx BETWEEN s.first_idx AND s.last_idx
+                    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+                    ON CONFLICT (job_id, stage, status) DO UPDATE SET n = c.n + excluded.n;
+            ELSIF TG_OP = 'UPDATE' THEN
+                INSERT INTO batchops.job_counts AS c (job_id, stage, status, n)
+                    SELECT job_id, stage, status, sum(d)::bigint FROM (
+                        SELECT r.job_id, coalesce(s.stage, 0) AS stage, r.status, count(*) AS d FROM new_rows r
+                            LEFT JOIN batchops.job_stages s ON s.job_id = r.job_id AND r.idx BETWEEN s.first_idx AND s.last_idx GROUP BY 1, 2, 3
+                        UNION ALL
+                        SELECT r.job_id, coalesce(s.stage, 0), r.status, -count(*) FROM old_rows r
+                            LEFT JOIN batchops.job_stages s ON s.job_id = r.job_id AND r.idx BETWEEN s.first_idx AND s.last_idx GROUP BY 1, 2, 3) AS changes
+                    GROUP BY job_id, stage, status HAVING sum(d) <> 0 ORDER BY job_id, stage, status
+                    ON CONFLICT (job_id, stage, status) DO UPDATE SET n = c.n + excluded.n;
+            ELSE
+                INSERT INTO batchops.job_counts AS c (job_id, stage, status, n)
+                    SELECT r.job_id, coalesce(s.stage, 0), r.status, -count(*) FROM old_rows r
+                        LEFT JOIN batchops.job_stages s ON s.job_id = r.job_id AND r.idx BETWEEN s.first_idx AND s.last_idx
+                    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+                    ON CONFLICT (job_id, stage, status) DO UPDATE SET n = c.n + excluded.n;
+            END IF;
+            RETURN NULL;
+        END $$;
+
+        CREATE OR REPLACE FUNCTION batchops.move_to_block(p_job text, p_first bigint, p_last bigint, p_attempts integer[], p_outputs text[],
+                                                          p_started timestamptz[], p_ended timestamptz[], p_durations double precision[]) RETURNS void LANGUAGE plpgsql AS $$
+        DECLARE
+            moved bigint;
+        BEGIN
+            WITH gone AS (DELETE FROM batchops.items WHERE job_id = p_job AND idx BETWEEN p_first AND p_last RETURNING idx, key, input)
+            INSERT INTO batchops.item_blocks (job_id, first_idx, last_idx, keys, inputs, attempts, outputs, started_at, ended_at, duration_ms)
+            SELECT p_job, p_first, p_last, array_agg(key ORDER BY idx), array_agg(input ORDER BY idx), p_attempts, p_outputs, p_started, p_ended, p_durations
+            FROM gone HAVING count(*) = p_last - p_first + 1;
+            GET DIAGNOSTICS moved = ROW_COUNT;
+            IF moved = 0 THEN
+                RAISE EXCEPTION 'items % to % of job % are not all rows', p_first, p_last, p_job USING ERRCODE = 'BOBLK';
+            END IF;
+            INSERT INTO batchops.job_counts AS c (job_id, stage, status, n) VALUES (p_job, batchops.stage_of(p_job, p_first), 2, p_last - p_first + 1)
+                ON CONFLICT (job_id, stage, status) DO UPDATE SET n = c.n + excluded.n;
+        END $$;
+
+        CREATE OR REPLACE FUNCTION batchops.succeed_block(p_job text, p_first bigint, p_last bigint, p_attempts integer[], p_outputs text[],
+                                                          p_started timestamptz[], p_ended timestamptz[], p_durations double precision[]) RETURNS void LANGUAGE plpgsql AS $$
+        DECLARE
+            at_stage integer;
+        BEGIN
+            UPDATE batchops.item_blocks SET status = 2, attempts = p_attempts, outputs = p_outputs, started_at = p_started, ended_at = p_ended, duration_ms = p_durations
+                WHERE job_id = p_job AND first_idx = p_first AND last_idx = p_last AND status = 0;
+            IF FOUND THEN
+                at_stage := batchops.stage_of(p_job, p_first);
+                INSERT INTO batchops.job_counts AS c (job_id, stage, status, n) VALUES (p_job, at_stage, 0, p_first - p_last - 1), (p_job, at_stage, 2, p_last - p_first + 1)
+                    ON CONFLICT (job_id, stage, status) DO UPDATE SET n = c.n + excluded.n;
+            ELSE
+                PERFORM batchops.move_to_block(p_job, p_first, p_last, p_attempts, p_outputs, p_started, p_ended, p_durations);
+            END IF;
+        END $$;
+        """,
     ];
 }

@@ -102,6 +102,44 @@ public class StagesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Stats_Job_PrintsEachStagesCountsAndRate_AndFollowsARetry()
+    {
+        var spec = SpecFiles.Write(_folder.Path, TwoStages(["net1", "bad-net", "net3"], ["ann", "bob"]));
+        Assert.Equal(1, (await CliHarness.RunAsync(Store, "run", spec)).ExitCode);
+
+        var table = await CliHarness.RunAsync(Store, "stats", "--job", "provision");
+        var json = await CliHarness.RunAsync(Store, "stats", "--job", "provision", "--stage", "users", "--json");
+        await File.WriteAllTextAsync(Fixed, "yes");
+        Assert.Equal(0, (await CliHarness.RunAsync(Store, "retry", "provision")).ExitCode);
+        var after = await CliHarness.RunAsync(Store, "stats", "--job", "provision", "--json");
+        var unknown = await CliHarness.RunAsync(Store, "stats", "--job", "provision", "--stage", "netwroks");
+        var stageWithoutJob = await CliHarness.RunAsync(Store, "stats", "--stage", "users");
+
+        Assert.True(table.ExitCode == 0, table.ToString());
+        var rows = table.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"^STAGE\s+AFTER\s+STATUS\s+ITEMS\s+SUCCEEDED\s+FAILED\s+SKIPPED\s+PENDING\s+UNDONE\s+STARTED\s+DURATION\s+ITEMS/S", rows[0]);
+        Assert.Matches(@"^networks\s+CompletedWithErrors\s+3\s+2\s+1\s+0\s+0\s+0\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\d\d:\d\d:\d\d\.\d\s+[\d.]+$", rows[1].TrimEnd());
+        Assert.Matches(@"^users\s+networks\s+Skipped\s+2\s+0\s+0\s+2\s+0\s+0\s+-\s+-\s+-$", rows[2].TrimEnd());
+        using (var users = JsonDocument.Parse(json.Out))
+        {
+            var only = Assert.Single(users.RootElement.EnumerateArray().ToList());
+            Assert.Equal(("users", 2L), (only.GetProperty("stage").GetString(), only.GetProperty("counts").GetProperty("skipped").GetInt64()));
+        }
+
+        using (var retried = JsonDocument.Parse(after.Out))
+        {
+            var stages = retried.RootElement.EnumerateArray().Select(s => (s.GetProperty("stage").GetString(), s.GetProperty("status").GetString(), s.GetProperty("counts").GetProperty("succeeded").GetInt64())).ToList();
+            Assert.Equal([("networks", "Completed", 3L), ("users", "Completed", 2L)], stages);
+            Assert.All(retried.RootElement.EnumerateArray(), s => Assert.True(s.GetProperty("itemsPerSecond").GetDouble() > 0));
+        }
+
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("has no stage 'netwroks'. Its stages: users, networks.", unknown.Error, StringComparison.Ordinal);
+        Assert.Equal(2, stageWithoutJob.ExitCode);
+        Assert.Contains("--stage needs --job", stageWithoutJob.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_Cycle_IsRejectedNamingTheCycle_AndCreatesNothing()
     {
         var spec = SpecFiles.Write(_folder.Path, new

@@ -36,6 +36,36 @@ public sealed class StagesAndUndoTests : IDisposable
     }
 
     [Fact]
+    public void GetBatchStatistics_Id_ReportsEachStagesCountsAndRate_FromThePipeline_AndTheTableShowsThem()
+    {
+        var run = _session.Run("""
+            $null = Invoke-BatchJob -Name staged -ErrorAction SilentlyContinue -Stage @{
+                Name = 'fetch'; InputObject = 1..40; ScriptBlock = { if ($_ % 13 -eq 0) { throw "no $_" }; $_ }
+            }, @{
+                Name = 'apply'; DependsOn = 'fetch'; InputObject = 1..10; ScriptBlock = { $_ }
+            }
+            $null = 1..3 | Invoke-BatchJob -Name plain -ScriptBlock { $_ }
+            Get-BatchJob -Name staged | Get-BatchStatistics | ForEach-Object { "$($_.Stage):$($_.Status):$($_.Items):$($_.Succeeded):$($_.Failed):$($_.Skipped):$($_.ItemsPerSecond -gt 0)" }
+            (Get-BatchStatistics -Id staged -Stage app* | ForEach-Object Stage) -join ','
+            (Get-BatchStatistics -Id plain | ForEach-Object { "[$($_.Stage)]:$($_.Status):$($_.Items)" })
+            Get-BatchStatistics -Id staged, plain | Out-String -Width 120
+            """).ThrowIfFailed();
+        var missing = _session.Run("Get-BatchStatistics -Id staged -Stage nope, fetch");
+
+        var lines = run.Output.Select(o => o.ToString()!).ToList();
+        Assert.Equal(["fetch:CompletedWithErrors:40:37:3:0:True", "apply:Skipped:10:0:0:10:False", "apply", "[]:Completed:3"], lines.Take(4));
+        var table = lines[4].Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0).ToList();
+        Assert.Matches(@"^Stage\s+Status\s+Items\s+Succeeded\s+Failed\s+Skipped\s+Pending\s+Undone\s+Duration\s+Items/s$", table[0]);
+        Assert.Matches(@"^fetch\s+CompletedWithErrors\s+40\s+37\s+3\s+0\s+0\s+0\s+\d\d:\d\d:\d\d\s+[\d.,]+$", table[2]);
+        Assert.Matches(@"^apply\s+Skipped\s+10\s+0\s+0\s+10\s+0\s+0\s+-\s+-$", table[3]);
+        Assert.Contains(table, l => l.StartsWith("(job)", StringComparison.Ordinal));
+        var error = Assert.Single(missing.Errors);
+        Assert.Equal("BatchOps.StageNotFound,BatchOps.PowerShell.Commands.GetBatchStatisticsCommand", error.FullyQualifiedErrorId);
+        Assert.EndsWith("has no stage 'nope'. Its stages: fetch, apply.", error.Exception.Message, StringComparison.Ordinal);
+        Assert.Equal("fetch", Assert.Single(missing.Output).Properties["Stage"].Value);
+    }
+
+    [Fact]
     public void Stage_UnknownKeyOrCycle_IsRejectedNamingItAndCreatesNothing()
     {
         var typo = _session.Run("Invoke-BatchJob -Name typo -Stage @{ Name = 'a'; InputObject = 1; ScriptBlock = { $_ }; DependOn = 'b' }");

@@ -1,3 +1,4 @@
+using BatchOps.Operations;
 using System.CommandLine;
 using System.Text;
 using BatchOps.Cli.Output;
@@ -37,10 +38,35 @@ internal static class StoreCommands
 
     public static Command Stats(GlobalOptions global)
     {
-        var command = new Command("stats", "Statistics over every job in the store: by status and tag, active and recent jobs, durations, items/s.") { global.Json };
+        var job = new Option<string?>("--job") { Description = "One job's counts and rates per stage (id or name) instead of the store's totals: read from kept counts, a lookup whatever the stages hold." };
+        var stage = new Option<string[]>("--stage") { Description = "With --job: only these stages.", AllowMultipleArgumentsPerToken = true };
+        var command = new Command("stats", "Statistics over every job in the store (by status and tag, active and recent jobs, durations, items/s), or per stage of one job (--job).") { job, stage, global.Json };
         command.SetAction(async (parse, _) =>
         {
             using var session = global.Open(parse);
+            if (parse.GetValue(job) is { } idOrName)
+            {
+                var record = await session.ResolveJobAsync(idOrName).ConfigureAwait(false);
+                var stages = await StageStatistics.ReadAsync(session.Store, record, cancellationToken: session.Interrupt).ConfigureAwait(false);
+                var wanted = parse.GetValue(stage) ?? [];
+                if (wanted.FirstOrDefault(w => !stages.Any(s => string.Equals(s.Stage, w, StringComparison.OrdinalIgnoreCase))) is { } missing)
+                {
+                    session.Error.WriteLine($"Job '{TerminalText.Escape(record.Name)}' ({record.Id}) has no stage '{TerminalText.Escape(missing)}'. " +
+                        (record.Stages is null ? "It has no stages." : $"Its stages: {TerminalText.Escape(string.Join(", ", record.Stages.Select(s => s.Name)))}."));
+                    return ExitCodes.Usage;
+                }
+
+                var chosen = wanted.Length == 0 ? stages : [.. stages.Where(s => wanted.Contains(s.Stage, StringComparer.OrdinalIgnoreCase))];
+                Printer.JsonOr(session.Out, parse.GetValue(global.Json), chosen, Printer.StageStatisticsTable);
+                return ExitCodes.Success;
+            }
+
+            if (parse.GetValue(stage) is { Length: > 0 })
+            {
+                session.Error.WriteLine("--stage needs --job: stages belong to one job (batchops stats --job JOB --stage NAME).");
+                return ExitCodes.Usage;
+            }
+
             var stats = await session.Store.GetStatisticsAsync(session.Interrupt).ConfigureAwait(false);
             Printer.JsonOr(session.Out, parse.GetValue(global.Json), stats, Printer.Statistics);
 

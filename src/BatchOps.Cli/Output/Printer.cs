@@ -108,6 +108,21 @@ public static class Printer
         }));
     }
 
+    /// <summary>One job's stages (or its one unnamed stage) with counts, duration and rate (batchops stats --job).</summary>
+    public static void StageStatisticsTable(TextWriter output, IReadOnlyList<StageStatistics> stages)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(stages);
+        Table(output, ["STAGE", "AFTER", "STATUS", "ITEMS", "SUCCEEDED", "FAILED", "SKIPPED", "PENDING", "UNDONE", "STARTED", "DURATION", "ITEMS/S"], stages.Select(s => new[]
+        {
+            s.Stage.Length == 0 ? "(job)" : s.Stage, string.Join(",", s.DependsOn), s.Status, Num(s.Counts.Total), Num(s.Counts.Succeeded), Num(s.Counts.Failed), Num(s.Counts.Skipped),
+            Num(s.Counts.Pending + s.Counts.Running + s.Counts.Cancelled), Num(s.Counts.Compensated + s.Counts.CompensationFailed),
+            s.StartedAt is { } started ? Time(started) : "-",
+            s.Duration is { } d ? d.ToString(@"hh\:mm\:ss\.f", CultureInfo.InvariantCulture) : "-",
+            s.ItemsPerSecond is { } r ? r.ToString("F1", CultureInfo.InvariantCulture) : "-",
+        }));
+    }
+
     public static void ItemTable(TextWriter output, IEnumerable<StoredItem> items)
     {
         ArgumentNullException.ThrowIfNull(output);

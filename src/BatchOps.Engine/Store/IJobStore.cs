@@ -116,6 +116,13 @@ public interface IJobStore : IDisposable
     /// <summary>Deletes a job with its items and history. False when there is no such job.</summary>
     Task<bool> RemoveJobAsync(string jobId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// A staged job's items by status and run times per stage (by position in <see cref="JobRecord.Stages"/>);
+    /// empty for a job without stages. Stores that keep counts answer without reading items; the default scans them.
+    /// </summary>
+    Task<IReadOnlyList<StageTally>> GetStageTalliesAsync(JobRecord job, CancellationToken cancellationToken = default) =>
+        StageTally.ScanAsync(this, job, cancellationToken);
+
     /// <summary>Totals over all jobs.</summary>
     Task<StoreStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default);
 }

@@ -153,6 +153,17 @@ public sealed partial class SqliteJobStore
             }
 
             WriteRetries(writer.Connection, transaction, jobId, outcomes);
+            if (StageWindow.Of(outcomes) is { } window)
+            {
+                var times = writer.StageTimes;
+                times.Bind(1, jobId);
+                times.Bind(2, window.FirstIndex);
+                times.Bind(3, window.LastIndex);
+                times.Bind(4, ToMs(window.StartedAt));
+                times.Bind(5, ToMs(window.EndedAt));
+                times.Execute();
+            }
+
             transaction.Commit();
             return outcomes.Count;
         }));

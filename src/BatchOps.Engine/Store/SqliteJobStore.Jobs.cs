@@ -43,7 +43,18 @@ public sealed partial class SqliteJobStore
             command.Parameters.AddWithValue("$started", job.Lease is { } creator ? ToMs(creator.ProcessStartedAt) : DBNull.Value);
             command.Parameters.AddWithValue("$beat", job.Lease is { } beat ? ToMs(beat.HeartbeatAt) : DBNull.Value);
             command.Parameters.AddWithValue("$inputOpen", job.InputIncomplete ? 1 : 0);
-            return command.ExecuteNonQuery();
+            if (job.Stages is not null)
+            {
+                // The stages' ranges, which the count triggers key counts by (schema 9).
+                command.CommandText += "; INSERT INTO job_stages (job_id, stage, first_idx, last_idx) " +
+                    "SELECT $id, key, coalesce(json_extract(value, '$.firstIndex'), 0), coalesce(json_extract(value, '$.firstIndex'), 0) + coalesce(json_extract(value, '$.count'), 0) - 1 FROM json_each($stages)";
+            }
+
+            using var transaction = connection.BeginTransaction();
+            command.Transaction = transaction;
+            var written = command.ExecuteNonQuery();
+            transaction.Commit();
+            return written;
         }));
     }
 
@@ -278,13 +289,45 @@ public sealed partial class SqliteJobStore
             command.Parameters.AddWithValue("$id", jobId);
             command.CommandText =
                 "DELETE FROM item_history WHERE job_id = $id; DELETE FROM item_retries WHERE job_id = $id; DELETE FROM items WHERE job_id = $id; DELETE FROM item_blocks WHERE job_id = $id; " +
-                "DELETE FROM job_counts WHERE job_id = $id;";
+                "DELETE FROM job_counts WHERE job_id = $id; DELETE FROM job_stages WHERE job_id = $id;";
             command.ExecuteNonQuery();
             command.CommandText = "DELETE FROM jobs WHERE id = $id";
             var removed = command.ExecuteNonQuery() > 0;
             transaction.Commit();
             return removed;
         }));
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<StageTally>> GetStageTalliesAsync(JobRecord job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return Task.FromResult(Guard<IReadOnlyList<StageTally>>(() =>
+        {
+            if (job.Stages is null)
+            {
+                return [];
+            }
+
+            // Counts kept by the triggers and times kept by checkpoints (schema 9): a few rows whatever the stages hold.
+            using var connection = Connect();
+            using var command = connection.CreateCommand();
+            command.CommandText =
+                "SELECT s.stage, s.started_at, s.ended_at, c.status, c.n FROM job_stages s " +
+                "LEFT JOIN job_counts c ON c.job_id = s.job_id AND c.stage = s.stage WHERE s.job_id = $id ORDER BY s.stage";
+            command.Parameters.AddWithValue("$id", job.Id);
+            var tallies = new SortedDictionary<int, StageTally>();
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var stage = reader.GetInt32(0);
+                var tally = tallies.GetValueOrDefault(stage) ?? new StageTally(
+                    stage, new ItemCounts(), reader.IsDBNull(1) ? null : FromMs(reader.GetInt64(1)), reader.IsDBNull(2) ? null : FromMs(reader.GetInt64(2)));
+                tallies[stage] = reader.IsDBNull(3) ? tally : tally with { Counts = tally.Counts.With((ItemStatus)reader.GetInt32(3), reader.GetInt64(4)) };
+            }
+
+            return [.. tallies.Values];
+        }));
+    }
 
     /// <inheritdoc/>
     public async Task<StoreStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default)

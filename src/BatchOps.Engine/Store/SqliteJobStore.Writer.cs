@@ -59,6 +59,9 @@ public sealed partial class SqliteJobStore
             SucceedBlock = new RawStatement(connection,
                 "UPDATE item_blocks SET status = ?3, outcomes = ?4 WHERE job_id = ?1 AND first_idx = ?2");
             DeleteBlock = new RawStatement(connection, "DELETE FROM item_blocks WHERE job_id = ?1 AND first_idx = ?2");
+            StageTimes = new RawStatement(connection,
+                "UPDATE job_stages SET started_at = min(coalesce(started_at, ?4), ?4), ended_at = max(coalesce(ended_at, ?5), ?5) " +
+                "WHERE job_id = ?1 AND first_idx <= ?3 AND last_idx >= ?2");
         }
 
         public SqliteConnection Connection { get; }
@@ -84,6 +87,9 @@ public sealed partial class SqliteJobStore
         /// <summary>?1 job, ?2 first index.</summary>
         public RawStatement DeleteBlock { get; }
 
+        /// <summary>?1 job, ?2 lowest and ?3 highest index checkpointed, ?4 their first start and ?5 last end (ms): widens the stages' times.</summary>
+        public RawStatement StageTimes { get; }
+
         public void Dispose()
         {
             Insert.Dispose();
@@ -92,6 +98,7 @@ public sealed partial class SqliteJobStore
             InsertRange.Dispose();
             SucceedBlock.Dispose();
             DeleteBlock.Dispose();
+            StageTimes.Dispose();
             Connection.Dispose();
         }
     }

@@ -159,5 +159,86 @@ internal static class SqliteSchema
         );
         CREATE INDEX item_retries_by_item ON item_retries (job_id, idx);
         """,
+        """
+        -- Counts per stage (Get-BatchStatistics -Stage, batchops stats --job): a staged job's stages as index
+        -- ranges, and job_counts keyed by stage too, so a stage's counts are a lookup like a job's. A job
+        -- without stages counts everything under stage 0. An item's stage is the one whose range holds it; a
+        -- block is counted under the stage of its first item (blocks never cross a stage's end: creation and
+        -- checkpoints cut them per stage). started_at/ended_at are the first start and last end a checkpoint
+        -- recorded in the stage, for its rate (undo runs, statuses 6 and 7, leave them alone).
+        CREATE TABLE job_stages (
+            job_id          TEXT NOT NULL,
+            stage           INTEGER NOT NULL,
+            first_idx       INTEGER NOT NULL,
+            last_idx        INTEGER NOT NULL,
+            started_at      INTEGER,
+            ended_at        INTEGER,
+            PRIMARY KEY (job_id, stage)
+        ) WITHOUT ROWID;
+        INSERT INTO job_stages (job_id, stage, first_idx, last_idx)
+            SELECT j.id, s.key, coalesce(json_extract(s.value, '$.firstIndex'), 0), coalesce(json_extract(s.value, '$.firstIndex'), 0) + coalesce(json_extract(s.value, '$.count'), 0) - 1
+            FROM jobs j, json_each(j.stages) s WHERE j.stages IS NOT NULL;
+        UPDATE job_stages SET
+            started_at = (SELECT min(started_at) FROM items i WHERE i.job_id = job_stages.job_id AND i.idx BETWEEN first_idx AND last_idx AND i.status < 6),
+            ended_at = (SELECT max(ended_at) FROM items i WHERE i.job_id = job_stages.job_id AND i.idx BETWEEN first_idx AND last_idx AND i.status < 6 AND i.started_at IS NOT NULL);
+
+        DROP TRIGGER items_counted_insert;
+        DROP TRIGGER items_counted_update;
+        DROP TRIGGER items_counted_delete;
+        DROP TRIGGER item_blocks_counted_insert;
+        DROP TRIGGER item_blocks_counted_update;
+        DROP TRIGGER item_blocks_counted_delete;
+        DROP TABLE job_counts;
+        CREATE TABLE job_counts (
+            job_id          TEXT NOT NULL,
+            stage           INTEGER NOT NULL,
+            status          INTEGER NOT NULL,
+            n               INTEGER NOT NULL,
+            PRIMARY KEY (job_id, stage, status)
+        ) WITHOUT ROWID;
+        INSERT INTO job_counts (job_id, stage, status, n)
+            SELECT job_id, stage, status, sum(n) FROM (
+                SELECT i.job_id, coalesce(s.stage, 0) AS stage, i.status, count(*) AS n
+                    FROM items i LEFT JOIN job_stages s ON s.job_id = i.job_id AND i.idx BETWEEN s.first_idx AND s.last_idx
+                    GROUP BY i.job_id, 2, i.status
+                UNION ALL SELECT b.job_id, coalesce(s.stage, 0), b.status, sum(b.last_idx - b.first_idx + 1)
+                    FROM item_blocks b LEFT JOIN job_stages s ON s.job_id = b.job_id AND b.first_idx BETWEEN s.first_idx AND s.last_idx
+                    GROUP BY b.job_id, 2, b.status)
+            GROUP BY job_id, stage, status;
+
+        CREATE TRIGGER items_counted_insert AFTER INSERT ON items BEGIN
+            INSERT INTO job_counts (job_id, stage, status, n)
+                VALUES (NEW.job_id, coalesce((SELECT stage FROM job_stages WHERE job_id = NEW.job_id AND NEW.idx BETWEEN first_idx AND last_idx), 0), NEW.status, 1)
+                ON CONFLICT (job_id, stage, status) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER items_counted_update AFTER UPDATE OF status ON items WHEN OLD.status <> NEW.status BEGIN
+            INSERT INTO job_counts (job_id, stage, status, n)
+                SELECT OLD.job_id, stage, OLD.status, -1 FROM (SELECT coalesce((SELECT stage FROM job_stages WHERE job_id = OLD.job_id AND OLD.idx BETWEEN first_idx AND last_idx), 0) AS stage)
+                UNION ALL
+                SELECT NEW.job_id, stage, NEW.status, 1 FROM (SELECT coalesce((SELECT stage FROM job_stages WHERE job_id = NEW.job_id AND NEW.idx BETWEEN first_idx AND last_idx), 0) AS stage) WHERE true
+                ON CONFLICT (job_id, stage, status) DO UPDATE SET n = n + excluded.n;
+        END;
+        CREATE TRIGGER items_counted_delete AFTER DELETE ON items BEGIN
+            UPDATE job_counts SET n = n - 1 WHERE job_id = OLD.job_id AND status = OLD.status
+                AND stage = coalesce((SELECT stage FROM job_stages WHERE job_id = OLD.job_id AND OLD.idx BETWEEN first_idx AND last_idx), 0);
+        END;
+        CREATE TRIGGER item_blocks_counted_insert AFTER INSERT ON item_blocks BEGIN
+            INSERT INTO job_counts (job_id, stage, status, n)
+                VALUES (NEW.job_id, coalesce((SELECT stage FROM job_stages WHERE job_id = NEW.job_id AND NEW.first_idx BETWEEN first_idx AND last_idx), 0),
+                        NEW.status, NEW.last_idx - NEW.first_idx + 1)
+                ON CONFLICT (job_id, stage, status) DO UPDATE SET n = n + excluded.n;
+        END;
+        CREATE TRIGGER item_blocks_counted_update AFTER UPDATE OF status ON item_blocks WHEN OLD.status <> NEW.status BEGIN
+            INSERT INTO job_counts (job_id, stage, status, n)
+                SELECT NEW.job_id, stage, OLD.status, OLD.first_idx - OLD.last_idx - 1 FROM (SELECT coalesce((SELECT stage FROM job_stages WHERE job_id = NEW.job_id AND NEW.first_idx BETWEEN first_idx AND last_idx), 0) AS stage)
+                UNION ALL
+                SELECT NEW.job_id, stage, NEW.status, NEW.last_idx - NEW.first_idx + 1 FROM (SELECT coalesce((SELECT stage FROM job_stages WHERE job_id = NEW.job_id AND NEW.first_idx BETWEEN first_idx AND last_idx), 0) AS stage) WHERE true
+                ON CONFLICT (job_id, stage, status) DO UPDATE SET n = n + excluded.n;
+        END;
+        CREATE TRIGGER item_blocks_counted_delete AFTER DELETE ON item_blocks BEGIN
+            UPDATE job_counts SET n = n - (OLD.last_idx - OLD.first_idx + 1) WHERE job_id = OLD.job_id AND status = OLD.status
+                AND stage = coalesce((SELECT stage FROM job_stages WHERE job_id = OLD.job_id AND OLD.first_idx BETWEEN first_idx AND last_idx), 0);
+        END;
+        """,
     ];
 }

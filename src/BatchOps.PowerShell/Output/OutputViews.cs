@@ -152,6 +152,25 @@ internal static class OutputViews
         ItemsPerSecond = stats.ItemsPerSecond,
     };
 
+    public static BatchStageStatistics View(StageStatistics stage) => new()
+    {
+        JobId = stage.JobId,
+        Stage = stage.Stage,
+        DependsOn = [.. stage.DependsOn],
+        Status = stage.Status,
+        OperationKind = stage.OperationKind,
+        Items = stage.Counts.Total,
+        Succeeded = stage.Counts.Succeeded,
+        Failed = stage.Counts.Failed,
+        Skipped = stage.Counts.Skipped,
+        Pending = stage.Counts.Pending + stage.Counts.Running + stage.Counts.Cancelled,
+        Undone = stage.Counts.Compensated + stage.Counts.CompensationFailed,
+        StartedAt = stage.StartedAt,
+        EndedAt = stage.EndedAt,
+        Duration = stage.Duration,
+        ItemsPerSecond = stage.ItemsPerSecond,
+    };
+
     /// <summary>The error record fields of a failed item (id, category, message), decided in the engine.</summary>
     public static ErrorRecordInfo ErrorOf(BatchItemResult item) =>
         ErrorRecordInfo.ForFailedItem(item.JobId, item.Index, item.Key, item.Attempts, item.Error?.Type, item.Error?.Message, ShortInput(item.Input));

@@ -19,7 +19,32 @@ public class PostgresJobStoreTests(PostgresServer server) : JobStoreContractTest
     protected override IJobStore OpenSecond() => PostgresJobStore.Open(_database);
 
     protected override async Task RewindBeforeSecretsScrubAsync() =>
-        await ScalarAsync("DROP TABLE batchops.item_retries; ALTER TABLE batchops.jobs DROP COLUMN input_open; UPDATE batchops.meta SET value = '6' WHERE key = 'schema_version'; SELECT 1");
+        await ScalarAsync(DropSchema10 + "DROP TABLE batchops.item_retries; ALTER TABLE batchops.jobs DROP COLUMN input_open; UPDATE batchops.meta SET value = '6' WHERE key = 'schema_version'; SELECT 1");
+
+    /// <summary>What schema 10 changed (counts per stage), for tests that take a store back to an older schema (its functions stay: the migration replaces them).</summary>
+    private const string DropSchema10 =
+        "DROP TABLE batchops.job_stages; DROP FUNCTION batchops.stage_of(text, bigint); " +
+        "CREATE TEMP TABLE counted AS SELECT job_id, status, sum(n)::bigint AS n FROM batchops.job_counts GROUP BY 1, 2; " +
+        "ALTER TABLE batchops.job_counts DROP COLUMN stage; DELETE FROM batchops.job_counts; INSERT INTO batchops.job_counts SELECT * FROM counted; DROP TABLE counted; " +
+        "ALTER TABLE batchops.job_counts ADD PRIMARY KEY (job_id, status); ";
+
+    [Fact]
+    public async Task Open_StoreOfSchema9_CountsItsStagedJobsPerStage_FromWhatItHolds()
+    {
+        JobRecord job;
+        using (var store = CreateSut())
+        {
+            job = await RecordStagedWorkAsync(store);
+        }
+
+        await ScalarAsync(DropSchema10 + "UPDATE batchops.meta SET value = '9' WHERE key = 'schema_version'; SELECT 1");
+
+        using var reopened = CreateSut();
+        var tallies = await reopened.GetStageTalliesAsync(job);
+        Assert.Equal(await StageTally.ScanAsync(reopened, job), tallies);
+        Assert.Equal([198L, 8L, 0L], tallies.Select(t => t.Counts.Succeeded));
+        Assert.Equal($"{PostgresJobStore.SchemaVersion}", await ScalarAsync("SELECT value FROM batchops.meta WHERE key = 'schema_version'"));
+    }
 
     /// <summary>What a dump of the store's tables holds: every job row's text.</summary>
     protected override async Task<byte[]> StoredBytesAsync() =>

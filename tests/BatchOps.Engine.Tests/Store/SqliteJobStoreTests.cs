@@ -174,9 +174,8 @@ public class SqliteJobStoreTests : JobStoreContractTests, IDisposable
 
         SqliteConnection.ClearAllPools();
         StoreScalar(
-            "DROP TRIGGER items_counted_insert; DROP TRIGGER items_counted_update; DROP TRIGGER items_counted_delete; " +
-            "DROP TRIGGER item_blocks_counted_insert; DROP TRIGGER item_blocks_counted_update; DROP TRIGGER item_blocks_counted_delete; " +
-            "DROP INDEX jobs_by_status; DROP TABLE job_counts; " + DropSchema5 + "PRAGMA user_version = 3; SELECT 0;");
+            DropSchema5 + CountTriggers.Replace("CREATE TRIGGER", "DROP TRIGGER", StringComparison.Ordinal) +
+            "DROP INDEX jobs_by_status; DROP TABLE job_counts; PRAGMA user_version = 3; SELECT 0;");
 
         using var reopened = CreateSut();
         var counts = (await reopened.GetJobAsync(id))!.Counts;
@@ -184,10 +183,41 @@ public class SqliteJobStoreTests : JobStoreContractTests, IDisposable
         Assert.Equal((long)SqliteJobStore.SchemaVersion, StoreScalar("PRAGMA user_version"));
     }
 
-    private const string DropSchema5 = DropSchema7 + "ALTER TABLE jobs DROP COLUMN stages; ALTER TABLE jobs DROP COLUMN undo; ALTER TABLE jobs DROP COLUMN rolling_back; ";
+    /// <summary>What schema 9 changed (counts per stage): job_counts as schema 4 made it, and no job_stages.</summary>
+    private static readonly string DropSchema8 =
+        CountTriggers.Replace("CREATE TRIGGER", "DROP TRIGGER", StringComparison.Ordinal) + "DROP TABLE job_counts; DROP TABLE job_stages; DROP INDEX jobs_by_status; " + SqliteSchema.Migrations[3];
 
     /// <summary>What schemas 7 and 8 added (input_open, item_retries), for tests that take a store back to an older schema.</summary>
-    private const string DropSchema7 = "DROP TABLE item_retries; ALTER TABLE jobs DROP COLUMN input_open; ";
+    private static readonly string DropSchema7 = DropSchema8 + "DROP TABLE item_retries; ALTER TABLE jobs DROP COLUMN input_open; ";
+
+    private static readonly string DropSchema5 = DropSchema7 + "ALTER TABLE jobs DROP COLUMN stages; ALTER TABLE jobs DROP COLUMN undo; ALTER TABLE jobs DROP COLUMN rolling_back; ";
+
+    // (Initialized in this order: each uses the one before it.)
+
+    [Fact]
+    public async Task Open_StoreOfSchema8_CountsItsStagedJobsPerStage_FromWhatItHolds()
+    {
+        JobRecord job;
+        using (var store = CreateSut())
+        {
+            job = await RecordStagedWorkAsync(store);
+        }
+
+        SqliteConnection.ClearAllPools();
+        StoreScalar(DropSchema8 + "PRAGMA user_version = 8; SELECT 0;");
+
+        using var reopened = CreateSut();
+        var tallies = await reopened.GetStageTalliesAsync(job);
+        Assert.Equal((await StageTally.ScanAsync(reopened, job)).Select(t => t.Counts), tallies.Select(t => t.Counts));
+        Assert.Equal([198L, 8L, 0L], tallies.Select(t => t.Counts.Succeeded));
+        Assert.Equal(T0.AddSeconds(31), tallies[1].EndedAt); // times from the item rows the store held
+        Assert.Equal((long)SqliteJobStore.SchemaVersion, StoreScalar("PRAGMA user_version"));
+    }
+
+    /// <summary>The six count triggers' names, as "CREATE TRIGGER name; …".</summary>
+    private const string CountTriggers =
+        "CREATE TRIGGER items_counted_insert; CREATE TRIGGER items_counted_update; CREATE TRIGGER items_counted_delete; " +
+        "CREATE TRIGGER item_blocks_counted_insert; CREATE TRIGGER item_blocks_counted_update; CREATE TRIGGER item_blocks_counted_delete; ";
 
     [Fact]
     public async Task Open_StoreOfSchema7_KeepsItsItems_AndRecordsRetriesFromThenOn()
@@ -203,7 +233,7 @@ public class SqliteJobStoreTests : JobStoreContractTests, IDisposable
         }
 
         SqliteConnection.ClearAllPools();
-        StoreScalar("DROP TABLE item_retries; PRAGMA user_version = 7; SELECT 0;");
+        StoreScalar(DropSchema8 + "DROP TABLE item_retries; PRAGMA user_version = 7; SELECT 0;");
 
         using var reopened = CreateSut();
         Assert.Equal("done", (await reopened.GetItemsAsync(id, ItemQuery.All).ToListAsync())[0].Output);
