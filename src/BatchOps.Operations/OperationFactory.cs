@@ -26,20 +26,26 @@ public static class OperationFactory
 
         return spec.Kind switch
         {
+            OperationSpec.ScriptBlock => ScriptBlockOperation.Compile(spec, where),
             OperationSpec.Exec => ExecOperation.Compile(spec, baseFolder, where),
             OperationSpec.Http => HttpOperation.Compile(spec, where),
             OperationSpec.Sql => SqlTableOperation.Compile(spec, baseFolder, where),
-            null => throw new JobSpecException($"{where}: \"kind\" is required: \"exec\" (run a process per item), \"http\" (send a request per item) or \"sql\" (write rows to a table in chunks)."),
-            var other => throw new JobSpecException($"{where}: unknown kind \"{other}\"; use \"exec\", \"http\" or \"sql\"."),
+            null => throw new JobSpecException($"{where}: \"kind\" is required: \"exec\" (run a process per item), \"http\" (send a request per item), \"sql\" (write rows to a table in chunks) or, in a stage, \"scriptblock\" (a PowerShell script per item)."),
+            var other => throw new JobSpecException($"{where}: unknown kind \"{other}\"; use \"exec\", \"http\", \"sql\" or, in a stage, \"scriptblock\"."),
         };
     }
 
-    /// <summary>Rebuilds a stage's operation (or the undo of a stage when <paramref name="undo"/>) of a stored job.</summary>
+    /// <summary>Rebuilds a stage's operation (or the undo of a stage when <paramref name="undo"/>) of a stored job; a script block throws (only PowerShell runs it).</summary>
     public static CompiledOperation FromStage(JobRecord job, JobStage stage, bool undo = false)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(stage);
         var (kind, definition) = undo ? (stage.Undo!.OperationKind, stage.Undo.Operation) : (stage.OperationKind, stage.Operation);
+        if (kind == OperationSpec.ScriptBlock)
+        {
+            throw new JobSpecException(ScriptBlockOperation.OnlyInPowerShell(job, stage.Name));
+        }
+
         if (kind is not (OperationSpec.Exec or OperationSpec.Http or OperationSpec.Sql))
         {
             throw new JobSpecException($"Job '{job.Name}' ({job.Id}) runs a '{kind}' operation, which only the front end that created it can run (for example the PowerShell module).");

@@ -139,6 +139,49 @@ public class StagesCommandTests : IDisposable
         Assert.Contains("--stage needs --job", stageWithoutJob.Error, StringComparison.Ordinal);
     }
 
+    private object Mixed() => new
+    {
+        name = "mixed",
+        stages = new object[]
+        {
+            new { name = "create", items = Named("a", "b"), operation = Append("create") },
+            new { name = "verify", dependsOn = new[] { "create" }, items = Named("a", "b"), operation = new { kind = "scriptblock", script = "Test-Connection $_.name\n'done'" } },
+        },
+    };
+
+    [Fact]
+    public async Task Run_StageThatIsAPowerShellScriptBlock_IsRefusedSayingWhereItRuns_AndCreatesNothing_ButDryRunShowsIt()
+    {
+        var spec = SpecFiles.Write(_folder.Path, Mixed());
+
+        var run = await CliHarness.RunAsync(Store, "run", spec);
+        var dry = await CliHarness.RunAsync(Store, "run", spec, "--dry-run");
+        var list = await CliHarness.RunAsync(Store, "list", "--json");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("Stage 'verify' is a PowerShell script block, which batchops does not run; nothing was created.", run.Error, StringComparison.Ordinal);
+        Assert.Contains("batchops submit", run.Error, StringComparison.Ordinal);
+        Assert.Empty(Calls());
+        Assert.Equal("[]", list.Out.Trim());
+        Assert.True(dry.ExitCode == 0, dry.ToString());
+        Assert.Contains("scriptblock (PowerShell): Test-Connection $_.name … (2 lines)", dry.Out, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{ "name": "x", "items": [1], "operation": { "kind": "scriptblock", "script": "$_" } }""", "kind \"scriptblock\" belongs in a stage")]
+    [InlineData("""{ "name": "x", "stages": [ { "name": "s", "items": [1], "operation": { "kind": "scriptblock" } } ] }""", "stage 's': operation: \"script\" is required for kind \"scriptblock\"")]
+    [InlineData("""{ "name": "x", "stages": [ { "name": "s", "items": [1], "operation": { "kind": "scriptblock", "script": "$_", "url": "http://127.0.0.1/" } } ] }""", "\"url\" does not belong to kind \"scriptblock\"")]
+    public async Task Run_ScriptBlockOperationMisused_IsRejectedNamingTheFix(string json, string message)
+    {
+        var spec = Path.Combine(_folder.Path, "bad.json");
+        await File.WriteAllTextAsync(spec, json);
+
+        var run = await CliHarness.RunAsync(Store, "run", spec);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains(message, run.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Run_Cycle_IsRejectedNamingTheCycle_AndCreatesNothing()
     {

@@ -66,6 +66,39 @@ public sealed class SpecTests : IDisposable
         Assert.Equal(2, api.Hits("/items/2").Count);
     }
 
+    /// <summary>A spec whose first stage runs a process per item and whose second is a PowerShell script block.</summary>
+    internal static string MixedSpec(string name, string ran, int count) => $$"""
+        { "name": "{{name}}",
+          "stages": [
+            { "name": "create", "items": [ {{string.Join(", ", Enumerable.Range(1, count).Select(n => $"{{ \"n\": {n} }}"))}} ],
+              "operation": { "kind": "exec", "command": "sh", "args": ["-c", "printf x >> '{{ran}}/create-'$0; echo made $0", "{n}"] },
+              "settings": { "chunkSize": 5 } },
+            { "name": "verify", "dependsOn": ["create"], "items": [ {{string.Join(", ", Enumerable.Range(1, count).Select(n => $"{{ \"n\": {n}, \"tags\": [\"a\", \"b\"] }}"))}} ],
+              "operation": { "kind": "scriptblock",
+                "script": "[IO.File]::AppendAllText('{{ran}}/verify-' + $_.n, 'x'); \"checked $($_.GetType().Name) $($_.n) $($_.tags -join '+') $($BatchContext.Stage)\"" },
+              "settings": { "chunkSize": 5 } }
+          ] }
+        """;
+
+    [Fact]
+    public void InvokeBatchJob_SpecPath_RunsAStagedSpecThatMixesExecAndAScriptBlock_WithTheItemAsConvertFromJsonGivesIt()
+    {
+        var ran = Directory.CreateDirectory(Path.Combine(_folder, "ran")).FullName;
+        _session.Runspace.SessionStateProxy.SetVariable("spec", Write("mixed.json", MixedSpec("mixed", ran, 3)));
+
+        var run = _session.Run("""
+            $results = Invoke-BatchJob -SpecPath $spec
+            $results | Sort-Object Index | ForEach-Object { "$($_.Stage): $("$($_.Output)".Trim())" }
+            (Get-BatchJob -Name mixed).Status.ToString()
+            """).ThrowIfFailed();
+
+        Assert.Equal(
+            ["create: made 1", "create: made 2", "create: made 3", "verify: checked PSCustomObject 1 a+b verify", "verify: checked PSCustomObject 2 a+b verify", "verify: checked PSCustomObject 3 a+b verify", "Completed"],
+            run.Output.Select(o => o.ToString()));
+        Assert.All(Directory.GetFiles(ran), f => Assert.Equal(1, new FileInfo(f).Length));
+        Assert.Equal(6, Directory.GetFiles(ran).Length);
+    }
+
     [Fact]
     public void WhatIf_ShowsThePlanAndTheRenderedCommands_AndCreatesNothing()
     {

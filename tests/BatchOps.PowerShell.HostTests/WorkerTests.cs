@@ -345,6 +345,50 @@ public sealed class WorkerTests(PostgresServer server) : IDisposable
     }
 
     [Fact]
+    public async Task MixedFleet_ABatchopsWorkerAndAPowerShellWorker_FinishAStagedJobOfExecAndScriptBlockStages_EveryItemOnce()
+    {
+        using var session = new PsSession(await server.CreateDatabaseAsync());
+        var spec = Path.Combine(_folder, "..", $"mixed-{Guid.NewGuid():N}.json");
+        File.WriteAllText(spec, SpecTests.MixedSpec("mixed-fleet", _folder, 40));
+        try
+        {
+            Assert.Contains("Queued", session.Batchops("submit", spec), StringComparison.Ordinal);
+            using var cli = session.StartBatchops("worker", "--kinds", "exec", "--name", "cli-worker");
+            try
+            {
+                // The PowerShell worker takes only script blocks: it finds nothing until the exec stage (the batchops
+                // worker's) has completed and opened the next one, so it is started again until the job is done.
+                var run = session.Run("""
+                    $deadline = [DateTime]::UtcNow.AddSeconds(100)
+                    while ((Get-BatchJob -Name mixed-fleet).Status -notin 'Completed', 'CompletedWithErrors', 'Failed' -and [DateTime]::UtcNow -lt $deadline) {
+                        Start-BatchWorker -Kind scriptblock -ExitWhenIdle -Name ps-worker
+                        Start-Sleep -Milliseconds 200
+                    }
+                    $job = Get-BatchJob -Name mixed-fleet
+                    "$($job.Status) $($job.Succeeded) $($job.Failed)"
+                    Get-BatchItem -Id mixed-fleet -Stage verify -Index 45 | ForEach-Object { "$($_.Output)".Trim() }
+                    Get-BatchItem -Id mixed-fleet -Stage create -Index 4 | ForEach-Object { "$($_.Output)".Trim() }
+                    """, limit: TimeSpan.FromSeconds(150)).ThrowIfFailed();
+
+                Assert.Equal(["Completed 80 0", "checked PSCustomObject 6 a+b verify", "made 5"], run.Output.Select(o => o.ToString()));
+            }
+            finally
+            {
+                cli.Kill(entireProcessTree: true);
+                await cli.WaitForExitAsync();
+            }
+
+            var files = Directory.GetFiles(_folder).Select(Path.GetFileName).Order().ToList();
+            Assert.Equal(Enumerable.Range(1, 40).SelectMany(n => new[] { $"create-{n}", $"verify-{n}" }).Order(), files);
+            Assert.All(Directory.GetFiles(_folder), f => Assert.Equal(1, new FileInfo(f).Length));
+        }
+        finally
+        {
+            File.Delete(spec);
+        }
+    }
+
+    [Fact]
     public void Queue_OnASqliteStore_IsRefusedWithTheFix_AndNothingIsCreated()
     {
         using var session = new PsSession();

@@ -26,6 +26,14 @@ internal static class RunCommand
                     : PlanDryRun.Run(session, loaded);
             }
 
+            if (loaded.ScriptBlockStages is [var first, ..])
+            {
+                session.Error.WriteLine(
+                    $"Stage '{first}' is a PowerShell script block, which batchops does not run; nothing was created. Queue the job for workers " +
+                    "(batchops submit) with a PowerShell one among them (Start-BatchWorker) to run it, or run it with Invoke-BatchJob -SpecPath.");
+                return ExitCodes.Usage;
+            }
+
             var job = await LoadedJobs.CreateAsync(session.CreateRunner(), loaded, session.Interrupt).ConfigureAwait(false);
             session.Error.WriteLine($"Created job '{job.Name}' ({job.Id}) with {job.Counts.Total} item(s) in {session.Store.Location}");
             if (loaded.Dropped > 0)

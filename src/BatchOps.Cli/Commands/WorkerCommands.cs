@@ -61,7 +61,7 @@ internal static class WorkerCommands
             options.Validate();
             // One compiled operation per job (its HTTP client and connections, its SQL table), built at its first chunk.
             var handlers = new System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<QueuedJobHandler>>();
-            var worker = new JobWorker(session.Store, job => handlers.GetOrAdd(job.Id, _ => new(() => QueuedJobHandler.Create(LoadedJobs.Request(job)))).Value, options);
+            var worker = new JobWorker(session.Store, job => handlers.GetOrAdd(job.Id, _ => new(() => QueuedJobHandler.Create(LoadedJobs.Request(job, leaveScriptBlocks: true)))).Value, options);
             var output = TextWriter.Synchronized(session.Out);
             worker.Reported += e => output.WriteLine(e.ToString());
             output.WriteLine($"Worker {worker.Identity.Name} on {session.Store.Location}: kinds {string.Join(", ", chosen)}, concurrency {options.Concurrency}, lease {options.Lease.TotalSeconds:0.#} s. Ctrl+C to stop.");

@@ -65,6 +65,11 @@ public static class JobSpecLoader
         var operation = spec.Operation ?? throw new JobSpecException($"{where}: \"operation\" is required, with \"kind\" \"exec\", \"http\" or \"sql\" (or \"stages\", each with its own operation).");
         var compiled = OperationFactory.Compile(operation, folder, $"{where}: operation");
         var undo = spec.Undo is null ? null : OperationFactory.Compile(spec.Undo, folder, $"{where}: undo", undo: true);
+        if (compiled is ScriptBlockOperation || undo is ScriptBlockOperation)
+        {
+            throw new JobSpecException($"{where}: kind \"scriptblock\" belongs in a stage (\"stages\"), beside stages of other kinds; a job of one script block is made in PowerShell (Invoke-BatchJob -ScriptBlock).");
+        }
+
         CheckRollback(settings, undo is not null, where);
         var chunkSize = settings.ToOptions().ChunkSize;
         var (items, keySelector, file, invalid, dropped) = LoadItems(spec, compiled, undo, folder, where, chunkSize, keepFile: true);
@@ -352,7 +357,7 @@ public static class JobSpecLoader
         var valid = at.Contains("settings", StringComparison.OrdinalIgnoreCase)
             ? $"Valid settings: {SettingNames.Valid}."
             : at.Contains("operation", StringComparison.OrdinalIgnoreCase)
-                ? "Valid operation fields: kind, command, args, workingDirectory, env (exec); method, url, headers, body (http); provider, connection, table, mode, key, columns, ignoreUnmapped, updateColumns, maxAffected, backup (sql)."
+                ? "Valid operation fields: kind, command, args, workingDirectory, env (exec); method, url, headers, body (http); provider, connection, table, mode, key, columns, ignoreUnmapped, updateColumns, maxAffected, backup (sql); script, importModule (scriptblock, in stages)."
                 : "Valid fields: name, description, tags, items, itemsFile, itemSchema, invalidItems, key, dedupe, operation, undo, undoSettings, onFailure, stages, settings (a stage: name, dependsOn, items, itemsFile, itemSchema, invalidItems, key, dedupe, operation, undo, undoSettings, settings).";
         return $"unknown field \"{field}\" at {at}. {valid}";
     }

@@ -25,6 +25,10 @@ public sealed record LoadedJob(JobDefinition Definition, IReadOnlyCollection<Jso
     /// <summary>With "dedupe": "first": how many items were dropped because an earlier item had their key.</summary>
     public int Dropped { get; init; }
 
+    /// <summary>The stages whose operation or undo is a PowerShell script block: only PowerShell runs them.</summary>
+    public IReadOnlyList<string> ScriptBlockStages =>
+        [.. (Stages ?? []).Where(s => s.Operation is ScriptBlockOperation || s.Undo is ScriptBlockOperation).Select(s => s.Stage.Name)];
+
     /// <summary>What the spec's operations do that is risky with untrusted item data (<see cref="CompiledOperation.Warnings"/>), every stage and undo included.</summary>
     public IReadOnlyList<string> Warnings =>
     [

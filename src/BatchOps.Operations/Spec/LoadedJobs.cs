@@ -36,15 +36,25 @@ public static class LoadedJobs
     /// the undo of each stage that has one, all compiled here, so a definition that no longer compiles (or a
     /// kind only another front end runs) throws <see cref="JobSpecException"/> before anything runs.
     /// </summary>
-    public static JobRunRequest<JsonElement, string?> Request(JobRecord job)
+    /// <param name="job">The stored job.</param>
+    /// <param name="leaveScriptBlocks">
+    /// Compile every stage but PowerShell script blocks, whose operations then throw if asked for: a worker
+    /// that claims only the kinds it hosts runs the other stages of a job that mixes them (the module runs the script blocks).
+    /// </param>
+    public static JobRunRequest<JsonElement, string?> Request(JobRecord job, bool leaveScriptBlocks = false)
     {
         ArgumentNullException.ThrowIfNull(job);
         var operations = new Dictionary<string, CompiledOperation>(StringComparer.OrdinalIgnoreCase);
         var undos = new Dictionary<string, CompiledOperation>(StringComparer.OrdinalIgnoreCase);
+        bool Left(string kind) => leaveScriptBlocks && kind == OperationSpec.ScriptBlock;
         foreach (var stage in job.Plan)
         {
-            operations[stage.Name] = job.Stages is null ? OperationFactory.FromJob(job) : OperationFactory.FromStage(job, stage);
-            if (stage.Undo is not null)
+            if (!Left(stage.OperationKind))
+            {
+                operations[stage.Name] = job.Stages is null ? OperationFactory.FromJob(job) : OperationFactory.FromStage(job, stage);
+            }
+
+            if (stage.Undo is not null && !Left(stage.Undo.OperationKind))
             {
                 undos[stage.Name] = OperationFactory.FromStage(job, stage, undo: true);
             }
@@ -54,8 +64,12 @@ public static class LoadedJobs
         return new JobRunRequest<JsonElement, string?>
         {
             Operation = job.Stages is null ? operations[string.Empty].ToBatchOperation(job.Id) : null,
-            StageOperation = stage => operations[stage.Name].ToBatchOperation(job.Id, StageName(stage)),
-            Undo = stage => undos[stage.Name].ToUndoOperation(job.Id, StageName(stage)),
+            StageOperation = stage => operations.TryGetValue(stage.Name, out var operation)
+                ? operation.ToBatchOperation(job.Id, StageName(stage))
+                : throw new JobSpecException(ScriptBlockOperation.OnlyInPowerShell(job, stage.Name)),
+            Undo = stage => undos.TryGetValue(stage.Name, out var undo)
+                ? undo.ToUndoOperation(job.Id, StageName(stage))
+                : throw new JobSpecException(ScriptBlockOperation.OnlyInPowerShell(job, stage.Name)),
             InputCodec = JsonPayloadCodec.Instance,
             OutputCodec = TextPayloadCodec.Instance,
         };

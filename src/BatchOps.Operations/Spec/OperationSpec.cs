@@ -12,6 +12,9 @@ public sealed class OperationSpec
     public const string Http = "http";
     public const string Sql = "sql";
 
+    /// <summary>A PowerShell script block, run only by the module (Invoke-BatchJob -SpecPath, Start-BatchWorker).</summary>
+    public const string ScriptBlock = Engine.Hosting.ScriptOperationSpec.Kind;
+
     /// <summary>"exec", "http" or "sql".</summary>
     public string? Kind { get; set; }
 
@@ -80,4 +83,10 @@ public sealed class OperationSpec
 
     /// <summary>sql: JSON Lines file receiving rows before they are updated or deleted.</summary>
     public string? Backup { get; set; }
+
+    /// <summary>scriptblock: the PowerShell script run per item ($_ is the item as ConvertFrom-Json gives it).</summary>
+    public string? Script { get; set; }
+
+    /// <summary>scriptblock: modules imported into every worker runspace.</summary>
+    public List<string>? ImportModule { get; set; }
 }

@@ -53,6 +53,11 @@ internal sealed record RunOperation(
         }
 
         var plan = new ScriptPlan(job, overrides, pump, preferences, jobId, useCallerRunspace);
+        if (SpecRun.IsMixedJob(job))
+        {
+            return SpecRun.FromMixedJob(job, plan);
+        }
+
         if (job.Stages is not null)
         {
             // Every stage opens its own workers when it starts; none run in the caller's runspace.
@@ -80,5 +85,5 @@ internal sealed record RunOperation(
     public RunOperation WithUndo(ScriptPlan plan) => this with { Undo = plan.Undo, Resources = new AllOf(Resources, plan) };
 
     /// <summary>Whether the module can run a stored job of this kind.</summary>
-    public static bool CanRun(JobRecord job) => job.OperationKind is ScriptOperationSpec.Kind or SqlOperation.Kind || job.Stages?.All(s => s.OperationKind == ScriptOperationSpec.Kind) == true || SpecRun.IsSpecJob(job);
+    public static bool CanRun(JobRecord job) => job.OperationKind is ScriptOperationSpec.Kind or SqlOperation.Kind || job.Stages?.All(s => s.OperationKind == ScriptOperationSpec.Kind) == true || SpecRun.IsSpecJob(job) || SpecRun.IsMixedJob(job);
 }

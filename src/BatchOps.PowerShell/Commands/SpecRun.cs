@@ -4,6 +4,7 @@ using BatchOps.Engine.Hosting;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 using BatchOps.Operations.Spec;
+using BatchOps.PowerShell.Scripting;
 
 namespace BatchOps.PowerShell.Commands;
 
@@ -17,7 +18,41 @@ internal static class SpecRun
     /// <summary>Whether <paramref name="job"/> was made from a spec and runs through the operations library.</summary>
     public static bool IsSpecJob(JobRecord job) => job.Stages is null
         ? job.OperationKind is "exec" or "http"
-        : job.Stages.All(s => s.OperationKind != ScriptOperationSpec.Kind);
+        : job.Stages.All(s => s.OperationKind != ScriptOperationSpec.Kind && s.Undo?.OperationKind != ScriptOperationSpec.Kind);
+
+    /// <summary>Whether <paramref name="job"/> is a spec job with PowerShell script-block stages beside stages of other kinds (JSON items, text outputs).</summary>
+    public static bool IsMixedJob(JobRecord job) =>
+        job.Stages is not null && job.InputFormat == JsonPayloadCodec.Instance.Format &&
+        job.Stages.Any(s => s.OperationKind == ScriptOperationSpec.Kind || s.Undo?.OperationKind == ScriptOperationSpec.Kind);
+
+    /// <summary>
+    /// The run of a stored spec job whose stages mix script blocks (on the worker pools of <paramref name="plan"/>) and
+    /// other kinds (through the operations library). A script block gets the JSON item as ConvertFrom-Json gives it, and what
+    /// it returns is stored as text (strings as they are, objects as JSON), as the other kinds' outputs are.
+    /// </summary>
+    public static RunOperation FromMixedJob(JobRecord job, ScriptPlan plan)
+    {
+        var request = LoadedJobs.Request(job, leaveScriptBlocks: true);
+        return new RunOperation(null, JsonBoxing.Items, JsonBoxing.Outputs, plan)
+        {
+            StageOperation = stage => stage.OperationKind == ScriptOperationSpec.Kind ? OverJson(plan.Forward(stage)) : Boxed(request.StageOperation!(stage)),
+            Undo = stage => stage.Undo?.OperationKind == ScriptOperationSpec.Kind ? OverJsonUndo(plan.Undo(stage)) : BoxedUndo(request.Undo!(stage)),
+            InputView = static input => input is JsonElement json ? json.GetRawText() : input,
+        };
+    }
+
+    private static object? AsObject(object? item) => item is JsonElement json ? PSJson.FromElement(json) : item;
+
+    private static BatchOperation<object?, object?> OverJson(BatchOperation<object?, object?> script) => script.PerChunkOperation is { } chunk
+        ? BatchOperation<object?, object?>.PerChunk(async (items, ct) =>
+            (await chunk([.. items.Select(i => new BatchItem<object?>(i.Index, AsObject(i.Value), i.Key))], ct).ConfigureAwait(false))?.Select(PSJson.ToText).ToArray())
+        : BatchOperation<object?, object?>.PerItem(async (item, ct) =>
+            PSJson.ToText(await script.PerItemOperation!(new BatchItem<object?>(item.Index, AsObject(item.Value), item.Key), ct).ConfigureAwait(false)));
+
+    private static BatchOperation<Compensation<object?, object?>, object?> OverJsonUndo(BatchOperation<Compensation<object?, object?>, object?> undo) =>
+        BatchOperation<Compensation<object?, object?>, object?>.PerItem(async (item, ct) =>
+            PSJson.ToText(await undo.PerItemOperation!(
+                new BatchItem<Compensation<object?, object?>>(item.Index, new Compensation<object?, object?>(AsObject(item.Value.Input), item.Value.Output), item.Key), ct).ConfigureAwait(false)));
 
     /// <summary>The run of a stored spec job; throws <see cref="JobSpecException"/> when its definitions no longer compile.</summary>
     public static RunOperation FromJob(JobRecord job)

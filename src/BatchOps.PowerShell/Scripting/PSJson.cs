@@ -26,6 +26,48 @@ internal static class PSJson
         return document.RootElement.Clone();
     }
 
+    /// <summary>
+    /// A JSON value as ConvertFrom-Json gives it: objects as PSCustomObjects (properties in order), arrays as
+    /// object[], integers as int or long, other numbers as double (decimal when a double would lose digits), strings as strings.
+    /// </summary>
+    public static object? FromElement(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var result = new PSObject();
+                foreach (var property in element.EnumerateObject())
+                {
+                    result.Properties.Add(new PSNoteProperty(property.Name, FromElement(property.Value)));
+                }
+
+                return result;
+            case JsonValueKind.Array:
+                return element.EnumerateArray().Select(FromElement).ToArray();
+            case JsonValueKind.String:
+                return element.GetString();
+            case JsonValueKind.Number:
+                return element.TryGetInt32(out var small) ? small
+                    : element.TryGetInt64(out var large) ? large
+                    : element.TryGetDouble(out var real) && real.ToString("R", CultureInfo.InvariantCulture) == element.GetRawText() ? real
+                    : element.TryGetDecimal(out var exact) ? exact : element.GetDouble();
+            case JsonValueKind.True:
+                return true;
+            case JsonValueKind.False:
+                return false;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>What a script block returned, as text to store beside exec and http outputs: a string as it is, anything else as JSON.</summary>
+    public static string? ToText(object? value) => ((value as PSObject)?.BaseObject ?? value) switch
+    {
+        null => null,
+        string text => text,
+        _ => ToElement(value).GetRawText(),
+    };
+
     private static void Write(Utf8JsonWriter writer, object? value, int depth)
     {
         var wrapped = value as PSObject;

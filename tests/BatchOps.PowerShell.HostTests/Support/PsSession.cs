@@ -63,15 +63,7 @@ public sealed class PsSession : IDisposable
     /// <summary>Runs the batchops command (a real child process) on this session's store.</summary>
     public string Batchops(params string[] args)
     {
-        var config = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
-        var cli = Path.Combine(Module.Root, "src", "BatchOps.Cli", "bin", config, "net10.0", "batchops.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])["exec", cli, .. args, "--store", Store])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
+        using var process = StartBatchops(args);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
@@ -81,6 +73,20 @@ public sealed class PsSession : IDisposable
         }
 
         return output.Result + error.Result;
+    }
+
+    /// <summary>Starts the batchops command (a real child process) on this session's store; the caller waits for it or kills it.</summary>
+    public Process StartBatchops(params string[] args)
+    {
+        var config = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var cli = Path.Combine(Module.Root, "src", "BatchOps.Cli", "bin", config, "net10.0", "batchops.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in (string[])["exec", cli, .. args, "--store", Store])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(start)!;
     }
 
     public void Dispose()
