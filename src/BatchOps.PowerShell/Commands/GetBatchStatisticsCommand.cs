@@ -8,39 +8,43 @@ namespace BatchOps.PowerShell.Commands;
 /// <summary>
 /// <para type="synopsis">Gets statistics over all jobs in the store (by status and tag, active and recent jobs, durations, items per second), or per stage of one job (-Id).</para>
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "BatchStatistics", DefaultParameterSetName = StoreSet)]
-[OutputType(typeof(BatchStatistics), ParameterSetName = [StoreSet])]
-[OutputType(typeof(BatchStageStatistics), ParameterSetName = [JobSet])]
+[Cmdlet(VerbsCommon.Get, "BatchStatistics")]
+[OutputType(typeof(BatchStatistics), typeof(BatchStageStatistics))]
 public sealed class GetBatchStatisticsCommand : BatchCmdlet
 {
-    private const string StoreSet = "Store";
-    private const string JobSet = "Job";
+    private bool _perJob;
 
     /// <summary>
     /// <para type="description">Jobs (ids or names) to report per stage instead of the store's totals: counts, duration and items per second of each
     /// stage, read from counts the store keeps (a lookup, whatever a stage holds). A job without stages reports one, named "". Binds the Id of piped jobs.</para>
     /// </summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = JobSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("JobId")]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(JobCompleter))]
     public string[] Id { get; set; } = [];
 
     /// <summary>
-    /// <para type="description">Only these stages (names, wildcards allowed). A name without wildcards that matches no stage is an error.</para>
+    /// <para type="description">With -Id: only these stages (names, wildcards allowed). A name without wildcards that matches no stage is an error.</para>
     /// </summary>
-    [Parameter(ParameterSetName = JobSet)]
+    [Parameter]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     public string[]? Stage { get; set; }
 
+    protected override void BeginProcessing()
+    {
+        if (Stage is not null && !MyInvocation.BoundParameters.ContainsKey(nameof(Id)) && !MyInvocation.ExpectingInput)
+        {
+            ThrowTerminatingError(new ErrorRecord(
+                new ArgumentException("-Stage needs -Id: stages belong to one job (Get-BatchStatistics -Id JOB -Stage NAME, or pipe the job in)."),
+                "BatchOps.StageNeedsJob", ErrorCategory.InvalidArgument, Stage));
+        }
+    }
+
     protected override void ProcessRecord()
     {
-        if (ParameterSetName != JobSet)
-        {
-            return;
-        }
-
+        _perJob |= Id.Length > 0;
         foreach (var id in Id)
         {
             if (FindJob(id) is not { } job)
@@ -67,7 +71,7 @@ public sealed class GetBatchStatisticsCommand : BatchCmdlet
 
     protected override void EndProcessing()
     {
-        if (ParameterSetName == StoreSet)
+        if (!_perJob && !MyInvocation.ExpectingInput)
         {
             WriteObject(OutputViews.View(JobStore.GetStatisticsAsync().GetAwaiter().GetResult(), JobStore.Location));
         }
