@@ -1,3 +1,4 @@
+using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Workers;
 using NpgsqlTypes;
 
@@ -109,5 +110,28 @@ public sealed partial class PostgresJobStore
             }
 
             return workers;
+        });
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<OpenWork>> ListOpenWorkAsync(string? jobId = null, CancellationToken cancellationToken = default) =>
+        GuardAsync<IReadOnlyList<OpenWork>>(async () =>
+        {
+            // What ClaimAsync would pick from, counted: claimable chunks of queued or running jobs not asked to stop.
+            await using var command = _source.CreateCommand(
+                "SELECT c.job_id, j.name, c.kind, count(*) FROM batchops.job_chunks c JOIN batchops.jobs j ON j.id = c.job_id " +
+                "WHERE j.queued AND j.status IN ($1, $2) AND j.stop_request IS NULL AND ($3::text IS NULL OR c.job_id = $3) " +
+                "  AND (NOT c.claimed OR c.lease_until < clock_timestamp()) " +
+                "GROUP BY c.job_id, j.name, j.created_at, j.seq, c.kind ORDER BY j.created_at, j.seq, c.kind");
+            command.Parameters.Add(new() { Value = (int)JobStatus.Queued });
+            command.Parameters.Add(new() { Value = (int)JobStatus.Running });
+            command.Parameters.Add(new() { Value = (object?)jobId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var open = new List<OpenWork>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                open.Add(new OpenWork(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3)));
+            }
+
+            return open;
         });
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using BatchOps.Operations;
 using BatchOps.Operations.Spec;
 using BatchOps.Engine.Store;
 using BatchOps.Engine.Workers;
@@ -76,12 +77,22 @@ internal static class WorkerCommands
 
     public static Command Workers(GlobalOptions global)
     {
-        var command = new Command("workers", "List the workers of a PostgreSQL store: name, host, process, Idle/Busy/Stopping/Missing, chunks held and recorded, last seen. A worker not seen for longer than its lease is Missing; it stays listed for a day. 'batchops workers stop NAME' asks workers to stop.") { global.Json };
+        var command = new Command("workers", "List the workers of a PostgreSQL store: name, host, process, Idle/Busy/Stopping/Missing, chunks held and recorded, last seen. A worker not seen for longer than its lease is Missing; it stays listed for a day. Below the list, a Waiting line names each queued job that no running worker takes (its chunks' kind, or the undo kinds its rollback needs) and which worker to start. 'batchops workers stop NAME' asks workers to stop.") { global.Json };
         command.SetAction(async (parse, _) =>
         {
             using var session = global.Open(parse);
-            var workers = await QueueOf(session).ListWorkersAsync(session.Interrupt).ConfigureAwait(false);
+            var queue = QueueOf(session);
+            var workers = await queue.ListWorkersAsync(session.Interrupt).ConfigureAwait(false);
             Output.Printer.JsonOr(session.Out, parse.GetValue(global.Json), workers, Output.Printer.WorkerTable);
+            if (!parse.GetValue(global.Json))
+            {
+                // Below the list: queued work that none of them takes (a kind no running worker runs).
+                foreach (var waiting in await WaitingWork.FindAsync(queue, session.Store, workers, cancellationToken: session.Interrupt).ConfigureAwait(false))
+                {
+                    session.Out.WriteLine($"Waiting: {TerminalText.Escape(waiting.Message)}");
+                }
+            }
+
             return ExitCodes.Success;
         });
         command.Subcommands.Add(StopWorkers(global));

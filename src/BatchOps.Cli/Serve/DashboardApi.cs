@@ -154,6 +154,24 @@ public static class DashboardApi
         api.MapGet("/jobs/{id}", async (string id, CancellationToken cancel) =>
             await store.GetJobAsync(id, cancel).ConfigureAwait(false) is { } job ? Results.Ok(JobView.Of(job)) : NoJob(id));
 
+        // What a queued job waits for, when no running worker takes it (a shared store; none on one machine's).
+        api.MapGet("/jobs/{id}/waiting", async (string id, CancellationToken cancel) =>
+        {
+            if (await store.GetJobAsync(id, cancel).ConfigureAwait(false) is not { } job)
+            {
+                return NoJob(id);
+            }
+
+            if (store is not IWorkQueue queue || !job.Queued)
+            {
+                return Results.Ok(new { waiting = Array.Empty<object>() });
+            }
+
+            var workers = await queue.ListWorkersAsync(cancel).ConfigureAwait(false);
+            var waiting = await WaitingWork.FindAsync(queue, store, workers, job.Id, cancel).ConfigureAwait(false);
+            return Results.Ok(new { waiting = waiting.Select(WaitingView.Of) });
+        });
+
         api.MapGet("/jobs/{id}/items", async (string id, string? status, string? limit, string? offset, CancellationToken cancel) =>
         {
             if (Page(limit, offset) is not { } page)
@@ -239,13 +257,15 @@ public static class DashboardApi
         {
             if (store is not IWorkQueue queue)
             {
-                return Results.Ok(new { shared = false, workers = Array.Empty<object>() });
+                return Results.Ok(new { shared = false, workers = Array.Empty<object>(), waiting = Array.Empty<object>() });
             }
 
             var workers = await queue.ListWorkersAsync(cancel).ConfigureAwait(false);
+            var waiting = await WaitingWork.FindAsync(queue, store, workers, cancellationToken: cancel).ConfigureAwait(false);
             return Results.Ok(new
             {
                 shared = true,
+                waiting = waiting.Select(WaitingView.Of),
                 workers = workers.Select(w => new
                 {
                     id = w.Id,

@@ -57,3 +57,9 @@ internal sealed record ItemView(long Index, string? Key, ItemStatus Status, int 
 }
 
 internal sealed record ErrorView(string Type, string Message);
+
+/// <summary>A queued job that no running worker takes (<see cref="Engine.Workers.WaitingWork"/>), as the API shows it.</summary>
+internal sealed record WaitingView(string JobId, string JobName, IReadOnlyList<string> Kinds, long Chunks, string Message)
+{
+    public static WaitingView Of(Engine.Workers.WaitingWork work) => new(work.JobId, work.JobName, work.Kinds, work.Chunks, work.Message);
+}

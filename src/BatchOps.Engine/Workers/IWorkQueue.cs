@@ -102,7 +102,22 @@ public interface IWorkQueue
     /// (not seen for longer than their lease), with the chunks and jobs held under their name now.
     /// </summary>
     Task<IReadOnlyList<WorkerInfo>> ListWorkersAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The chunks claimable now (unclaimed, or their lease ran out) of every queued or running job not asked
+    /// to stop, counted per job and operation kind, oldest job first; only <paramref name="jobId"/>'s when
+    /// given. Chunks of stages still waiting on their dependencies are not claimable yet and not counted.
+    /// What <see cref="WaitingWork.FindAsync"/> holds against the running workers' kinds.
+    /// </summary>
+    Task<IReadOnlyList<OpenWork>> ListOpenWorkAsync(string? jobId = null, CancellationToken cancellationToken = default);
 }
+
+/// <summary>Claimable chunks of one job and one operation kind (<see cref="IWorkQueue.ListOpenWorkAsync"/>).</summary>
+/// <param name="JobId">The job.</param>
+/// <param name="JobName">Its name.</param>
+/// <param name="Kind">The operation kind its chunks need (a stage's kind for a staged job).</param>
+/// <param name="Chunks">How many of its chunks of that kind wait to be claimed.</param>
+public sealed record OpenWork(string JobId, string JobName, string Kind, long Chunks);
 
 /// <summary>One claimed chunk: a job's index range, and the token that proves the claim is still this worker's.</summary>
 /// <param name="JobId">The job.</param>

@@ -262,7 +262,10 @@ public sealed partial class JobWorker
             await heartbeat.ConfigureAwait(false);
         }
 
-        await FinishAsync(job, log).ConfigureAwait(false);
+        if (CanEnd(job))
+        {
+            await FinishAsync(job, log).ConfigureAwait(false);
+        }
     }
 
     /// <summary>A job's definition, read at its first chunk only: it never changes once stored.</summary>
@@ -320,6 +323,16 @@ public sealed partial class JobWorker
         Report(WorkerEventKind.JobEnded, job.Id, $"'{ended.Name}' {ended.Status}: {ended.Counts.Succeeded} succeeded, {ended.Counts.Failed} failed, {ended.Counts.Unfinished} not run" + (ended.Message is null ? string.Empty : $" ({ended.Message})"));
         return true;
     }
+
+    /// <summary>
+    /// Whether this worker may end the job: ending a job that rolls back on failure may start its rollback,
+    /// which runs in the worker that ends it and needs every stage's undo. A worker that does not run every
+    /// undo kind (a batchops worker and a job with a script-block undo) leaves the job to one that does: the
+    /// job stays queued with nothing to claim, and that worker's sweep ends it.
+    /// </summary>
+    private bool CanEnd(JobRecord job) =>
+        job.Settings.OnFailure != FailureAction.Rollback ||
+        (CanRun(job) && WaitingWork.UndoKinds(job).All(k => _options.Kinds.Contains(k, StringComparer.Ordinal)));
 
     /// <summary>Whether this worker can build the job's operations (its kinds, its front end).</summary>
     private bool CanRun(JobRecord job)
@@ -389,9 +402,8 @@ public sealed partial class JobWorker
             try
             {
                 var job = await JobAsync(jobId).ConfigureAwait(false);
-                if (job.Settings.OnFailure == FailureAction.Rollback && !CanRun(job))
+                if (!CanEnd(job))
                 {
-                    // Ending it may start its rollback, which needs its undo operation: leave it to a worker that runs its kind.
                     continue;
                 }
 

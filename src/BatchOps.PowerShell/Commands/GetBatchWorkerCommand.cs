@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using BatchOps.Engine.Workers;
+using BatchOps.Operations;
 using BatchOps.PowerShell.Completion;
 using BatchOps.PowerShell.Output;
 
@@ -43,6 +45,12 @@ public sealed class GetBatchWorkerCommand : BatchCmdlet
                     new ItemNotFoundException($"No worker named '{name}' in {JobStore.Location}. Get-BatchWorker lists the running ones (and for a day the missing ones)."),
                     "BatchOps.WorkerNotFound", ErrorCategory.ObjectNotFound, name));
             }
+        }
+
+        // Queued jobs that none of the running workers takes (a kind none runs): a warning each, as batchops workers says it.
+        foreach (var waiting in WaitingWork.FindAsync(queue, JobStore, workers).GetAwaiter().GetResult())
+        {
+            WriteWarning(TerminalText.Escape(waiting.Message));
         }
     }
 }

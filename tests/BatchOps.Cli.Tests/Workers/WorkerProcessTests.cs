@@ -306,6 +306,43 @@ public sealed class WorkerProcessTests(PostgresServer postgres) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Workers_SaysWhichQueuedJobWaitsForAKindNoRunningWorkerRuns_AndWhichWorkerToStart()
+    {
+        var spec = SpecFiles.Write(_folder.Path, new
+        {
+            name = "mixed-fleet",
+            stages = new object[]
+            {
+                new { name = "create", items = Enumerable.Range(0, 10).Select(n => new { n }), operation = new { kind = "http", url = $"{_server.BaseUrl}/ok/c{{n}}" }, settings = new { chunkSize = 5 } },
+                new { name = "verify", dependsOn = new[] { "create" }, items = Enumerable.Range(0, 10).Select(n => new { n }), operation = new { kind = "scriptblock", script = "$_.n" }, settings = new { chunkSize = 5 } },
+            },
+        }, "mixed.json");
+        var submitted = await CliHarness.RunAsync(_database, "submit", spec, "--json");
+        Assert.True(submitted.ExitCode == 0, submitted.ToString());
+        var id = JsonDocument.Parse(submitted.Out).RootElement.GetProperty("id").GetString()!;
+        StartWorker("w1");
+
+        // Its http stage runs; its script-block stage then waits, and the list of workers says for what.
+        var waiting = $"Waiting: Job 'mixed-fleet' ({id}): 2 chunk(s) of kind scriptblock wait for a worker that runs scriptblock; none running does. Start-BatchWorker in PowerShell runs every kind.";
+        var text = await CliHarness.RunAsync(_database, "workers");
+        for (var clock = Stopwatch.StartNew(); !text.Out.Contains(waiting, StringComparison.Ordinal); text = await CliHarness.RunAsync(_database, "workers"))
+        {
+            Assert.True(text.ExitCode == 0 && clock.Elapsed < Bound, $"{text}\n{string.Join("\n", _workers.Select(w => w.Output))}");
+            await Task.Delay(100);
+        }
+
+        Assert.Matches(@"(?m)^w1\s+\S+\s+\d+\s+Idle\s", text.Out);
+        var job = await JobAsync(id);
+        Assert.True(job.Status is JobStatus.Queued or JobStatus.Running, $"{job.Status}");
+        Assert.Equal((10L, 10L), (job.Counts.Succeeded, job.Counts.Unfinished));
+        Assert.All(Enumerable.Range(0, 10), n => Assert.Equal(1, _server.Hits.GetValueOrDefault($"/ok/c{n}")));
+
+        // The JSON form stays the list of workers.
+        var json = await CliHarness.RunAsync(_database, "workers", "--json");
+        Assert.Equal("w1", Assert.Single(JsonDocument.Parse(json.Out).RootElement.EnumerateArray()).GetProperty("name").GetString());
+    }
+
+    [Fact]
     public async Task Workers_ListsEachWorkerBusyOrIdle_MissingOnceKilled_AndGoneOnceStopped()
     {
         var id = await SubmitAsync(40, "wait/{n}/300", new { chunkSize = 5, throttleLimit = 1 });

@@ -167,7 +167,7 @@ async function loadJob(id, fresh) {
   $('[data-action="delete"]').disabled = running;
   for (const format of ['json', 'csv']) $(`#export-${format}`).href = `/api/jobs/${encodeURIComponent(job.id)}/export?format=${format}`;
   drawChart();
-  await loadItems();
+  await Promise.all([loadItems(), loadWaiting(job)]);
 }
 
 async function loadItems() {
@@ -243,6 +243,19 @@ async function loadWorkers() {
     el('td', {}, ...w.jobs.map((id) => el('a', { href: `#/jobs/${encodeURIComponent(id)}`, text: id })))));
   $('#workers tbody').replaceChildren(...rows);
   if (!rows.length) $('#workers tbody').append(el('tr', {}, el('td', { colspan: 7, class: 'empty', text: 'No worker is running: start one with batchops worker or Start-BatchWorker.' })));
+  // Queued jobs that none of them takes: chunks of a kind no running worker runs, or a rollback none can run.
+  $('#waiting').hidden = !data.waiting.length;
+  $('#waiting').replaceChildren(...data.waiting.map((w) => el('li', { 'data-job': w.jobId },
+    el('a', { href: `#/jobs/${encodeURIComponent(w.jobId)}`, text: w.jobName }), ` waits: ${w.message}`)));
+}
+
+// What a queued job waits for when no running worker takes it; nothing for other jobs.
+async function loadWaiting(job) {
+  const box = $('#job-waiting');
+  const data = job.status === 'Queued' || job.status === 'Running' ? await api(`/api/jobs/${encodeURIComponent(job.id)}/waiting`) : { waiting: [] };
+  if (state.job?.id !== job.id) return;
+  box.hidden = !data.waiting.length;
+  box.textContent = data.waiting.map((w) => w.message).join(' ');
 }
 
 // ---- actions ----------------------------------------------------------------------------------------
