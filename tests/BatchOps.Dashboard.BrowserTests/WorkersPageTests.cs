@@ -105,4 +105,35 @@ public sealed class WorkersPageTests(Browser browser, PostgresServer postgres) :
             await running.WaitAsync(TimeSpan.FromSeconds(60));
         }
     }
+
+    [Fact]
+    public async Task AQueuedJobThatNoRunningWorkerTakes_IsSaidUnderTheWorkers_AndOnItsPage()
+    {
+        var job = await new JobRunner(_store).CreateAsync(
+            new JobDefinition { Name = "verify-mailboxes", OperationKind = "scriptblock", Operation = "{}", Settings = new JobSettings { ChunkSize = 5 } },
+            Enumerable.Range(0, 10).Select(i => JsonSerializer.SerializeToElement(i)), JsonPayloadCodec.Instance, "text");
+        await _store.EnqueueAsync(job.Id);
+        await _store.ReportWorkerAsync(new WorkerPresence("cli", new WorkerIdentity("cli-1", "app1", 4242), ["exec", "http", "sql"], 1, TimeSpan.FromMinutes(10), 0));
+
+        var (page, errors) = await browser.NewPageAsync();
+        await page.GotoAsync($"{_server.Urls.First()}#/statistics");
+        var line = page.Locator($"#waiting li[data-job='{job.Id}']");
+        await Assertions.Expect(line).ToContainTextAsync("2 chunk(s) of kind scriptblock wait for a worker that runs scriptblock");
+        await Assertions.Expect(line).ToContainTextAsync("Start-BatchWorker in PowerShell runs every kind.");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "workers-waiting.png"), FullPage = true });
+
+        await line.GetByRole(AriaRole.Link, new() { Name = "verify-mailboxes" }).ClickAsync();
+        await page.WaitForURLAsync($"**/#/jobs/{job.Id}");
+        await Assertions.Expect(page.Locator("#job-waiting")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#job-waiting")).ToContainTextAsync($"Job 'verify-mailboxes' ({job.Id}): 2 chunk(s) of kind scriptblock");
+
+        // Once a worker that runs script blocks is there, neither says it any more.
+        await _store.ReportWorkerAsync(new WorkerPresence("ps", new WorkerIdentity("ps-1", "app2", 5151), ["scriptblock"], 1, TimeSpan.FromMinutes(10), 0));
+        await page.EvaluateAsync($"() => loadJob('{job.Id}', false)");
+        await Assertions.Expect(page.Locator("#job-waiting")).ToBeHiddenAsync();
+        await page.GotoAsync($"{_server.Urls.First()}#/statistics");
+        await Assertions.Expect(page.Locator("#workers tbody tr[data-worker='ps-1']")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#waiting")).ToBeHiddenAsync();
+        Assert.Empty(errors);
+    }
 }

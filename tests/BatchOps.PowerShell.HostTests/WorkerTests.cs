@@ -356,6 +356,19 @@ public sealed class WorkerTests(PostgresServer server) : IDisposable
             using var cli = session.StartBatchops("worker", "--kinds", "exec", "--name", "cli-worker");
             try
             {
+                // Until a PowerShell worker runs, the script-block stage waits, and Get-BatchWorker warns of it.
+                var said = session.Run("""
+                    $deadline = [DateTime]::UtcNow.AddSeconds(60)
+                    do {
+                        $workers = Get-BatchWorker -WarningVariable said -WarningAction SilentlyContinue
+                        Start-Sleep -Milliseconds 100
+                    } until (($said | Where-Object Message -Match 'kind scriptblock') -or [DateTime]::UtcNow -gt $deadline)
+                    "$($workers.Name) $(@($said).Count)"
+                    @($said)[0].Message
+                    """, limit: TimeSpan.FromSeconds(90)).ThrowIfFailed();
+                Assert.Equal("cli-worker 1", said.Output[0].ToString());
+                Assert.Matches(@"^Job 'mixed-fleet' \(\w+\): \d+ chunk\(s\) of kind scriptblock wait for a worker that runs scriptblock; none running does\. Start-BatchWorker in PowerShell runs every kind\.$", said.Output[1].ToString());
+
                 // The PowerShell worker takes only script blocks: it finds nothing until the exec stage (the batchops
                 // worker's) has completed and opened the next one, so it is started again until the job is done.
                 var run = session.Run("""
