@@ -121,6 +121,46 @@ public sealed class SpecTests : IDisposable
     }
 
     [Fact]
+    public void WhatIf_OfASqlSpec_RunsEachChunkAgainstTheTableInATransactionRolledBack_AndSaysWhatItWouldDo()
+    {
+        var database = Path.Combine(_folder, "shop.db");
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database};Pooling=False"))
+        {
+            connection.Open();
+            using var create = connection.CreateCommand();
+            create.CommandText = "CREATE TABLE products (sku TEXT PRIMARY KEY, name TEXT, price REAL); INSERT INTO products VALUES ('S1', 'one', 1.5)";
+            create.ExecuteNonQuery();
+        }
+
+        var spec = Write("preview.json", """
+            { "name": "preview",
+              "items": [ { "sku": "S0", "name": "a" }, { "sku": "S1", "name": "b" }, { "sku": "S2", "name": "c", "price": "x" }, { "sku": "S3", "name": "d" } ],
+              "operation": { "kind": "sql", "provider": "sqlite", "connection": "shop.db", "table": "products", "mode": "upsert", "key": ["sku"] },
+              "settings": { "chunkSize": 2, "throttleLimit": 1 } }
+            """);
+        var host = new RecordingHost();
+        using var session = new PsSession(_session.Store, host: host);
+        session.Runspace.SessionStateProxy.SetVariable("spec", spec);
+
+        var run = session.Run("Invoke-BatchJob -SpecPath $spec -WhatIf; @(Get-BatchJob -Name preview).Count").ThrowIfFailed();
+
+        Assert.Equal("0", run.Output.Single().ToString());
+        // What batchops run --dry-run prints (one implementation in the operations library), as What if lines.
+        var whatIf = host.Lines.Where(l => l.StartsWith("What if: ", StringComparison.Ordinal)).Select(l => l["What if: ".Length..]).ToList();
+        Assert.True(whatIf.Count == 5, string.Join("\n", host.Lines));
+        Assert.Equal("Dry run of 'preview': upsert into sqlite table products by key (sku), 4 row(s); nothing is changed.", whatIf[0]);
+        Assert.Contains("  rows 0-1: 1 would insert, 1 would update", whatIf);
+        Assert.Contains("  rows 2-3: 1 would insert, 1 would fail", whatIf);
+        Assert.Contains(whatIf, l => l.StartsWith("  would fail: row 2: column price:", StringComparison.Ordinal));
+        Assert.Equal("Would do: 2 would insert, 1 would update, 1 would fail.", whatIf[^1]);
+        using var check = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database};Pooling=False");
+        check.Open();
+        using var read = check.CreateCommand();
+        read.CommandText = "SELECT group_concat(sku || '=' || name) FROM products";
+        Assert.Equal("S1=one", read.ExecuteScalar());
+    }
+
+    [Fact]
     public void ABadSpec_EndsTheCommandNamingTheField_AndNewBatchJobCreatesAndQueuesNothing()
     {
         var bad = Write("bad.json", """{ "name": "bad", "items": [1], "operation": { "kind": "exec" } }""");

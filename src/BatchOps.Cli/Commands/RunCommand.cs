@@ -21,9 +21,12 @@ internal static class RunCommand
             session.WarnAbout(loaded);
             if (parse.GetValue(dryRun))
             {
-                return loaded.Operation is Operations.SqlTableOperation && loaded.Stages is null
-                    ? await SqlDryRun.RunAsync(session, loaded).ConfigureAwait(false)
-                    : PlanDryRun.Run(session, loaded);
+                if (!SqlDryRun.Applies(loaded))
+                {
+                    return PlanDryRun.Run(session, loaded);
+                }
+
+                return await SqlDryRun.RunAsync(loaded, session.Out.WriteLine, session.Interrupt).ConfigureAwait(false) ? ExitCodes.Success : ExitCodes.Failed;
             }
 
             if (loaded.ScriptBlockStages is [var first, ..])

@@ -232,9 +232,15 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>Cancelled by Ctrl+C (StopProcessing): for the waits a command does outside a run.</summary>
+    internal CancellationToken StopToken => _stopping.Token;
+
+    private readonly CancellationTokenSource _stopping = new();
+
     /// <summary>Ctrl+C: cancels the active run (running attempts too); the job stays resumable.</summary>
     protected override void StopProcessing()
     {
+        _stopping.Cancel();
         ActiveRun?.Cancel(CloseInput);
         _foreground?.Stop(force: false);
     }

@@ -81,8 +81,27 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
 
         if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf) && whatIf is SwitchParameter { IsPresent: true })
         {
-            // The spec's dry run, line by line ("What if: …"), as batchops run --dry-run prints it.
-            foreach (var line in Operations.Spec.DryRunPlan.Lines(loaded))
+            // The spec's dry run, line by line ("What if: …"), as batchops run --dry-run prints it: a sql job's
+            // chunks run against the database in transactions that are rolled back (lines gathered off this thread).
+            var lines = new List<string>();
+            if (Operations.Spec.SqlDryRun.Applies(loaded))
+            {
+                try
+                {
+                    Operations.Spec.SqlDryRun.RunAsync(loaded, lines.Add, StopToken).GetAwaiter().GetResult();
+                }
+                catch (Sql.SqlSpecException error)
+                {
+                    // The table or its columns do not fit the spec: what batchops run --dry-run says too.
+                    ThrowTerminatingError(new ErrorRecord(new ArgumentException(error.Message, error), "BatchOps.InvalidSpec", ErrorCategory.InvalidData, (object?)SpecPath ?? Spec));
+                }
+            }
+            else
+            {
+                lines.AddRange(Operations.Spec.DryRunPlan.Lines(loaded));
+            }
+
+            foreach (var line in lines)
             {
                 ShouldProcess(line, null, null);
             }
