@@ -22,7 +22,7 @@ if (-not (Test-Path -LiteralPath (Join-Path $ModulePath 'BatchOps.psd1'))) {
 }
 
 $packages = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
-$pesterPaths = $PesterVersion | ForEach-Object { Join-Path $packages "pester/$_/tools/Pester.psd1" }
+$pesterPaths = @($PesterVersion | ForEach-Object { Join-Path $packages "pester/$_/tools/Pester.psd1" })
 if ($pesterPaths | Where-Object { -not (Test-Path -LiteralPath $_) }) {
     & dotnet restore (Join-Path $PSScriptRoot 'PesterModules.proj') --verbosity quiet | Out-Host
     if ($LASTEXITCODE -ne 0) { throw 'dotnet restore tests/pester/PesterModules.proj failed: Pester could not be restored from NuGet.' }
