@@ -111,6 +111,12 @@ public sealed class BatchOptions
     /// <summary>Least time between two progress snapshots. The default is 250 ms; valid range 10 ms to 1 minute.</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// The bounded tags of the run's metrics and spans: the job's name and operation kind
+    /// (<see cref="Diagnostics.BatchTelemetry"/>); <see cref="Diagnostics.RunTags.None"/> when not set.
+    /// </summary>
+    public Diagnostics.RunTags? Tags { get; set; }
+
     /// <summary>Source of time for delays, timeouts, rate limits and timestamps. The default is <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 

@@ -102,7 +102,9 @@ internal sealed partial class BatchRun<TIn, TOut>
         if (ReferenceEquals(_pipeline, ResiliencePipeline.Empty) && _rateGate is null)
         {
             work.Chunk.Attempts[work.Slot] = 1;
+            var attempt = StartAttempt(work, 1);
             outcome = await InvokeItemAsync(item, ForcedToken).ConfigureAwait(false);
+            EndAttempt(attempt, outcome);
         }
         else
         {
@@ -118,7 +120,7 @@ internal sealed partial class BatchRun<TIn, TOut>
                         {
                             try
                             {
-                                await gate.WaitAsync(ctx.CancellationToken).ConfigureAwait(false);
+                                await state.Run.WaitForSlotAsync(gate, ctx.CancellationToken).ConfigureAwait(false);
                             }
                             catch (OperationCanceledException cancelled)
                             {
@@ -126,7 +128,10 @@ internal sealed partial class BatchRun<TIn, TOut>
                             }
                         }
 
-                        return await state.Run.InvokeItemAsync(state.Work.Item, ctx.CancellationToken).ConfigureAwait(false);
+                        var attempt = state.Run.StartAttempt(state.Work, state.Work.Chunk.Attempts[state.Work.Slot]);
+                        var outcome = await state.Run.InvokeItemAsync(state.Work.Item, ctx.CancellationToken).ConfigureAwait(false);
+                        EndAttempt(attempt, outcome);
+                        return outcome;
                     },
                     context,
                     (Run: this, Work: work)).ConfigureAwait(false);

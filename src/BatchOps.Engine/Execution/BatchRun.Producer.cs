@@ -89,6 +89,7 @@ internal sealed partial class BatchRun<TIn, TOut>
         await _chunkSlots.WaitAsync().ConfigureAwait(false);
         var firstOrdinal = Interlocked.Read(ref _pulled) - items.Count;
         var chunk = new Chunk<TIn, TOut>(_chunkSequence++, firstOrdinal, items.ToArray());
+        chunk.Activity = StartChunkActivity(chunk);
         // Recorded even after a stop: streamed items exist nowhere else, and each must keep its outcome.
         if (_observer is not null)
         {

@@ -1,3 +1,4 @@
+using BatchOps.Engine.Diagnostics;
 using BatchOps.Engine.Jobs;
 
 namespace BatchOps.Engine.Execution;
@@ -19,6 +20,7 @@ internal sealed partial class BatchRun<TIn, TOut>
 
         if (chunk.Complete(slot, result))
         {
+            StopChunkActivity(chunk);
             _checkpoints.Writer.TryWrite(chunk);
         }
     }
@@ -44,6 +46,7 @@ internal sealed partial class BatchRun<TIn, TOut>
     {
         await foreach (var chunk in _checkpoints.Reader.ReadAllAsync().ConfigureAwait(false))
         {
+            BatchTelemetry.ChunkEnded(_tags, chunk.Results);
             if (_observer is not null)
             {
                 try

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Threading.Channels;
+using BatchOps.Engine.Diagnostics;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Progress;
 using Polly;
@@ -15,6 +17,10 @@ internal sealed partial class BatchRun<TIn, TOut>
     private readonly IAsyncEnumerable<BatchItem<TIn>> _items;
     private readonly BatchOperation<TIn, TOut> _operation;
     private readonly BatchOptions _options;
+    private readonly RunTags _tags;
+
+    /// <summary>The span the run was started under (a job run's), parent of the chunks' spans.</summary>
+    private ActivityContext? _parentSpan;
     private readonly BatchObserver<TIn, TOut>? _observer;
     private readonly BatchStopSource? _stop;
     private readonly CancellationToken _callerToken;
@@ -54,6 +60,7 @@ internal sealed partial class BatchRun<TIn, TOut>
         _items = items;
         _operation = operation;
         _options = options;
+        _tags = options.Tags ?? RunTags.None;
         _observer = observer;
         _stop = stop;
         _callerToken = callerToken;
@@ -76,6 +83,8 @@ internal sealed partial class BatchRun<TIn, TOut>
     {
         var startedAt = _startedAt = _time.GetUtcNow();
         _startTimestamp = _time.GetTimestamp();
+        _parentSpan = Activity.Current?.Context;
+        using var running = BatchTelemetry.TrackRunning(_tags, () => _progress.Running);
         _rateGate = _options.StartGate ?? (_options.RateLimit is { } rate ? new RateGate(rate, _time) : null);
         using var jobTimeout = _options.JobTimeout is { } limit ? new CancellationTokenSource(limit, _time) : null;
         using var onJobTimeout = jobTimeout?.Token.Register(() => Halt(

@@ -28,6 +28,9 @@ internal sealed class Chunk<TIn, TOut>
 
     public ItemResult<TIn, TOut>[] Results { get; }
 
+    /// <summary>The chunk's span while it runs (only when something listens to BatchOps' activity source).</summary>
+    public System.Diagnostics.Activity? Activity { get; set; }
+
     /// <summary>Calls made per item so far (bulk calls count once for every item they carried).</summary>
     public int[] Attempts { get; }
 

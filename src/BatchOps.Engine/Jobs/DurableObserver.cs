@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Logging;
 using BatchOps.Engine.Progress;
@@ -17,7 +18,8 @@ internal sealed class DurableObserver<TIn, TOut>(
     JobLog log,
     bool recordItems,
     IPayloadCodec<TIn> inputCodec,
-    RangeDocuments? documents = null) : BatchObserver<TIn, TOut>
+    RangeDocuments? documents = null,
+    Diagnostics.RunTags? tags = null) : BatchObserver<TIn, TOut>
 {
     private readonly RetryLog _retries = new();
 
@@ -52,7 +54,9 @@ internal sealed class DurableObserver<TIn, TOut>(
 
     public override async ValueTask OnChunkCompletedAsync(long chunk, IReadOnlyList<ItemResult<TIn, TOut>> results)
     {
+        var started = Stopwatch.GetTimestamp();
         await store.CheckpointAsync(jobId, _retries.Outcomes(results, outputCodec)).ConfigureAwait(false);
+        Diagnostics.BatchTelemetry.CheckpointRecorded(Stopwatch.GetElapsedTime(started), tags ?? Diagnostics.RunTags.None);
         if (inner is not null)
         {
             await inner.OnChunkCompletedAsync(chunk, results).ConfigureAwait(false);

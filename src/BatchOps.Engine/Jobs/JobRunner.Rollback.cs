@@ -92,6 +92,7 @@ public sealed partial class JobRunner
             }
 
             var options = UndoOptions(StageOptions(job, stage, request, definition.Settings), definition.Settings);
+            options.Tags = new Diagnostics.RunTags(job.Name, definition.OperationKind);
             options.TotalCount = order.Count;
             log.Info($"compensating {order.Count} item(s) of {name}, newest first");
             var items = CompensationsAsync(job.Id, stage, order, request, cancellationToken);

@@ -1,3 +1,4 @@
+using BatchOps.Engine.Diagnostics;
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Logging;
 using BatchOps.Engine.Store;
@@ -114,7 +115,7 @@ public sealed partial class JobRunner
             options.TotalCount = unfinished;
             log.Info($"stage '{stage.Name}' started: {unfinished} item(s), operation {stage.OperationKind}; settings: {stage.Settings.Over(job.Settings)}");
             var items = ReadItemsAsync(job.Id, ItemQuery.Unfinished.Within(stage) with { InputsOnly = true }, request.InputCodec, cancellationToken);
-            var durable = new DurableObserver<TIn, TOut>(_store, job.Id, request.OutputCodec, observer, log, recordItems: false, request.InputCodec);
+            var durable = new DurableObserver<TIn, TOut>(_store, job.Id, request.OutputCodec, observer, log, recordItems: false, request.InputCodec, tags: options.Tags);
             var run = await BatchExecutor.RunAsync(items, request.OperationFor(stage), options, durable, stop, cancellationToken).ConfigureAwait(false);
             var left = await CountAsync(job.Id, new ItemQuery { Statuses = NotSucceeded }.Within(stage), cancellationToken).ConfigureAwait(false);
             log.Info($"stage '{stage.Name}' ended: {run.Succeeded} succeeded, {run.Failed} failed, {run.Skipped + run.Cancelled} not run{(left == 0 ? "; complete" : $"; {left} item(s) of the stage have not succeeded")}");
@@ -138,6 +139,7 @@ public sealed partial class JobRunner
         }
 
         var options = (request.SettingsOverride?.Over(settings) ?? settings).ToOptions(_time);
+        options.Tags = new RunTags(job.Name, stage.OperationKind);
         request.Configure?.Invoke(options);
         options.Validate();
         return options;

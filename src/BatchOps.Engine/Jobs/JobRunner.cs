@@ -351,6 +351,7 @@ public sealed partial class JobRunner
     private BatchOptions BuildOptions<TIn, TOut>(JobRecord job, JobRunRequest<TIn, TOut> request)
     {
         var options = (request.SettingsOverride?.Over(job.Settings) ?? job.Settings).ToOptions(_time);
+        options.Tags = new Diagnostics.RunTags(job.Name, job.OperationKind);
         request.Configure?.Invoke(options);
         options.Validate();
         return options;
@@ -378,6 +379,7 @@ public sealed partial class JobRunner
         CancellationToken cancellationToken)
     {
         using var log = JobLog.Open(_logFolder, job.Id, _time);
+        using var telemetry = Diagnostics.BatchTelemetry.StartJobRun(job.Id, job.Name, job.OperationKind, job.RollingBack ? "Rollback" : request.Kind.ToString());
         using var ownStop = request.Stop is null ? new BatchStopSource() : null;
         var stop = request.Stop ?? ownStop!;
         using var heartbeatStop = new CancellationTokenSource();
@@ -418,6 +420,7 @@ public sealed partial class JobRunner
             // Never leave a job looking Running after a failure of our own: record why it stopped.
             await _store.ReleaseLeaseAsync(job.Id, lease, JobStatus.Failed, $"The run failed: {error.Message}", CancellationToken.None).ConfigureAwait(false);
             log.Info($"run failed: {error.GetType().FullName}: {error.Message}");
+            telemetry.End(JobStatus.Failed, error.Message);
             throw;
         }
 
@@ -448,6 +451,7 @@ public sealed partial class JobRunner
         }
 
         await _store.ReleaseLeaseAsync(job.Id, lease, status, message, CancellationToken.None).ConfigureAwait(false);
+        telemetry.End(status, message);
         var final = JobCreation.ShowingInput(job with { Status = status, Message = message, Counts = counts, Lease = null, StopRequest = null, EndedAt = _time.GetUtcNow(), RollingBack = job.RollingBack || rollback is not null, InputIncomplete = inputIncomplete });
         if (rollback is not null)
         {
@@ -506,7 +510,7 @@ public sealed partial class JobRunner
 
         try
         {
-            var observer = new DurableObserver<TIn, TOut>(_store, job.Id, request.OutputCodec, request.Observer, log, recordItems: inputs is not null, request.InputCodec, documents);
+            var observer = new DurableObserver<TIn, TOut>(_store, job.Id, request.OutputCodec, request.Observer, log, recordItems: inputs is not null, request.InputCodec, documents, options.Tags);
             var operation = request.Operation ?? throw new InvalidOperationException("JobRunRequest.Operation is required for a job without stages.");
             var summary = await BatchExecutor.RunAsync(items, operation, options, observer, stop, cancellationToken).ConfigureAwait(false);
             if (inputs is not null && summary.StopReason != StopReason.None)

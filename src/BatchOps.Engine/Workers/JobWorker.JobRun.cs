@@ -1,3 +1,4 @@
+using BatchOps.Engine.Diagnostics;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using BatchOps.Engine.Execution;
@@ -225,6 +226,7 @@ public sealed partial class JobWorker
 
             _all.Add(held);
             _held[claim.Token] = held;
+            BatchTelemetry.ChunkClaimed(job.Name, claim.Stage is { } stage ? job.Stage(stage)?.OperationKind ?? job.OperationKind : job.OperationKind, claim.Claims > 1);
             worker.Report(claim.Claims > 1 ? WorkerEventKind.Reclaimed : WorkerEventKind.Claimed, job.Id, $"{held.Range} of '{job.Name}'" + (claim.Claims > 1 ? $" (claim {claim.Claims}: its last worker died or was late)" : string.Empty));
             return held;
         }
@@ -316,6 +318,7 @@ public sealed partial class JobWorker
             var stage = name.Length == 0 ? null : job.Stage(name) ?? throw new StoreException($"Job '{job.Name}' ({job.Id}) has no stage '{name}', which a queued chunk names.");
             var settings = stage is null ? job.Settings : stage.Settings.Over(job.Settings);
             var options = ChunkOptions(worker, job, settings);
+            options.Tags = new RunTags(job.Name, stage?.OperationKind ?? job.OperationKind);
             return new StagePlan(stage, options, new ChunkPolicy(settings.StopOnError ?? false, settings.MaxErrors), new SemaphoreSlim(options.ThrottleLimit));
         });
 
@@ -344,7 +347,11 @@ public sealed partial class JobWorker
             _held.TryRemove(held.Claim.Token, out _);
             try
             {
-                if (await worker._queue.CompleteAsync(held.Claim, outcomes, PlanOf(held.Claim.Stage).Policy, CancellationToken.None).ConfigureAwait(false))
+                var plan = PlanOf(held.Claim.Stage);
+                var started = Stopwatch.GetTimestamp();
+                var recorded = await worker._queue.CompleteAsync(held.Claim, outcomes, plan.Policy, CancellationToken.None).ConfigureAwait(false);
+                BatchTelemetry.CheckpointRecorded(Stopwatch.GetElapsedTime(started), plan.Options.Tags ?? RunTags.None);
+                if (recorded)
                 {
                     Interlocked.Increment(ref worker._recorded);
                 }
@@ -363,6 +370,7 @@ public sealed partial class JobWorker
         private void Lose(Held held)
         {
             _held.TryRemove(held.Claim.Token, out _);
+            BatchTelemetry.ResultsDiscarded(job.Name, job.OperationKind);
             log.Info($"worker {worker._identity.Name}: {held.Range}: claim lost to another worker; these results were discarded");
             worker.Report(WorkerEventKind.Lost, job.Id, $"{held.Range}: the claim passed to another worker (lease expired); results discarded, not recorded twice");
         }

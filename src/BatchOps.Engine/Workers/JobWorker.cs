@@ -1,3 +1,4 @@
+using BatchOps.Engine.Diagnostics;
 using System.Collections.Concurrent;
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
@@ -241,6 +242,7 @@ public sealed partial class JobWorker
         var job = await JobAsync(claim.JobId).ConfigureAwait(false);
         var handler = _handlers(job);
         using var log = JobLog.Open(_options.LogFolder, job.Id, _time);
+        using var telemetry = BatchTelemetry.StartJobRun(job.Id, job.Name, job.OperationKind, "Worker");
         using var run = new JobRun(this, job, handler, log);
         using var heartbeatEnd = new CancellationTokenSource();
         var heartbeat = Task.Run(() => run.HeartbeatAsync(heartbeatEnd.Token), CancellationToken.None);
@@ -320,6 +322,7 @@ public sealed partial class JobWorker
         }
 
         log.EndQueued(ended);
+        BatchTelemetry.JobEnded(ended.Name, ended.OperationKind, ended.Status);
         Report(WorkerEventKind.JobEnded, job.Id, $"'{ended.Name}' {ended.Status}: {ended.Counts.Succeeded} succeeded, {ended.Counts.Failed} failed, {ended.Counts.Unfinished} not run" + (ended.Message is null ? string.Empty : $" ({ended.Message})"));
         return true;
     }
