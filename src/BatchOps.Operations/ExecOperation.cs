@@ -119,6 +119,16 @@ public sealed partial class ExecOperation : CompiledOperation
             start.Environment[name] = value.Render(item, context);
         }
 
+        // The item attempt's span, through the OpenTelemetry environment carrier (only while something traces).
+        if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } span)
+        {
+            start.Environment["TRACEPARENT"] = span.Id;
+            if (span.TraceStateString is { } state)
+            {
+                start.Environment["TRACESTATE"] = state;
+            }
+        }
+
         using var process = new Process { StartInfo = start };
         try
         {
