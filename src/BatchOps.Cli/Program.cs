@@ -17,4 +17,6 @@ void OnSignal(PosixSignalContext context)
 
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+// Metrics and spans over OTLP when an OTEL_EXPORTER_OTLP_ENDPOINT is set; flushed as the command ends.
+using var export = BatchOps.Cli.Telemetry.OtlpExport.Start(Environment.GetEnvironmentVariable);
 return await BatchOpsCli.RunAsync(args, Console.Out, Console.Error, errorIsTerminal: !Console.IsErrorRedirected, interrupt.Token);

@@ -92,7 +92,7 @@ public sealed class TracePropagationTests : IAsyncLifetime
 
         var spans = _attempts.ToDictionary(a => (long)a.GetTagItem("batchops.item.index")!);
         Assert.All(results, r => Assert.Equal(spans[r.Index].Id, r.Output));
-        Assert.All(results, r => Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-01$", r.Output));
+        Assert.All(results, r => Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$", r.Output));
     }
 
     private sealed class Collector(ConcurrentQueue<ItemResult<JsonElement, string?>> results) : BatchObserver<JsonElement, string?>

@@ -38,9 +38,10 @@ internal static class WorkerCommands
         var name = new Option<string?>("--name") { Description = "The worker's name in claims and logs. Default host:pid." };
         var lease = new Option<double>("--lease") { Description = "Seconds a claimed chunk stays this worker's without a heartbeat; after that another worker takes it over. Default 30.", DefaultValueFactory = _ => 30 };
         var drain = new Option<double>("--drain-timeout") { Description = "On Ctrl+C or SIGTERM, seconds to let the chunks in hand finish before giving them back unrecorded. Default 30.", DefaultValueFactory = _ => 30 };
+        var metricsUrls = new Option<string?>("--metrics-urls") { Description = "Serve the worker's metrics for Prometheus at /metrics on these URLs (semicolon-separated, for example http://127.0.0.1:9464). No token: bind them to loopback or a monitoring network." };
         var command = new Command("worker", "Run queued jobs' chunks until stopped (Ctrl+C, SIGTERM): claims chunks from the PostgreSQL store with a lease kept by a heartbeat; a chunk of a worker that died is taken over when its lease expires.")
         {
-            concurrency, kinds, name, lease, drain,
+            concurrency, kinds, name, lease, drain, metricsUrls,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -65,7 +66,15 @@ internal static class WorkerCommands
             var worker = new JobWorker(session.Store, job => handlers.GetOrAdd(job.Id, _ => new(() => QueuedJobHandler.Create(LoadedJobs.Request(job, leaveScriptBlocks: true)))).Value, options);
             var output = TextWriter.Synchronized(session.Out);
             worker.Reported += e => output.WriteLine(e.ToString());
+            await using var metrics = parse.GetValue(metricsUrls) is { Length: > 0 } urls
+                ? await Telemetry.PrometheusEndpoint.StartAsync(urls, session.Interrupt).ConfigureAwait(false)
+                : null;
             output.WriteLine($"Worker {worker.Identity.Name} on {session.Store.Location}: kinds {string.Join(", ", chosen)}, concurrency {options.Concurrency}, lease {options.Lease.TotalSeconds:0.#} s. Ctrl+C to stop.");
+            if (metrics is not null)
+            {
+                output.WriteLine($"Metrics for Prometheus: {string.Join(", ", metrics.Urls.Select(u => u.TrimEnd('/') + Telemetry.PrometheusEndpoint.Path))}");
+            }
+
             using var abandon = new CancellationTokenSource();
             using var onStop = session.Interrupt.Register(() => abandon.CancelAfter(TimeSpan.FromSeconds(parse.GetValue(drain))));
             await worker.RunAsync(session.Interrupt, abandon.Token).ConfigureAwait(false);

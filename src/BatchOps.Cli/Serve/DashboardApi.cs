@@ -53,6 +53,7 @@ public static class DashboardApi
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton(_ => new ServerRuns(store, logFolder));
         builder.Services.Configure<JsonOptions>(json => Configure(json.SerializerOptions));
+        Telemetry.PrometheusEndpoint.AddTo(builder);
         var app = builder.Build();
         var guard = new ApiGuard(options);
         app.Use(guard.InvokeAsync);
@@ -72,6 +73,8 @@ public static class DashboardApi
         Map(api, store);
         MapChanges(api, store, logFolder);
         MapRuns(api, store, logFolder, settings ?? SettingsFile.Empty);
+        // BatchOps' metrics for Prometheus, behind the same Host and token checks as the API.
+        Telemetry.PrometheusEndpoint.MapOn(app);
         return app;
     }
 

@@ -35,4 +35,20 @@ public sealed class BatchContext
 
     /// <summary>In an undo: what the item's script block returned (also in $BatchOutput).</summary>
     public object? Output { get; init; }
+
+    /// <summary>
+    /// The trace of this attempt's span (32 hex digits), when BatchOps is traced (an OpenTelemetry exporter or
+    /// another listener is on); null otherwise.
+    /// </summary>
+    public string? TraceId { get; init; }
+
+    /// <summary>This attempt's span id (16 hex digits) when traced; null otherwise.</summary>
+    public string? SpanId { get; init; }
+
+    /// <summary>
+    /// This attempt's span as a W3C traceparent header value (00-TRACEID-SPANID-FLAGS), when traced: pass it
+    /// on (Invoke-RestMethod -Headers @{ traceparent = $BatchContext.TraceParent }) so the target's spans join
+    /// the item's trace. Null when not traced.
+    /// </summary>
+    public string? TraceParent { get; init; }
 }

@@ -127,6 +127,8 @@ internal sealed class ScriptWorkerPool : IDisposable
     {
         var undo = IsUndo;
         var first = items[0];
+        // The attempt's span, current in the engine's flow here (the script runs on a runspace's own thread).
+        var span = System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } current ? current : null;
         var keys = new string[items.Count];
         for (var i = 0; i < keys.Length; i++)
         {
@@ -144,6 +146,9 @@ internal sealed class ScriptWorkerPool : IDisposable
             Stage = stage,
             IsUndo = undo,
             Output = undoOutput,
+            TraceId = span?.TraceId.ToHexString(),
+            SpanId = span?.SpanId.ToHexString(),
+            TraceParent = span?.Id,
         };
     }
 
