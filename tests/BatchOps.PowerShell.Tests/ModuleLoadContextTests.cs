@@ -70,6 +70,23 @@ public class ModuleLoadContextTests(PackagedModuleFixture module) : IDisposable
         Assert.Equal(first, ModuleLoadContext.NativeFileNames(name, OSPlatform.Create(os.ToUpperInvariant() == "OSX" ? "OSX" : os.ToUpperInvariant()))[0]);
 
     [Fact]
+    public void AShippedAssemblyTheRuntimeHasAtThatVersionOrLater_LoadsFromTheFramework_SoTelemetryIsSharedWithTheSession()
+    {
+        var context = ModuleLoadContext.Install(module.ModuleFolder);
+        Assert.True(File.Exists(Path.Combine(context.DependenciesFolder, "System.Diagnostics.DiagnosticSource.dll")), "Npgsql's DiagnosticSource package copy is shipped for older runtimes");
+
+        // What Npgsql asks for (9.0) this runtime has: the framework's copy, shared with every listener and exporter.
+        Assert.True(ModuleLoadContext.FrameworkProvides(new System.Reflection.AssemblyName("System.Diagnostics.DiagnosticSource, Version=9.0.0.0")));
+        var loaded = context.LoadFromAssemblyName(new System.Reflection.AssemblyName("System.Diagnostics.DiagnosticSource, Version=9.0.0.0"));
+        Assert.Same(typeof(System.Diagnostics.ActivitySource).Assembly, loaded);
+
+        // A version the runtime lacks, and what the runtime does not have at all, stay the module's own.
+        Assert.False(ModuleLoadContext.FrameworkProvides(new System.Reflection.AssemblyName("System.Diagnostics.DiagnosticSource, Version=99.0.0.0")));
+        Assert.False(ModuleLoadContext.FrameworkProvides(new System.Reflection.AssemblyName("Newtonsoft.Json, Version=13.0.0.0")));
+        Assert.Same(context, AssemblyLoadContext.GetLoadContext(context.LoadFromAssemblyName(new System.Reflection.AssemblyName("Newtonsoft.Json"))));
+    }
+
+    [Fact]
     public void NativeLibraryCandidates_PointIntoThePackagedRuntimesFolder()
     {
         var context = new ModuleLoadContext(Path.Combine(module.ModuleFolder, "Dependencies"));

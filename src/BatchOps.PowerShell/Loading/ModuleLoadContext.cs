@@ -126,7 +126,33 @@ public sealed class ModuleLoadContext : AssemblyLoadContext
         // Only what ships in Dependencies/ loads here; everything else (the framework,
         // System.Management.Automation) comes from the default context, shared with PowerShell.
         var path = Path.Combine(_dependencies, assemblyName.Name + ".dll");
-        return File.Exists(path) ? LoadFromAssemblyPath(path) : null;
+        return File.Exists(path) && !FrameworkProvides(assemblyName) ? LoadFromAssemblyPath(path) : null;
+    }
+
+    /// <summary>
+    /// Whether the runtime PowerShell runs on has this assembly at the version asked for or later: then the
+    /// framework's copy is used, shared with the rest of the process. What matters for
+    /// System.Diagnostics.DiagnosticSource (a package dependency of Npgsql on .NET 8): with the framework's
+    /// copy, the module's metrics and spans reach listeners and exporters loaded anywhere in the session.
+    /// On an older runtime the shipped copy loads here, as before.
+    /// </summary>
+    public static bool FrameworkProvides(AssemblyName assemblyName)
+    {
+        ArgumentNullException.ThrowIfNull(assemblyName);
+        var framework = Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), assemblyName.Name + ".dll");
+        if (!File.Exists(framework))
+        {
+            return false;
+        }
+
+        try
+        {
+            return AssemblyName.GetAssemblyName(framework).Version is { } version && version >= (assemblyName.Version ?? new Version(0, 0));
+        }
+        catch (Exception error) when (error is BadImageFormatException or IOException)
+        {
+            return false;
+        }
     }
 
     /// <inheritdoc/>
