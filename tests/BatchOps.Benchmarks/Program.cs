@@ -13,6 +13,8 @@ var all = new (string Name, Func<Task<ScenarioResult>> Run)[]
 {
     ("overhead", scenarios.OverheadAsync),
     ("durable", scenarios.DurableAsync),
+    ("metrics", scenarios.MetricsOverheadAsync),
+    ("metrics-db", scenarios.MetricsDurableAsync),
     ("create", scenarios.CreateAsync),
     ("io", scenarios.IoAsync),
     ("bisection", scenarios.BisectionAsync),

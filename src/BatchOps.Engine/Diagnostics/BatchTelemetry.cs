@@ -44,14 +44,8 @@ public static class BatchTelemetry
     /// <summary>The metrics.</summary>
     public static Meter Meter { get; } = new(Name, Version);
 
-    internal static readonly Counter<long> Items = Meter.CreateCounter<long>(
-        "batchops.items", "{item}", "Items that ended, by status (Succeeded, Failed, Skipped, Cancelled), operation kind and job name.");
-
     internal static readonly Histogram<double> ItemDuration = Meter.CreateHistogram<double>(
-        "batchops.item.duration", "s", "How long an item took from its first attempt to its outcome, retries and their delays included.");
-
-    internal static readonly Counter<long> Retries = Meter.CreateCounter<long>(
-        "batchops.item.retries", "{retry}", "Attempts after an item's first (its retries), by operation kind and job name.");
+        "batchops.item.duration", "s", "How long an item took from its first attempt to its outcome, retries and their delays included (every item of chunks up to 32 items, an evenly spread 32 of larger chunks).");
 
     internal static readonly Counter<long> RateLimitWaits = Meter.CreateCounter<long>(
         "batchops.rate_limit.waits", "{wait}", "Item starts that waited for their slot of the job's rate limit.");
@@ -77,11 +71,37 @@ public static class BatchTelemetry
     internal static readonly Counter<long> LateResultsDiscarded = Meter.CreateCounter<long>(
         "batchops.worker.results.discarded", "{chunk}", "Chunks whose results a worker discarded: its lease had run out and another worker had claimed the chunk.");
 
-    /// <summary>The runs going on, read when items running now are observed (nothing per item).</summary>
-    private static readonly ConcurrentDictionary<RunningItems, byte> Running = new();
+    /// <summary>
+    /// The runs going on, read when their items are observed (nothing is measured per item: the runs count
+    /// their items anyway), and what ended runs counted, folded in under the same lock as a run leaves.
+    /// </summary>
+    private static readonly HashSet<LiveRun> Live = [];
 
-    static BatchTelemetry() => Meter.CreateObservableUpDownCounter(
-        "batchops.items.running", ObserveRunning, "{item}", "Items being run now (started, no outcome yet), by operation kind and job name.");
+    private static readonly Dictionary<(RunTags Tags, ItemStatus Status), long> EndedItems = [];
+
+    private static readonly Dictionary<RunTags, long> EndedRetries = [];
+
+    private static readonly ItemStatus[] EndStatuses = [ItemStatus.Succeeded, ItemStatus.Failed, ItemStatus.Skipped, ItemStatus.Cancelled];
+
+    static BatchTelemetry()
+    {
+        Meter.CreateObservableCounter(
+            "batchops.items", ObserveItems, "{item}", "Items that ended, by status (Succeeded, Failed, Skipped, Cancelled), operation kind and job name.");
+        Meter.CreateObservableCounter(
+            "batchops.item.retries", ObserveRetries, "{retry}", "Attempts after an item's first (its retries), by operation kind and job name.");
+        Meter.CreateObservableUpDownCounter(
+            "batchops.items.running", ObserveRunning, "{item}", "Items being run now (started, no outcome yet), by operation kind and job name.");
+    }
+
+    /// <summary>What a run counts of its items, read when they are observed.</summary>
+    internal interface IRunCounts
+    {
+        long Running { get; }
+
+        long Retries { get; }
+
+        long Ended(ItemStatus status);
+    }
 
     /// <summary>The tags of a run's measurements: the job's name and operation kind.</summary>
     internal static TagList Tags(RunTags tags, string? status = null)
@@ -95,62 +115,82 @@ public static class BatchTelemetry
         return list;
     }
 
-    /// <summary>Counts a run's running items while it is registered (until the returned handle is disposed).</summary>
-    internal static IDisposable TrackRunning(RunTags tags, Func<long> running)
+    /// <summary>Counts a run's items while it goes on; disposing the handle folds its final counts into the ended runs'.</summary>
+    internal static IDisposable Track(RunTags tags, IRunCounts counts)
     {
-        var entry = new RunningItems(tags, running);
-        Running.TryAdd(entry, 0);
-        return entry;
+        var run = new LiveRun(tags, counts);
+        lock (Live)
+        {
+            Live.Add(run);
+        }
+
+        return run;
     }
 
-    private static IEnumerable<Measurement<long>> ObserveRunning() =>
-        Running.Keys.GroupBy(r => r.Tags).Select(g => new Measurement<long>(g.Sum(r => Math.Max(0, r.Count())), Tags(g.Key)));
-
-    /// <summary>Records the outcomes of one chunk: counts per status (one measurement each), each item's duration and retries.</summary>
-    internal static void ChunkEnded<TIn, TOut>(RunTags tags, IReadOnlyList<ItemResult<TIn, TOut>> results)
+    private static List<Measurement<long>> ObserveItems()
     {
-        if (!Items.Enabled && !ItemDuration.Enabled && !Retries.Enabled)
+        lock (Live)
+        {
+            var totals = new Dictionary<(RunTags, ItemStatus), long>(EndedItems);
+            foreach (var run in Live)
+            {
+                foreach (var status in EndStatuses)
+                {
+                    totals[(run.Tags, status)] = totals.GetValueOrDefault((run.Tags, status)) + run.Counts.Ended(status);
+                }
+            }
+
+            return [.. totals.Where(t => t.Value > 0).Select(t => new Measurement<long>(t.Value, Tags(t.Key.Item1, StatusName(t.Key.Item2))))];
+        }
+    }
+
+    private static List<Measurement<long>> ObserveRetries()
+    {
+        lock (Live)
+        {
+            var totals = new Dictionary<RunTags, long>(EndedRetries);
+            foreach (var run in Live)
+            {
+                totals[run.Tags] = totals.GetValueOrDefault(run.Tags) + run.Counts.Retries;
+            }
+
+            return [.. totals.Where(t => t.Value > 0).Select(t => new Measurement<long>(t.Value, Tags(t.Key)))];
+        }
+    }
+
+    private static List<Measurement<long>> ObserveRunning()
+    {
+        lock (Live)
+        {
+            return [.. Live.GroupBy(r => r.Tags).Select(g => new Measurement<long>(g.Sum(r => Math.Max(0, r.Counts.Running)), Tags(g.Key)))];
+        }
+    }
+
+    /// <summary>
+    /// How many item durations a chunk records at most: every item's in chunks up to this size, an evenly
+    /// spread sample of larger ones (a recorded measurement costs as much as a trivial item; the counts come
+    /// from batchops.items, whole, and a uniform sample keeps the distribution's quantiles).
+    /// </summary>
+    public const int DurationsPerChunk = 32;
+
+    /// <summary>Records a sample of a chunk's item durations (<see cref="DurationsPerChunk"/>).</summary>
+    internal static void ChunkEnded<TIn, TOut>(RunTags tags, ItemResult<TIn, TOut>[] results)
+    {
+        if (!ItemDuration.Enabled || results.Length == 0)
         {
             return;
         }
 
-        Span<long> byStatus = stackalloc long[8];
-        long retries = 0;
-        var durations = ItemDuration.Enabled;
         var common = Tags(tags);
-        foreach (var result in results)
+        var stride = (results.Length + DurationsPerChunk - 1) / DurationsPerChunk;
+        for (var i = 0; i < results.Length; i += stride)
         {
-            if ((uint)result.Status < (uint)byStatus.Length)
-            {
-                byStatus[(int)result.Status]++;
-            }
-
-            if (result.Attempts > 1)
-            {
-                retries += result.Attempts - 1;
-            }
-
-            if (durations && result.Attempts > 0)
+            if (results[i].Attempts > 0)
             {
                 var measured = common;
-                measured.Add(StatusTag, StatusName(result.Status));
-                ItemDuration.Record(result.Duration.TotalSeconds, measured);
+                measured.Add(StatusTag, StatusName(results[i].Status));
+                ItemDuration.Record(results[i].Duration.TotalSeconds, measured);
             }
-        }
-
-        for (var status = 0; status < byStatus.Length; status++)
-        {
-            if (byStatus[status] > 0)
-            {
-                var measured = common;
-                measured.Add(StatusTag, StatusName((ItemStatus)status));
-                Items.Add(byStatus[status], measured);
-            }
-        }
-
-        if (retries > 0)
-        {
-            Retries.Add(retries, common);
         }
     }
 
@@ -241,13 +281,32 @@ public static class BatchTelemetry
         _ => status.ToString(),
     };
 
-    private sealed class RunningItems(RunTags tags, Func<long> count) : IDisposable
+    private sealed class LiveRun(RunTags tags, IRunCounts counts) : IDisposable
     {
+        private int _disposed;
+
         public RunTags Tags { get; } = tags;
 
-        public long Count() => count();
+        public IRunCounts Counts { get; } = counts;
 
-        public void Dispose() => Running.TryRemove(this, out _);
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+
+            lock (Live)
+            {
+                Live.Remove(this);
+                foreach (var status in EndStatuses)
+                {
+                    EndedItems[(Tags, status)] = EndedItems.GetValueOrDefault((Tags, status)) + Counts.Ended(status);
+                }
+
+                EndedRetries[Tags] = EndedRetries.GetValueOrDefault(Tags) + Counts.Retries;
+            }
+        }
     }
 }
 

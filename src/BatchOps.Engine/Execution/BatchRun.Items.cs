@@ -145,7 +145,13 @@ internal sealed partial class BatchRun<TIn, TOut>
         Finish(work.Chunk, work.Slot, Conclude(item, outcome, work.Chunk.Attempts[work.Slot], startedAt, started));
     }
 
-    private void CountAttempt(WorkItem<TIn, TOut> work) => work.Chunk.Attempts[work.Slot]++;
+    private void CountAttempt(WorkItem<TIn, TOut> work)
+    {
+        if (++work.Chunk.Attempts[work.Slot] > 1)
+        {
+            Interlocked.Increment(ref _retries);
+        }
+    }
 
     private async ValueTask<Outcome<TOut>> InvokeItemAsync(BatchItem<TIn> item, CancellationToken cancellationToken)
     {

@@ -5,12 +5,28 @@ using Polly;
 namespace BatchOps.Engine.Execution;
 
 /// <summary>
-/// The run's spans: one per chunk (a child of the span the run started under, a job run's), and one per
+/// The run's counts as metrics observe them, and its spans: one per chunk (a child of the span the run started under, a job run's), and one per
 /// item attempt (a child of its chunk's), current while the operation runs, so an http request carries
 /// its W3C traceparent and an exec child gets TRACEPARENT. None is made unless something listens.
 /// </summary>
-internal sealed partial class BatchRun<TIn, TOut>
+internal sealed partial class BatchRun<TIn, TOut> : BatchTelemetry.IRunCounts
 {
+    /// <summary>Attempts after an item's first, across the run (counted only when retries are configured).</summary>
+    private long _retries;
+
+    long BatchTelemetry.IRunCounts.Running => _progress.Running;
+
+    long BatchTelemetry.IRunCounts.Retries => Interlocked.Read(ref _retries);
+
+    long BatchTelemetry.IRunCounts.Ended(Jobs.ItemStatus status) => status switch
+    {
+        Jobs.ItemStatus.Succeeded => _progress.Succeeded,
+        Jobs.ItemStatus.Failed => _progress.Failed,
+        Jobs.ItemStatus.Skipped => _progress.Skipped,
+        Jobs.ItemStatus.Cancelled => _progress.Cancelled,
+        _ => 0,
+    };
+
     private Activity? StartChunkActivity(Chunk<TIn, TOut> chunk)
     {
         if (!BatchTelemetry.Source.HasListeners())

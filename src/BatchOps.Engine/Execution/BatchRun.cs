@@ -84,7 +84,7 @@ internal sealed partial class BatchRun<TIn, TOut>
         var startedAt = _startedAt = _time.GetUtcNow();
         _startTimestamp = _time.GetTimestamp();
         _parentSpan = Activity.Current?.Context;
-        using var running = BatchTelemetry.TrackRunning(_tags, () => _progress.Running);
+        using var counted = BatchTelemetry.Track(_tags, this);
         _rateGate = _options.StartGate ?? (_options.RateLimit is { } rate ? new RateGate(rate, _time) : null);
         using var jobTimeout = _options.JobTimeout is { } limit ? new CancellationTokenSource(limit, _time) : null;
         using var onJobTimeout = jobTimeout?.Token.Register(() => Halt(

@@ -102,10 +102,12 @@ public sealed class BatchTelemetryTests : IDisposable
             n % 10 == 3 ? throw new InvalidOperationException($"item {n} is bad") : n == 4 && attempt == 1 ? throw new TimeoutException("slow once") : $"ok {n}");
 
         Assert.Equal(JobStatus.CompletedWithErrors, result.Job.Status);
+        // Items and retries are observed (what an exporter does when it collects): the runs count them anyway.
+        _meters.RecordObservableInstruments();
         Assert.Equal(22, Sum("batchops.items", "Succeeded"));
         Assert.Equal(3, Sum("batchops.items", "Failed"));
         Assert.Equal(4, Sum("batchops.item.retries")); // each bad item once, item 4 once
-        Assert.Equal(25, _measurements.Count(m => m.Instrument == "batchops.item.duration"));
+        Assert.Equal(25, _measurements.Count(m => m.Instrument == "batchops.item.duration")); // chunks of 10: every item's
         Assert.Equal(1, Sum("batchops.jobs", "CompletedWithErrors"));
         Assert.Equal(0, Sum("batchops.jobs.active"));
         Assert.Equal(2, _measurements.Count(m => m.Instrument == "batchops.jobs.active"));
@@ -114,6 +116,33 @@ public sealed class BatchTelemetryTests : IDisposable
         // Bounded tags: the job's name, the kind, and a status, never an item.
         Assert.All(_measurements, m => Assert.Subset(new HashSet<string> { BatchTelemetry.JobNameTag, BatchTelemetry.KindTag, BatchTelemetry.StatusTag }, m.Tags.Keys.ToHashSet()));
         Assert.All(_measurements, m => Assert.Equal("test", m.Tags[BatchTelemetry.KindTag]));
+    }
+
+    [Fact]
+    public async Task ItemsRunningNow_AreObservedWhileTheyRun_AndNoLongerOnceTheRunEnded()
+    {
+        using var gate = new SemaphoreSlim(0);
+        var started = 0;
+        var run = Task.Run(() => RunAsync(6, new JobSettings { ChunkSize = 6, ThrottleLimit = 3 }, (_, _) =>
+        {
+            Interlocked.Increment(ref started);
+            gate.Wait(TimeSpan.FromSeconds(60));
+            return "ok";
+        }));
+        for (var clock = Stopwatch.StartNew(); Volatile.Read(ref started) < 3; await Task.Delay(10))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "the items never started");
+        }
+
+        _meters.RecordObservableInstruments();
+        Assert.Equal(3, _measurements.Last(m => m.Instrument == "batchops.items.running").Value);
+
+        gate.Release(6);
+        Assert.Equal(6, (await run).Job.Counts.Succeeded);
+        _measurements.Clear();
+        _meters.RecordObservableInstruments();
+        Assert.DoesNotContain(_measurements, m => m.Instrument == "batchops.items.running");
+        Assert.Equal(6, Sum("batchops.items", "Succeeded"));
     }
 
     [Fact]
