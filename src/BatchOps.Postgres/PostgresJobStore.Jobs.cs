@@ -14,7 +14,7 @@ public sealed partial class PostgresJobStore
         "j.id, j.name, j.description, j.tags::text, j.status, j.settings, j.operation_kind, j.operation, j.input_format, j.output_format, " +
         "j.created_at, j.started_at, j.ended_at, j.message, j.run_count, j.owner_host, j.owner_pid, j.owner_started, j.heartbeat_at, j.stop_request, " +
         "j.items_file, j.stages, j.undo, j.rolling_back, j.queued, " +
-        "(j.queued AND EXISTS (SELECT 1 FROM batchops.job_chunks c WHERE c.job_id = j.id AND c.claimed AND c.lease_until > clock_timestamp())) AS worked, j.input_open";
+        "(j.queued AND EXISTS (SELECT 1 FROM batchops.job_chunks c WHERE c.job_id = j.id AND c.claimed AND c.lease_until > clock_timestamp())) AS worked, j.input_open, j.notify";
 
     /// <inheritdoc/>
     public Task CreateJobAsync(JobRecord job, CancellationToken cancellationToken = default)
@@ -24,8 +24,8 @@ public sealed partial class PostgresJobStore
         {
             await using var command = _source.CreateCommand(
                 "INSERT INTO batchops.jobs (id, name, description, tags, status, settings, operation_kind, operation, input_format, output_format, created_at, items_file, stages, undo, " +
-                "owner_host, owner_pid, owner_started, heartbeat_at, input_open) " +
-                "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)");
+                "owner_host, owner_pid, owner_started, heartbeat_at, input_open, notify) " +
+                "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)");
             var p = command.Parameters;
             p.Add(new() { Value = job.Id });
             p.Add(new() { Value = job.Name });
@@ -46,6 +46,7 @@ public sealed partial class PostgresJobStore
             p.Add(new() { Value = job.Lease is { } creator ? ToMs(creator.ProcessStartedAt) : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
             p.Add(new() { Value = job.Lease is { } beat ? beat.HeartbeatAt.ToUniversalTime() : DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
             p.Add(new() { Value = job.InputIncomplete });
+            p.Add(new() { Value = job.Notify is { Count: > 0 } notify ? JsonSerializer.Serialize(notify, StoreJson.Options) : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
             if (job.Stages is not null)
             {
                 // The stages' ranges, which counts are keyed by (schema 10), in the job's statement (one transaction).
@@ -290,7 +291,8 @@ public sealed partial class PostgresJobStore
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await ExecuteAsync(connection, transaction, [jobId], cancellationToken,
                 "DELETE FROM batchops.item_history WHERE job_id = $1", "DELETE FROM batchops.item_retries WHERE job_id = $1", "DELETE FROM batchops.items WHERE job_id = $1", "DELETE FROM batchops.item_blocks WHERE job_id = $1", "DELETE FROM batchops.job_chunks WHERE job_id = $1", "DELETE FROM batchops.waiting_chunks WHERE job_id = $1",
-                "DELETE FROM batchops.job_rates WHERE job_id = $1", "DELETE FROM batchops.job_counts WHERE job_id = $1", "DELETE FROM batchops.job_stages WHERE job_id = $1").ConfigureAwait(false);
+                "DELETE FROM batchops.job_rates WHERE job_id = $1", "DELETE FROM batchops.job_counts WHERE job_id = $1", "DELETE FROM batchops.job_stages WHERE job_id = $1",
+                "DELETE FROM batchops.job_notices WHERE job_id = $1").ConfigureAwait(false);
             await using var remove = new NpgsqlCommand("DELETE FROM batchops.jobs WHERE id = $1", connection, transaction);
             remove.Parameters.Add(new() { Value = jobId });
             var removed = await remove.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
@@ -427,6 +429,7 @@ public sealed partial class PostgresJobStore
             RollingBack = r.GetBoolean(23),
             Queued = queued,
             InputIncomplete = r.GetBoolean(26),
+            Notify = r.IsDBNull(27) ? null : JsonSerializer.Deserialize<Engine.Notifications.NotificationTarget[]>(r.GetString(27), StoreJson.Options),
         };
     }
 

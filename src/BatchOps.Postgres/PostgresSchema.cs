@@ -392,5 +392,22 @@ internal static class PostgresSchema
             END IF;
         END $$;
         """,
+        """
+        -- Notifications: who to tell when a job ends (JSON targets, env: references only), and one row per job
+        -- end and target once a sender claimed it: Sending under a lease, then Sent or Failed.
+        ALTER TABLE batchops.jobs ADD COLUMN notify text;
+        CREATE TABLE batchops.job_notices (
+            job_id          text NOT NULL,
+            target          integer NOT NULL,
+            ended_at        timestamptz NOT NULL,
+            status          integer NOT NULL,
+            attempts        integer NOT NULL DEFAULT 0,
+            error           text,
+            updated_at      timestamptz NOT NULL,
+            lease_until     timestamptz NOT NULL,
+            PRIMARY KEY (job_id, target, ended_at)
+        );
+        CREATE INDEX jobs_to_notify ON batchops.jobs (ended_at) WHERE notify IS NOT NULL;
+        """,
     ];
 }

@@ -26,4 +26,7 @@ public sealed record JobDefinition
 
     /// <summary>The job's stages, in the order their items were recorded; null for a job of one operation.</summary>
     public IReadOnlyList<JobStage>? Stages { get; init; }
+
+    /// <summary>Who to tell when the job ends, and for which endings; null for nobody.</summary>
+    public IReadOnlyList<Notifications.NotificationTarget>? Notify { get; init; }
 }

@@ -341,6 +341,7 @@ public sealed partial class JobRunner
             OutputFormat = outputFormat,
             ItemsFile = itemsFile,
             Undo = definition.Undo,
+            Notify = definition.Notify,
             Stages = definition.Stages,
             CreatedAt = _time.GetUtcNow(),
         };

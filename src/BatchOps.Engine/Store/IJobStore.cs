@@ -117,6 +117,27 @@ public interface IJobStore : IDisposable
     Task<bool> RemoveJobAsync(string jobId, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Claims the notice of a job's end (<paramref name="endedAt"/>, the job's <see cref="JobRecord.EndedAt"/>)
+    /// to one of its targets for <paramref name="lease"/>: the notice is new, or its last sender's claim ran out
+    /// (it died while sending), or it failed and <paramref name="retryFailed"/>. Null when it was sent, is held by
+    /// another sender, or failed (without <paramref name="retryFailed"/>). One row per job, target and end.
+    /// </summary>
+    Task<Notifications.NoticeRecord?> ClaimNoticeAsync(string jobId, int target, DateTimeOffset endedAt, TimeSpan lease, bool retryFailed, CancellationToken cancellationToken = default);
+
+    /// <summary>Records how a claimed notice went: Sent, or Failed with the last error; adds the attempts made.</summary>
+    Task RecordNoticeAsync(string jobId, int target, DateTimeOffset endedAt, bool sent, int attempts, string? error, CancellationToken cancellationToken = default);
+
+    /// <summary>The job's notices, every end's, newest end first, by target.</summary>
+    Task<IReadOnlyList<Notifications.NoticeRecord>> GetNoticesAsync(string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Ended jobs with targets to tell whose last end has fewer settled notices (sent; failed too unless
+    /// <paramref name="failed"/>; held by a live claim) than targets: what <c>batchops notify --pending</c> looks at.
+    /// A target whose statuses do not include the job's never gets a notice, so such a job is listed and sends nothing.
+    /// </summary>
+    Task<IReadOnlyList<string>> JobsWithNoticesDueAsync(bool failed, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// A staged job's items by status and run times per stage (by position in <see cref="JobRecord.Stages"/>);
     /// empty for a job without stages. Stores that keep counts answer without reading items; the default scans them.
     /// </summary>

@@ -19,6 +19,7 @@ public sealed class InMemoryJobStore(TimeProvider? time = null) : IJobStore
     private readonly Dictionary<(string, long), List<ItemHistoryEntry>> _history = [];
     private long _sequence;
     private readonly Dictionary<string, long> _order = [];
+    private readonly Dictionary<(string JobId, int Target, DateTimeOffset EndedAt), (Notifications.NoticeRecord Notice, DateTimeOffset LeaseUntil)> _notices = [];
 
     /// <inheritdoc/>
     public string Location => "(in memory)";
@@ -318,6 +319,11 @@ public sealed class InMemoryJobStore(TimeProvider? time = null) : IJobStore
     {
         lock (_lock)
         {
+            foreach (var key in _notices.Keys.Where(k => k.JobId == jobId).ToList())
+            {
+                _notices.Remove(key);
+            }
+
             _items.Remove(jobId);
             _order.Remove(jobId);
             foreach (var key in _history.Keys.Where(k => k.Item1 == jobId).ToList())
@@ -362,5 +368,66 @@ public sealed class InMemoryJobStore(TimeProvider? time = null) : IJobStore
         return JobCreation.ShowingInput(job.Status == JobStatus.Running && (job.Lease is null || !job.Lease.IsAlive(_time.GetUtcNow()))
             ? job with { Status = JobStatus.Interrupted }
             : job);
+    }
+
+    /// <inheritdoc/>
+    public Task<Notifications.NoticeRecord?> ClaimNoticeAsync(string jobId, int target, DateTimeOffset endedAt, TimeSpan lease, bool retryFailed, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            var now = _time.GetUtcNow();
+            var key = (jobId, target, endedAt);
+            if (_notices.TryGetValue(key, out var existing) && !Notifications.Notices.Claimable(existing.Notice.Status, existing.LeaseUntil, now, retryFailed))
+            {
+                return Task.FromResult<Notifications.NoticeRecord?>(null);
+            }
+
+            var claimed = new Notifications.NoticeRecord
+            {
+                JobId = jobId, Target = target, EndedAt = endedAt, Status = Notifications.NoticeStatus.Sending,
+                Attempts = existing.Notice?.Attempts ?? 0, Error = existing.Notice?.Error, UpdatedAt = now,
+            };
+            _notices[key] = (claimed, now + lease);
+            return Task.FromResult<Notifications.NoticeRecord?>(claimed);
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task RecordNoticeAsync(string jobId, int target, DateTimeOffset endedAt, bool sent, int attempts, string? error, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            var key = (jobId, target, endedAt);
+            var before = _notices.TryGetValue(key, out var existing) ? existing.Notice.Attempts : 0;
+            _notices[key] = (new Notifications.NoticeRecord
+            {
+                JobId = jobId, Target = target, EndedAt = endedAt, Status = sent ? Notifications.NoticeStatus.Sent : Notifications.NoticeStatus.Failed,
+                Attempts = before + attempts, Error = sent ? null : error, UpdatedAt = _time.GetUtcNow(),
+            }, DateTimeOffset.MinValue);
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<Notifications.NoticeRecord>> GetNoticesAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult<IReadOnlyList<Notifications.NoticeRecord>>([.. _notices.Values.Select(n => n.Notice).Where(n => n.JobId == jobId).OrderByDescending(n => n.EndedAt).ThenBy(n => n.Target)]);
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<string>> JobsWithNoticesDueAsync(bool failed, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            var now = _time.GetUtcNow();
+            return Task.FromResult<IReadOnlyList<string>>([.. _jobs.Values
+                .Where(j => j.Notify is { Count: > 0 } && j.EndedAt is not null && Notifications.Notices.Ended(j.Status))
+                .Where(j => _notices.Where(n => n.Key.JobId == j.Id && n.Key.EndedAt == j.EndedAt).Count(n => Notifications.Notices.Settled(n.Value.Notice.Status, n.Value.LeaseUntil, now, failed)) < j.Notify!.Count)
+                .OrderBy(j => j.CreatedAt)
+                .Select(j => j.Id)]);
+        }
     }
 }

@@ -45,6 +45,9 @@ public sealed record JobRecord
     /// <summary>The job's stages (each a range of its items); null for a job of one operation. See <see cref="Plan"/>.</summary>
     public IReadOnlyList<JobStage>? Stages { get; init; }
 
+    /// <summary>Who to tell when the job ends, and for which endings; null for nobody.</summary>
+    public IReadOnlyList<Notifications.NotificationTarget>? Notify { get; init; }
+
     /// <summary>
     /// Whether the job is being (or was) rolled back: from then on a resume goes on compensating its
     /// succeeded items instead of running the rest.

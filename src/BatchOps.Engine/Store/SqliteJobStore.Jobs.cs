@@ -10,7 +10,7 @@ public sealed partial class SqliteJobStore
 {
     private const string JobColumns =
         "id, name, description, tags, status, settings, operation_kind, operation, input_format, output_format, " +
-        "created_at, started_at, ended_at, message, run_count, owner_host, owner_pid, owner_started, heartbeat_at, stop_request, items_file, stages, undo, rolling_back, input_open";
+        "created_at, started_at, ended_at, message, run_count, owner_host, owner_pid, owner_started, heartbeat_at, stop_request, items_file, stages, undo, rolling_back, input_open, notify";
 
     /// <inheritdoc/>
     public Task CreateJobAsync(JobRecord job, CancellationToken cancellationToken = default)
@@ -22,8 +22,8 @@ public sealed partial class SqliteJobStore
             using var command = connection.CreateCommand();
             command.CommandText =
                 "INSERT INTO jobs (id, name, description, tags, status, settings, operation_kind, operation, input_format, output_format, created_at, items_file, stages, undo, " +
-                "owner_host, owner_pid, owner_started, heartbeat_at, input_open) " +
-                "VALUES ($id, $name, $description, $tags, $status, $settings, $kind, $operation, $input, $output, $created, $itemsFile, $stages, $undo, $host, $pid, $started, $beat, $inputOpen)";
+                "owner_host, owner_pid, owner_started, heartbeat_at, input_open, notify) " +
+                "VALUES ($id, $name, $description, $tags, $status, $settings, $kind, $operation, $input, $output, $created, $itemsFile, $stages, $undo, $host, $pid, $started, $beat, $inputOpen, $notify)";
             command.Parameters.AddWithValue("$id", job.Id);
             command.Parameters.AddWithValue("$name", job.Name);
             command.Parameters.AddWithValue("$description", (object?)job.Description ?? DBNull.Value);
@@ -43,6 +43,7 @@ public sealed partial class SqliteJobStore
             command.Parameters.AddWithValue("$started", job.Lease is { } creator ? ToMs(creator.ProcessStartedAt) : DBNull.Value);
             command.Parameters.AddWithValue("$beat", job.Lease is { } beat ? ToMs(beat.HeartbeatAt) : DBNull.Value);
             command.Parameters.AddWithValue("$inputOpen", job.InputIncomplete ? 1 : 0);
+            command.Parameters.AddWithValue("$notify", job.Notify is { Count: > 0 } notify ? JsonSerializer.Serialize(notify, StoreJson.Options) : DBNull.Value);
             if (job.Stages is not null)
             {
                 // The stages' ranges, which the count triggers key counts by (schema 9).
@@ -289,7 +290,7 @@ public sealed partial class SqliteJobStore
             command.Parameters.AddWithValue("$id", jobId);
             command.CommandText =
                 "DELETE FROM item_history WHERE job_id = $id; DELETE FROM item_retries WHERE job_id = $id; DELETE FROM items WHERE job_id = $id; DELETE FROM item_blocks WHERE job_id = $id; " +
-                "DELETE FROM job_counts WHERE job_id = $id; DELETE FROM job_stages WHERE job_id = $id;";
+                "DELETE FROM job_counts WHERE job_id = $id; DELETE FROM job_stages WHERE job_id = $id; DELETE FROM job_notices WHERE job_id = $id;";
             command.ExecuteNonQuery();
             command.CommandText = "DELETE FROM jobs WHERE id = $id";
             var removed = command.ExecuteNonQuery() > 0;
@@ -424,6 +425,7 @@ public sealed partial class SqliteJobStore
         Undo = r.IsDBNull(22) ? null : JsonSerializer.Deserialize<UndoDefinition>(r.GetString(22), StoreJson.Options),
         RollingBack = r.GetInt32(23) != 0,
         InputIncomplete = r.GetInt32(24) != 0,
+        Notify = r.IsDBNull(25) ? null : JsonSerializer.Deserialize<Notifications.NotificationTarget[]>(r.GetString(25), StoreJson.Options),
     };
 
     private static void AddLease(SqliteCommand command, JobLease lease)

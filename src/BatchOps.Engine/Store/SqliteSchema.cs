@@ -240,5 +240,23 @@ internal static class SqliteSchema
                 AND stage = coalesce((SELECT stage FROM job_stages WHERE job_id = OLD.job_id AND OLD.first_idx BETWEEN first_idx AND last_idx), 0);
         END;
         """,
+        """
+        -- Notifications: who to tell when a job ends (JSON targets, env: references only), and one
+        -- row per job end and target once a sender claimed it: Sending under a lease, then Sent or Failed. A
+        -- job that ends again (after a resume or retry) has a new ended_at, so its new end is told again.
+        ALTER TABLE jobs ADD COLUMN notify TEXT;
+        CREATE TABLE job_notices (
+            job_id          TEXT NOT NULL,
+            target          INTEGER NOT NULL,
+            ended_at        INTEGER NOT NULL,
+            status          INTEGER NOT NULL,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            error           TEXT,
+            updated_at      INTEGER NOT NULL,
+            lease_until     INTEGER NOT NULL,
+            PRIMARY KEY (job_id, target, ended_at)
+        ) WITHOUT ROWID;
+        CREATE INDEX jobs_to_notify ON jobs (ended_at) WHERE notify IS NOT NULL;
+        """,
     ];
 }

@@ -21,8 +21,11 @@ public class PostgresJobStoreTests(PostgresServer server) : JobStoreContractTest
     protected override async Task RewindBeforeSecretsScrubAsync() =>
         await ScalarAsync(DropSchema10 + "DROP TABLE batchops.item_retries; ALTER TABLE batchops.jobs DROP COLUMN input_open; UPDATE batchops.meta SET value = '6' WHERE key = 'schema_version'; SELECT 1");
 
+    /// <summary>What schema 11 added (notifications), for tests that take a store back to an older schema.</summary>
+    private const string DropSchema11 = "DROP TABLE batchops.job_notices; ALTER TABLE batchops.jobs DROP COLUMN notify; ";
+
     /// <summary>What schema 10 changed (counts per stage), for tests that take a store back to an older schema (its functions stay: the migration replaces them).</summary>
-    private const string DropSchema10 =
+    private const string DropSchema10 = DropSchema11 +
         "DROP TABLE batchops.job_stages; DROP FUNCTION batchops.stage_of(text, bigint); " +
         "CREATE TEMP TABLE counted AS SELECT job_id, status, sum(n)::bigint AS n FROM batchops.job_counts GROUP BY 1, 2; " +
         "ALTER TABLE batchops.job_counts DROP COLUMN stage; DELETE FROM batchops.job_counts; INSERT INTO batchops.job_counts SELECT * FROM counted; DROP TABLE counted; " +

@@ -183,8 +183,11 @@ public class SqliteJobStoreTests : JobStoreContractTests, IDisposable
         Assert.Equal((long)SqliteJobStore.SchemaVersion, StoreScalar("PRAGMA user_version"));
     }
 
+    /// <summary>What schema 10 added (notifications), for tests that take a store back to an older schema.</summary>
+    private static readonly string DropSchema9 = "DROP INDEX jobs_to_notify; DROP TABLE job_notices; ALTER TABLE jobs DROP COLUMN notify; ";
+
     /// <summary>What schema 9 changed (counts per stage): job_counts as schema 4 made it, and no job_stages.</summary>
-    private static readonly string DropSchema8 =
+    private static readonly string DropSchema8 = DropSchema9 +
         CountTriggers.Replace("CREATE TRIGGER", "DROP TRIGGER", StringComparison.Ordinal) + "DROP TABLE job_counts; DROP TABLE job_stages; DROP INDEX jobs_by_status; " + SqliteSchema.Migrations[3];
 
     /// <summary>What schemas 7 and 8 added (input_open, item_retries), for tests that take a store back to an older schema.</summary>
