@@ -123,14 +123,16 @@ internal static class JobCommands
             var listItems = parse.GetValue(items) || statuses is { Length: > 0 };
             var query = new Engine.Store.ItemQuery { Statuses = statuses is { Length: > 0 } ? statuses : null };
             var stages = await Engine.Store.StageSummary.ReadAsync(session.Store, record, session.Interrupt).ConfigureAwait(false);
+            var notices = record.Notify is null ? [] : await session.Store.GetNoticesAsync(record.Id, session.Interrupt).ConfigureAwait(false);
             if (parse.GetValue(global.Json))
             {
                 var list = listItems ? await session.Store.GetItemsAsync(record.Id, query, session.Interrupt).ToListAsync(session.Interrupt).ConfigureAwait(false) : null;
-                Printer.Json(session.Out, new { job = record, stages = stages.Count == 0 ? null : stages.Select(s => new { s.Stage.Name, s.Stage.DependsOn, s.Status, s.Counts }), items = list });
+                Printer.Json(session.Out, new { job = record, stages = stages.Count == 0 ? null : stages.Select(s => new { s.Stage.Name, s.Stage.DependsOn, s.Status, s.Counts }), notices = record.Notify is null ? null : notices, items = list });
                 return ExitCodes.Success;
             }
 
             Printer.JobDetails(session.Out, record);
+            Printer.Notices(session.Out, record, notices);
             if (stages.Count > 0)
             {
                 session.Out.WriteLine();

@@ -72,6 +72,12 @@ public sealed record JobRunRequest<TIn, TOut>
     /// <summary>Adjusts the engine options built from the job's settings (a retry predicate, a time source).</summary>
     public Action<BatchOptions>? Configure { get; init; }
 
+    /// <summary>
+    /// Sends the job's notices (<see cref="Store.JobRecord.Notify"/>) when the run ends it, and before it starts
+    /// any its last end still owes (its sender died); null sends none.
+    /// </summary>
+    public Notifications.IJobNotifier? Notifier { get; init; }
+
     /// <summary>The forward operation of <paramref name="stage"/>.</summary>
     internal BatchOperation<TIn, TOut> OperationFor(JobStage stage) =>
         (string.IsNullOrEmpty(stage.Name) ? Operation : null) ?? StageOperation?.Invoke(stage) ?? Operation

@@ -247,6 +247,12 @@ public sealed partial class JobRunner
 
         var options = BuildOptions(job, request);
         var lease = await AcquireAsync(job, cancellationToken).ConfigureAwait(false);
+        if (job.EndedAt is not null)
+        {
+            // What the last end still owes (its sender died before recording it), before this run moves the end.
+            await NotifyAsync(job, request.Notifier, cancellationToken).ConfigureAwait(false);
+        }
+
         return await RunLeasedAsync(job, lease, options, request, inputs: null, cancellationToken).ConfigureAwait(false);
     }
 
@@ -460,7 +466,37 @@ public sealed partial class JobRunner
         }
 
         log.End(final, summary);
+        if (request.Notifier is not null && final.Notify is not null)
+        {
+            // As the store wrote the end (its clock, its precision): the notices are keyed by it.
+            var stored = await _store.GetJobAsync(job.Id, CancellationToken.None).ConfigureAwait(false);
+            await NotifyAsync(stored ?? final, request.Notifier, CancellationToken.None, log).ConfigureAwait(false);
+        }
+
         return new JobRunResult(final, summary);
+    }
+
+    /// <summary>Sends what <paramref name="job"/>'s end owes, logging each notice; a notifier that throws is logged, never fails the run.</summary>
+    private async Task NotifyAsync(JobRecord job, Notifications.IJobNotifier? notifier, CancellationToken cancellationToken, JobLog? log = null)
+    {
+        if (notifier is null || job.Notify is not { Count: > 0 } targets)
+        {
+            return;
+        }
+
+        using var own = log is null ? JobLog.Open(_logFolder, job.Id, _time) : null;
+        var writer = log ?? own!;
+        try
+        {
+            foreach (var notice in await notifier.NotifyAsync(_store, job, cancellationToken).ConfigureAwait(false))
+            {
+                writer.Info(Notifications.Notices.Describe(targets[notice.Target], notice));
+            }
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            writer.Info($"notices not sent: {error.Message}");
+        }
     }
 
     private async Task<ItemCounts> CountsAsync(string jobId) =>

@@ -26,4 +26,17 @@ public static class Notices
     /// <summary>Whether a notice needs nothing more from a sender now: sent, failed (unless failures are retried), or held.</summary>
     public static bool Settled(NoticeStatus status, DateTimeOffset leaseUntil, DateTimeOffset now, bool retryFailed) =>
         !Claimable(status, leaseUntil, now, retryFailed);
+
+    /// <summary>A notice in words, for a job's log and a worker's output (secrets are references, never values).</summary>
+    public static string Describe(NotificationTarget target, NoticeRecord notice)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(notice);
+        return notice.Status switch
+        {
+            NoticeStatus.Sent => $"notice sent: {target.Description} ({notice.Attempts} attempt(s))",
+            NoticeStatus.Failed => $"notice failed: {target.Description} after {notice.Attempts} attempt(s): {notice.Error}",
+            _ => $"notice being sent: {target.Description}",
+        };
+    }
 }

@@ -324,7 +324,32 @@ public sealed partial class JobWorker
         log.EndQueued(ended);
         BatchTelemetry.JobEnded(ended.Name, ended.OperationKind, ended.Status);
         Report(WorkerEventKind.JobEnded, job.Id, $"'{ended.Name}' {ended.Status}: {ended.Counts.Succeeded} succeeded, {ended.Counts.Failed} failed, {ended.Counts.Unfinished} not run" + (ended.Message is null ? string.Empty : $" ({ended.Message})"));
+        await NotifyAsync(job, log).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>Sends the notices of a job this worker ended (as the store recorded its end); a failure is reported, never thrown.</summary>
+    private async Task NotifyAsync(JobRecord job, JobLog log)
+    {
+        if (job.Notify is not { Count: > 0 } targets || !CanRun(job) || _handlers(job).Notifier is not { } notifier)
+        {
+            return;
+        }
+
+        try
+        {
+            var ended = await _store.GetJobAsync(job.Id, CancellationToken.None).ConfigureAwait(false);
+            foreach (var notice in ended is null ? [] : await notifier.NotifyAsync(_store, ended, CancellationToken.None).ConfigureAwait(false))
+            {
+                var line = Notifications.Notices.Describe(targets[notice.Target], notice);
+                log.Info($"worker {_identity.Name}: {line}");
+                Report(notice.Status == Notifications.NoticeStatus.Sent ? WorkerEventKind.NoticeSent : WorkerEventKind.NoticeFailed, job.Id, $"'{job.Name}': {line}");
+            }
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            Report(WorkerEventKind.NoticeFailed, job.Id, $"'{job.Name}': notices not sent: {error.Message}");
+        }
     }
 
     /// <summary>

@@ -40,8 +40,13 @@ public abstract class QueuedJobHandler
     /// </summary>
     internal abstract Task<JobRunResult> ResumeAsync(IJobStore store, string jobId, string? logFolder, TimeProvider time, BatchStopSource stop);
 
+    /// <summary>What sends the job's notices (its run request's), when the worker ends the job.</summary>
+    internal abstract Notifications.IJobNotifier? Notifier { get; }
+
     private sealed class Typed<TIn, TOut>(JobRunRequest<TIn, TOut> request) : QueuedJobHandler
     {
+        internal override Notifications.IJobNotifier? Notifier => request.Notifier;
+
         internal override Task<JobRunResult> ResumeAsync(IJobStore store, string jobId, string? logFolder, TimeProvider time, BatchStopSource stop) =>
             new JobRunner(store, logFolder, time).RunAsync(jobId, request with { Kind = RunKind.Resume, Stop = stop });
 

@@ -74,6 +74,12 @@ public enum WorkerEventKind
 
     /// <summary>Asked to stop through the store (batchops workers stop, Stop-BatchWorker): it claims nothing more and finishes the chunks it holds.</summary>
     StopAsked,
+
+    /// <summary>A notice of a job's end was sent.</summary>
+    NoticeSent,
+
+    /// <summary>A notice of a job's end failed after its retries (recorded on the job; the job is not affected).</summary>
+    NoticeFailed,
 }
 
 /// <summary>One thing a worker did.</summary>

@@ -57,6 +57,12 @@ public sealed class JobSpec : ItemsSpec
 
     /// <summary>Stages, each with its own items and operation, run in dependency order (instead of items and operation).</summary>
     public List<StageSpec>? Stages { get; set; }
+
+    /// <summary>
+    /// Who to tell when the job ends: webhooks (JSON, Teams, Slack) and emails, each for the statuses it
+    /// lists; every URL and SMTP server an <c>env:NAME</c> reference.
+    /// </summary>
+    public List<Engine.Notifications.NotificationTarget>? Notify { get; set; }
 }
 
 /// <summary>One stage of a job spec.</summary>

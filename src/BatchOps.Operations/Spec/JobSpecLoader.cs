@@ -82,6 +82,7 @@ public static class JobSpecLoader
             OperationKind = compiled.Kind,
             Operation = compiled.Definition,
             Undo = undo is null ? null : Undo(undo, spec.UndoSettings, settings, $"{where}: undoSettings"),
+            Notify = Notifications.NotifyCheck.Check(spec.Notify, where),
         };
         return new LoadedJob(definition, items, keySelector, compiled, file) { Undo = undo, Invalid = invalid, Dropped = dropped };
     }
@@ -286,6 +287,7 @@ public static class JobSpecLoader
             OperationKind = StagesKind,
             Operation = "{}",
             Stages = [.. stages.Select(s => s.Stage)],
+            Notify = Notifications.NotifyCheck.Check(spec.Notify, where),
         };
         return new LoadedJob(definition, all, null, stages[0].Operation) { Stages = stages, Invalid = allInvalid, Dropped = allDropped };
     }

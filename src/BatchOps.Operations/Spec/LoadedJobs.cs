@@ -72,6 +72,7 @@ public static class LoadedJobs
                 : throw new JobSpecException(ScriptBlockOperation.OnlyInPowerShell(job, stage.Name)),
             InputCodec = JsonPayloadCodec.Instance,
             OutputCodec = TextPayloadCodec.Instance,
+            Notifier = job.Notify is null ? null : Notifications.JobNotifier.Default,
         };
     }
 

@@ -115,7 +115,7 @@ public sealed class StartBatchWorkerCommand : BatchCmdlet
         }
 
         worker.Reported += e => pump.Post(
-            e.Kind is WorkerEventKind.Lost or WorkerEventKind.StoreError or WorkerEventKind.NameInUse or WorkerEventKind.StopAsked ? PumpMessageKind.Warning : PumpMessageKind.Verbose,
+            e.Kind is WorkerEventKind.Lost or WorkerEventKind.StoreError or WorkerEventKind.NameInUse or WorkerEventKind.StopAsked or WorkerEventKind.NoticeFailed ? PumpMessageKind.Warning : PumpMessageKind.Verbose,
             e.ToString());
         WriteVerbose($"Worker {worker.Identity.Name} on {store.Location}: kinds {string.Join(", ", Kind)}, concurrency {Concurrency}, lease {Lease.TotalSeconds:0.#} s.");
         var run = Task.Run(() => worker.RunAsync(_stopping.Token, _abandon.Token));
