@@ -175,9 +175,10 @@ public sealed class WorkerTests(PostgresServer server) : IDisposable
                     ($w.Jobs | ForEach-Object { (Get-BatchJob -Id $_).Name }) -join ','
                 }
                 """).ThrowIfFailed()).Output.Count == 3, TimeSpan.FromSeconds(60), "the worker to be listed Busy");
-            Assert.Equal(
-                ["BatchOps.BatchWorker", $"Busy {Environment.ProcessId} {Environment.MachineName} 2 scriptblock,sql,exec,http 1", "slow"],
-                listed!.Output.Select(o => o?.ToString()));
+            // It holds the chunk it runs, and the next one too while the last items of the first run (claimed ahead).
+            var output = listed!.Output.Select(o => o?.ToString()).ToList();
+            Assert.Equal(["BatchOps.BatchWorker", "slow"], [output[0], output[2]]);
+            Assert.Matches($@"^Busy {Environment.ProcessId} {Regex.Escape(Environment.MachineName)} 2 scriptblock,sql,exec,http [12]$", output[1]);
 
             // Once the job has ended the worker holds nothing: Idle, and only Idle.
             running.WaitUntil(_ => submitter.Run("(Get-BatchJob -Name slow).Status.ToString()").Output.Single().ToString() == "Completed", TimeSpan.FromSeconds(60), "the job to complete");

@@ -294,6 +294,37 @@ public sealed class WorkerProcessTests(PostgresServer postgres) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AWorkerThatEndsAJob_SendsItsNotice_Once()
+    {
+        var hook = $"HOOK_{Guid.NewGuid():N}";
+        var spec = SpecFiles.Write(_folder.Path, new
+        {
+            name = "told-fleet",
+            items = Enumerable.Range(0, 20).Select(n => new { n, path = n == 7 ? "missing" : "ok" }),
+            operation = new { kind = "http", url = $"{_server.BaseUrl}/{{path}}/told{{n}}" },
+            settings = new { chunkSize = 5, retryCount = 0 },
+            notify = new[] { new { on = new[] { "CompletedWithErrors" }, webhook = $"env:{hook}" } },
+        }, "told.json");
+        var submitted = await CliHarness.RunAsync(_database, "submit", spec, "--json");
+        Assert.True(submitted.ExitCode == 0, submitted.ToString());
+        var id = JsonDocument.Parse(submitted.Out).RootElement.GetProperty("id").GetString()!;
+
+        var worker = new WorkerProcess(CliHarness.StartWith(_database, new Dictionary<string, string> { ["BATCHOPS_HOME"] = _folder.Path, [hook] = $"{_server.BaseUrl}/ok/told-hook" }, ["worker", "--name", "teller"]));
+        _workers.Add(worker);
+        var ended = await WaitForAsync(id, j => j.Status is not (JobStatus.Running or JobStatus.Queued));
+        Assert.Equal(JobStatus.CompletedWithErrors, ended.Status);
+        for (var clock = Stopwatch.StartNew(); _server.Hits.GetValueOrDefault("/ok/told-hook") == 0; await Task.Delay(50))
+        {
+            Assert.True(clock.Elapsed < Bound, worker.Output);
+        }
+
+        await worker.WaitForOutputAsync("noticesent", Bound);
+        var notices = await _reader!.GetNoticesAsync(id);
+        Assert.Equal(Engine.Notifications.NoticeStatus.Sent, Assert.Single(notices).Status);
+        Assert.Equal(1, _server.Hits.GetValueOrDefault("/ok/told-hook"));
+    }
+
+    [Fact]
     public async Task Submit_ToASqliteStore_IsRefusedWithTheFix()
     {
         var spec = SpecFiles.Write(_folder.Path, new { name = "x", items = new[] { new { n = 1 } }, operation = new { kind = "http", url = $"{_server.BaseUrl}/ok/{{n}}" } });
