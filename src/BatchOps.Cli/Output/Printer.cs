@@ -105,25 +105,10 @@ public static class Printer
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(notices);
-        if (job.Notify is not { Count: > 0 } targets)
+        var lines = Engine.Notifications.Notices.Summaries(job, notices);
+        for (var i = 0; i < lines.Count; i++)
         {
-            return;
-        }
-
-        for (var i = 0; i < targets.Count; i++)
-        {
-            var target = targets[i];
-            var notice = notices.FirstOrDefault(n => n.Target == i && n.EndedAt == job.EndedAt);
-            var state = notice switch
-            {
-                { Status: Engine.Notifications.NoticeStatus.Sent } sent => $"sent {Time(sent.UpdatedAt)} ({sent.Attempts} attempt(s))",
-                { Status: Engine.Notifications.NoticeStatus.Failed } failed => $"FAILED after {failed.Attempts} attempt(s): {failed.Error} (send again: batchops notify --pending --failed)",
-                { } sending => $"being sent since {Time(sending.UpdatedAt)}",
-                null when job.EndedAt is null || !Engine.Notifications.Notices.Ended(job.Status) => "waits for the job to end",
-                null when !target.On.Contains(job.Status) => $"not for {job.Status}",
-                null => "due (batchops notify --pending sends it)",
-            };
-            output.WriteLine($"{(i == 0 ? "Notify" : string.Empty),-12} {TerminalText.Escape($"{target.Description} on {string.Join(", ", target.On)}: {state}")}");
+            output.WriteLine($"{(i == 0 ? "Notify" : string.Empty),-12} {TerminalText.Escape(lines[i])}");
         }
     }
 

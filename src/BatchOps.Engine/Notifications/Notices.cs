@@ -39,4 +39,37 @@ public static class Notices
             _ => $"notice being sent: {target.Description}",
         };
     }
+
+    /// <summary>
+    /// Each of the job's targets with where its notice of the job's last end stands: sent, failed with the
+    /// error, being sent, due, not for this status, or waiting for the job to end. Empty without targets.
+    /// </summary>
+    public static IReadOnlyList<string> Summaries(Store.JobRecord job, IReadOnlyList<NoticeRecord> notices)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(notices);
+        if (job.Notify is not { Count: > 0 } targets)
+        {
+            return [];
+        }
+
+        var lines = new List<string>();
+        for (var i = 0; i < targets.Count; i++)
+        {
+            var target = targets[i];
+            var notice = notices.FirstOrDefault(n => n.Target == i && n.EndedAt == job.EndedAt);
+            var state = notice switch
+            {
+                { Status: NoticeStatus.Sent } sent => $"sent {sent.UpdatedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss} ({sent.Attempts} attempt(s))",
+                { Status: NoticeStatus.Failed } failed => $"FAILED after {failed.Attempts} attempt(s): {failed.Error} (send again: batchops notify --pending --failed)",
+                { } sending => $"being sent since {sending.UpdatedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss}",
+                null when job.EndedAt is null || !Ended(job.Status) => "waits for the job to end",
+                null when !target.On.Contains(job.Status) => $"not for {job.Status}",
+                null => "due (batchops notify --pending sends it)",
+            };
+            lines.Add($"{target.Description} on {string.Join(", ", target.On)}: {state}");
+        }
+
+        return lines;
+    }
 }

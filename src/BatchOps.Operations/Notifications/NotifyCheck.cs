@@ -73,6 +73,27 @@ public static class NotifyCheck
         return targets;
     }
 
+    /// <summary>Targets written as JSON (an array of objects, as in a spec's "notify"), read strictly and checked.</summary>
+    public static IReadOnlyList<NotificationTarget> FromJson(string json, string where)
+    {
+        NotificationTarget[]? targets;
+        try
+        {
+            targets = System.Text.Json.JsonSerializer.Deserialize<NotificationTarget[]>(json, Strict);
+        }
+        catch (System.Text.Json.JsonException error)
+        {
+            throw new JobSpecException($"{where}: {error.Message} Write @{{ on = 'Failed'; webhook = 'env:NAME' }} or @{{ on = 'Failed'; email = @{{ to = 'ops@example.com'; smtp = 'env:NAME' }} }}.", error);
+        }
+
+        return Check(targets ?? [], where)!;
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions Strict = new(Engine.Store.StoreJson.Options)
+    {
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+    };
+
     /// <summary>The variable an <c>env:NAME</c> reference names.</summary>
     public static string VariableOf(string reference) => reference[EnvPrefix.Length..];
 

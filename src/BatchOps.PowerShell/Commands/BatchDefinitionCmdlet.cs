@@ -155,6 +155,52 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
     [Parameter(ParameterSetName = ChunkSet)]
     public string[]? Tag { get; set; }
 
+    /// <summary>
+    /// Who to tell when the job ends: hashtables like a spec's "notify" targets, for example
+    /// @{ on = 'Failed', 'CompletedWithErrors'; webhook = 'env:TEAMS_HOOK'; format = 'teams' } or
+    /// @{ on = 'Failed'; email = @{ to = 'ops@example.com'; smtp = 'env:SMTP' } }. Kept with the job.
+    /// </summary>
+    [Parameter(ParameterSetName = ScriptSet)]
+    [Parameter(ParameterSetName = StageSet)]
+    [Parameter(ParameterSetName = ChunkSet)]
+    public System.Collections.Hashtable[]? Notify { get; set; }
+
+    /// <summary>-Notify as checked targets (a bad one ends the command with BatchOps.InvalidNotify naming the fix); null without it.</summary>
+    private IReadOnlyList<Engine.Notifications.NotificationTarget>? NotifyTargets()
+    {
+        if (Notify is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            // On values may be one status or several: a single value becomes a list, as in the spec's form.
+            var shaped = Notify.Select(h =>
+            {
+                var copy = new System.Collections.Hashtable(h, StringComparer.OrdinalIgnoreCase);
+                if (copy["on"] is { } on && on is not System.Collections.IList && (on as PSObject)?.BaseObject is not System.Collections.IList)
+                {
+                    copy["on"] = new object[] { on };
+                }
+
+                if (copy["email"] is System.Collections.IDictionary email && email["to"] is string to)
+                {
+                    var mail = new System.Collections.Hashtable(email, StringComparer.OrdinalIgnoreCase) { ["to"] = new object[] { to } };
+                    copy["email"] = mail;
+                }
+
+                return copy;
+            }).ToArray();
+            return Operations.Notifications.NotifyCheck.FromJson(Scripting.PSJson.ToText(shaped) ?? "[]", "-Notify");
+        }
+        catch (Operations.Spec.JobSpecException error)
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException(error.Message, nameof(Notify), error), "BatchOps.InvalidNotify", ErrorCategory.InvalidArgument, Notify));
+            throw;
+        }
+    }
+
     /// <summary>Extra arguments passed after the item.</summary>
     [Parameter(ParameterSetName = ScriptSet)]
     [Parameter(ParameterSetName = ChunkSet)]
@@ -514,6 +560,7 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
             OperationKind = ScriptOperationSpec.Kind,
             Operation = ScriptSpec(ScriptBlock.Create("throw 'A staged job runs its stages.'"), perChunk: false, null, null, NoFunctions),
             Stages = stages,
+            Notify = NotifyTargets(),
         };
         return (definition, items);
     }
@@ -597,6 +644,7 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
             OperationKind = ScriptOperationSpec.Kind,
             Operation = ScriptSpec(block, ChunkScriptBlock is not null, ArgumentList, ImportModule, functions),
             Undo = UndoScriptBlock is null ? null : new UndoDefinition { OperationKind = ScriptOperationSpec.Kind, Operation = ScriptSpec(UndoScriptBlock, perChunk: false, ArgumentList, ImportModule, functions) },
+            Notify = NotifyTargets(),
         };
     }
 

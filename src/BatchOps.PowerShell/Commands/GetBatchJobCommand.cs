@@ -54,7 +54,13 @@ public sealed class GetBatchJobCommand : BatchCmdlet
             {
                 if (seen.Add(job.Id))
                 {
-                    WriteObject(OutputViews.View(job, JobStore.Location));
+                    var view = OutputViews.View(job, JobStore.Location);
+                    if (job.Notify is not null)
+                    {
+                        view.Notices = [.. Engine.Notifications.Notices.Summaries(job, JobStore.GetNoticesAsync(job.Id).GetAwaiter().GetResult()).Select(Operations.TerminalText.Escape)];
+                    }
+
+                    WriteObject(view);
                 }
             }
         }

@@ -50,6 +50,7 @@ internal sealed class JobRunSession : IDisposable
             StageObserver = stage => new RunObserver(Pump, () => (_jobId, _jobName), operation.InputView, stage.Name),
             Stop = _stop,
             OnStarted = job => (_jobId, _jobName) = (job.Id, job.Name),
+            Notifier = Operations.Notifications.JobNotifier.Default,
         };
         _run = Task.Run(() => start(request, _cancel.Token));
         _run.ContinueWith(_ => Pump.Complete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

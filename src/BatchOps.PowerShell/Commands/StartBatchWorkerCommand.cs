@@ -99,6 +99,7 @@ public sealed class StartBatchWorkerCommand : BatchCmdlet
                 Undo = operation.Undo,
                 InputCodec = operation.InputCodec,
                 OutputCodec = operation.OutputCodec,
+                Notifier = Operations.Notifications.JobNotifier.Default,
             });
             return (operation, handler);
         })).Value.Handler;

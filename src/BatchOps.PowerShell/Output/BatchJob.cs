@@ -92,6 +92,12 @@ public sealed class BatchJob
     /// <summary>The store the job lives in.</summary>
     public string? Store { get; init; }
 
+    /// <summary>
+    /// Who the job tells when it ends (-Notify, a spec's "notify"), each target with its notice of the job's
+    /// last end: sent, FAILED with the error, being sent, due, or not for this status. Empty without targets.
+    /// </summary>
+    public string[] Notices { get; set; } = [];
+
     /// <inheritdoc/>
     public override string ToString() => $"{Name} ({Id}) {Status}";
 }
