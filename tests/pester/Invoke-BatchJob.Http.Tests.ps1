@@ -131,3 +131,29 @@ Describe 'Retries of REST calls' {
         $hits['/fleet/7'].Count | Should -Be 2
     }
 }
+
+Describe 'Invoke-BatchJob -Notify' {
+    It 'tells the webhook its variable names when the job ends with errors, once, and Get-BatchJob shows it' {
+        $env:PESTER_NOTICE_HOOK = "http://127.0.0.1:$port/notice/hook"
+        try {
+            1..4 | Invoke-BatchJob -Name noticed -Notify @{ on = 'CompletedWithErrors', 'Failed'; webhook = 'env:PESTER_NOTICE_HOOK'; format = 'slack' } -ScriptBlock {
+                if ($_ -eq 2) { throw 'bad item' }
+                $_
+            } -ErrorAction SilentlyContinue | Out-Null
+        }
+        finally {
+            Remove-Item Env:PESTER_NOTICE_HOOK
+        }
+
+        $hits['/notice/hook'].Count | Should -Be 1
+        $notices = (Get-BatchJob -Name noticed).Notices
+        $notices.Count | Should -Be 1
+        $notices[0] | Should -BeLike 'webhook env:PESTER_NOTICE_HOOK (slack) on CompletedWithErrors, Failed: sent * (1 attempt(s))'
+    }
+
+    It 'refuses a webhook URL written out (it carries its secret), naming the fix, and creates nothing' {
+        { 1..2 | Invoke-BatchJob -Name unnoticed -Notify @{ on = 'Failed'; webhook = 'https://hooks.example.test/T0/B0/TOKEN' } -ScriptBlock { $_ } -ErrorAction Stop } |
+            Should -Throw -ErrorId 'BatchOps.InvalidNotify,BatchOps.PowerShell.Commands.InvokeBatchJobCommand' -ExpectedMessage '*put it in an environment variable and write "env:NAME"*'
+        @(Get-BatchJob -Name unnoticed).Count | Should -Be 0
+    }
+}
