@@ -155,7 +155,7 @@ public static class DashboardApi
         });
 
         api.MapGet("/jobs/{id}", async (string id, CancellationToken cancel) =>
-            await store.GetJobAsync(id, cancel).ConfigureAwait(false) is { } job ? Results.Ok(JobView.Of(job)) : NoJob(id));
+            await store.GetJobAsync(id, cancel).ConfigureAwait(false) is { } job ? Results.Ok(await JobView.DetailedAsync(store, job, cancel).ConfigureAwait(false)) : NoJob(id));
 
         // What a queued job waits for, when no running worker takes it (a shared store; none on one machine's).
         api.MapGet("/jobs/{id}/waiting", async (string id, CancellationToken cancel) =>
@@ -207,7 +207,7 @@ public static class DashboardApi
                 items = await store.GetItemsAsync(id, new ItemQuery { Statuses = statuses }, cancel).Skip(page.Offset).Take(page.Limit).ToListAsync(cancel).ConfigureAwait(false);
             }
 
-            return Results.Ok(new { items = items.Select(ItemView.Of), total });
+            return Results.Ok(new { items = items.Select(i => ItemView.Of(i, job)), total });
         });
 
         api.MapGet("/jobs/{id}/items/{index}/history", async (string id, string index, CancellationToken cancel) =>

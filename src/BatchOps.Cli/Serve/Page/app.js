@@ -166,6 +166,28 @@ async function loadJob(id, fresh) {
   $('[data-action="retry"]').disabled = running || c.failed === 0;
   $('[data-action="delete"]').disabled = running;
   for (const format of ['json', 'csv']) $(`#export-${format}`).href = `/api/jobs/${encodeURIComponent(job.id)}/export?format=${format}`;
+  // Who the job tells when it ends, and how each notice went.
+  $('#notices-box').hidden = !job.notices;
+  $('#notices').replaceChildren(...(job.notices || []).map((line) => el('li', { class: line.includes(': FAILED') ? 'failed' : '', text: line })));
+  // A staged job's stages: where each stands, with a bar of its items that have an outcome.
+  $('#stages-box').hidden = !job.stages;
+  $('#stages tbody').replaceChildren(...(job.stages || []).map((s) => {
+    const c = s.counts;
+    const done = c.total ? Math.round((100 * (c.total - c.pending)) / c.total) : 0;
+    const bar = el('div');
+    bar.style.width = `${done}%`;
+    return el('tr', { 'data-stage': s.name },
+      el('td', { text: s.name }),
+      el('td', { text: s.dependsOn.join(', ') }),
+      el('td', {}, status(s.status)),
+      el('td', { class: 'num', text: fmt(c.total) }),
+      el('td', { class: 'num', text: fmt(c.succeeded) }),
+      el('td', { class: 'num', text: fmt(c.failed) }),
+      el('td', { class: 'num', text: fmt(c.skipped) }),
+      el('td', { class: 'num', text: fmt(c.compensated) }),
+      el('td', {}, el('div', { class: 'progress', title: `${done}%` }, bar)));
+  }));
+  document.body.classList.toggle('staged', !!job.stages);
   drawChart();
   await Promise.all([loadItems(), loadWaiting(job)]);
 }
@@ -178,13 +200,15 @@ async function loadItems() {
   const data = await api(`/api/jobs/${encodeURIComponent(job.id)}/items?${query}`);
   const rows = data.items.map((item) => el('tr', {},
     el('td', { class: 'num', text: fmt(item.index) }),
+    el('td', { class: 'stage-col', text: item.stage ?? '' }),
     el('td', { text: item.key ?? '' }),
+    el('td', { class: 'text input', text: item.inputSummary ?? '' }),
     el('td', {}, status(item.status)),
     el('td', { class: 'num', text: fmt(item.attempts) }),
     el('td', { class: 'num', text: item.durationMs === undefined ? '' : fmt(Math.round(item.durationMs)) }),
     el('td', { class: item.error ? 'text error' : 'text', text: item.error ? `${item.error.type}: ${item.error.message}` : (item.output ?? '') })));
   $('#items tbody').replaceChildren(...rows);
-  if (!rows.length) $('#items tbody').append(el('tr', {}, el('td', { colspan: 6, class: 'empty', text: 'No items match.' })));
+  if (!rows.length) $('#items tbody').append(el('tr', {}, el('td', { colspan: 8, class: 'empty', text: 'No items match.' })));
   pager($('#items-pager'), state.itemsOffset, data.total, (offset) => { state.itemsOffset = offset; loadItems().catch((e) => toast(e.message)); });
 }
 

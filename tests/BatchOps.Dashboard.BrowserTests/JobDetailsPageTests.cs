@@ -1,0 +1,89 @@
+using BatchOps.Cli;
+using BatchOps.Cli.Serve;
+using BatchOps.Engine.Store;
+using BatchOps.Engine.Tests.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Data.Sqlite;
+using Microsoft.Playwright;
+
+namespace BatchOps.Dashboard.BrowserTests;
+
+/// <summary>
+/// A job's page shows what the store knows about it: a staged job's stages (where each stands, a bar each),
+/// each item's stage and a short form of its input, and the job's notices with the one that failed.
+/// </summary>
+[Collection(BrowserCollection.Name)]
+public sealed class JobDetailsPageTests(Browser browser) : IAsyncLifetime
+{
+    private static readonly string Screenshots = Path.Combine(AppContext.BaseDirectory, "screenshots");
+    private readonly TempFolder _folder = new();
+    private readonly string _hook = $"HOOK_{Guid.NewGuid():N}";
+    private SqliteJobStore _store = null!;
+    private WebApplication _server = null!;
+
+    private string StoreFolder => Path.Combine(_folder.Path, "store");
+
+    public async Task InitializeAsync()
+    {
+        _store = SqliteJobStore.Open(StoreFolder);
+        _server = DashboardApi.Build(_store, new ServeOptions("http://127.0.0.1:0", null, false));
+        await _server.StartAsync();
+        Directory.CreateDirectory(Screenshots);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Environment.SetEnvironmentVariable(_hook, null);
+        await _server.DisposeAsync();
+        _store.Dispose();
+        SqliteConnection.ClearAllPools();
+        _folder.Dispose();
+    }
+
+    [Fact]
+    public async Task AStagedJobsPage_ShowsItsStages_ItsItemsStagesAndInputs_AndItsNotices()
+    {
+        // Nothing listens on the hook's port: its notice fails, and the page says so.
+        Environment.SetEnvironmentVariable(_hook, "http://127.0.0.1:9/hook/T0KEN");
+        var spec = Path.Combine(_folder.Path, "rollout.json");
+        await File.WriteAllTextAsync(spec, $$"""
+            {
+              "name": "rollout",
+              "stages": [
+                { "name": "create", "items": [ { "host": "web01", "code": 0 }, { "host": "web02", "code": 3 }, { "host": "web03", "code": 0 } ],
+                  "operation": { "kind": "exec", "command": "sh", "args": ["-c", "exit {code}"] } },
+                { "name": "verify", "dependsOn": ["create"], "items": [ { "host": "web01" } ],
+                  "operation": { "kind": "exec", "command": "sh", "args": ["-c", "exit 0"] } }
+              ],
+              "settings": { "retryCount": 0 },
+              "notify": [ { "on": ["Failed", "CompletedWithErrors"], "webhook": "env:{{_hook}}" } ]
+            }
+            """);
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        await BatchOpsCli.RunAsync(["run", spec, "--store", StoreFolder], output, error);
+        var job = (await _store.FindJobsAsync(new JobQuery { Name = "rollout" })).Single();
+
+        var (page, errors) = await browser.NewPageAsync();
+        await page.GotoAsync($"{_server.Urls.First()}#/jobs/{job.Id}");
+        await Assertions.Expect(page.Locator("#job-name")).ToHaveTextAsync("rollout");
+
+        var create = page.Locator("#stages tbody tr[data-stage='create']");
+        await Assertions.Expect(create.Locator(".status.CompletedWithErrors")).ToBeVisibleAsync();
+        Assert.Matches(@"^create\s+CompletedWithErrors\s+3\s+2\s+1\s+0\s+0", (await create.InnerTextAsync()).Trim());
+        var verify = page.Locator("#stages tbody tr[data-stage='verify']");
+        await Assertions.Expect(verify).ToContainTextAsync("create");
+        await Assertions.Expect(verify.Locator(".status.Skipped")).ToBeVisibleAsync();
+
+        var failedNotice = page.Locator("#notices li.failed");
+        await Assertions.Expect(failedNotice).ToContainTextAsync($"webhook env:{_hook} (json) on Failed, CompletedWithErrors: FAILED after 3 attempt(s)");
+        await Assertions.Expect(failedNotice).Not.ToContainTextAsync("T0KEN"); // a URL's path and query are its secret; only the host is named
+
+        var second = page.Locator("#items tbody tr").Nth(1);
+        await Assertions.Expect(second.Locator("td.stage-col")).ToHaveTextAsync("create");
+        await Assertions.Expect(second.Locator("td.stage-col")).ToBeVisibleAsync();
+        await Assertions.Expect(second.Locator("td.input")).ToHaveTextAsync("""{"host":"web02","code":3}""");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "job-stages.png"), FullPage = true });
+        Assert.Empty(errors);
+    }
+}
