@@ -86,4 +86,57 @@ public sealed class JobDetailsPageTests(Browser browser) : IAsyncLifetime
         await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "job-stages.png"), FullPage = true });
         Assert.Empty(errors);
     }
+
+    [Fact]
+    public async Task Undo_AsksFirst_ThenCompensatesTheJobsItems_AndThePageShowsThemUndone()
+    {
+        var marks = Path.Combine(_folder.Path, "undone");
+        Directory.CreateDirectory(marks);
+        var spec = Path.Combine(_folder.Path, "undoable.json");
+        await File.WriteAllTextAsync(spec, $$"""
+            {
+              "name": "undoable",
+              "items": [ { "n": 1 }, { "n": 2 }, { "n": 3 } ],
+              "operation": { "kind": "exec", "command": "sh", "args": ["-c", "exit 0"] },
+              "undo": { "kind": "exec", "command": "sh", "args": ["-c", "touch \"$0/$1\"", "{{marks}}", "{n}"] }
+            }
+            """);
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        Assert.Equal(0, await BatchOpsCli.RunAsync(["run", spec, "--store", StoreFolder], output, error));
+        var job = (await _store.FindJobsAsync(new JobQuery { Name = "undoable" })).Single();
+
+        var (page, errors) = await browser.NewPageAsync();
+        await page.GotoAsync($"{_server.Urls.First()}#/jobs/{job.Id}");
+        var undo = page.Locator("[data-action='undo']");
+        await Assertions.Expect(undo).ToBeEnabledAsync();
+
+        // Dismissed: nothing happens.
+        string? asked = null;
+        void Dismiss(object? sender, IDialog dialog)
+        {
+            asked = dialog.Message;
+            _ = dialog.DismissAsync();
+        }
+
+        page.Dialog += Dismiss;
+        await undo.ClickAsync();
+        await Assertions.Expect(page.Locator("#job-meta .status")).ToHaveTextAsync("Completed");
+        Assert.Equal("Undo job 'undoable': compensate its 3 succeeded item(s) with its undo operation, newest first?", asked);
+        Assert.Empty(Directory.GetFiles(marks));
+
+        page.Dialog -= Dismiss;
+        page.Dialog += (_, dialog) => _ = dialog.AcceptAsync();
+        await undo.ClickAsync();
+        for (var clock = System.Diagnostics.Stopwatch.StartNew(); (await _store.GetJobAsync(job.Id))!.Status != Engine.Jobs.JobStatus.RolledBack; await Task.Delay(100))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "the job was never rolled back");
+        }
+
+        await page.EvaluateAsync($"() => loadJob('{job.Id}', false)");
+        await Assertions.Expect(page.Locator("#job-meta .status")).ToHaveTextAsync("RolledBack");
+        await Assertions.Expect(page.Locator("#job-counts")).ToContainTextAsync("3Undone");
+        Assert.Equal(["1", "2", "3"], Directory.GetFiles(marks).Select(Path.GetFileName).Order());
+        Assert.Empty(errors);
+    }
 }

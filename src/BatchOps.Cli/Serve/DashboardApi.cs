@@ -393,6 +393,36 @@ public static class DashboardApi
 
         api.MapPost("/jobs/{id}/resume", (string id, ServerRuns runs, CancellationToken cancel) => StartAsync(store, runs, id, RunKind.Resume, null, cancel));
 
+        // Compensates the job's succeeded items with its undo operation, as batchops undo does (the page confirms first).
+        api.MapPost("/jobs/{id}/undo", async (string id, ServerRuns runs, CancellationToken cancel) =>
+        {
+            if (await store.GetJobAsync(id, cancel).ConfigureAwait(false) is not { } job)
+            {
+                return NoJob(id);
+            }
+
+            if (!job.CanUndo)
+            {
+                return Conflict($"Job '{job.Name}' ({job.Id}) has no undo operation, so nothing can undo its items. Give one in the spec (\"undo\").");
+            }
+
+            if (job.Status is JobStatus.Running or JobStatus.Queued)
+            {
+                return Conflict($"Job '{job.Name}' ({job.Id}) is {job.Status}; wait for it to end, or cancel it first.");
+            }
+
+            try
+            {
+                return runs.TryStart(job, RunKind.Resume, undo: true)
+                    ? Results.Accepted($"/api/jobs/{id}", new { id, status = "Queued" })
+                    : Conflict($"Job '{job.Name}' ({job.Id}) is already being run by this server.");
+            }
+            catch (JobSpecException error)
+            {
+                return Problems.BadField("undo", error.Message);
+            }
+        });
+
         api.MapPost("/jobs/{id}/retry", async (string id, HttpRequest request, ServerRuns runs, CancellationToken cancel) =>
         {
             long[]? items = null;

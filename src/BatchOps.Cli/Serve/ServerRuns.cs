@@ -19,13 +19,13 @@ internal sealed class ServerRuns(IJobStore store, string? logFolder) : IAsyncDis
     private readonly ConcurrentDictionary<string, (Task Run, BatchStopSource Stop)> _runs = new(StringComparer.Ordinal);
 
     /// <summary>Starts running <paramref name="job"/>; false when this server already runs it.</summary>
-    public bool TryStart(JobRecord job, RunKind kind, IReadOnlyCollection<long>? indexes = null, ItemsFile? itemsFile = null)
+    public bool TryStart(JobRecord job, RunKind kind, IReadOnlyCollection<long>? indexes = null, ItemsFile? itemsFile = null, bool undo = false)
     {
         // Checked here, before anything starts, so a job no front end here can run is a 400, not a failed run.
         var stop = new BatchStopSource();
         var request = LoadedJobs.Request(job) with { Kind = kind, Indexes = indexes, Stop = stop, ItemsFile = itemsFile };
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var run = RunAsync(job, request, start.Task);
+        var run = RunAsync(job, request, start.Task, undo);
         if (!_runs.TryAdd(job.Id, (run, stop)))
         {
             start.SetCanceled();
@@ -53,12 +53,13 @@ internal sealed class ServerRuns(IJobStore store, string? logFolder) : IAsyncDis
         }
     }
 
-    private async Task RunAsync(JobRecord job, JobRunRequest<JsonElement, string?> request, Task start)
+    private async Task RunAsync(JobRecord job, JobRunRequest<JsonElement, string?> request, Task start, bool undo)
     {
         try
         {
             await start.ConfigureAwait(false);
-            await new JobRunner(store, logFolder).RunAsync(job.Id, request).ConfigureAwait(false);
+            var runner = new JobRunner(store, logFolder);
+            await (undo ? runner.UndoAsync(job.Id, request) : runner.RunAsync(job.Id, request)).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

@@ -40,6 +40,9 @@ internal sealed record JobView(
         job.ItemsFile?.Path,
         job.InputIncomplete);
 
+    /// <summary>Whether the job has an undo operation (the page's Undo button).</summary>
+    public bool CanUndo { get; init; }
+
     /// <summary>A staged job's stages in the order they run, with where each stands; null for a job without stages.</summary>
     public IReadOnlyList<StageView>? Stages { get; init; }
 
@@ -53,6 +56,7 @@ internal sealed record JobView(
         var notices = job.Notify is null ? null : Engine.Notifications.Notices.Summaries(job, await store.GetNoticesAsync(job.Id, cancellationToken).ConfigureAwait(false));
         return Of(job) with
         {
+            CanUndo = job.CanUndo,
             Stages = stages?.Select(s => new StageView(s.Stage.Name, s.Stage.DependsOn, s.Status, CountsView.Of(s.Counts), s.Stage.OperationKind, s.Stage.Undo?.OperationKind)).ToList(),
             Notices = notices,
         };

@@ -158,12 +158,15 @@ async function loadJob(id, fresh) {
   const c = job.counts;
   const done = c.total ? Math.round((1000 * (c.total - c.pending)) / c.total) / 10 : 0;
   $('#job-bar').style.width = `${done}%`;
-  $('#job-counts').replaceChildren(...[['Total', c.total], ['Succeeded', c.succeeded], ['Failed', c.failed], ['Skipped', c.skipped], ['Cancelled', c.cancelled], ['Not run', c.pending]]
+  const undone = c.compensated + c.compensationFailed > 0 ? [['Undone', c.compensated], ['Undo failed', c.compensationFailed]] : [];
+  $('#job-counts').replaceChildren(...[['Total', c.total], ['Succeeded', c.succeeded], ['Failed', c.failed], ['Skipped', c.skipped], ['Cancelled', c.cancelled], ['Not run', c.pending], ...undone]
     .map(([label, value]) => el('div', { class: 'count' }, el('b', { text: fmt(value) }), el('span', { text: label }))));
   const running = job.status === 'Running';
   $('[data-action="cancel"]').disabled = !(running || job.status === 'Pending');
   $('[data-action="resume"]').disabled = running || c.pending === 0;
   $('[data-action="retry"]').disabled = running || c.failed === 0;
+  $('[data-action="undo"]').hidden = !job.canUndo;
+  $('[data-action="undo"]').disabled = running || job.status === 'Queued' || (c.succeeded === 0 && c.compensationFailed === 0);
   $('[data-action="delete"]').disabled = running;
   for (const format of ['json', 'csv']) $(`#export-${format}`).href = `/api/jobs/${encodeURIComponent(job.id)}/export?format=${format}`;
   // Who the job tells when it ends, and how each notice went.
@@ -296,9 +299,13 @@ async function act(action) {
       location.hash = '#/';
       return;
     }
+    if (action === 'undo') {
+      const c = job.counts;
+      if (!window.confirm(`Undo job '${job.name}': compensate its ${c.succeeded} succeeded item(s) with its undo operation, newest first?`)) return;
+    }
     const body = action === 'retry' ? { items: null } : action === 'cancel' ? { force: false } : undefined;
     await api(`${path}/${action}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
-    toast(action === 'cancel' ? 'Stop requested.' : 'Started.');
+    toast(action === 'cancel' ? 'Stop requested.' : action === 'undo' ? 'Undo started.' : 'Started.');
     setTimeout(() => loadJob(job.id, false).catch((e) => toast(e.message)), 600);
   } catch (error) {
     toast(error.message);
