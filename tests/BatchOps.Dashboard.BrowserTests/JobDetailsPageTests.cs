@@ -83,6 +83,17 @@ public sealed class JobDetailsPageTests(Browser browser) : IAsyncLifetime
         await Assertions.Expect(second.Locator("td.stage-col")).ToHaveTextAsync("create");
         await Assertions.Expect(second.Locator("td.stage-col")).ToBeVisibleAsync();
         await Assertions.Expect(second.Locator("td.input")).ToHaveTextAsync("""{"host":"web02","code":3}""");
+        // A finished job's throughput is charted from its items' end times (the three that ran).
+        Assert.True(await page.EvaluateAsync<int>("() => state.samples.length") == 60, "the finished job's chart has no points");
+        using (var http = new HttpClient())
+        {
+            var chart = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"{_server.Urls.First()}/api/jobs/{job.Id}/throughput")).RootElement;
+            Assert.Equal((3, false), (chart.GetProperty("items").GetInt32(), chart.GetProperty("sampled").GetBoolean()));
+            var points = chart.GetProperty("points").EnumerateArray().ToList();
+            var width = chart.GetProperty("bucketSeconds").GetDouble();
+            Assert.Equal(3.0, points.Sum(p => p.GetProperty("rate").GetDouble() * width), 3);
+        }
+
         await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "job-stages.png"), FullPage = true });
         Assert.Empty(errors);
     }

@@ -175,6 +175,17 @@ public static class DashboardApi
             return Results.Ok(new { waiting = waiting.Select(WaitingView.Of) });
         });
 
+        // A finished job's throughput, from its items' recorded end times (a spread sample of a large job's).
+        api.MapGet("/jobs/{id}/throughput", async (string id, CancellationToken cancel) =>
+        {
+            if (await store.GetJobAsync(id, cancel).ConfigureAwait(false) is not { } job)
+            {
+                return NoJob(id);
+            }
+
+            return Results.Ok(await Throughput.ReadAsync(store, job, cancel).ConfigureAwait(false));
+        });
+
         api.MapGet("/jobs/{id}/items", async (string id, string? status, string? limit, string? offset, CancellationToken cancel) =>
         {
             if (Page(limit, offset) is not { } page)

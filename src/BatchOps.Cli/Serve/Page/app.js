@@ -151,6 +151,11 @@ async function loadJob(id, fresh) {
   const job = await api(`/api/jobs/${encodeURIComponent(id)}`);
   if (fresh || !state.job || state.job.id !== job.id) state.samples = [];
   state.job = job;
+  if (job.status !== 'Running' && state.samples.length < 2 && job.endedAt) {
+    // A finished job: charted from its items' recorded end times.
+    const chart = await api(`/api/jobs/${encodeURIComponent(job.id)}/throughput`);
+    if (state.job?.id === job.id) state.samples = chart.points.map((p) => ({ t: p.t * 1000, rate: p.rate }));
+  }
   $('#job-name').textContent = job.name;
   $('#job-meta').replaceChildren(status(job.status), ` ${job.operationKind} · created ${when(job.createdAt)} · ${job.runs} run(s)${job.tags.length ? ' · ' + job.tags.join(', ') : ''}`);
   $('#job-message').hidden = !job.message;
@@ -227,7 +232,7 @@ function drawChart() {
   g.font = '12px system-ui, sans-serif';
   const points = state.samples;
   if (points.length < 2) {
-    g.fillText(state.job?.status === 'Running' ? 'Waiting for progress…' : 'Throughput is charted while the job runs.', 12, 24);
+    g.fillText(state.job?.status === 'Running' ? 'Waiting for progress…' : 'Too few items ended to chart.', 12, 24);
     return;
   }
   const max = Math.max(...points.map((p) => p.rate), 1);
