@@ -51,9 +51,11 @@ public sealed class JobDetailsPageTests(Browser browser) : IAsyncLifetime
               "name": "rollout",
               "stages": [
                 { "name": "create", "items": [ { "host": "web01", "code": 0 }, { "host": "web02", "code": 3 }, { "host": "web03", "code": 0 } ],
-                  "operation": { "kind": "exec", "command": "sh", "args": ["-c", "exit {code}"] } },
+                  "operation": { "kind": "exec", "command": "sh", "args": ["-c", "exit {code}"] },
+                  "undo": { "kind": "exec", "command": "sh", "args": ["-c", "exit 0"] } },
                 { "name": "verify", "dependsOn": ["create"], "items": [ { "host": "web01" } ],
-                  "operation": { "kind": "exec", "command": "sh", "args": ["-c", "exit 0"] } }
+                  "operation": { "kind": "exec", "command": "sh", "args": ["-c", "exit 0"] },
+                  "undo": { "kind": "exec", "command": "sh", "args": ["-c", "exit 0"] } }
               ],
               "settings": { "retryCount": 0 },
               "notify": [ { "on": ["Failed", "CompletedWithErrors"], "webhook": "env:{{_hook}}" } ]
@@ -75,6 +77,7 @@ public sealed class JobDetailsPageTests(Browser browser) : IAsyncLifetime
         await Assertions.Expect(verify).ToContainTextAsync("create");
         await Assertions.Expect(verify.Locator(".status.Skipped")).ToBeVisibleAsync();
 
+        await Assertions.Expect(page.Locator("#undo-order")).ToHaveTextAsync("Undo compensates the stages in this order, each stage's items newest first: verify → create.");
         var failedNotice = page.Locator("#notices li.failed");
         await Assertions.Expect(failedNotice).ToContainTextAsync($"webhook env:{_hook} (json) on Failed, CompletedWithErrors: FAILED after 3 attempt(s)");
         await Assertions.Expect(failedNotice).Not.ToContainTextAsync("T0KEN"); // a URL's path and query are its secret; only the host is named

@@ -46,6 +46,9 @@ internal sealed record JobView(
     /// <summary>A staged job's stages in the order they run, with where each stands; null for a job without stages.</summary>
     public IReadOnlyList<StageView>? Stages { get; init; }
 
+    /// <summary>A staged job that can be undone: the stages with an undo, in the order an undo compensates them (reverse dependency order).</summary>
+    public IReadOnlyList<string>? UndoOrder { get; init; }
+
     /// <summary>Who the job tells when it ends, each target with its notice of the last end; null for a job without targets.</summary>
     public IReadOnlyList<string>? Notices { get; init; }
 
@@ -57,6 +60,7 @@ internal sealed record JobView(
         return Of(job) with
         {
             CanUndo = job.CanUndo,
+            UndoOrder = job.Stages is { } planned && job.CanUndo ? [.. StageOrder.Sort(planned).Reverse().Where(s => s.Undo is not null).Select(s => s.Name)] : null,
             Stages = stages?.Select(s => new StageView(s.Stage.Name, s.Stage.DependsOn, s.Status, CountsView.Of(s.Counts), s.Stage.OperationKind, s.Stage.Undo?.OperationKind)).ToList(),
             Notices = notices,
         };

@@ -196,6 +196,8 @@ async function loadJob(id, fresh) {
       el('td', {}, el('div', { class: 'progress', title: `${done}%` }, bar)));
   }));
   document.body.classList.toggle('staged', !!job.stages);
+  $('#undo-order').hidden = !job.undoOrder;
+  $('#undo-order').textContent = job.undoOrder ? `Undo compensates the stages in this order, each stage's items newest first: ${job.undoOrder.join(' → ')}.` : '';
   drawChart();
   await Promise.all([loadItems(), loadWaiting(job)]);
 }
