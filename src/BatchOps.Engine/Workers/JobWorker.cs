@@ -449,7 +449,52 @@ public sealed partial class JobWorker
             }
         }
 
+        await SendOwedNoticesAsync(stopping).ConfigureAwait(false);
         return moved;
+    }
+
+    /// <summary>How often an idle worker looks for notices that job ends still owe (their sender died).</summary>
+    private static readonly TimeSpan OwedNoticesInterval = TimeSpan.FromMinutes(1);
+
+    private long _owedNoticesAt = long.MinValue;
+
+    /// <summary>
+    /// At most once a minute: sends the notices of ended jobs whose sender died before recording them (the
+    /// store's claim has run out), for the jobs this worker can build. Each is claimed first, so two workers
+    /// never send the same one.
+    /// </summary>
+    private async Task SendOwedNoticesAsync(CancellationToken stopping)
+    {
+        var now = _time.GetTimestamp();
+        var last = Interlocked.Read(ref _owedNoticesAt);
+        if ((last != long.MinValue && _time.GetElapsedTime(last, now) < OwedNoticesInterval) || Interlocked.CompareExchange(ref _owedNoticesAt, now, last) != last)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var jobId in await _store.JobsWithNoticesDueAsync(failed: false, stopping).ConfigureAwait(false))
+            {
+                if (stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                if (await _store.GetJobAsync(jobId, stopping).ConfigureAwait(false) is { Notify: not null } job && CanRun(job))
+                {
+                    using var log = JobLog.Open(_options.LogFolder, job.Id, _time);
+                    await NotifyAsync(job, log).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        catch (StoreException error)
+        {
+            Report(WorkerEventKind.StoreError, null, error.Message);
+        }
     }
 
     private async Task ReleaseQuietlyAsync(ChunkClaim claim)

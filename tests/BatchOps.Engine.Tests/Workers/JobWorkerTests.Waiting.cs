@@ -80,3 +80,65 @@ public partial class JobWorkerTests
         Assert.Empty(await WaitingWork.FindAsync(_store, _store, await _store.ListWorkersAsync()));
     }
 }
+
+/// <summary>Notices a job's end still owes (their sender died), sent by an idle worker.</summary>
+public partial class JobWorkerTests
+{
+    /// <summary>A notifier that claims each due notice and records it sent, counting what it sent.</summary>
+    private sealed class CountingNotifier : BatchOps.Engine.Notifications.IJobNotifier
+    {
+        public int Sent;
+
+        public async Task<IReadOnlyList<BatchOps.Engine.Notifications.NoticeRecord>> NotifyAsync(IJobStore store, JobRecord job, CancellationToken cancellationToken = default)
+        {
+            var done = new List<BatchOps.Engine.Notifications.NoticeRecord>();
+            for (var target = 0; target < job.Notify!.Count; target++)
+            {
+                if (job.Notify[target].On.Contains(job.Status) && await store.ClaimNoticeAsync(job.Id, target, job.EndedAt!.Value, TimeSpan.FromMinutes(1), false, cancellationToken) is { } claimed)
+                {
+                    Interlocked.Increment(ref Sent);
+                    await store.RecordNoticeAsync(job.Id, target, job.EndedAt.Value, sent: true, attempts: 1, error: null, cancellationToken);
+                    done.Add(claimed with { Status = BatchOps.Engine.Notifications.NoticeStatus.Sent });
+                }
+            }
+
+            return done;
+        }
+    }
+
+    [Fact]
+    public async Task AnIdleWorker_SendsTheNoticeAJobsEndStillOwes_OnceItsDeadSendersClaimRanOut()
+    {
+        var job = await new JobRunner(_store).CreateAsync(
+            new JobDefinition
+            {
+                Name = "owed", OperationKind = "test", Operation = "{}",
+                Notify = [new BatchOps.Engine.Notifications.NotificationTarget { On = [JobStatus.Failed], Webhook = "env:HOOK" }],
+            },
+            Enumerable.Range(0, 3).Select(i => JsonSerializer.SerializeToElement(i)), JsonPayloadCodec.Instance, "text");
+        var lease = JobLease.ForCurrentProcess(DateTimeOffset.UtcNow);
+        Assert.True(await _store.TryAcquireLeaseAsync(job.Id, lease));
+        await _store.ReleaseLeaseAsync(job.Id, lease, JobStatus.Failed, "it failed");
+        var ended = (await _store.GetJobAsync(job.Id))!;
+        // Its sender claimed the notice and died: the claim has run out.
+        Assert.NotNull(await _store.ClaimNoticeAsync(job.Id, 0, ended.EndedAt!.Value, TimeSpan.FromSeconds(-1), retryFailed: false));
+
+        var notifier = new CountingNotifier();
+        var handler = QueuedJobHandler.Create(new JobRunRequest<JsonElement, string?>
+        {
+            Operation = BatchOperation<JsonElement, string?>.PerItem((_, _) => ValueTask.FromResult<string?>(null)),
+            InputCodec = JsonPayloadCodec.Instance,
+            OutputCodec = TextPayloadCodec.Instance,
+            Notifier = notifier,
+        });
+        var events = new ConcurrentQueue<WorkerEvent>();
+        var worker = new JobWorker(_store, _ => handler, new WorkerOptions { Name = "sweeper", Kinds = ["test"], ExitWhenIdle = true, PollInterval = TimeSpan.FromMilliseconds(50) });
+        worker.Reported += events.Enqueue;
+        await worker.RunAsync(CancellationToken.None).WaitAsync(Bound);
+
+        Assert.Equal(1, notifier.Sent);
+        Assert.Equal(BatchOps.Engine.Notifications.NoticeStatus.Sent, Assert.Single(await _store.GetNoticesAsync(job.Id)).Status);
+        Assert.Empty(await _store.JobsWithNoticesDueAsync(failed: false));
+        Assert.Contains(events, e => e.Kind == WorkerEventKind.NoticeSent && e.Message.Contains("notice sent: webhook env:HOOK (json)", StringComparison.Ordinal));
+    }
+}
