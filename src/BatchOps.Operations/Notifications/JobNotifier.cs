@@ -23,7 +23,8 @@ public sealed class JobNotifier : IJobNotifier
     /// <summary>The variable that holds the dashboard's address; notices link to the job's page under it.</summary>
     public const string DashboardUrlVariable = "BATCHOPS_DASHBOARD_URL";
 
-    private static readonly HttpClient SharedClient = new() { Timeout = TimeSpan.FromSeconds(30) };
+    // A webhook answers in seconds; a hanging one must not hold up the end of a run for long (3 attempts).
+    private static readonly HttpClient SharedClient = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     private readonly HttpClient _http;
     private readonly ResiliencePipeline _retry;
@@ -166,7 +167,7 @@ public sealed class JobNotifier : IJobNotifier
 
         mail.Subject = message.Subject.ReplaceLineEndings(" ");
         mail.Body = new TextPart("plain") { Text = message.Text };
-        using var client = new SmtpClient();
+        using var client = new SmtpClient { Timeout = (int)SharedClient.Timeout.TotalMilliseconds };
         var port = server.IsDefaultPort || server.Port <= 0 ? (server.Scheme == "smtps" ? 465 : 25) : server.Port;
         await client.ConnectAsync(server.Host, port, server.Scheme == "smtps" ? SecureSocketOptions.SslOnConnect : SecureSocketOptions.StartTlsWhenAvailable, cancellationToken).ConfigureAwait(false);
         if (server.UserInfo.Length > 0)
