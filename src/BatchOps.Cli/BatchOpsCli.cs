@@ -22,7 +22,7 @@ public static class BatchOpsCli
         {
             RunCommand.Create(global), StoreCommands.List(global), JobCommands.Show(global), JobCommands.Cancel(global),
             JobCommands.Resume(global), JobCommands.Retry(global), JobCommands.Undo(global), JobCommands.Remove(global), StoreCommands.Export(global), StoreCommands.Stats(global),
-            Serve.ServeCommand.Create(global), WorkerCommands.Submit(global), WorkerCommands.Worker(global), WorkerCommands.Workers(global), NotifyCommand.Create(global),
+            Serve.ServeCommand.Create(global), WorkerCommands.Submit(global), WorkerCommands.Worker(global), WorkerCommands.Workers(global), NotifyCommand.Create(global), PruneCommand.Create(global),
         })
         {
             root.Subcommands.Add(command);

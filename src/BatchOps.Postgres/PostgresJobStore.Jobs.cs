@@ -288,9 +288,22 @@ public sealed partial class PostgresJobStore
         GuardAsync(async () =>
         {
             await using var connection = await _source.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+            // The item rows in batches, a transaction each, so no lock is held long; a removal cut short leaves
+            // a job that a second removal finishes.
+            foreach (var table in new[] { "item_history", "item_retries", "items", "item_blocks" })
+            {
+                await using var batch = new NpgsqlCommand(
+                    $"DELETE FROM batchops.{table} WHERE ctid = ANY (ARRAY(SELECT ctid FROM batchops.{table} WHERE job_id = $1 LIMIT {RemoveBatch}))", connection);
+                batch.Parameters.Add(new() { Value = jobId });
+                while (await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0)
+                {
+                }
+            }
+
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await ExecuteAsync(connection, transaction, [jobId], cancellationToken,
-                "DELETE FROM batchops.item_history WHERE job_id = $1", "DELETE FROM batchops.item_retries WHERE job_id = $1", "DELETE FROM batchops.items WHERE job_id = $1", "DELETE FROM batchops.item_blocks WHERE job_id = $1", "DELETE FROM batchops.job_chunks WHERE job_id = $1", "DELETE FROM batchops.waiting_chunks WHERE job_id = $1",
+                "DELETE FROM batchops.job_chunks WHERE job_id = $1", "DELETE FROM batchops.waiting_chunks WHERE job_id = $1",
                 "DELETE FROM batchops.job_rates WHERE job_id = $1", "DELETE FROM batchops.job_counts WHERE job_id = $1", "DELETE FROM batchops.job_stages WHERE job_id = $1",
                 "DELETE FROM batchops.job_notices WHERE job_id = $1").ConfigureAwait(false);
             await using var remove = new NpgsqlCommand("DELETE FROM batchops.jobs WHERE id = $1", connection, transaction);
@@ -299,6 +312,9 @@ public sealed partial class PostgresJobStore
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return removed;
         });
+
+    /// <summary>Rows deleted per transaction when a job is removed.</summary>
+    private const int RemoveBatch = 5_000;
 
     /// <inheritdoc/>
     public Task<IReadOnlyList<StageTally>> GetStageTalliesAsync(JobRecord job, CancellationToken cancellationToken = default)

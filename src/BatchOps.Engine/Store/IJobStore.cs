@@ -116,6 +116,16 @@ public interface IJobStore : IDisposable
     /// <summary>Deletes a job with its items and history. False when there is no such job.</summary>
     Task<bool> RemoveJobAsync(string jobId, CancellationToken cancellationToken = default);
 
+    /// <summary>About how many bytes the job's records take in the store (its items' inputs, outputs, errors and keys, its history and retries), for what a prune frees.</summary>
+    Task<long> GetJobBytesAsync(string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Gives back the space removed jobs left (SQLite: returns free pages to the file system in short steps,
+    /// switching an older store to incremental vacuum once when enough is free; PostgreSQL: a plain VACUUM of
+    /// the item tables, which never blocks writers). Returns the store's size before and after, in bytes.
+    /// </summary>
+    Task<(long Before, long After)> CompactAsync(CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Claims the notice of a job's end (<paramref name="endedAt"/>, the job's <see cref="JobRecord.EndedAt"/>)
     /// to one of its targets for <paramref name="lease"/>: the notice is new, or its last sender's claim ran out

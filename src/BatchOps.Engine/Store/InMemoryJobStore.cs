@@ -430,4 +430,18 @@ public sealed class InMemoryJobStore(TimeProvider? time = null) : IJobStore
                 .Select(j => j.Id)]);
         }
     }
+
+    /// <inheritdoc/>
+    public Task<long> GetJobBytesAsync(string jobId, CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(_items.TryGetValue(jobId, out var items)
+                ? items.Values.Sum(i => (long)i.Input.Length + (i.Output?.Length ?? 0) + (i.Key?.Length ?? 0) + (i.Error?.Message.Length ?? 0))
+                : 0L);
+        }
+    }
+
+    /// <inheritdoc/>
+    public Task<(long Before, long After)> CompactAsync(CancellationToken cancellationToken = default) => Task.FromResult((0L, 0L));
 }

@@ -284,19 +284,34 @@ public sealed partial class SqliteJobStore
         Task.FromResult(Guard(() =>
         {
             using var connection = Connect();
-            using var transaction = connection.BeginTransaction();
             using var command = connection.CreateCommand();
-            command.Transaction = transaction;
             command.Parameters.AddWithValue("$id", jobId);
-            command.CommandText =
-                "DELETE FROM item_history WHERE job_id = $id; DELETE FROM item_retries WHERE job_id = $id; DELETE FROM items WHERE job_id = $id; DELETE FROM item_blocks WHERE job_id = $id; " +
-                "DELETE FROM job_counts WHERE job_id = $id; DELETE FROM job_stages WHERE job_id = $id; DELETE FROM job_notices WHERE job_id = $id;";
+            command.Parameters.AddWithValue("$batch", RemoveBatch);
+
+            // The item rows in batches, a transaction each, so other writers (a run's checkpoints) wait a moment
+            // at most; a removal cut short leaves a job that a second removal finishes.
+            foreach (var table in new[] { "item_history", "item_retries", "items", "item_blocks" })
+            {
+                var key = table == "item_blocks" ? "first_idx" : "idx";
+                command.CommandText = $"DELETE FROM {table} WHERE job_id = $id AND {key} IN (SELECT {key} FROM {table} WHERE job_id = $id LIMIT $batch)";
+                while (command.ExecuteNonQuery() > 0)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+            }
+
+            using var transaction = connection.BeginTransaction();
+            command.Transaction = transaction;
+            command.CommandText = "DELETE FROM job_counts WHERE job_id = $id; DELETE FROM job_stages WHERE job_id = $id; DELETE FROM job_notices WHERE job_id = $id;";
             command.ExecuteNonQuery();
             command.CommandText = "DELETE FROM jobs WHERE id = $id";
             var removed = command.ExecuteNonQuery() > 0;
             transaction.Commit();
             return removed;
         }));
+
+    /// <summary>Rows deleted per transaction when a job is removed.</summary>
+    private const int RemoveBatch = 5_000;
 
     /// <inheritdoc/>
     public Task<IReadOnlyList<StageTally>> GetStageTalliesAsync(JobRecord job, CancellationToken cancellationToken = default)

@@ -160,6 +160,12 @@ public sealed partial class SqliteJobStore : IJobStore
 
         Guard(() =>
         {
+            if (version == 0 && objects == 0)
+            {
+                // A new file: free pages go back to the file system in steps (CompactAsync), never all at once.
+                Execute(connection, "PRAGMA auto_vacuum=INCREMENTAL");
+            }
+
             Execute(connection, "PRAGMA journal_mode=WAL");
             for (var next = (int)version + 1; next <= SchemaVersion; next++)
             {
