@@ -54,7 +54,7 @@ internal static class PruneCommand
                 return ExitCodes.Success;
             }
 
-            var result = await Prune.RemoveAsync(session.Store, candidates, age, now, session.Interrupt).ConfigureAwait(false);
+            var result = await Prune.RemoveAsync(session.Store, candidates, age, now, session.Interrupt, StoreLocation.LogFolder(session.StoreFolder)).ConfigureAwait(false);
             if (json)
             {
                 Output.Printer.Json(session.Out, new

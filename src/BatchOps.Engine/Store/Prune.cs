@@ -55,8 +55,12 @@ public static class Prune
         return candidates;
     }
 
-    /// <summary>Removes the candidates that are still eligible, oldest first, then gives the space back.</summary>
-    public static async Task<PruneResult> RemoveAsync(IJobStore store, IReadOnlyList<PruneCandidate> candidates, TimeSpan olderThan, DateTimeOffset now, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Removes the candidates that are still eligible (ended before <paramref name="now"/> less
+    /// <paramref name="olderThan"/>), oldest first, then gives the space back; each removed job's log in
+    /// <paramref name="logFolder"/> goes too.
+    /// </summary>
+    public static async Task<PruneResult> RemoveAsync(IJobStore store, IReadOnlyList<PruneCandidate> candidates, TimeSpan olderThan, DateTimeOffset now, CancellationToken cancellationToken = default, string? logFolder = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(candidates);
@@ -84,6 +88,11 @@ public static class Prune
             }
 
             await store.RemoveJobAsync(job.Id, cancellationToken).ConfigureAwait(false);
+            if (logFolder is not null && File.Exists(Path.Combine(logFolder, $"{job.Id}.log")))
+            {
+                File.Delete(Path.Combine(logFolder, $"{job.Id}.log"));
+            }
+
             removed.Add(candidate);
         }
 
