@@ -154,4 +154,36 @@ public sealed class PruneCommandTests : IDisposable
         Assert.Equal(ExitCodes.Usage, result.ExitCode);
         Assert.Contains("--status: Only jobs that have ended are pruned; Running is not how a job ends.", result.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Retention_InTheSettingsFile_IsAppliedWhenBatchopsRunStarts_PerStatus()
+    {
+        var old = await RunAsync("old-done", 500);
+        var oldFailed = await RunAsync("old-failed", 30, i => i == 3);
+        Age(old, 40);
+        Age(oldFailed, 40);
+        await File.WriteAllTextAsync(Path.Combine(Store, "settings.json"), """{ "retention": { "Completed": "30d", "*": "365d" } }""");
+        var spec = SpecFiles.Write(_folder.Path, new { name = "today", items = new[] { new { n = 1 } }, operation = new { kind = "exec", command = "sh", args = new[] { "-c", "exit 0" } } });
+
+        var run = await CliHarness.RunAsync(Store, "run", spec);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("batchops: retention: removed 1 job(s) ('old-done' Completed), 500 item(s), about ", run.Error, StringComparison.Ordinal);
+        using var store = SqliteJobStore.Open(Store);
+        Assert.Null(await store.GetJobAsync(old.Id));
+        Assert.NotNull(await store.GetJobAsync(oldFailed.Id)); // a year for the other endings
+    }
+
+    [Fact]
+    public async Task Retention_WithAStatusThatIsNotAnEnding_IsRefusedNamingTheFile()
+    {
+        Directory.CreateDirectory(Store);
+        await File.WriteAllTextAsync(Path.Combine(Store, "settings.json"), """{ "retention": { "Running": "30d" } }""");
+        var spec = SpecFiles.Write(_folder.Path, new { name = "x", items = new[] { new { n = 1 } }, operation = new { kind = "exec", command = "sh", args = new[] { "-c", "exit 0" } } });
+
+        var run = await CliHarness.RunAsync(Store, "run", spec);
+
+        Assert.Equal(ExitCodes.Usage, run.ExitCode);
+        Assert.Contains("settings.json': \"retention\": \"Running\" is not how a job ends; use Completed,", run.Error, StringComparison.Ordinal);
+    }
 }

@@ -80,24 +80,8 @@ internal static class PruneCommand
     }
 
     /// <summary>30d, 12h, 90m, 45s, or a TimeSpan (1.12:00:00).</summary>
-    internal static TimeSpan ParseAge(string text)
-    {
-        var value = text.Trim();
-        if (value.Length > 1 && double.TryParse(value[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= 0)
-        {
-            switch (char.ToLowerInvariant(value[^1]))
-            {
-                case 'd': return TimeSpan.FromDays(n);
-                case 'h': return TimeSpan.FromHours(n);
-                case 'm': return TimeSpan.FromMinutes(n);
-                case 's': return TimeSpan.FromSeconds(n);
-            }
-        }
-
-        return TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var span) && span >= TimeSpan.Zero
-            ? span
-            : throw new FormatException($"--older-than: '{TerminalText.Escape(text)}' is not an age; write a number with d, h, m or s (30d, 12h), or days.hours:minutes:seconds.");
-    }
+    internal static TimeSpan ParseAge(string text) => Retention.ParseAge(text)
+        ?? throw new FormatException($"--older-than: '{TerminalText.Escape(text)}' is not an age; write a number with d, h, m or s (30d, 12h), or days.hours:minutes:seconds.");
 
     private static string When(JobRecord job) => job.EndedAt is { } ended
         ? $"ended {ended.ToLocalTime().ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}"

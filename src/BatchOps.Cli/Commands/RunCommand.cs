@@ -17,7 +17,8 @@ internal static class RunCommand
         command.SetAction(async (parse, _) =>
         {
             using var session = global.Open(parse);
-            var loaded = JobSpecLoader.Load(parse.GetValue(spec)!, session.LoadSettings());
+            var settings = session.LoadSettings();
+            var loaded = JobSpecLoader.Load(parse.GetValue(spec)!, settings);
             session.WarnAbout(loaded);
             if (parse.GetValue(dryRun))
             {
@@ -28,6 +29,9 @@ internal static class RunCommand
 
                 return await SqlDryRun.RunAsync(loaded, session.Out.WriteLine, session.Interrupt).ConfigureAwait(false) ? ExitCodes.Success : ExitCodes.Failed;
             }
+
+            // The settings file's retention, before this run adds to the store.
+            await RetentionRuns.ApplyAsync(session, settings.Retention, session.Error).ConfigureAwait(false);
 
             if (loaded.ScriptBlockStages is [var first, ..])
             {

@@ -77,7 +77,9 @@ internal static class WorkerCommands
 
             using var abandon = new CancellationTokenSource();
             using var onStop = session.Interrupt.Register(() => abandon.CancelAfter(TimeSpan.FromSeconds(parse.GetValue(drain))));
+            var retention = RetentionRuns.RunAsync(session, session.LoadSettings().Retention, output, session.Interrupt);
             await worker.RunAsync(session.Interrupt, abandon.Token).ConfigureAwait(false);
+            await retention.ConfigureAwait(false);
             output.WriteLine($"Worker {worker.Identity.Name} stopped.");
             return ExitCodes.Success;
         });

@@ -74,6 +74,7 @@ internal static class ServeCommand
                 }
 
                 session.Out.Flush();
+                var retention = Commands.RetentionRuns.RunAsync(session, session.LoadSettings().Retention, TextWriter.Synchronized(session.Out), session.Interrupt);
                 try
                 {
                     await Task.Delay(Timeout.Infinite, session.Interrupt).ConfigureAwait(false);
@@ -83,6 +84,7 @@ internal static class ServeCommand
                     // Ctrl+C or SIGTERM: stop serving.
                 }
 
+                await retention.ConfigureAwait(false);
                 await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
             }
 

@@ -29,11 +29,18 @@ public sealed class SettingsFile
 
     private readonly Dictionary<string, JobSettings> _sections;
 
-    private SettingsFile(string? path, Dictionary<string, JobSettings> sections)
+    private SettingsFile(string? path, Dictionary<string, JobSettings> sections, Retention? retention = null)
     {
         Path = path;
         _sections = sections;
+        Retention = retention ?? Retention.None;
     }
+
+    /// <summary>Name of the section that says how long ended jobs stay (not a job's settings).</summary>
+    public const string RetentionSection = "retention";
+
+    /// <summary>How long ended jobs stay, per status (the "retention" section); <see cref="Retention.None"/> without one.</summary>
+    public Retention Retention { get; }
 
     /// <summary>The file read, or null when there is none.</summary>
     public string? Path { get; }
@@ -66,8 +73,23 @@ public sealed class SettingsFile
                 throw new FormatException($"Settings file '{path}' must hold a JSON object with a \"default\" section and one section per job name.");
             }
 
+            Retention? retention = null;
             foreach (var section in document.RootElement.EnumerateObject())
             {
+                if (string.Equals(section.Name, RetentionSection, StringComparison.OrdinalIgnoreCase))
+                {
+                    try
+                    {
+                        retention = Retention.Parse(section.Value);
+                    }
+                    catch (FormatException error)
+                    {
+                        throw new FormatException($"Settings file '{path}': {error.Message}", error);
+                    }
+
+                    continue;
+                }
+
                 try
                 {
                     var settings = section.Value.Deserialize<JobSettings>(StrictOptions)
@@ -80,13 +102,13 @@ public sealed class SettingsFile
                     throw new FormatException($"Settings file '{path}', section \"{section.Name}\": {SettingNames.Explain(error)}", error);
                 }
             }
+
+            return new SettingsFile(path, sections, retention);
         }
         catch (JsonException error)
         {
             throw new FormatException($"Settings file '{path}' is not valid JSON: {error.Message}", error);
         }
-
-        return new SettingsFile(path, sections);
     }
 
     /// <summary>Applies the precedence: <paramref name="explicitSettings"/> &gt; job-name section &gt; default section.</summary>
