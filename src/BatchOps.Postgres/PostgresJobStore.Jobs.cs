@@ -348,7 +348,10 @@ public sealed partial class PostgresJobStore
 
     /// <inheritdoc/>
     public async Task<StoreStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default) =>
-        StoreStatisticsBuilder.Build(await FindJobsAsync(new JobQuery(), cancellationToken).ConfigureAwait(false));
+        StoreStatisticsBuilder.Build(await FindJobsAsync(new JobQuery(), cancellationToken).ConfigureAwait(false)) with
+        {
+            StoreBytes = await GetStoreBytesAsync(cancellationToken).ConfigureAwait(false),
+        };
 
     private async Task<List<JobRecord>> ReadJobsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, IReadOnlyList<object> args, CancellationToken cancellationToken)
     {

@@ -8,6 +8,14 @@ public sealed partial class PostgresJobStore
         "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'batchops' AND c.relkind = 'r'";
 
     /// <inheritdoc/>
+    public Task<long?> GetStoreBytesAsync(CancellationToken cancellationToken = default) =>
+        GuardAsync<long?>(async () =>
+        {
+            await using var command = _source.CreateCommand(StoreSize);
+            return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        });
+
+    /// <inheritdoc/>
     public Task<long> GetJobBytesAsync(string jobId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(jobId);

@@ -186,4 +186,18 @@ public sealed class PruneCommandTests : IDisposable
         Assert.Equal(ExitCodes.Usage, run.ExitCode);
         Assert.Contains("settings.json': \"retention\": \"Running\" is not how a job ends; use Completed,", run.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Stats_SayTheStoresSize_AndBytesPerItem()
+    {
+        await RunAsync("sized", 2_000);
+
+        var text = await CliHarness.RunAsync(Store, "stats");
+        var json = JsonDocument.Parse((await CliHarness.RunAsync(Store, "stats", "--json")).Out).RootElement;
+
+        Assert.Matches(@"(?m)^Store size   [\d.]+ (KB|MB), [\d,]+ bytes per item$", text.Out);
+        var bytes = json.GetProperty("storeBytes").GetInt64();
+        Assert.Equal(new FileInfo(Database).Length + (File.Exists(Database + "-wal") ? new FileInfo(Database + "-wal").Length : 0), bytes, 4096.0 * 64);
+        Assert.Equal(bytes / 2_000.0, json.GetProperty("bytesPerItem").GetDouble(), 1.0);
+    }
 }

@@ -153,4 +153,30 @@ public sealed class JobDetailsPageTests(Browser browser) : IAsyncLifetime
         Assert.Equal(["1", "2", "3"], Directory.GetFiles(marks).Select(Path.GetFileName).Order());
         Assert.Empty(errors);
     }
+
+    [Fact]
+    public async Task Statistics_ShowTheStoresSize_AndWhatRetentionRemovesNext()
+    {
+        var spec = Path.Combine(_folder.Path, "kept.json");
+        await File.WriteAllTextAsync(spec, """{ "name": "kept", "items": [ { "n": 1 }, { "n": 2 } ], "operation": { "kind": "exec", "command": "sh", "args": ["-c", "exit 0"] } }""");
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        Assert.Equal(0, await BatchOpsCli.RunAsync(["run", spec, "--store", StoreFolder], output, error));
+        var job = (await _store.FindJobsAsync(new JobQuery { Name = "kept" })).Single();
+        var settings = Path.Combine(_folder.Path, "settings.json");
+        await File.WriteAllTextAsync(settings, """{ "retention": { "Completed": "30d" } }""");
+        await using var server = DashboardApi.Build(_store, new ServeOptions("http://127.0.0.1:0", null, false), settings: Engine.Config.SettingsFile.Load(settings));
+        await server.StartAsync();
+
+        var (page, errors) = await browser.NewPageAsync();
+        await page.GotoAsync($"{server.Urls.First()}#/statistics");
+        await Assertions.Expect(page.Locator("#store-size")).ToContainTextAsync("bytes/item");
+        Assert.Matches(@"^[\d.]+ (KB|MB)", await page.Locator("#store-size b").InnerTextAsync());
+        var next = page.Locator($"#retention tbody tr[data-job='{job.Id}']");
+        await Assertions.Expect(next).ToContainTextAsync("kept");
+        await Assertions.Expect(next.Locator(".status.Completed")).ToBeVisibleAsync();
+        await Assertions.Expect(next).Not.ToContainTextAsync("due now"); // thirty days from its end
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "statistics-retention.png"), FullPage = true });
+        Assert.Empty(errors);
+    }
 }

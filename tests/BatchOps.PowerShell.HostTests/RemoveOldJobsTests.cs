@@ -38,4 +38,18 @@ public sealed class RemoveOldJobsTests
         var refused = session.Run("Remove-BatchJob -OlderThan (New-TimeSpan -Days 1) -Status Running");
         Assert.Equal("ParameterArgumentValidationError,BatchOps.PowerShell.Commands.RemoveBatchJobCommand", Assert.Single(refused.Errors).FullyQualifiedErrorId);
     }
+
+    [Fact]
+    public void GetBatchStatistics_ReportsTheStoresSize_AndBytesPerItem()
+    {
+        using var session = new PsSession();
+        var run = session.Run("""
+            1..500 | Invoke-BatchJob -Name sized -ScriptBlock { [pscustomobject]@{ Name = "srv$_"; Ok = $true } } | Out-Null
+            $s = Get-BatchStatistics
+            $s.StoreBytes -gt 0
+            [math]::Round($s.StoreBytes / $s.Items) -eq [math]::Round($s.BytesPerItem)
+            """).ThrowIfFailed();
+
+        Assert.Equal(["True", "True"], run.Output.Select(o => o.ToString()));
+    }
 }

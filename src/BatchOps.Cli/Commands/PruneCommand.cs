@@ -87,11 +87,5 @@ internal static class PruneCommand
         ? $"ended {ended.ToLocalTime().ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}"
         : $"created {job.CreatedAt.ToLocalTime().ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}";
 
-    private static string Size(long bytes) => bytes switch
-    {
-        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.0} GB",
-        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.0} MB",
-        >= 1L << 10 => $"{bytes / 1024.0:0.0} KB",
-        _ => $"{bytes} bytes",
-    };
+    private static string Size(long bytes) => Output.Printer.Size(bytes);
 }

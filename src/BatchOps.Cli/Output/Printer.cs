@@ -161,6 +161,10 @@ public static class Printer
         output.WriteLine($"Items        {i.Total} total: {i.Succeeded} succeeded, {i.Failed} failed, {i.Skipped + i.Cancelled} not run, {i.Pending + i.Running} pending");
         output.WriteLine($"Avg duration {(stats.AverageDuration is { } d ? d.ToString(@"hh\:mm\:ss\.f", CultureInfo.InvariantCulture) : "-")}");
         output.WriteLine($"Items/s      {(stats.ItemsPerSecond is { } r ? r.ToString("F1", CultureInfo.InvariantCulture) : "-")}");
+        if (stats.StoreBytes is { } bytes)
+        {
+            output.WriteLine($"Store size   {Size(bytes)}{(stats.BytesPerItem is { } per ? $", {per.ToString("N0", CultureInfo.InvariantCulture)} bytes per item" : string.Empty)}");
+        }
         output.WriteLine($"Active       {(stats.Active.Count == 0 ? "none" : string.Join(", ", stats.Active.Select(j => $"{j.Name} ({j.Id})")))}");
         output.WriteLine("Recent");
         JobTable(output, stats.Recent);
@@ -183,6 +187,15 @@ public static class Printer
     }
 
     private static string Num(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A size in bytes as people read it: 512 bytes, 3.4 KB, 12.0 MB, 1.2 GB.</summary>
+    public static string Size(long bytes) => bytes switch
+    {
+        >= 1L << 30 => (bytes / (double)(1L << 30)).ToString("0.0", CultureInfo.InvariantCulture) + " GB",
+        >= 1L << 20 => (bytes / (double)(1L << 20)).ToString("0.0", CultureInfo.InvariantCulture) + " MB",
+        >= 1L << 10 => (bytes / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " KB",
+        _ => $"{bytes} bytes",
+    };
 
     private static string Time(DateTimeOffset value) => value.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 

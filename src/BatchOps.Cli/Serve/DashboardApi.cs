@@ -70,7 +70,7 @@ public static class DashboardApi
 
             return Results.NoContent();
         }).ExcludeFromDescription();
-        Map(api, store);
+        Map(api, store, settings ?? SettingsFile.Empty);
         MapChanges(api, store, logFolder);
         MapRuns(api, store, logFolder, settings ?? SettingsFile.Empty);
         // BatchOps' metrics for Prometheus, behind the same Host and token checks as the API.
@@ -133,7 +133,7 @@ public static class DashboardApi
         }
     }
 
-    private static void Map(RouteGroupBuilder api, IJobStore store)
+    private static void Map(RouteGroupBuilder api, IJobStore store, SettingsFile settings)
     {
         api.MapGet("/jobs", async (string? status, string? name, string? tag, string? limit, string? offset, CancellationToken cancel) =>
         {
@@ -263,6 +263,10 @@ public static class DashboardApi
                 recent = s.Recent.Select(JobView.Of),
                 averageDurationSeconds = s.AverageDuration?.TotalSeconds,
                 itemsPerSecond = s.ItemsPerSecond,
+                storeBytes = s.StoreBytes,
+                bytesPerItem = s.BytesPerItem,
+                retention = settings.Retention.Ages.Count == 0 ? null : settings.Retention.Ages.ToDictionary(a => a.Key.ToString(), a => a.Value.TotalDays),
+                retentionNext = (await settings.Retention.NextAsync(store, 5, cancel).ConfigureAwait(false)).Select(n => new { id = n.Job.Id, name = n.Job.Name, status = n.Job.Status.ToString(), due = n.Due }),
             });
         });
 

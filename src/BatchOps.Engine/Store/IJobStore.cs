@@ -116,6 +116,9 @@ public interface IJobStore : IDisposable
     /// <summary>Deletes a job with its items and history. False when there is no such job.</summary>
     Task<bool> RemoveJobAsync(string jobId, CancellationToken cancellationToken = default);
 
+    /// <summary>The store's size on disk in bytes; null for a store that has none (in memory).</summary>
+    Task<long?> GetStoreBytesAsync(CancellationToken cancellationToken = default);
+
     /// <summary>About how many bytes the job's records take in the store (its items' inputs, outputs, errors and keys, its history and retries), for what a prune frees.</summary>
     Task<long> GetJobBytesAsync(string jobId, CancellationToken cancellationToken = default);
 

@@ -444,4 +444,7 @@ public sealed class InMemoryJobStore(TimeProvider? time = null) : IJobStore
 
     /// <inheritdoc/>
     public Task<(long Before, long After)> CompactAsync(CancellationToken cancellationToken = default) => Task.FromResult((0L, 0L));
+
+    /// <inheritdoc/>
+    public Task<long?> GetStoreBytesAsync(CancellationToken cancellationToken = default) => Task.FromResult<long?>(null);
 }

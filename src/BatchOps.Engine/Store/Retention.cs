@@ -103,6 +103,26 @@ public sealed record Retention(IReadOnlyDictionary<JobStatus, TimeSpan> Ages)
         return removed.Count == 0 && left.Count == 0 ? null : new PruneResult(removed, left, before, after);
     }
 
+    /// <summary>
+    /// The ended jobs retention removes next, soonest first (those already due first), with when each falls
+    /// due: at most <paramref name="count"/>. Empty without ages.
+    /// </summary>
+    public async Task<IReadOnlyList<(JobRecord Job, DateTimeOffset Due)>> NextAsync(IJobStore store, int count, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        if (Ages.Count == 0)
+        {
+            return [];
+        }
+
+        var jobs = await store.FindJobsAsync(new JobQuery { Statuses = [.. Ages.Keys] }, cancellationToken).ConfigureAwait(false);
+        return [.. jobs
+            .Where(j => j is { Queued: false, Lease: null } && Notices.Ended(j.Status))
+            .Select(j => (Job: j, Due: (j.EndedAt ?? j.CreatedAt) + Ages[j.Status]))
+            .OrderBy(d => d.Due)
+            .Take(count)];
+    }
+
     /// <summary>What an application did, as one line for a log.</summary>
     public static string Describe(PruneResult result)
     {

@@ -349,7 +349,7 @@ public sealed partial class SqliteJobStore
     public async Task<StoreStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default)
     {
         var jobs = await FindJobsAsync(new JobQuery(), cancellationToken).ConfigureAwait(false);
-        return StoreStatisticsBuilder.Build(jobs);
+        return StoreStatisticsBuilder.Build(jobs) with { StoreBytes = await GetStoreBytesAsync(cancellationToken).ConfigureAwait(false) };
     }
 
     private List<JobRecord> ReadJobs(SqliteConnection connection, string sql, Action<SqliteParameterCollection> bind, SqliteTransaction? transaction = null)

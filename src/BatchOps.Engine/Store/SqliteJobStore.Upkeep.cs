@@ -55,6 +55,9 @@ public sealed partial class SqliteJobStore
             return (before, FileBytes());
         }));
 
+    /// <inheritdoc/>
+    public Task<long?> GetStoreBytesAsync(CancellationToken cancellationToken = default) => Task.FromResult<long?>(FileBytes());
+
     private long FileBytes() =>
         new[] { Location, Location + "-wal" }.Where(File.Exists).Sum(path => new FileInfo(path).Length);
 }

@@ -28,4 +28,10 @@ public sealed record StoreStatistics
 
     /// <summary>Items that ran (succeeded or failed) per second of run time, over finished jobs.</summary>
     public double? ItemsPerSecond { get; init; }
+
+    /// <summary>The store's size on disk in bytes (SQLite: the file and its WAL; PostgreSQL: the batchops tables); null when the store has none (in memory).</summary>
+    public long? StoreBytes { get; init; }
+
+    /// <summary>The store's size per item it holds; null without a size or items.</summary>
+    public double? BytesPerItem => StoreBytes is { } bytes && Items.Total > 0 ? (double)bytes / Items.Total : null;
 }

@@ -38,6 +38,12 @@ public sealed class BatchStatistics
     /// <summary>Items that ran per second of run time, over finished jobs.</summary>
     public double? ItemsPerSecond { get; init; }
 
+    /// <summary>The store's size on disk in bytes (the SQLite file and its WAL, or the PostgreSQL tables).</summary>
+    public long? StoreBytes { get; init; }
+
+    /// <summary>The store's size per item it holds.</summary>
+    public double? BytesPerItem { get; init; }
+
     /// <inheritdoc/>
     public override string ToString() => $"{Jobs} job(s), {Items} item(s)";
 }

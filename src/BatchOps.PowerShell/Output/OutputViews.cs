@@ -150,6 +150,8 @@ internal static class OutputViews
         Recent = [.. stats.Recent.Select(j => View(j, store))],
         AverageDuration = stats.AverageDuration,
         ItemsPerSecond = stats.ItemsPerSecond,
+        StoreBytes = stats.StoreBytes,
+        BytesPerItem = stats.BytesPerItem,
     };
 
     public static BatchStageStatistics View(StageStatistics stage) => new()

@@ -254,8 +254,20 @@ function drawChart() {
 
 async function loadStatistics() {
   const s = await api('/api/statistics');
-  $('#stats').replaceChildren(...[['Jobs', s.jobs], ['Items', s.items.total], ['Succeeded', s.items.succeeded], ['Failed', s.items.failed], ['Running jobs', s.active.length], ['Items/s', s.itemsPerSecond ? Math.round(s.itemsPerSecond) : null]]
-    .map(([label, value]) => el('div', { class: 'count' }, el('b', { text: value === null || value === undefined ? '–' : fmt(value) }), el('span', { text: label }))));
+  const size = (b) => (b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(1)} GB` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KB` : `${b} bytes`);
+  const tiles = [['Jobs', s.jobs], ['Items', s.items.total], ['Succeeded', s.items.succeeded], ['Failed', s.items.failed], ['Running jobs', s.active.length], ['Items/s', s.itemsPerSecond ? Math.round(s.itemsPerSecond) : null]]
+    .map(([label, value]) => el('div', { class: 'count' }, el('b', { text: value === null || value === undefined ? '–' : fmt(value) }), el('span', { text: label })));
+  if (s.storeBytes !== undefined) {
+    tiles.push(el('div', { class: 'count', id: 'store-size' }, el('b', { text: size(s.storeBytes) }), el('span', { text: s.bytesPerItem ? `Store · ${fmt(Math.round(s.bytesPerItem))} bytes/item` : 'Store' })));
+  }
+  $('#stats').replaceChildren(...tiles);
+  // What the settings file's retention removes next (already due first).
+  $('#retention-box').hidden = !s.retention;
+  $('#retention tbody').replaceChildren(...(s.retentionNext || []).map((n) => el('tr', { 'data-job': n.id },
+    el('td', {}, el('a', { href: `#/jobs/${encodeURIComponent(n.id)}`, text: n.name })),
+    el('td', {}, status(n.status)),
+    el('td', { text: new Date(n.due) <= new Date() ? 'due now' : when(n.due) }))));
+  if (s.retention && !(s.retentionNext || []).length) $('#retention tbody').append(el('tr', {}, el('td', { colspan: 3, class: 'empty', text: 'No ended job is kept by the retention.' })));
   const rows = (map) => Object.entries(map).map(([name, count]) => el('tr', {}, el('td', { text: name }), el('td', { class: 'num', text: fmt(count) })));
   $('#by-status tbody').replaceChildren(...rows(s.byStatus));
   $('#by-tag tbody').replaceChildren(...rows(s.byTag));
