@@ -177,6 +177,12 @@ public sealed class JobDetailsPageTests(Browser browser) : IAsyncLifetime
         await Assertions.Expect(next.Locator(".status.Completed")).ToBeVisibleAsync();
         await Assertions.Expect(next).Not.ToContainTextAsync("due now"); // thirty days from its end
         await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "statistics-retention.png"), FullPage = true });
+
+        // A job without an undo operation offers no Undo.
+        await next.GetByRole(AriaRole.Link, new() { Name = "kept" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#job-name")).ToHaveTextAsync("kept");
+        await Assertions.Expect(page.Locator("[data-action='retry']")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("[data-action='undo']")).ToBeHiddenAsync();
         Assert.Empty(errors);
     }
 }
