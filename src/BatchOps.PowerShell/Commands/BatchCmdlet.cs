@@ -232,6 +232,26 @@ public abstract class BatchCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>Runs <paramref name="action"/>; a store that fails ends the command with BatchOps.StoreError.</summary>
+    internal T OrStoreError<T>(Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (StoreException error)
+        {
+            ThrowTerminatingError(new ErrorRecord(error, ErrorRecordInfo.StoreErrorId, ErrorCategory.WriteError, null));
+            throw;
+        }
+    }
+
+    internal void OrStoreError(Action action) => OrStoreError(() =>
+    {
+        action();
+        return true;
+    });
+
     /// <summary>Cancelled by Ctrl+C (StopProcessing): for the waits a command does outside a run.</summary>
     internal CancellationToken StopToken => _stopping.Token;
 

@@ -74,25 +74,6 @@ public abstract class BatchSettingsCmdlet : BatchCmdlet
         }
     }
 
-    /// <summary>Runs <paramref name="action"/>; a store that fails ends the command with BatchOps.StoreError.</summary>
-    internal T OrStoreError<T>(Func<T> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (StoreException error)
-        {
-            ThrowTerminatingError(new ErrorRecord(error, ErrorRecordInfo.StoreErrorId, ErrorCategory.WriteError, null));
-            throw;
-        }
-    }
-
-    internal void OrStoreError(Action action) => OrStoreError(() =>
-    {
-        action();
-        return true;
-    });
 
 
     /// <summary>A property of an item (or a hashtable's entry) as text, for -KeyProperty; null when it has none.</summary>

@@ -64,7 +64,7 @@ public sealed class RemoveBatchJobCommand : BatchCmdlet
     {
         var now = DateTimeOffset.UtcNow;
         var statuses = Status?.Select(Enum.Parse<Engine.Jobs.JobStatus>).ToArray();
-        var candidates = Stored(() => Prune.FindAsync(JobStore, OlderThan, statuses, now).GetAwaiter().GetResult());
+        var candidates = OrStoreError(() => Prune.FindAsync(JobStore, OlderThan, statuses, now).GetAwaiter().GetResult());
         var chosen = candidates.Where(c => ShouldProcess(
             Operations.TerminalText.Escape($"job '{c.Job.Name}' ({c.Job.Id}), {c.Job.Status}, ended {(c.Job.EndedAt ?? c.Job.CreatedAt).ToLocalTime():yyyy-MM-dd HH:mm}: {c.Job.Counts.Total:N0} item(s), about {c.Bytes:N0} bytes"),
             "Remove")).ToList();
@@ -74,26 +74,12 @@ public sealed class RemoveBatchJobCommand : BatchCmdlet
             return;
         }
 
-        var result = Stored(() => Prune.RemoveAsync(JobStore, chosen, OlderThan, now, StopToken, StoreLocation.LogFolder(StoreFolder)).GetAwaiter().GetResult());
+        var result = OrStoreError(() => Prune.RemoveAsync(JobStore, chosen, OlderThan, now, StopToken, StoreLocation.LogFolder(StoreFolder)).GetAwaiter().GetResult());
         foreach (var (job, reason) in result.Left)
         {
             WriteWarning(Operations.TerminalText.Escape($"Left job '{job.Name}' ({job.Id}): {reason}."));
         }
 
         WriteVerbose($"Removed {result.Removed.Count} job(s), {result.Items:N0} item(s), about {result.Bytes:N0} bytes; the store went from {result.SizeBefore:N0} to {result.SizeAfter:N0} bytes.");
-    }
-
-    /// <summary>Runs <paramref name="action"/>; a store that fails ends the command with BatchOps.StoreError.</summary>
-    private T Stored<T>(Func<T> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (StoreException error)
-        {
-            ThrowTerminatingError(new ErrorRecord(error, Engine.Hosting.ErrorRecordInfo.StoreErrorId, ErrorCategory.WriteError, null));
-            throw;
-        }
     }
 }
