@@ -124,7 +124,7 @@ internal static class InputText
     /// <summary>The values in a CliXml document, property names skipped: "srv1 True" for a two-property object.</summary>
     private static string CliXmlValues(string input)
     {
-        var document = System.Xml.Linq.XDocument.Parse(input);
+        var document = System.Xml.Linq.XDocument.Parse(Engine.Jobs.CliXmlPlain.Expand(input));
         var values = document.Descendants()
             .Where(e => !e.HasElements && e.Name.LocalName is not ("T" or "TN" or "TNRef" or "ToString"))
             .Select(e => e.Value)

@@ -155,10 +155,11 @@ public static class JobExporter
 
     /// <summary>
     /// How a stored payload reads in an export: CliXml holding a plain value (what PowerShell jobs store for
-    /// numbers and strings) shows the value; everything else is shown as stored.
+    /// numbers and strings) shows the value, other CliXml the whole document (Import-Clixml reads it); every
+    /// other format is shown as stored.
     /// </summary>
     private static Func<string, string> Renderer(string format) =>
         string.Equals(format, CliXmlPlain.Format, StringComparison.Ordinal)
-            ? payload => CliXmlPlain.TryRender(payload) ?? payload
+            ? payload => CliXmlPlain.TryRender(payload) ?? CliXmlPlain.Expand(payload)
             : payload => payload;
 }

@@ -4,10 +4,13 @@ using System.Text;
 namespace BatchOps.Engine.Jobs;
 
 /// <summary>
-/// PowerShell's CliXml (the format of Export-Clixml) for plain values only: numbers, strings, booleans,
-/// GUIDs and null, written on one line and read back without PowerShell. The module writes inputs and
-/// outputs this way (PSSerializer costs more per call than a trivial item), PowerShell reads it like any
-/// CliXml, and exports show such payloads as the value they hold instead of XML.
+/// PowerShell's CliXml (the format of Export-Clixml) as the store keeps it, and plain values read and
+/// written without PowerShell. A stored payload is the compact form: the document's body without the
+/// <c>&lt;Objs Version=… xmlns=…&gt;</c> wrapper every document repeats and without indentation
+/// (<see cref="Compact"/>); <see cref="Expand"/> gives the whole document back, and payloads stored whole
+/// before (older stores) read as they are. Numbers, strings, booleans, GUIDs and null are written and read
+/// here directly (PSSerializer costs more per call than a trivial item), and exports show them as the value
+/// they hold instead of XML.
 /// </summary>
 public static class CliXmlPlain
 {
@@ -17,10 +20,54 @@ public static class CliXmlPlain
     private const string Head = "<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\">";
     private const string Tail = "</Objs>";
 
-    /// <summary>The CliXml of a plain value (not wrapped in anything); null for any other value.</summary>
+    /// <summary>
+    /// The compact form of a CliXml document: its body without the standard wrapper and without the
+    /// indentation PSSerializer writes. The serializer writes line breaks inside text and attribute values
+    /// as escapes (<c>_x000A_</c>, <c>&amp;#xA;</c>), so every raw line break, and the spaces after it, is
+    /// indentation. A document with another wrapper keeps it.
+    /// </summary>
+    public static string Compact(string cliXml)
+    {
+        ArgumentNullException.ThrowIfNull(cliXml);
+        var body = cliXml.AsSpan().Trim();
+        if (body.StartsWith(Head, StringComparison.Ordinal) && body.EndsWith(Tail, StringComparison.Ordinal))
+        {
+            body = body[Head.Length..^Tail.Length];
+        }
+
+        if (body.IndexOfAny('\r', '\n') < 0)
+        {
+            return body.Length == cliXml.Length ? cliXml : body.ToString();
+        }
+
+        var text = new StringBuilder(body.Length);
+        while (!body.IsEmpty)
+        {
+            var brk = body.IndexOfAny('\r', '\n');
+            if (brk < 0)
+            {
+                text.Append(body);
+                break;
+            }
+
+            text.Append(body[..brk]);
+            body = body[brk..].TrimStart("\r\n ");
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>The whole CliXml document of a stored payload, compact (<see cref="Compact"/>) or stored whole.</summary>
+    public static string Expand(string payload)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        return payload.StartsWith("<Objs", StringComparison.Ordinal) ? payload : string.Concat(Head, payload, Tail);
+    }
+
+    /// <summary>The compact CliXml (<see cref="Compact"/>) of a plain value, not wrapped in anything; null for any other value.</summary>
     public static string? TryWrite(object? value) => value switch
     {
-        null => Head + "<Nil />" + Tail,
+        null => "<Nil />",
         int i => Element("I32", i.ToString(CultureInfo.InvariantCulture)),
         long l => Element("I64", l.ToString(CultureInfo.InvariantCulture)),
         bool b => Element("B", b ? "true" : "false"),
@@ -30,17 +77,20 @@ public static class CliXmlPlain
         _ => null,
     };
 
-    /// <summary>Reads back what <see cref="TryWrite"/> wrote; false for anything else (PSSerializer's own output is indented).</summary>
+    /// <summary>
+    /// Reads back a plain value, compact (what <see cref="TryWrite"/> writes) or in a whole document (what
+    /// older stores hold); false for anything else.
+    /// </summary>
     public static bool TryRead(string payload, out object? value)
     {
         ArgumentNullException.ThrowIfNull(payload);
         value = null;
-        if (!payload.StartsWith(Head, StringComparison.Ordinal) || !payload.EndsWith(Tail, StringComparison.Ordinal))
+        var inner = payload.AsSpan();
+        if (inner.StartsWith(Head, StringComparison.Ordinal) && inner.EndsWith(Tail, StringComparison.Ordinal))
         {
-            return false;
+            inner = inner[Head.Length..^Tail.Length];
         }
 
-        var inner = payload.AsSpan(Head.Length, payload.Length - Head.Length - Tail.Length);
         if (inner.SequenceEqual("<Nil />"))
         {
             return true;
@@ -97,7 +147,7 @@ public static class CliXmlPlain
         }
         : null;
 
-    private static string Element(string tag, string text) => string.Concat(Head, "<", tag, ">", text, "</", tag, ">", Tail);
+    private static string Element(string tag, string text) => string.Concat("<", tag, ">", text, "</", tag, ">");
 
     // PowerShell encodes control characters, lone surrogates and "_x" sequences its own way (_xHHHH_);
     // such strings take the full serializer.

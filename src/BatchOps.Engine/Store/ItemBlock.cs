@@ -156,9 +156,9 @@ internal static class ItemBlock
     public static List<StoredItem> Items(long first, long last, ItemStatus status, ReadOnlySpan<byte> keys, bool hasKeys, ReadOnlySpan<byte> inputs, string[]? fileInputs, ReadOnlySpan<byte> outcomes, bool hasOutcomes)
     {
         var count = checked((int)(last - first + 1));
-        var keyValues = hasKeys ? Decode(keys, count) : null;
-        var inputValues = fileInputs ?? Decode(inputs, count);
-        var outcomeValues = hasOutcomes ? DecodeOutcomes(outcomes, count) : null;
+        var keyValues = hasKeys ? DecodeStored(keys, count, Decode) : null;
+        var inputValues = fileInputs ?? DecodeStored(inputs, count, Decode);
+        var outcomeValues = hasOutcomes ? DecodeStored(outcomes, count, DecodeOutcomes) : null;
         var items = new List<StoredItem>(count);
         for (var i = 0; i < count; i++)
         {
@@ -180,6 +180,25 @@ internal static class ItemBlock
         }
 
         return items;
+    }
+
+    private delegate string?[] Decoder(ReadOnlySpan<byte> text, int count);
+
+    /// <summary>Decodes a stored value, packed (<see cref="BlockPacking"/>) or plain.</summary>
+    private static string?[] DecodeStored(ReadOnlySpan<byte> stored, int count, Decoder decode)
+    {
+        byte[]? rented = null;
+        try
+        {
+            return decode(BlockPacking.Unpack(stored, ref rented), count);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
     }
 
     private static void Append(ArrayBufferWriter<byte> buffer, string? value)

@@ -40,6 +40,9 @@ internal sealed class RawStatement : IDisposable
     /// <summary>Binds UTF-8 text; SQLite copies it, so the buffer may be reused at once.</summary>
     public void Bind(int position, ReadOnlySpan<byte> utf8) => SqliteException.ThrowExceptionForRC(raw.sqlite3_bind_text(_statement, position, utf8), _db);
 
+    /// <summary>Binds bytes as a blob; SQLite copies them, so the buffer may be reused at once.</summary>
+    public void BindBlob(int position, ReadOnlySpan<byte> bytes) => SqliteException.ThrowExceptionForRC(raw.sqlite3_bind_blob(_statement, position, bytes), _db);
+
     /// <summary>Moves to the next row of a query; false when there is none.</summary>
     public bool Step()
     {

@@ -54,7 +54,7 @@ public sealed partial class SqliteJobStore
                 insert.Bind(4, (int)ItemStatus.Pending);
                 if (ItemBlock.EncodeKeys(writer.Buffer, slice))
                 {
-                    insert.Bind(5, writer.Buffer.WrittenSpan);
+                    writer.BindBlock(insert, 5);
                 }
                 else
                 {
@@ -62,7 +62,7 @@ public sealed partial class SqliteJobStore
                 }
 
                 ItemBlock.Encode(writer.Buffer, slice.Select(i => i.Input));
-                insert.Bind(6, writer.Buffer.WrittenSpan);
+                writer.BindBlock(insert, 6);
                 insert.Execute();
             }
 
@@ -89,7 +89,7 @@ public sealed partial class SqliteJobStore
                 if (range.Keys is { } keys)
                 {
                     ItemBlock.Encode(writer.Buffer, keys);
-                    insert.Bind(5, writer.Buffer.WrittenSpan);
+                    writer.BindBlock(insert, 5);
                 }
                 else
                 {
@@ -336,7 +336,7 @@ public sealed partial class SqliteJobStore
             succeed.Bind(2, first);
             succeed.Bind(3, (int)ItemStatus.Succeeded);
             ItemBlock.EncodeOutcomes(writer.Buffer, new Slice(sorted, at, count));
-            succeed.Bind(4, writer.Buffer.WrittenSpan);
+            writer.BindBlock(succeed, 4);
             succeed.Execute();
             Array.Fill(handled, true, at, count);
             handledAny = true;

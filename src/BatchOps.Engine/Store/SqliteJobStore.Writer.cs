@@ -69,6 +69,23 @@ public sealed partial class SqliteJobStore
         /// <summary>Reused for block text (inputs, keys, outcomes), so large blocks make no garbage.</summary>
         public System.Buffers.ArrayBufferWriter<byte> Buffer { get; } = new(64 * 1024);
 
+        /// <summary>Reused for block values packed (<see cref="BlockPacking"/>).</summary>
+        private System.Buffers.ArrayBufferWriter<byte> Packed { get; } = new(16 * 1024);
+
+        /// <summary>Binds the block text in <see cref="Buffer"/> as stored: packed (a blob) where it pays, else as text.</summary>
+        public void BindBlock(RawStatement statement, int position)
+        {
+            var stored = BlockPacking.Pack(Buffer.WrittenSpan, Packed);
+            if (BlockPacking.IsPacked(stored))
+            {
+                statement.BindBlob(position, stored);
+            }
+            else
+            {
+                statement.Bind(position, stored);
+            }
+        }
+
         /// <summary>?1 job, ?2 index, ?3 key, ?4 input, ?5 status, ?6 attempts, ?7 output, ?8 started, ?9 ended, ?10 duration (ms); an existing row is kept.</summary>
         public RawStatement Insert { get; }
 

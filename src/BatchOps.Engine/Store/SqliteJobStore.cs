@@ -12,7 +12,7 @@ namespace BatchOps.Engine.Store;
 public sealed partial class SqliteJobStore : IJobStore
 {
     /// <summary>Schema version this build writes; older stores are migrated forward on open.</summary>
-    public const int SchemaVersion = 10;
+    public const int SchemaVersion = 11;
 
     /// <summary>The schema step that took the secrets older versions stored out of script-block definitions.</summary>
     private const int SecretsScrubbed = 6;

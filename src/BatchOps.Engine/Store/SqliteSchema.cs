@@ -258,5 +258,11 @@ internal static class SqliteSchema
         ) WITHOUT ROWID;
         CREATE INDEX jobs_to_notify ON jobs (ended_at) WHERE notify IS NOT NULL;
         """,
+        """
+        -- Compact records: item block values may be stored packed (BlockPacking: a marker byte, the length,
+        -- Brotli), and CliXml payloads without their wrapper and indentation. Rows written before stay as they
+        -- are and read as before; nothing to rewrite. The version keeps older BatchOps from misreading packed rows.
+        UPDATE jobs SET id = id WHERE 0;
+        """,
     ];
 }

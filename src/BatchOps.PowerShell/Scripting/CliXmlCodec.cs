@@ -30,17 +30,19 @@ internal sealed class CliXmlCodec : IPayloadCodec<object?>
     public string Format => CliXmlPlain.Format;
 
     /// <summary>
-    /// The stored form of an input or output: CliXml with every SecureString (a PSCredential's password
-    /// included) replaced by <see cref="ScriptSecrets.Marker"/>, since CliXml writes it in recoverable form.
+    /// The stored form of an input or output: compact CliXml (<see cref="CliXmlPlain.Compact"/>) with every
+    /// SecureString (a PSCredential's password included) replaced by <see cref="ScriptSecrets.Marker"/>,
+    /// since CliXml writes it in recoverable form.
     /// </summary>
-    public string Serialize(object? value) => TrySerializePlain(value) ?? ScriptSecrets.Redact(PSSerializer.Serialize(value, Depth));
+    public string Serialize(object? value) => TrySerializePlain(value) ?? CliXmlPlain.Compact(ScriptSecrets.Redact(PSSerializer.Serialize(value, Depth)));
 
     /// <summary>CliXml that keeps SecureStrings: only for values held in memory (<see cref="SecretVault"/>), never stored.</summary>
-    public static string SerializeKeepingSecrets(object? value) => TrySerializePlain(value) ?? PSSerializer.Serialize(value, Depth);
+    public static string SerializeKeepingSecrets(object? value) => TrySerializePlain(value) ?? CliXmlPlain.Compact(PSSerializer.Serialize(value, Depth));
 
-    public object? Deserialize(string payload) => CliXmlPlain.TryRead(payload, out var value) ? value : PSSerializer.Deserialize(payload);
+    /// <summary>Reads a stored payload back, compact or (from an older store) a whole document.</summary>
+    public object? Deserialize(string payload) => CliXmlPlain.TryRead(payload, out var value) ? value : PSSerializer.Deserialize(CliXmlPlain.Expand(payload));
 
-    /// <summary>The CliXml of a plain value, or of a PSObject that only wraps one; null for anything else.</summary>
+    /// <summary>The compact CliXml of a plain value, or of a PSObject that only wraps one; null for anything else.</summary>
     internal static string? TrySerializePlain(object? value)
     {
         if (value is PSObject wrapped)

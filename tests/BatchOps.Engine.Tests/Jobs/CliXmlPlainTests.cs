@@ -51,6 +51,46 @@ public sealed class CliXmlPlainTests
         Assert.Null(CliXmlPlain.TryRender(payload));
     }
 
+    private const string Head = "<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\">";
+
+    [Theory]
+    [InlineData("\r\n")]
+    [InlineData("\n")]
+    public void Compact_DropsTheWrapperAndTheIndentation_AndExpandGivesTheDocumentBack(string newLine)
+    {
+        var document = string.Join(newLine, Head, "  <Obj RefId=\"0\">", "    <MS>", "      <S N=\"Text\">two  spaces_x000A_ and a break</S>", "      <S N=\"Blank\">   </S>", "    </MS>", "  </Obj>", "</Objs>");
+
+        var compact = CliXmlPlain.Compact(document);
+
+        Assert.Equal("<Obj RefId=\"0\"><MS><S N=\"Text\">two  spaces_x000A_ and a break</S><S N=\"Blank\">   </S></MS></Obj>", compact);
+        Assert.Equal(Head + compact + "</Objs>", CliXmlPlain.Expand(compact));
+        Assert.Equal(document, CliXmlPlain.Expand(document));
+    }
+
+    [Fact]
+    public void Compact_KeepsAWrapperItDoesNotKnow()
+    {
+        const string Other = "<Objs Version=\"9.9\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\"><I32>1</I32></Objs>";
+
+        Assert.Equal(Other, CliXmlPlain.Compact(Other));
+        Assert.Equal(Other, CliXmlPlain.Expand(Other));
+    }
+
+    [Theory]
+    [MemberData(nameof(PlainValues))]
+    public void PlainValuesStoredWhole_AsOlderStoresHoldThem_ReadTheSame(object? value)
+    {
+        var whole = CliXmlPlain.Expand(CliXmlPlain.TryWrite(value)!);
+
+        Assert.StartsWith(Head, whole, StringComparison.Ordinal);
+        Assert.True(CliXmlPlain.TryRead(whole, out var back));
+        Assert.Equal(value, back);
+        Assert.Equal(value?.GetType(), back?.GetType());
+    }
+
+    [Fact]
+    public void TryWrite_IsCompact() => Assert.Equal(["<I32>5</I32>", "<Nil />"], new object?[] { 5, null }.Select(CliXmlPlain.TryWrite));
+
     [Fact]
     public void TryRender_ShowsTheValueInvariantly() =>
         Assert.Equal(["2.5", "true", "web01"], new object[] { 2.5, true, "web01" }.Select(v => CliXmlPlain.TryRender(CliXmlPlain.TryWrite(v)!)));

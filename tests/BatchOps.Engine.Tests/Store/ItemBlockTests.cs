@@ -32,6 +32,32 @@ public sealed class ItemBlockTests : StoreTest
 
     private long Count(string table) => Scalar($"SELECT count(*) FROM {table}");
 
+    /// <summary>A block column of every row as stored: its framed text (unpacked when packed) and how it is kept.</summary>
+    private List<(string Framed, bool Packed, long StoredBytes)> StoredColumn(string column)
+    {
+        using var connection = new SqliteConnection($"Data Source={Folder.File(StoreLocation.DatabaseFileName)};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT CAST({column} AS BLOB), typeof({column}) FROM item_blocks WHERE {column} IS NOT NULL ORDER BY first_idx";
+        using var reader = command.ExecuteReader();
+        var values = new List<(string, bool, long)>();
+        while (reader.Read())
+        {
+            var stored = (byte[])reader[0];
+            byte[]? rented = null;
+            var framed = System.Text.Encoding.UTF8.GetString(BlockPacking.Unpack(stored, ref rented));
+            values.Add((framed, BlockPacking.IsPacked(stored) && reader.GetString(1) == "blob", stored.Length));
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+
+        return values;
+    }
+
+    private IEnumerable<string> StoredBlocks(string column) => StoredColumn(column).Select(c => c.Framed);
+
     [Fact]
     public async Task AJobThatSucceedsWhole_IsOneRecordPerChunk_AndReadsBackItemByItem()
     {
@@ -61,7 +87,7 @@ public sealed class ItemBlockTests : StoreTest
         var result = await RunAsync(job.Id, input => input!.ToUpperInvariant(), bulk: true);
 
         Assert.Equal(300, result.Job.Counts.Succeeded);
-        Assert.Equal(3, Scalar("SELECT count(*) FROM item_blocks WHERE substr(outcomes, 1, 1) = '*'"));
+        Assert.Equal(3, StoredBlocks("outcomes").Count(framed => framed.StartsWith("*", StringComparison.Ordinal)));
         var items = await ItemsAsync(job.Id);
         Assert.Equal(Enumerable.Range(0, 300).Select(i => $"INPUT {i}"), items.Select(i => i.Output));
         var chunk = items.Skip(100).Take(100).ToList();
@@ -158,6 +184,70 @@ public sealed class ItemBlockTests : StoreTest
         Assert.True(await Store.RemoveJobAsync(job.Id));
 
         Assert.Equal(0, Count("item_blocks"));
+    }
+
+    [Fact]
+    public async Task BlocksOfRepeatingObjects_AreStoredPacked_AndReadBackTheSame()
+    {
+        const string Shape = "<Obj RefId=\"0\"><TN RefId=\"0\"><T>System.Management.Automation.PSCustomObject</T><T>System.Object</T></TN><MS><S N=\"Name\">srv{0}</S><B N=\"Ok\">true</B></MS></Obj>";
+        var job = await CreateAsync(1_000, chunkSize: 100);
+
+        await RunAsync(job.Id, input => string.Format(System.Globalization.CultureInfo.InvariantCulture, Shape, input));
+
+        var outcomes = StoredColumn("outcomes");
+        Assert.Equal(10, outcomes.Count);
+        Assert.All(outcomes, o => Assert.True(o.Packed));
+        // A hundred 150-byte objects that differ in a few characters pack to a small fraction of their text.
+        Assert.All(outcomes, o => Assert.True(o.StoredBytes * 5 < o.Framed.Length, $"{o.StoredBytes} bytes stored for {o.Framed.Length}"));
+        Assert.All(StoredColumn("inputs"), i => Assert.True(i.Packed));
+        var items = await ItemsAsync(job.Id);
+        Assert.Equal(Enumerable.Range(0, 1_000).Select(i => string.Format(System.Globalization.CultureInfo.InvariantCulture, Shape, $"input {i}")), items.Select(i => i.Output));
+        Assert.Equal(Enumerable.Range(0, 1_000).Select(i => $"input {i}"), items.Select(i => i.Input));
+    }
+
+    [Fact]
+    public async Task BlocksWrittenPlain_AsOlderStoresHoldThem_ReadBackAndResume()
+    {
+        var job = await CreateAsync(3, chunkSize: 3);
+        // The row as a store before packing wrote it: framed UTF-8 text, outcomes with shared timing.
+        using (var connection = new SqliteConnection($"Data Source={Folder.File(StoreLocation.DatabaseFileName)};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM item_blocks; INSERT INTO item_blocks (job_id, first_idx, last_idx, status, keys, inputs) VALUES ($job, 0, 2, 0, NULL, '3:old5:older4:last');";
+            command.Parameters.AddWithValue("$job", job.Id);
+            command.ExecuteNonQuery();
+        }
+
+        var result = await RunAsync(job.Id, input => input + "!");
+
+        Assert.Equal(3, result.Job.Counts.Succeeded);
+        var items = await ItemsAsync(job.Id);
+        Assert.Equal(["old!", "older!", "last!"], items.Select(i => i.Output));
+        Assert.Equal(["old", "older", "last"], items.Select(i => i.Input));
+    }
+
+    [Fact]
+    public void APackedValueThatDoesNotUnpack_IsReportedAsDamaged()
+    {
+        var framed = new System.Buffers.ArrayBufferWriter<byte>();
+        ItemBlock.Encode(framed, Enumerable.Range(0, 100).Select(i => $"<I32>{i}</I32>"));
+        var packed = BlockPacking.Pack(framed.WrittenSpan, new System.Buffers.ArrayBufferWriter<byte>()).ToArray();
+        Assert.True(BlockPacking.IsPacked(packed));
+        packed[^3] ^= 0xFF;
+
+        var error = Assert.Throws<StoreException>(() => ItemBlock.Items(0, 99, ItemStatus.Pending, default, false, packed, null, default, false));
+
+        Assert.Contains("may be damaged", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ShortBlocks_StayPlainText()
+    {
+        var framed = new System.Buffers.ArrayBufferWriter<byte>();
+        ItemBlock.Encode(framed, ["a", "b"]);
+
+        Assert.False(BlockPacking.IsPacked(BlockPacking.Pack(framed.WrittenSpan, new System.Buffers.ArrayBufferWriter<byte>())));
     }
 
     [Theory]
