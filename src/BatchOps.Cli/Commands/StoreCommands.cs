@@ -107,6 +107,11 @@ internal static class StoreCommands
                 await JobExporter.WriteCsvAsync(session.Store, record, writer ?? session.Out, session.Interrupt).ConfigureAwait(false);
             }
 
+            if (record.OutputsNotKept() is { } notKept)
+            {
+                session.Error.WriteLine($"batchops: job '{TerminalText.Escape(record.Name)}' ({record.Id}): {notKept}; the output column is empty for those items.");
+            }
+
             if (path is not null)
             {
                 session.Error.WriteLine($"Exported job '{record.Name}' ({record.Id}) to {Path.GetFullPath(path)}");

@@ -86,6 +86,7 @@ public static class Printer
             ("Operation", job.Stages is null ? $"{job.OperationKind} {job.Operation}" : null),
             ("Undo", job.Undo is { } undo ? $"{undo.OperationKind} {undo.Operation}" : null),
             ("Settings", job.Settings.ToString()),
+            ("Outputs", job.OutputsNotKept()),
             ("Created", Time(job.CreatedAt)),
             ("Last run", job.StartedAt is null ? "never" : $"#{job.RunCount}, {Time(job.StartedAt.Value)} to {(job.EndedAt is { } e ? Time(e) : "now")}"),
             ("Owner", job.Lease is { } l ? $"process {l.ProcessId} on {l.Host}, heartbeat {Time(l.HeartbeatAt)}" : null),

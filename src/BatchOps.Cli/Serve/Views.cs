@@ -38,7 +38,13 @@ internal sealed record JobView(
         job.EndedAt,
         job.RunCount,
         job.ItemsFile?.Path,
-        job.InputIncomplete);
+        job.InputIncomplete)
+    {
+        OutputsNotKept = job.OutputsNotKept(),
+    };
+
+    /// <summary>What the store did not keep of the job's outputs (KeepOutput); null when it keeps them all.</summary>
+    public string? OutputsNotKept { get; init; }
 
     /// <summary>Whether the job has an undo operation (the page's Undo button).</summary>
     public bool CanUndo { get; init; }

@@ -16,7 +16,10 @@ public static class JobExporter
     public static readonly string[] CsvColumns =
         ["index", "key", "status", "attempts", "durationMs", "startedAt", "endedAt", "errorType", "errorMessage", "input", "output"];
 
-    /// <summary>Writes the job and every item as JSON. Inputs stored as JSON are embedded as JSON, others as strings.</summary>
+    /// <summary>
+    /// Writes the job and every item as JSON. Inputs stored as JSON are embedded as JSON, others as strings. A
+    /// job that did not keep its outputs (KeepOutput) says so in <c>outputsNotKept</c>.
+    /// </summary>
     public static async Task WriteJsonAsync(IJobStore store, JobRecord job, Stream output, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -27,6 +30,11 @@ public static class JobExporter
         // which a web response (the dashboard's export) does not allow.
         writer.WritePropertyName("job");
         writer.WriteRawValue(JsonSerializer.SerializeToUtf8Bytes(job, StoreJson.Options), skipInputValidation: true);
+        if (job.OutputsNotKept() is { } notKept)
+        {
+            writer.WriteString("outputsNotKept", notKept);
+        }
+
         writer.WriteStartArray("items");
         var jsonInput = string.Equals(job.InputFormat, "json", StringComparison.Ordinal);
         var render = Renderer(job.InputFormat);

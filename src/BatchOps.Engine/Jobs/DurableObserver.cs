@@ -19,9 +19,10 @@ internal sealed class DurableObserver<TIn, TOut>(
     bool recordItems,
     IPayloadCodec<TIn> inputCodec,
     RangeDocuments? documents = null,
-    Diagnostics.RunTags? tags = null) : BatchObserver<TIn, TOut>
+    Diagnostics.RunTags? tags = null,
+    OutputKeeping keep = OutputKeeping.All) : BatchObserver<TIn, TOut>
 {
-    private readonly RetryLog _retries = new();
+    private readonly RetryLog _retries = new(keep);
 
     public override async ValueTask OnChunkStartingAsync(long chunk, IReadOnlyList<BatchItem<TIn>> items)
     {

@@ -115,7 +115,8 @@ public sealed partial class JobRunner
             options.TotalCount = unfinished;
             log.Info($"stage '{stage.Name}' started: {unfinished} item(s), operation {stage.OperationKind}; settings: {stage.Settings.Over(job.Settings)}");
             var items = ReadItemsAsync(job.Id, ItemQuery.Unfinished.Within(stage) with { InputsOnly = true }, request.InputCodec, cancellationToken);
-            var durable = new DurableObserver<TIn, TOut>(_store, job.Id, request.OutputCodec, observer, log, recordItems: false, request.InputCodec, tags: options.Tags);
+            var keep = stage.Settings.Over(job.Settings).KeepOutput ?? OutputKeeping.All;
+            var durable = new DurableObserver<TIn, TOut>(_store, job.Id, request.OutputCodec, observer, log, recordItems: false, request.InputCodec, tags: options.Tags, keep: keep);
             var run = await BatchExecutor.RunAsync(items, request.OperationFor(stage), options, durable, stop, cancellationToken).ConfigureAwait(false);
             var left = await CountAsync(job.Id, new ItemQuery { Statuses = NotSucceeded }.Within(stage), cancellationToken).ConfigureAwait(false);
             log.Info($"stage '{stage.Name}' ended: {run.Succeeded} succeeded, {run.Failed} failed, {run.Skipped + run.Cancelled} not run{(left == 0 ? "; complete" : $"; {left} item(s) of the stage have not succeeded")}");

@@ -320,6 +320,13 @@ public sealed partial class JobRunner
         }
 
         var canUndo = definition.Stages?.Any(s => s.Undo is not null) ?? definition.Undo is not null;
+        var dropsOutputs = definition.Stages?.Any(s => s.Undo is not null && s.Settings.Over(definition.Settings).KeepOutput is OutputKeeping.Failed or OutputKeeping.None)
+            ?? (definition.Undo is not null && definition.Settings.KeepOutput is OutputKeeping.Failed or OutputKeeping.None);
+        if (dropsOutputs)
+        {
+            throw new ArgumentException("An undo operation reads each item's output ($BatchOutput, {output}), so a job that can be undone keeps its outputs: remove KeepOutput (\"keepOutput\" in a spec, -KeepOutput) or set it to All.", nameof(definition));
+        }
+
         if (definition.Settings.OnFailure == FailureAction.Rollback && !canUndo)
         {
             throw new ArgumentException("OnFailure Rollback needs an undo operation (\"undo\" in a spec, -UndoScriptBlock), or nothing could be rolled back.", nameof(definition));
@@ -547,7 +554,9 @@ public sealed partial class JobRunner
 
         try
         {
-            var observer = new DurableObserver<TIn, TOut>(_store, job.Id, request.OutputCodec, request.Observer, log, recordItems: inputs is not null, request.InputCodec, documents, options.Tags);
+            // What the job was created with, on every run of it: a resume or retry keeps what the first run kept.
+            var keep = job.Settings.KeepOutput ?? OutputKeeping.All;
+            var observer = new DurableObserver<TIn, TOut>(_store, job.Id, request.OutputCodec, request.Observer, log, recordItems: inputs is not null, request.InputCodec, documents, options.Tags, keep);
             var operation = request.Operation ?? throw new InvalidOperationException("JobRunRequest.Operation is required for a job without stages.");
             var summary = await BatchExecutor.RunAsync(items, operation, options, observer, stop, cancellationToken).ConfigureAwait(false);
             if (inputs is not null && summary.StopReason != StopReason.None)

@@ -51,6 +51,9 @@ public sealed record JobSettings
     /// <summary>What the job does when it ends with failed items or is stopped by its error policy.</summary>
     public FailureAction? OnFailure { get; init; }
 
+    /// <summary>Which items' outputs the store keeps (<see cref="OutputKeeping.All"/> when unset).</summary>
+    public OutputKeeping? KeepOutput { get; init; }
+
     /// <summary>Takes each value from this instance when set, else from <paramref name="lower"/>.</summary>
     public JobSettings Over(JobSettings? lower) => lower is null ? this : new JobSettings
     {
@@ -68,6 +71,7 @@ public sealed record JobSettings
         MaxErrors = MaxErrors ?? lower.MaxErrors,
         PreserveOrder = PreserveOrder ?? lower.PreserveOrder,
         OnFailure = OnFailure ?? lower.OnFailure,
+        KeepOutput = KeepOutput ?? lower.KeepOutput,
     };
 
     /// <summary>Builds engine options: unset values keep the engine's built-in defaults. Validates them.</summary>
@@ -116,6 +120,7 @@ public sealed record JobSettings
         Add("maxErrors", MaxErrors);
         Add("preserveOrder", PreserveOrder);
         Add("onFailure", OnFailure);
+        Add("keepOutput", KeepOutput);
         return parts.Count == 0 ? "defaults" : string.Join(", ", parts);
     }
 
@@ -126,4 +131,23 @@ public sealed record JobSettings
     /// <summary>Settings read from JSON with camelCase names.</summary>
     [JsonIgnore]
     public bool IsEmpty => this == new JobSettings();
+}
+
+/// <summary>
+/// Which outputs of a job's items the store keeps. Outputs still reach the caller as items complete (the
+/// pipeline, <c>batchops run</c>); this is what stays for later: Get-BatchItem, exports, the dashboard, undo.
+/// </summary>
+public enum OutputKeeping
+{
+    /// <summary>Every item's output (the default).</summary>
+    All = 0,
+
+    /// <summary>
+    /// Only what failed items record (their errors and details); succeeded items keep their input, status and
+    /// timing, not their output. For runs whose outputs are not needed later.
+    /// </summary>
+    Failed = 1,
+
+    /// <summary>No outputs at all.</summary>
+    None = 2,
 }

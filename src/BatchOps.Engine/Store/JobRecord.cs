@@ -108,6 +108,17 @@ public sealed record JobRecord
         Undo = Undo,
     }];
 
+    /// <summary>
+    /// What a reader of the job's items should know about outputs the store did not keep (the job's
+    /// <see cref="JobSettings.KeepOutput"/>); null when it keeps them all.
+    /// </summary>
+    public string? OutputsNotKept() => Settings.KeepOutput switch
+    {
+        OutputKeeping.Failed => "outputs of succeeded items were not kept (KeepOutput Failed)",
+        OutputKeeping.None => "outputs were not kept (KeepOutput None)",
+        _ => null,
+    };
+
     /// <summary>Whether any stage of the job can be undone.</summary>
     public bool CanUndo => Plan.Any(s => s.Undo is not null);
 

@@ -42,7 +42,7 @@ public sealed partial class JobWorker
     /// How the chunks of one stage run (the job's own, for a job without stages): operation, settings, error
     /// policy, and the ThrottleLimit slots its chunks share in this worker.
     /// </summary>
-    private sealed record StagePlan(JobStage? Stage, BatchOptions Options, ChunkPolicy Policy, SemaphoreSlim Slots);
+    private sealed record StagePlan(JobStage? Stage, BatchOptions Options, ChunkPolicy Policy, SemaphoreSlim Slots, OutputKeeping Keep);
 
     /// <summary>
     /// One chunk's items in the slots of its stage: they take them as the items of the chunk before free
@@ -288,6 +288,7 @@ public sealed partial class JobWorker
                 plan.Stage,
                 Stream(ready.Items),
                 options,
+                plan.Keep,
                 held.Stop,
                 recorded =>
                 {
@@ -319,7 +320,7 @@ public sealed partial class JobWorker
             var settings = stage is null ? job.Settings : stage.Settings.Over(job.Settings);
             var options = ChunkOptions(worker, job, settings);
             options.Tags = new RunTags(job.Name, stage?.OperationKind ?? job.OperationKind);
-            return new StagePlan(stage, options, new ChunkPolicy(settings.StopOnError ?? false, settings.MaxErrors), new SemaphoreSlim(options.ThrottleLimit));
+            return new StagePlan(stage, options, new ChunkPolicy(settings.StopOnError ?? false, settings.MaxErrors), new SemaphoreSlim(options.ThrottleLimit), settings.KeepOutput ?? OutputKeeping.All);
         });
 
         /// <summary>

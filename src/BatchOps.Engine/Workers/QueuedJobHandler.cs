@@ -23,12 +23,13 @@ public abstract class QueuedJobHandler
 
     /// <summary>
     /// Runs the stored items of one claimed range with the operation of <paramref name="stage"/> (the job's
-    /// own for null) and hands their outcomes (one checkpoint) to <paramref name="record"/>.
+    /// own for null) and hands their outcomes (one checkpoint, outputs as <paramref name="keep"/> says) to <paramref name="record"/>.
     /// </summary>
     internal abstract Task<JobSummary> RunAsync(
         JobStage? stage,
         IAsyncEnumerable<StoredItem> items,
         BatchOptions options,
+        OutputKeeping keep,
         BatchStopSource stop,
         Func<IReadOnlyList<ItemOutcome>, ValueTask> record,
         Action<long, string?, ItemError> onFailure,
@@ -57,6 +58,7 @@ public abstract class QueuedJobHandler
             JobStage? stage,
             IAsyncEnumerable<StoredItem> items,
             BatchOptions options,
+            OutputKeeping keep,
             BatchStopSource stop,
             Func<IReadOnlyList<ItemOutcome>, ValueTask> record,
             Action<long, string?, ItemError> onFailure,
@@ -65,7 +67,7 @@ public abstract class QueuedJobHandler
             var operation = stage is null
                 ? request.Operation ?? throw new InvalidOperationException("A queued job's run request needs its Operation.")
                 : _stages.GetOrAdd(stage.Name, _ => request.OperationFor(stage));
-            var observer = new Recorder(request, record, onFailure);
+            var observer = new Recorder(request, record, onFailure, keep);
             return BatchExecutor.RunAsync(Decode(items, cancellationToken), operation, options, observer, stop, cancellationToken);
         }
 
@@ -77,10 +79,10 @@ public abstract class QueuedJobHandler
             }
         }
 
-        private sealed class Recorder(JobRunRequest<TIn, TOut> request, Func<IReadOnlyList<ItemOutcome>, ValueTask> record, Action<long, string?, ItemError> onFailure)
+        private sealed class Recorder(JobRunRequest<TIn, TOut> request, Func<IReadOnlyList<ItemOutcome>, ValueTask> record, Action<long, string?, ItemError> onFailure, OutputKeeping keep)
             : BatchObserver<TIn, TOut>
         {
-            private readonly RetryLog _retries = new();
+            private readonly RetryLog _retries = new(keep);
 
             public override void OnItemCompleted(ItemResult<TIn, TOut> result)
             {

@@ -55,6 +55,9 @@ public sealed class JobSpec : ItemsSpec
     /// <summary>"continue" (the default) or "rollback": undo every succeeded item when the job ends with failures.</summary>
     public FailureAction? OnFailure { get; set; }
 
+    /// <summary>"all" (the default), "failed" or "none": which items' outputs the store keeps (<see cref="OutputKeeping"/>).</summary>
+    public OutputKeeping? KeepOutput { get; set; }
+
     /// <summary>Stages, each with its own items and operation, run in dependency order (instead of items and operation).</summary>
     public List<StageSpec>? Stages { get; set; }
 

@@ -97,6 +97,11 @@ public static class JobSpecLoader
                 settings = settings with { OnFailure = onFailure };
             }
 
+            if (spec.KeepOutput is { } keep)
+            {
+                settings = settings with { KeepOutput = keep };
+            }
+
             _ = settings.ToOptions();
             return settings;
         }
@@ -125,6 +130,11 @@ public static class JobSpecLoader
         if (settings.OnFailure == FailureAction.Rollback && !hasUndo)
         {
             throw new JobSpecException($"{where}: \"onFailure\": \"rollback\" needs an \"undo\" operation (what undoes one succeeded item), or nothing could be rolled back. Add \"undo\", or remove \"onFailure\".");
+        }
+
+        if (hasUndo && settings.KeepOutput is OutputKeeping.Failed or OutputKeeping.None)
+        {
+            throw new JobSpecException($"{where}: \"keepOutput\": \"{settings.KeepOutput.ToString()!.ToLowerInvariant()}\" drops the outputs the \"undo\" operation reads ({{output}}). Remove \"keepOutput\" or set it to \"all\".");
         }
     }
 

@@ -251,6 +251,18 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
     public string? OnFailure { get; set; }
 
     /// <summary>
+    /// <para type="description">Which outputs the store keeps for later (Get-BatchItem, exports, the dashboard): All (the default), Failed
+    /// (only what failed items record: succeeded items keep their input, status and timing, not their output) or None. Outputs
+    /// still reach the pipeline as items complete. A resume or retry keeps what the job was created with. A job with an undo
+    /// script block keeps All (undo reads $BatchOutput).</para>
+    /// </summary>
+    [Parameter(ParameterSetName = ScriptSet)]
+    [Parameter(ParameterSetName = ChunkSet)]
+    [Parameter(ParameterSetName = StageSet)]
+    [ValidateSet("All", "Failed", "None")]
+    public string? KeepOutput { get; set; }
+
+    /// <summary>
     /// <para type="description">Store the job and queue it for workers (Start-BatchWorker on any host) instead of running it here; the
     /// command returns the job at once, status Queued. Needs a PostgreSQL store (-Store, $env:BATCHOPS_STORE). A staged job's
     /// stages are claimed by workers in dependency order, each once every stage it depends on has completed; a job with
@@ -431,8 +443,16 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
         return Output.OutputViews.View(JobStore.GetJobAsync(job.Id).GetAwaiter().GetResult()!, JobStore.Location);
     });
 
-    private JobSettings WithOnFailure(JobSettings settings) =>
-        OnFailure is null ? settings : settings with { OnFailure = string.Equals(OnFailure, "Rollback", StringComparison.OrdinalIgnoreCase) ? FailureAction.Rollback : FailureAction.Continue };
+    /// <summary>The settings with -OnFailure and -KeepOutput, when given, over them.</summary>
+    private JobSettings WithJobChoices(JobSettings settings)
+    {
+        if (KeepOutput is not null)
+        {
+            settings = settings with { KeepOutput = Enum.Parse<OutputKeeping>(KeepOutput, ignoreCase: true) };
+        }
+
+        return OnFailure is null ? settings : settings with { OnFailure = string.Equals(OnFailure, "Rollback", StringComparison.OrdinalIgnoreCase) ? FailureAction.Rollback : FailureAction.Continue };
+    }
 
     private static readonly string[] StageKeys =
         ["Name", "DependsOn", "InputObject", "ScriptBlock", "UndoScriptBlock", "KeyProperty", "ArgumentList", "ImportModule",
@@ -444,7 +464,7 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
     /// </summary>
     internal (JobDefinition Definition, List<KeyedInput> Items) BuildStagedDefinition()
     {
-        var settings = WithOnFailure(ResolveSettings(JobName));
+        var settings = WithJobChoices(ResolveSettings(JobName));
         var stages = new List<JobStage>();
         var items = new List<KeyedInput>();
         for (var i = 0; i < Stage!.Length; i++)
@@ -614,7 +634,7 @@ public abstract class BatchDefinitionCmdlet : BatchSettingsCmdlet
     /// <summary>Builds the job definition: settings (validated), script, $using: values, functions.</summary>
     internal JobDefinition BuildDefinition()
     {
-        var settings = WithOnFailure(ResolveSettings(JobName));
+        var settings = WithJobChoices(ResolveSettings(JobName));
         var block = ScriptBlock ?? ChunkScriptBlock!;
         var functions = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var name in Function ?? [])

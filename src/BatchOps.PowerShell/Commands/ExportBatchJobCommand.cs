@@ -29,6 +29,11 @@ public sealed class ExportBatchJobCommand : JobIdCmdlet
                 continue;
             }
 
+            if (job.OutputsNotKept() is { } notKept)
+            {
+                WriteWarning($"Job '{job.Name}' ({job.Id}): {notKept}; the output is empty for those items.");
+            }
+
             if (Path is null)
             {
                 using var buffer = new MemoryStream();

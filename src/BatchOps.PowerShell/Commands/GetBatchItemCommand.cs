@@ -41,6 +41,11 @@ public sealed class GetBatchItemCommand : JobIdCmdlet
                 continue;
             }
 
+            if (job.OutputsNotKept() is { } notKept)
+            {
+                WriteWarning($"Job '{job.Name}' ({job.Id}): {notKept}; Output is empty for those items.");
+            }
+
             var (inputs, outputs) = (RawTextCodec.For(job.InputFormat), RawTextCodec.For(job.OutputFormat));
             var query = new ItemQuery { Statuses = Status?.Select(OutputViews.ToEngine).ToArray(), Indexes = Index };
             if (Stage is not null)

@@ -47,6 +47,9 @@ public sealed class BatchJobSettings
     /// <summary>Whether results are output in input order.</summary>
     public bool? PreserveOrder { get; init; }
 
+    /// <summary>Which outputs the store keeps: All, Failed or None (-KeepOutput); null is All.</summary>
+    public string? KeepOutput { get; init; }
+
     /// <inheritdoc/>
     public override string ToString()
     {
@@ -56,7 +59,7 @@ public sealed class BatchJobSettings
             (nameof(RetryDelay), RetryDelay), (nameof(MaxRetryDelay), MaxRetryDelay),
             (nameof(RetryOn), RetryOn is null ? null : string.Join('|', RetryOn)), (nameof(NoRetryOn), NoRetryOn is null ? null : string.Join('|', NoRetryOn)),
             (nameof(TimeoutSeconds), TimeoutSeconds), (nameof(JobTimeoutSeconds), JobTimeoutSeconds),
-            (nameof(RateLimit), RateLimit), (nameof(StopOnError), StopOnError), (nameof(MaxErrors), MaxErrors), (nameof(PreserveOrder), PreserveOrder),
+            (nameof(RateLimit), RateLimit), (nameof(StopOnError), StopOnError), (nameof(MaxErrors), MaxErrors), (nameof(PreserveOrder), PreserveOrder), (nameof(KeepOutput), KeepOutput),
         }.Where(p => p.Item2 is not null).Select(p => $"{p.Item1}={p.Item2}").ToList();
         return set.Count == 0 ? "defaults" : string.Join(", ", set);
     }

@@ -101,6 +101,7 @@ internal static class OutputViews
         StopOnError = settings.StopOnError,
         MaxErrors = settings.MaxErrors,
         PreserveOrder = settings.PreserveOrder,
+        KeepOutput = settings.KeepOutput?.ToString(),
     };
 
     public static BatchJob View(JobRecord job, string? store = null)

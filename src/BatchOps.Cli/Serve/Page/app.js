@@ -160,6 +160,9 @@ async function loadJob(id, fresh) {
   $('#job-meta').replaceChildren(status(job.status), ` ${job.operationKind} · created ${when(job.createdAt)} · ${job.runs} run(s)${job.tags.length ? ' · ' + job.tags.join(', ') : ''}`);
   $('#job-message').hidden = !job.message;
   $('#job-message').textContent = job.message || '';
+  // A job that keeps no outputs (KeepOutput) says so, and its succeeded items show "not kept" instead of nothing.
+  $('#job-outputs').hidden = !job.outputsNotKept;
+  $('#job-outputs').textContent = job.outputsNotKept ? `Outputs: ${job.outputsNotKept}.` : '';
   const c = job.counts;
   const done = c.total ? Math.round((1000 * (c.total - c.pending)) / c.total) / 10 : 0;
   $('#job-bar').style.width = `${done}%`;
@@ -216,7 +219,9 @@ async function loadItems() {
     el('td', {}, status(item.status)),
     el('td', { class: 'num', text: fmt(item.attempts) }),
     el('td', { class: 'num', text: item.durationMs === undefined ? '' : fmt(Math.round(item.durationMs)) }),
-    el('td', { class: item.error ? 'text error' : 'text', text: item.error ? `${item.error.type}: ${item.error.message}` : (item.output ?? '') })));
+    item.error ? el('td', { class: 'text error', text: `${item.error.type}: ${item.error.message}` })
+      : item.output == null && item.status === 'Succeeded' && job.outputsNotKept ? el('td', { class: 'text muted', text: 'not kept' })
+        : el('td', { class: 'text', text: item.output ?? '' })));
   $('#items tbody').replaceChildren(...rows);
   if (!rows.length) $('#items tbody').append(el('tr', {}, el('td', { colspan: 8, class: 'empty', text: 'No items match.' })));
   pager($('#items-pager'), state.itemsOffset, data.total, (offset) => { state.itemsOffset = offset; loadItems().catch((e) => toast(e.message)); });
