@@ -28,15 +28,18 @@ public sealed class PruneCommandTests : IDisposable
         var runner = new JobRunner(store);
         var job = await runner.CreateAsync(
             new JobDefinition { Name = name, OperationKind = "test", Operation = "{}", Settings = new JobSettings { ChunkSize = 500, ThrottleLimit = 2 } },
-            Enumerable.Range(0, count).Select(i => JsonSerializer.SerializeToElement(new { host = $"host{i:D6}", pad = new string('x', 120) })), JsonPayloadCodec.Instance, "text");
+            Enumerable.Range(0, count).Select(i => JsonSerializer.SerializeToElement(new { host = $"host{i:D6}", pad = Noise(120) })), JsonPayloadCodec.Instance, "text");
         return (await runner.RunAsync(job.Id, new JobRunRequest<JsonElement, string?>
         {
             Operation = BatchOperation<JsonElement, string?>.PerItem((item, _) =>
-                fails?.Invoke(item.Index) == true ? throw new InvalidOperationException("bad") : ValueTask.FromResult<string?>($"patched {item.Value.GetProperty("host").GetString()} {new string('y', 100)}")),
+                fails?.Invoke(item.Index) == true ? throw new InvalidOperationException("bad") : ValueTask.FromResult<string?>($"patched {item.Value.GetProperty("host").GetString()} {Noise(100)}")),
             InputCodec = JsonPayloadCodec.Instance,
             OutputCodec = TextPayloadCodec.Instance,
         })).Job;
     }
+
+    /// <summary>Text that does not compress (item blocks are packed), so the store's size follows its items.</summary>
+    private static string Noise(int length) => string.Concat(Enumerable.Range(0, (length / 32) + 1).Select(_ => Guid.NewGuid().ToString("N")))[..length];
 
     /// <summary>Moves a job's end (and creation) back by <paramref name="days"/>, as if it had run then.</summary>
     private void Age(JobRecord job, int days)

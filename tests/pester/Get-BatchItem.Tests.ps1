@@ -22,3 +22,25 @@ Describe 'Get-BatchItem' {
         (Get-BatchItem -Id items -Status Failed).ErrorMessage | Should -BeLike '*seven*'
     }
 }
+
+Describe 'Get-BatchItem of a job that keeps no outputs' {
+    BeforeAll {
+        $script:piped = 1..6 | Invoke-BatchJob { [pscustomobject]@{ Name = "srv$_" } } -Name no-outputs -KeepOutput None
+    }
+
+    It 'still gives the outputs to the pipeline as items complete' {
+        ($piped.Output.Name | Sort-Object { [int]$_.Substring(3) }) | Should -Be (1..6 | ForEach-Object { "srv$_" })
+    }
+
+    It 'returns the items without outputs and warns that they were not kept' {
+        $items = Get-BatchItem -Id no-outputs -WarningVariable warned -WarningAction SilentlyContinue
+        $items.Count | Should -Be 6
+        $items.Where({ $null -ne $_.Output }).Count | Should -Be 0
+        $warned | Should -HaveCount 1
+        "$warned" | Should -BeLike "*outputs were not kept (KeepOutput None)*"
+    }
+
+    It 'shows the setting on the job' {
+        (Get-BatchJob -Name no-outputs).Settings.KeepOutput | Should -Be 'None'
+    }
+}
