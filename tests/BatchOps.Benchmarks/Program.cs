@@ -15,6 +15,7 @@ var all = new (string Name, Func<Task<ScenarioResult>> Run)[]
     ("durable", scenarios.DurableAsync),
     ("metrics", scenarios.MetricsOverheadAsync),
     ("metrics-db", scenarios.MetricsDurableAsync),
+    ("packing", scenarios.PackingAsync),
     ("create", scenarios.CreateAsync),
     ("io", scenarios.IoAsync),
     ("bisection", scenarios.BisectionAsync),

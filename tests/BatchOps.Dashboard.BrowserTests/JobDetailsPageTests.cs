@@ -183,6 +183,32 @@ public sealed class JobDetailsPageTests(Browser browser) : IAsyncLifetime
         await Assertions.Expect(page.Locator("#job-name")).ToHaveTextAsync("kept");
         await Assertions.Expect(page.Locator("[data-action='retry']")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("[data-action='undo']")).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator("#job-outputs")).ToBeHiddenAsync();
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task AJobThatKeepsNoOutputs_SaysSo_AndItsItemsShowNotKept()
+    {
+        var spec = Path.Combine(_folder.Path, "quiet.json");
+        await File.WriteAllTextAsync(spec, """
+            { "name": "quiet", "items": [ { "n": 1 }, { "n": 2 }, { "n": 3 } ], "keepOutput": "none",
+              "operation": { "kind": "exec", "command": "sh", "args": ["-c", "[ $0 = 2 ] && exit 4; echo ran $0", "{n}"] } }
+            """);
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        Assert.Equal(1, await BatchOpsCli.RunAsync(["run", spec, "--store", StoreFolder], output, error));
+        var job = (await _store.FindJobsAsync(new JobQuery { Name = "quiet" })).Single();
+
+        var (page, errors) = await browser.NewPageAsync();
+        await page.GotoAsync($"{_server.Urls.First()}#/jobs/{job.Id}");
+
+        await Assertions.Expect(page.Locator("#job-outputs")).ToHaveTextAsync("Outputs: outputs were not kept (KeepOutput None).");
+        var rows = page.Locator("#items tbody tr");
+        await Assertions.Expect(rows).ToHaveCountAsync(3);
+        await Assertions.Expect(rows.Nth(0).Locator("td").Last).ToHaveTextAsync("not kept");
+        await Assertions.Expect(rows.Nth(1).Locator("td").Last).ToContainTextAsync("exited with code 4");
+        await Assertions.Expect(rows.Nth(2).Locator("td.muted")).ToHaveTextAsync("not kept");
         Assert.Empty(errors);
     }
 }

@@ -416,4 +416,39 @@ public sealed class WorkerTests(PostgresServer server) : IDisposable
         Assert.Empty(session.Run("Get-BatchJob").Output);
         Assert.Contains("PostgreSQL store", Assert.Single(worker.Errors).Exception.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task StartBatchWorker_AppliesTheSettingsFilesRetention_AtStart_AndSaysWhatWent()
+    {
+        var database = await server.CreateDatabaseAsync();
+        using var session = new PsSession(database);
+        session.Run("""
+            1..30 | Invoke-BatchJob -Name old-run -ScriptBlock { $_ } | Out-Null
+            1..5 | Invoke-BatchJob -Name new-run -ScriptBlock { $_ } | Out-Null
+            """).ThrowIfFailed();
+        await using (var connection = new Npgsql.NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using var age = new Npgsql.NpgsqlCommand("UPDATE batchops.jobs SET ended_at = ended_at - interval '40 days' WHERE name = 'old-run'", connection);
+            Assert.Equal(1, await age.ExecuteNonQueryAsync());
+        }
+
+        // The settings file of a PostgreSQL store's sessions is named by BATCHOPS_CONFIG here (its folder is the
+        // user's); a retention section changes no job's settings, so tests running beside this one are unaffected.
+        var settings = Path.Combine(_folder, "settings.json");
+        File.WriteAllText(settings, """{ "retention": { "Completed": "30d" } }""");
+        Environment.SetEnvironmentVariable("BATCHOPS_CONFIG", settings);
+        PsRun worker;
+        try
+        {
+            worker = session.Run("Start-BatchWorker -ExitWhenIdle -Verbose", limit: TimeSpan.FromSeconds(120)).ThrowIfFailed();
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("BATCHOPS_CONFIG", null);
+        }
+
+        Assert.Contains(worker.Verbose, v => v.StartsWith("retention: removed 1 job(s) ('old-run' Completed), 30 item(s)", StringComparison.Ordinal));
+        Assert.Equal("new-run", session.Run("(Get-BatchJob).Name").ThrowIfFailed().Output.Single().ToString());
+    }
 }

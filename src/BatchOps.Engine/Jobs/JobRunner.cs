@@ -320,9 +320,10 @@ public sealed partial class JobRunner
         }
 
         var canUndo = definition.Stages?.Any(s => s.Undo is not null) ?? definition.Undo is not null;
-        var dropsOutputs = definition.Stages?.Any(s => s.Undo is not null && s.Settings.Over(definition.Settings).KeepOutput is OutputKeeping.Failed or OutputKeeping.None)
-            ?? (definition.Undo is not null && definition.Settings.KeepOutput is OutputKeeping.Failed or OutputKeeping.None);
-        if (dropsOutputs)
+        static bool KeepsOutputs(JobSettings settings) => (settings.KeepOutput ?? OutputKeeping.All) == OutputKeeping.All;
+        var undoWithoutOutputs = definition.Stages?.Any(s => s.Undo is not null && !KeepsOutputs(s.Settings.Over(definition.Settings)))
+            ?? (definition.Undo is not null && !KeepsOutputs(definition.Settings));
+        if (undoWithoutOutputs)
         {
             throw new ArgumentException("An undo operation reads each item's output ($BatchOutput, {output}), so a job that can be undone keeps its outputs: remove KeepOutput (\"keepOutput\" in a spec, -KeepOutput) or set it to All.", nameof(definition));
         }

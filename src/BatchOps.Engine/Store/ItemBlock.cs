@@ -11,7 +11,8 @@ namespace BatchOps.Engine.Store;
 /// all Succeeded in one chunk checkpoint. An item that needs a record of its own (a failure, a skip, a
 /// retry) is first written out as an item row and leaves the block. Values are framed as UTF-8, not
 /// escaped: <c>length:text</c> each (the length in bytes), <c>~</c> for null. Blocks are written from a
-/// reused buffer and read straight from SQLite's memory, so a 10,000-item block makes no large objects.
+/// reused buffer and read straight from SQLite's memory, so a 10,000-item block makes no large objects;
+/// the SQLite store packs longer ones (<see cref="BlockPacking"/>), and <see cref="Items"/> reads either form.
 /// </summary>
 internal static class ItemBlock
 {

@@ -123,6 +123,60 @@ public sealed record Retention(IReadOnlyDictionary<JobStatus, TimeSpan> Ages)
             .Take(count)];
     }
 
+    /// <summary>
+    /// Applies it once and says what happened through <paramref name="report"/> (a line, and whether it is a
+    /// failure): what was removed, or why nothing could be (a store error is reported, never thrown).
+    /// Nothing is said when nothing was due.
+    /// </summary>
+    public async Task ApplyReportingAsync(IJobStore store, string? logFolder, TimeProvider time, Action<string, bool> report, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(report);
+        if (Ages.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            if (await ApplyAsync(store, logFolder, time.GetUtcNow(), cancellationToken).ConfigureAwait(false) is { } result)
+            {
+                report(Describe(result), false);
+            }
+        }
+        catch (StoreException error)
+        {
+            report($"retention not applied: {error.Message}", true);
+        }
+    }
+
+    /// <summary>
+    /// Applies it now and then every <see cref="Interval"/> until <paramref name="stop"/> (what long-running
+    /// processes do: batchops serve and worker, Start-BatchWorker), reporting as <see cref="ApplyReportingAsync"/>.
+    /// The first application always runs; <paramref name="stop"/> ends the waiting, <paramref name="abort"/>
+    /// an application under way.
+    /// </summary>
+    public async Task RunAsync(IJobStore store, string? logFolder, TimeProvider time, Action<string, bool> report, CancellationToken stop, CancellationToken abort)
+    {
+        if (Ages.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            using var timer = new PeriodicTimer(Interval, time);
+            do
+            {
+                await ApplyReportingAsync(store, logFolder, time, report, abort).ConfigureAwait(false);
+            }
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested || abort.IsCancellationRequested)
+        {
+        }
+    }
+
     /// <summary>What an application did, as one line for a log.</summary>
     public static string Describe(PruneResult result)
     {

@@ -7,6 +7,9 @@ public sealed partial class SqliteJobStore
     private readonly object _writeLock = new();
     private ItemWriter? _writer;
 
+    /// <summary>Whether item blocks are packed (<see cref="BlockPacking"/>); off only to measure what packing costs.</summary>
+    internal bool PackBlocks { get; set; } = true;
+
     /// <summary>
     /// Runs item writes (AddItems, checkpoints: the hot paths, one transaction per chunk) on one long-lived
     /// connection with its statements prepared once, one writer at a time in this process. Other processes
@@ -18,7 +21,7 @@ public sealed partial class SqliteJobStore
         {
             try
             {
-                _writer ??= new ItemWriter(Connect());
+                _writer ??= new ItemWriter(Connect()) { Pack = PackBlocks };
                 return work(_writer);
             }
             catch (SqliteException error)
@@ -72,10 +75,13 @@ public sealed partial class SqliteJobStore
         /// <summary>Reused for block values packed (<see cref="BlockPacking"/>).</summary>
         private System.Buffers.ArrayBufferWriter<byte> Packed { get; } = new(16 * 1024);
 
+        /// <summary>Whether blocks are packed (<see cref="PackBlocks"/>).</summary>
+        public bool Pack { get; init; } = true;
+
         /// <summary>Binds the block text in <see cref="Buffer"/> as stored: packed (a blob) where it pays, else as text.</summary>
         public void BindBlock(RawStatement statement, int position)
         {
-            var stored = BlockPacking.Pack(Buffer.WrittenSpan, Packed);
+            var stored = Pack ? BlockPacking.Pack(Buffer.WrittenSpan, Packed) : Buffer.WrittenSpan;
             if (BlockPacking.IsPacked(stored))
             {
                 statement.BindBlob(position, stored);

@@ -119,6 +119,12 @@ public sealed class StartBatchWorkerCommand : BatchCmdlet
             e.Kind is WorkerEventKind.Lost or WorkerEventKind.StoreError or WorkerEventKind.NameInUse or WorkerEventKind.StopAsked or WorkerEventKind.NoticeFailed ? PumpMessageKind.Warning : PumpMessageKind.Verbose,
             e.ToString());
         WriteVerbose($"Worker {worker.Identity.Name} on {store.Location}: kinds {string.Join(", ", Kind)}, concurrency {Concurrency}, lease {Lease.TotalSeconds:0.#} s.");
+        // The settings file's retention, as batchops worker applies it: at start, then hourly, said as verbose
+        // lines (a store error as a warning). Stopping ends the waiting; an application under way finishes
+        // unless the chunks are abandoned too.
+        var rules = LoadRetention();
+        var retention = Task.Run(() => rules.RunAsync(
+            store, options.LogFolder, TimeProvider.System, (line, failed) => pump.Post(failed ? PumpMessageKind.Warning : PumpMessageKind.Verbose, line), _stopping.Token, _abandon.Token));
         var run = Task.Run(() => worker.RunAsync(_stopping.Token, _abandon.Token));
         run.ContinueWith(_ => pump.Complete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
@@ -139,10 +145,41 @@ public sealed class StartBatchWorkerCommand : BatchCmdlet
                 // Reported by GetResult above when the drain ran to its end.
             }
 
+            _stopping.Cancel();
+            bool retentionDone;
+            try
+            {
+                retentionDone = retention.Wait(DrainTimeout + TimeSpan.FromSeconds(10));
+            }
+            catch (AggregateException error)
+            {
+                retentionDone = true;
+                pump.Post(PumpMessageKind.Warning, $"retention not applied: {error.InnerException?.Message}");
+            }
+
+            if (retentionDone && !Stopping)
+            {
+                pump.Drain(Write); // what the retention said after the worker's last message
+            }
+
             foreach (var entry in operations.Values.Where(l => l.IsValueCreated))
             {
                 entry.Value.Operation.Resources.Dispose();
             }
+        }
+    }
+
+    /// <summary>The settings file's retention; a settings file that does not load is warned about, and nothing is removed.</summary>
+    private Retention LoadRetention()
+    {
+        try
+        {
+            return Engine.Config.SettingsFile.Load(Engine.Config.SettingsFile.DefaultPath(StoreFolder)).Retention;
+        }
+        catch (Exception error) when (error is FormatException or IOException)
+        {
+            WriteWarning($"The settings file's retention was not applied: {error.Message}");
+            return Retention.None;
         }
     }
 

@@ -1,3 +1,4 @@
+using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
 
@@ -55,5 +56,43 @@ public abstract partial class JobStoreContractTests
         Assert.Empty(raced.Removed);
         Assert.Equal("it is running", Assert.Single(raced.Left).Reason);
         Assert.Throws<ArgumentException>(() => Prune.FindAsync(store, TimeSpan.FromDays(1), [JobStatus.Running], later).GetAwaiter().GetResult());
+    }
+
+    [Fact]
+    public async Task APruneWhileAnotherJobRecordsItems_RemovesTheOldJob_AndTheRunningJobLosesNothing()
+    {
+        using var store = CreateSut();
+        var old = await EndedWithItemsAsync(store, "old", JobStatus.Completed, 12_000);
+        var runner = new JobRunner(store);
+        var live = await runner.CreateAsync(
+            new JobDefinition { Name = "live", OperationKind = "test", Operation = "{}", Settings = new JobSettings { ChunkSize = 25, ThrottleLimit = 4 } },
+            Enumerable.Range(0, 1_500).Select(i => (string?)$"item {i}"), TextPayloadCodec.Instance, TextPayloadCodec.Instance.Format);
+        var running = runner.RunAsync(live.Id, new JobRunRequest<string?, string?>
+        {
+            Operation = BatchOperation<string?, string?>.PerItem(async (item, ct) =>
+            {
+                await Task.Delay(1, ct);
+                return item.Value + " done";
+            }),
+            InputCodec = TextPayloadCodec.Instance,
+            OutputCodec = TextPayloadCodec.Instance,
+        });
+        for (var clock = System.Diagnostics.Stopwatch.StartNew(); (await store.GetJobAsync(live.Id))!.Counts.Succeeded < 100; await Task.Delay(10))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "the live job recorded nothing");
+        }
+
+        var later = DateTimeOffset.UtcNow.AddDays(40);
+        var candidates = await Prune.FindAsync(store, TimeSpan.FromDays(30), null, later);
+        var result = await Prune.RemoveAsync(store, candidates, TimeSpan.FromDays(30), later);
+        var ran = await running.WaitAsync(TimeSpan.FromSeconds(120));
+
+        // Found while it ran: only the old job (a running job is never a candidate), removed whole.
+        Assert.Equal([old.Id], candidates.Select(c => c.Job.Id));
+        Assert.Equal((1, 12_000L), (result.Removed.Count, result.Items));
+        Assert.Null(await store.GetJobAsync(old.Id));
+        Assert.Equal((JobStatus.Completed, 1_500L), (ran.Job.Status, ran.Job.Counts.Succeeded));
+        var items = await store.GetItemsAsync(live.Id, ItemQuery.All).ToListAsync();
+        Assert.Equal(Enumerable.Range(0, 1_500).Select(i => $"item {i} done"), items.Select(i => i.Output));
     }
 }
