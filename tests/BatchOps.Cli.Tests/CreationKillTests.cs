@@ -186,7 +186,8 @@ public sealed class CreationKillTests(PostgresServer postgres) : IDisposable
         var spec = SpecFiles.Write(_folder.Path, new
         {
             name = "too-big",
-            items = Enumerable.Range(0, 50_000).Select(n => new { n, padding = new string('x', 100) }),
+            // Random text: item blocks are packed, and repeated text would fit the whole job into the 3 MiB.
+            items = Enumerable.Range(0, 50_000).Select(n => new { n, padding = string.Concat(Enumerable.Range(0, 7).Select(_ => Guid.NewGuid().ToString("N"))) }),
             operation = new { kind = "exec", command = "true" },
         }, "too-big.json");
         var store = Path.Combine(_folder.Path, "small");
