@@ -128,7 +128,9 @@ public static class CliXmlPlain
             case "G" when Guid.TryParse(text, out var g):
                 value = g;
                 return true;
-            case "S" when Unescape(text) is { } s:
+            // PowerShell's own escapes (_xHHHH_, for "_x", line breaks and control characters) are left to
+            // PSSerializer: TryWrite never writes them, so text holding one came from the full serializer.
+            case "S" when !HasPowerShellEscape(text) && Unescape(text) is { } s:
                 value = s;
                 return true;
             default:
@@ -164,6 +166,9 @@ public static class CliXmlPlain
 
         return true;
     }
+
+    private static bool HasPowerShellEscape(ReadOnlySpan<char> text) =>
+        text.Contains("_x", StringComparison.Ordinal) || text.Contains("_X", StringComparison.Ordinal);
 
     // Only the three entities Escape writes; anything else means the text came from elsewhere.
     private static string? Unescape(ReadOnlySpan<char> text)

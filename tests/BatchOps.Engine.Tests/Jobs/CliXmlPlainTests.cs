@@ -45,7 +45,10 @@ public sealed class CliXmlPlainTests
     [InlineData("<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\"><Obj RefId=\"0\"><I32>5</I32></Obj></Objs>")]
     [InlineData("<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\"><S>a&#x41;</S></Objs>")]
     [InlineData("{\"n\":1}")]
-    public void TryRead_AnythingButThePlainForm_IsNotRead(string payload)
+    [InlineData("<S>x_x005F_x0041_y</S>")]
+    [InlineData("<S>line_x000A_break</S>")]
+    [InlineData("<S>tab_X0009_</S>")]
+    public void TryRead_AnythingButThePlainForm_IsNotRead_AsPowerShellsEscapedText(string payload)
     {
         Assert.False(CliXmlPlain.TryRead(payload, out _));
         Assert.Null(CliXmlPlain.TryRender(payload));
