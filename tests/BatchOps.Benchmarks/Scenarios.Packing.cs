@@ -76,9 +76,50 @@ public sealed partial class Scenarios
             figures[$"{shape}BytesPerItemPlain"] = (double)plainBytes / count;
         }
 
+        Levels(figures);
+
         // The worse of the two shapes is the figure judged.
         var ratio = ratios.Min();
         return Result("packing", "packed/plain items/s", ratio, "the same run, packing off", 1.0, ">= 0.95", 0.95, figures, ratio: ratio);
+    }
+
+    /// <summary>
+    /// Why quality 1: one 100-item block of each shape (inputs of integers; outputs of the two-property
+    /// object, each item with its own timing as per-item runs write them), packed at each Brotli quality:
+    /// bytes per item and microseconds per block (the best of 50 packs).
+    /// </summary>
+    private static void Levels(Dictionary<string, double> figures)
+    {
+        var blocks = new (string Name, IEnumerable<string?> Values)[]
+        {
+            ("ints", Enumerable.Range(0, 100).Select(n => (string?)$"<I32>{n}</I32>")),
+            ("objects", Enumerable.Range(0, 100).SelectMany(n => new string?[]
+            {
+                "1", $"{1_765_000_000_000L + (n * 3)}", $"{1_765_000_000_002L + (n * 3)}", $"{2.0 + (n % 7 / 10.0)}",
+                string.Format(System.Globalization.CultureInfo.InvariantCulture, ObjectOutput, n),
+            })),
+        };
+        foreach (var (name, values) in blocks)
+        {
+            var framed = new System.Buffers.ArrayBufferWriter<byte>();
+            ItemBlock.Encode(framed, values);
+            figures[$"{name}BlockBytes"] = framed.WrittenCount;
+            var packed = new byte[System.IO.Compression.BrotliEncoder.GetMaxCompressedLength(framed.WrittenCount)];
+            foreach (var quality in new[] { 0, 1, 4, 6, 9, 11 })
+            {
+                var best = TimeSpan.MaxValue;
+                var written = 0;
+                for (var i = 0; i < 50; i++)
+                {
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    System.IO.Compression.BrotliEncoder.TryCompress(framed.WrittenSpan, packed, out written, quality, 16);
+                    best = clock.Elapsed < best ? clock.Elapsed : best;
+                }
+
+                figures[$"{name}Q{quality}BytesPerItem"] = written / 100.0;
+                figures[$"{name}Q{quality}MicrosPerBlock"] = best.TotalMicroseconds;
+            }
+        }
     }
 
     /// <summary>The pages of a SQLite file in use once its write-ahead log is folded in.</summary>
