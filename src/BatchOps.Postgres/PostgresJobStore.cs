@@ -13,7 +13,7 @@ namespace BatchOps.Postgres;
 public sealed partial class PostgresJobStore : IJobStore
 {
     /// <summary>Schema version this build writes; older stores are migrated forward on open.</summary>
-    public const int SchemaVersion = 11;
+    public const int SchemaVersion = 12;
 
     /// <summary>The schema step that took the secrets older versions stored out of script-block definitions.</summary>
     private const int SecretsScrubbed = 7;

@@ -1,4 +1,5 @@
 using BatchOps.Engine.Store;
+using BatchOps.Engine.Jobs;
 using BatchOps.Postgres;
 using BatchOps.Testing;
 using Npgsql;
@@ -21,8 +22,11 @@ public class PostgresJobStoreTests(PostgresServer server) : JobStoreContractTest
     protected override async Task RewindBeforeSecretsScrubAsync() =>
         await ScalarAsync(DropSchema10 + "DROP TABLE batchops.item_retries; ALTER TABLE batchops.jobs DROP COLUMN input_open; UPDATE batchops.meta SET value = '6' WHERE key = 'schema_version'; SELECT 1");
 
+    /// <summary>What schema 12 changed (blocks compressed from 128 bytes on), for tests that take a store back to an older schema.</summary>
+    private const string DropSchema12 = "ALTER TABLE batchops.item_blocks RESET (toast_tuple_target); ";
+
     /// <summary>What schema 11 added (notifications), for tests that take a store back to an older schema.</summary>
-    private const string DropSchema11 = "DROP TABLE batchops.job_notices; ALTER TABLE batchops.jobs DROP COLUMN notify; ";
+    private const string DropSchema11 = DropSchema12 + "DROP TABLE batchops.job_notices; ALTER TABLE batchops.jobs DROP COLUMN notify; ";
 
     /// <summary>What schema 10 changed (counts per stage), for tests that take a store back to an older schema (its functions stay: the migration replaces them).</summary>
     private const string DropSchema10 = DropSchema11 +
@@ -47,6 +51,35 @@ public class PostgresJobStoreTests(PostgresServer server) : JobStoreContractTest
         Assert.Equal(await StageTally.ScanAsync(reopened, job), tallies);
         Assert.Equal([198L, 8L, 0L], tallies.Select(t => t.Counts.Succeeded));
         Assert.Equal($"{PostgresJobStore.SchemaVersion}", await ScalarAsync("SELECT value FROM batchops.meta WHERE key = 'schema_version'"));
+    }
+
+    [Fact]
+    public async Task ItemBlocks_OfCompactPayloads_TakeUnderSixtyBytesAnItem_AlsoInAStoreMigratedFromSchema11()
+    {
+        const string Output = "<Obj RefId=\"0\"><TN RefId=\"0\"><T>System.Management.Automation.PSCustomObject</T><T>System.Object</T></TN><MS><S N=\"Name\">srv{0}</S><B N=\"Ok\">true</B></MS></Obj>";
+        using (var store = CreateSut())
+        {
+            // Rewound to schema 11 (blocks kept inline up to 2 KB), then opened again: the migration applies.
+            Assert.NotNull(await ScalarAsync(DropSchema12 + "UPDATE batchops.meta SET value = '11' WHERE key = 'schema_version'; SELECT 1"));
+        }
+
+        using var reopened = CreateSut();
+        var runner = new JobRunner(reopened);
+        var job = await runner.CreateAsync(
+            new JobDefinition { Name = "sized", OperationKind = "test", Operation = "{}", Settings = new JobSettings { ChunkSize = 100, ThrottleLimit = 2 } },
+            Enumerable.Range(0, 10_000).Select(n => (string?)$"<I32>{n}</I32>"), TextPayloadCodec.Instance, "clixml");
+        var run = await runner.RunAsync(job.Id, new JobRunRequest<string?, string?>
+        {
+            Operation = BatchOps.Engine.Execution.BatchOperation<string?, string?>.PerItem((item, _) => ValueTask.FromResult<string?>(string.Format(System.Globalization.CultureInfo.InvariantCulture, Output, item.Index))),
+            InputCodec = TextPayloadCodec.Instance,
+            OutputCodec = TextPayloadCodec.Instance,
+        });
+
+        Assert.Equal(10_000L, run.Job.Counts.Succeeded);
+        Assert.Equal("{toast_tuple_target=128}", await ScalarAsync("SELECT reloptions::text FROM pg_class WHERE oid = 'batchops.item_blocks'::regclass"));
+        var bytes = long.Parse((await ScalarAsync("SELECT pg_total_relation_size('batchops.item_blocks')"))!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(bytes < 60 * 10_000, $"{bytes / 10_000.0:F1} bytes an item");
+        Assert.Equal(string.Format(System.Globalization.CultureInfo.InvariantCulture, Output, 4_321), (await reopened.GetItemsAsync(job.Id, new ItemQuery { Indexes = [4_321] }).ToListAsync()).Single().Output);
     }
 
     /// <summary>What a dump of the store's tables holds: every job row's text.</summary>
