@@ -1,7 +1,6 @@
 using BatchOps.Engine.Execution;
 using BatchOps.Engine.Jobs;
 using BatchOps.Engine.Store;
-using Microsoft.Data.Sqlite;
 
 namespace BatchOps.Benchmarks;
 
@@ -54,7 +53,7 @@ public sealed partial class Scenarios
                     }
                 }
 
-                return (elapsed, UsedBytes(Path.Combine(folder, StoreLocation.DatabaseFileName)));
+                return (elapsed, BatchOps.Testing.SqliteFileSize.UsedBytes(Path.Combine(folder, StoreLocation.DatabaseFileName)));
             }
 
             await RunAsync(pack: true);
@@ -120,22 +119,5 @@ public sealed partial class Scenarios
                 figures[$"{name}Q{quality}MicrosPerBlock"] = best.TotalMicroseconds;
             }
         }
-    }
-
-    /// <summary>The pages of a SQLite file in use once its write-ahead log is folded in.</summary>
-    private static long UsedBytes(string path)
-    {
-        SqliteConnection.ClearAllPools();
-        using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
-        connection.Open();
-        long Scalar(string sql)
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-        }
-
-        Scalar("PRAGMA wal_checkpoint(TRUNCATE)");
-        return (Scalar("PRAGMA page_count") - Scalar("PRAGMA freelist_count")) * Scalar("PRAGMA page_size");
     }
 }

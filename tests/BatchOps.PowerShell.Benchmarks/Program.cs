@@ -103,7 +103,7 @@ var scenarios = new (string Name, Action Run)[]
         {
             var sizeStore = Directory.CreateTempSubdirectory("batchops-size-").FullName;
             var elapsed = Time(runspace, $"1..{count} | Invoke-BatchJob {script} -Name size-{shape} -Store '{sizeStore}' | Out-Null");
-            var bytes = StoreBytesUsed(Path.Combine(sizeStore, "batchops.db"));
+            var bytes = BatchOps.Testing.SqliteFileSize.UsedBytes(Path.Combine(sizeStore, "batchops.db"));
             var perItem = (double)bytes / count;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"size       {shape,-8} {count:N0} items: {perItem,8:N1} bytes/item ({bytes / 1048576.0:N1} MB)  {count / elapsed.TotalSeconds,10:N1} items/s  goal <= 60 bytes/item {(quick ? "-" : perItem <= 60 ? "met" : "MISSED")}"));
@@ -142,23 +142,6 @@ static void Invoke(Runspace runspace, string script)
 }
 
 // Runs the script until a run compiles fewer than 100 new methods (or maxRounds); returns how many runs it took.
-// The store file's pages in use once its write-ahead log is folded in (free pages left out).
-static long StoreBytesUsed(string path)
-{
-    SQLitePCL.Batteries_V2.Init();
-    using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
-    connection.Open();
-    long Scalar(string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
-    }
-
-    Scalar("PRAGMA wal_checkpoint(TRUNCATE)");
-    return (Scalar("PRAGMA page_count") - Scalar("PRAGMA freelist_count")) * Scalar("PRAGMA page_size");
-}
-
 static (int Rounds, long Jitted, bool Settled) WarmUp(Runspace runspace, string script, int maxRounds)
 {
     var rounds = 0;

@@ -49,7 +49,7 @@ public sealed class KeepOutputTests(PostgresServer postgres) : IDisposable
         Assert.Equal((49L, 1L), (first.Job.Counts.Succeeded, first.Job.Counts.Failed));
         Assert.Equal(50L, retried.Job.Counts.Succeeded);
         Assert.Equal(50, seen.Count(s => s is not null));
-        var items = await ToListAsync(store.GetItemsAsync(job.Id, ItemQuery.All));
+        var items = await store.GetItemsAsync(job.Id, ItemQuery.All).ToListAsync();
         Assert.Equal(50, items.Count);
         Assert.All(items, i => Assert.Null(i.Output));
         Assert.All(items, i => Assert.NotNull(i.EndedAt));
@@ -70,7 +70,7 @@ public sealed class KeepOutputTests(PostgresServer postgres) : IDisposable
         var run = await runner.RunAsync(job.Id, Request(n => n % 6 == 0 ? throw new InvalidOperationException($"bad {n}") : $"out {n}", []));
 
         Assert.Equal((16L, 4L), (run.Job.Counts.Succeeded, run.Job.Counts.Failed));
-        var items = await ToListAsync(store.GetItemsAsync(job.Id, ItemQuery.All));
+        var items = await store.GetItemsAsync(job.Id, ItemQuery.All).ToListAsync();
         Assert.All(items, i => Assert.Null(i.Output));
         Assert.Equal(["bad 0", "bad 6", "bad 12", "bad 18"], items.Where(i => i.Status == ItemStatus.Failed).Select(i => i.Error!.Message));
         Assert.Equal("outputs of succeeded items were not kept (KeepOutput Failed)", run.Job.OutputsNotKept());
@@ -86,7 +86,7 @@ public sealed class KeepOutputTests(PostgresServer postgres) : IDisposable
         var run = await runner.RunAsync(job.Id, Request(n => $"out {n}", []));
 
         Assert.Null(run.Job.OutputsNotKept());
-        Assert.Equal(["out 0", "out 1", "out 2"], (await ToListAsync(store.GetItemsAsync(job.Id, ItemQuery.All))).Select(i => i.Output));
+        Assert.Equal(["out 0", "out 1", "out 2"], (await store.GetItemsAsync(job.Id, ItemQuery.All).ToListAsync()).Select(i => i.Output));
     }
 
     [Theory]
@@ -109,17 +109,6 @@ public sealed class KeepOutputTests(PostgresServer postgres) : IDisposable
 
         Assert.Contains("An undo operation reads each item's output", error.Message, StringComparison.Ordinal);
         Assert.Empty(await store.FindJobsAsync(new JobQuery()));
-    }
-
-    private static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> source)
-    {
-        var list = new List<T>();
-        await foreach (var item in source)
-        {
-            list.Add(item);
-        }
-
-        return list;
     }
 
     private sealed class Seen(List<string?> seen) : BatchObserver<JsonElement, string?>
